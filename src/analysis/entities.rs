@@ -1,0 +1,719 @@
+//! Entity extraction: people, organisations and places, with canonical names.
+//!
+//! Three layers, applied to the morphemes of NFKC-normalised text:
+//! 1. **Gazetteer** — the longest run of up to six morphemes whose joined
+//!    surface is a gazetteer name or alias (`CSIS` → 戦略国際問題研究所). The
+//!    gazetteer is also a lindera user dictionary, so 金正恩 is one morpheme.
+//! 2. **IPADIC part of speech** — `名詞,固有名詞,人名|組織|地域`: surname +
+//!    given name joined; a lone surname only before a title (…氏, …大統領);
+//!    a place joined with its suffix (宮城 + 県); katakana names chained with
+//!    `・` before a title (アレクサンダー・ガブエフ氏). Titles and honorifics
+//!    are never part of a mention; a title alone is no person.
+//! 3. **News abbreviations** — see [`abbreviations`] for the rule.
+
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::gazetteer::{EntityType, Gazetteer};
+use super::normalize::normalize_str;
+
+/// One morpheme of normalised text: surface, byte range, IPADIC features.
+#[derive(Debug, Clone)]
+pub struct Morpheme {
+    pub surface: String,
+    pub start: usize,
+    pub end: usize,
+    /// IPADIC features: pos, pos1..3, conjugation type/form, base, reading, pronunciation.
+    pub details: Vec<String>,
+    /// Not in the dictionary (lindera's unknown-word model guessed the POS).
+    pub unknown: bool,
+}
+
+impl Morpheme {
+    fn pos(&self, i: usize) -> &str {
+        self.details.get(i).map(String::as_str).unwrap_or("*")
+    }
+    fn is_noun(&self) -> bool {
+        self.pos(0) == "名詞"
+    }
+    fn is_kanji_word(&self) -> bool {
+        !self.surface.is_empty() && self.surface.chars().all(is_kanji)
+    }
+    fn is_katakana_word(&self) -> bool {
+        !self.surface.is_empty()
+            && self
+                .surface
+                .chars()
+                .all(|c| matches!(c, '\u{30A1}'..='\u{30FA}' | 'ー'))
+    }
+}
+
+/// An entity mention; offsets are byte offsets into the text that was analysed.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, ToSchema)]
+pub struct Mention {
+    pub start: usize,
+    pub end: usize,
+    pub canonical: String,
+    #[serde(rename = "type")]
+    pub kind: EntityType,
+    /// Found by part of speech (the canonical name is the surface), not by
+    /// the gazetteer or the abbreviation rule.
+    #[serde(skip)]
+    pub by_pos: bool,
+}
+
+/// Titles and honorifics that follow a name (never part of the mention).
+const TITLES: &[&str] = &[
+    "氏",
+    "さん",
+    "様",
+    "君",
+    "ちゃん",
+    "殿",
+    "大統領",
+    "首相",
+    "総理",
+    "総理大臣",
+    "総書記",
+    "委員長",
+    "主席",
+    "国家主席",
+    "書記長",
+    "副大統領",
+    "副首相",
+    "外相",
+    "国防相",
+    "財務相",
+    "国務長官",
+    "長官",
+    "大臣",
+    "議員",
+    "上院議員",
+    "下院議員",
+    "知事",
+    "市長",
+    "町長",
+    "村長",
+    "議長",
+    "首席",
+    "国王",
+    "女王",
+    "王子",
+    "皇太子",
+    "法王",
+    "教皇",
+    "容疑者",
+    "被告",
+    "被告人",
+    "受刑者",
+    "選手",
+    "監督",
+    "コーチ",
+    "投手",
+    "捕手",
+    "教授",
+    "准教授",
+    "博士",
+    "氏ら",
+    "社長",
+    "会長",
+    "代表",
+    "理事長",
+    "所長",
+    "院長",
+    "校長",
+    "学長",
+    "総裁",
+    "総長",
+    "司令官",
+    "将軍",
+    "大使",
+    "報道官",
+    "研究員",
+    "弁護士",
+    "医師",
+    "元首相",
+    "元大統領",
+    "前大統領",
+    "前首相",
+    "夫人",
+    "容疑",
+];
+
+/// The stricter list that makes a katakana word a person (not 記者 or 社長,
+/// which follow company and newspaper names too).
+const PERSON_TITLES: &[&str] = &[
+    "氏",
+    "さん",
+    "大統領",
+    "首相",
+    "総書記",
+    "国務長官",
+    "長官",
+    "外相",
+    "国防相",
+    "議員",
+    "上院議員",
+    "下院議員",
+    "報道官",
+    "容疑者",
+    "被告",
+    "選手",
+    "監督",
+    "教授",
+    "博士",
+    "国王",
+    "女王",
+    "首席",
+    "主席",
+    "委員長",
+    "議長",
+    "大使",
+    "将軍",
+    "司令官",
+    "夫人",
+    "元大統領",
+    "前大統領",
+    "副大統領",
+    "財務相",
+    "前国務長官",
+    "元首相",
+    "前首相",
+    "外務大臣",
+    "司令官",
+];
+
+fn is_title(m: &Morpheme) -> bool {
+    TITLES.contains(&m.surface.as_str()) || (m.pos(1) == "接尾" && m.pos(2) == "人名")
+}
+
+/// Place suffixes joined to the place before them (宮城 + 県).
+const PLACE_SUFFIXES: &[&str] = &[
+    "県", "府", "都", "道", "市", "町", "村", "区", "郡", "州", "省", "島",
+];
+
+/// Extracts mentions from the morphemes of `text` (normalised).
+pub fn extract(text: &str, ms: &[Morpheme], gazetteer: &Gazetteer) -> Vec<Mention> {
+    let mut out: Vec<Mention> = Vec::new();
+    let mut i = 0;
+    while i < ms.len() {
+        if let Some((j, m)) = gazetteer_match(text, ms, i, gazetteer) {
+            out.push(m);
+            i = j;
+            continue;
+        }
+        if let Some((j, m)) = pos_match(text, ms, i) {
+            out.push(m);
+            i = j;
+            continue;
+        }
+        i += 1;
+    }
+    for m in abbreviations(text, gazetteer, &out) {
+        out.push(m);
+    }
+    out.sort_by_key(|m| (m.start, m.end));
+    out
+}
+
+/// The longest gazetteer name starting at morpheme `i`; returns the index after it.
+fn gazetteer_match(
+    text: &str,
+    ms: &[Morpheme],
+    i: usize,
+    gazetteer: &Gazetteer,
+) -> Option<(usize, Mention)> {
+    let first = &ms[i];
+    if !(first.is_noun() || first.pos(0) == "記号" || first.pos(0) == "接頭詞") {
+        return None;
+    }
+    let mut best = None;
+    let mut end = first.start;
+    for (j, m) in ms.iter().enumerate().skip(i).take(6) {
+        if m.start != end && j > i {
+            break;
+        }
+        end = m.end;
+        if let Some(entry) = gazetteer.lookup_normalized(&text[first.start..end]) {
+            best = Some((
+                j + 1,
+                Mention {
+                    start: first.start,
+                    end,
+                    canonical: entry.canonical.clone(),
+                    kind: entry.kind,
+                    by_pos: false,
+                },
+            ));
+        }
+    }
+    best
+}
+
+fn mention(text: &str, start: usize, end: usize, kind: EntityType) -> Mention {
+    Mention {
+        start,
+        end,
+        canonical: canonical_surface(&text[start..end]),
+        kind,
+        by_pos: true,
+    }
+}
+
+/// The canonical form of a name the gazetteer does not know: its surface.
+pub fn canonical_surface(s: &str) -> String {
+    s.trim().to_string()
+}
+
+/// IPADIC part-of-speech rules (see the module docs).
+fn pos_match(text: &str, ms: &[Morpheme], i: usize) -> Option<(usize, Mention)> {
+    let m = &ms[i];
+    let next = ms.get(i + 1);
+    let adjacent = |a: &Morpheme, b: &Morpheme| a.end == b.start;
+    if m.unknown {
+        return katakana_person(text, ms, i);
+    }
+    if m.pos(2) == "人名" && m.is_kanji_word() {
+        // A kanji name: 人名 morphemes and single kanji glued to them (王+宏+仁,
+        // 菅沼+雲+龍), up to four characters, before a title or all 人名.
+        let mut j = i;
+        let mut chars = m.surface.chars().count();
+        while let Some(n) = ms.get(j + 1) {
+            let len = n.surface.chars().count();
+            if !adjacent(&ms[j], n)
+                || is_title(n)
+                || !n.is_kanji_word()
+                || !(n.pos(2) == "人名" || (n.pos(1) == "一般" && len == 1))
+                || chars + len > 4
+            {
+                break;
+            }
+            chars += len;
+            j += 1;
+        }
+        let titled = ms
+            .get(j + 1)
+            .is_some_and(|n| adjacent(&ms[j], n) && is_title(n));
+        let all_names = ms[i..=j].iter().all(|t| t.pos(2) == "人名");
+        if chars >= 2 && (titled || (j > i && all_names && m.pos(3) == "姓")) {
+            return Some((j + 1, mention(text, m.start, ms[j].end, EntityType::Person)));
+        }
+        if m.pos(3) == "一般" && chars >= 2 {
+            return Some((i + 1, mention(text, m.start, m.end, EntityType::Person)));
+        }
+        return None;
+    }
+    if m.pos(1) == "固有名詞" {
+        match m.pos(2) {
+            "組織" => {
+                let mut j = i + 1;
+                while j < ms.len() && ms[j].pos(2) == "組織" && adjacent(&ms[j - 1], &ms[j]) {
+                    j += 1;
+                }
+                return Some((
+                    j,
+                    mention(text, m.start, ms[j - 1].end, EntityType::Organization),
+                ));
+            }
+            "地域" => {
+                let mut end = m.end;
+                let mut j = i + 1;
+                if let Some(n) = next
+                    && adjacent(m, n)
+                    && n.pos(1) == "接尾"
+                    && PLACE_SUFFIXES.contains(&n.surface.as_str())
+                {
+                    end = n.end;
+                    j += 1;
+                }
+                return Some((j, mention(text, m.start, end, EntityType::Place)));
+            }
+            _ => {}
+        }
+    }
+    katakana_person(text, ms, i)
+}
+
+/// Katakana names chained with `・` before a title: アレクサンダー・ガブエフ氏.
+fn katakana_person(text: &str, ms: &[Morpheme], i: usize) -> Option<(usize, Mention)> {
+    let m = &ms[i];
+    let adjacent = |a: &Morpheme, b: &Morpheme| a.end == b.start;
+    if m.is_katakana_word() && m.is_noun() {
+        let mut j = i;
+        while j + 2 < ms.len()
+            && ms[j + 1].surface == "・"
+            && ms[j + 2].is_katakana_word()
+            && adjacent(&ms[j], &ms[j + 1])
+            && adjacent(&ms[j + 1], &ms[j + 2])
+        {
+            j += 2;
+        }
+        if ms
+            .get(j + 1)
+            .is_some_and(|t| PERSON_TITLES.contains(&t.surface.as_str()))
+            && adjacent(&ms[j], &ms[j + 1])
+        {
+            return Some((j + 1, mention(text, m.start, ms[j].end, EntityType::Person)));
+        }
+    }
+    None
+}
+
+/// One-character country abbreviations of Japanese news.
+const ABBREVIATIONS: &[(char, &str)] = &[
+    ('日', "日本"),
+    ('米', "アメリカ"),
+    ('英', "イギリス"),
+    ('仏', "フランス"),
+    ('独', "ドイツ"),
+    ('伊', "イタリア"),
+    ('露', "ロシア"),
+    ('ロ', "ロシア"),
+    ('中', "中国"),
+    ('韓', "韓国"),
+    ('朝', "北朝鮮"),
+    ('欧', "ヨーロッパ"),
+    ('豪', "オーストラリア"),
+    ('印', "インド"),
+    ('加', "カナダ"),
+    ('台', "台湾"),
+    ('比', "フィリピン"),
+    ('越', "ベトナム"),
+    ('蘭', "オランダ"),
+];
+
+/// Pairs that are also ordinary words (日中 = daytime, 朝日, 台中 = Taichung …):
+/// they count only before a context word.
+const AMBIGUOUS_PAIRS: &[&str] = &[
+    "日中", "中日", "中米", "中欧", "台中", "朝日", "日比", "越中", "中加", "加中", "中台", "日台",
+];
+
+/// Words that show a run of abbreviations names countries (露朝**両国**, 日米**関係**).
+const CONTEXT: &[&str] = &[
+    "関係",
+    "両国",
+    "三国",
+    "首脳",
+    "会談",
+    "外相",
+    "間",
+    "同盟",
+    "主導",
+    "共同",
+    "協力",
+    "合同",
+    "貿易",
+    "戦争",
+    "対立",
+    "連携",
+    "交渉",
+    "外交",
+    "国境",
+    "友好",
+    "接近",
+    "軍事",
+    "演習",
+    "政府",
+    "安保",
+    "条約",
+    "和平",
+    "摩擦",
+    "協議",
+    "国交",
+    "通商",
+    "首脳会談",
+    "各国",
+    "軍",
+    "対話",
+    "経済",
+    "協定",
+    "声明",
+    "宣言",
+    "合意",
+    "緊張",
+    "蜜月",
+    "分断",
+    "統一",
+    "境界",
+    "政策",
+    "連合",
+    "諸国",
+];
+
+/// Words after a single abbreviation that make it a country (米**政府**, 英**紙**).
+const INSTITUTIONS: &[&str] = &[
+    "政府",
+    "軍",
+    "紙",
+    "誌",
+    "国務省",
+    "国防総省",
+    "国防省",
+    "大統領",
+    "首相",
+    "当局",
+    "側",
+    "企業",
+    "議会",
+    "上院",
+    "下院",
+    "外務省",
+    "外相",
+    "国防相",
+    "大使館",
+    "大使",
+    "政権",
+    "メディア",
+    "海軍",
+    "空軍",
+    "陸軍",
+    "連邦",
+    "情報機関",
+    "高官",
+    "司法省",
+    "財務省",
+    "商務省",
+    "中央銀行",
+    "国債",
+    "兵",
+    "部隊",
+    "製",
+    "系",
+    "国籍",
+    "通信",
+    "報道",
+    "民間",
+    "主要",
+    "大手",
+    "経済",
+    "株",
+    "市場",
+];
+
+/// Prefixes that make a following abbreviation a country (**対**米, **訪**日, **脱**北).
+const PREFIXES: &[char] = &[
+    '対', '訪', '反', '親', '駐', '在', '来', '離', '脱', '渡', '知', '嫌',
+];
+
+fn is_kanji(c: char) -> bool {
+    matches!(c, '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}' | '々')
+}
+
+fn is_katakana(c: char) -> bool {
+    matches!(c, '\u{30A1}'..='\u{30FA}' | 'ー')
+}
+
+fn abbreviation(c: char) -> Option<&'static str> {
+    ABBREVIATIONS.iter().find(|(a, _)| *a == c).map(|(_, n)| *n)
+}
+
+/// The rule for news abbreviations, on normalised text:
+///
+/// * **Runs** of two or more abbreviation characters (optionally joined by
+///   `・`): 露朝, 中ロ, 米欧, 日米中, 英仏独. Each character is a mention of its
+///   country. The run must stand alone: the character before it is not a
+///   kanji (unless a prefix such as 対 or 訪), and the character after it is
+///   not a kanji unless a context word starts there (露朝**両国**, 日米**関係**).
+///   Pairs that are also ordinary words (日中 "daytime", 朝日, 台中) need that
+///   context word.
+/// * **Single** characters: after a prefix (**対**米, **訪**日, **脱**北), or
+///   before an institution (米**政府**, 英**紙**) or a place (独ベルリン),
+///   when not inside a longer kanji word. 日, 中 and 朝 count only after a
+///   prefix. So 米を炊いた, 今朝, 日中は, 中でも yield nothing.
+/// * **北** is North Korea in 北の核 / 北のミサイル …, after 対 / 脱, and in 南北 before a
+///   context word (南北首脳会談 → 韓国 + 北朝鮮).
+///
+/// Characters already inside another mention are skipped.
+pub fn abbreviations(text: &str, gazetteer: &Gazetteer, taken: &[Mention]) -> Vec<Mention> {
+    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    let covered = |byte: usize| taken.iter().any(|m| m.start <= byte && byte < m.end);
+    let canonical = |name: &str| {
+        gazetteer
+            .lookup(name)
+            .map(|e| e.canonical.clone())
+            .unwrap_or_else(|| name.to_string())
+    };
+    let end_of = |k: usize| chars.get(k).map(|c| c.0).unwrap_or(text.len());
+    let starts_with_any = |k: usize, words: &[&str]| {
+        let rest = &text[end_of(k).min(text.len())..];
+        words.iter().any(|w| rest.starts_with(w))
+    };
+    let place = |k: usize, name: &str| Mention {
+        start: chars[k].0,
+        end: end_of(k + 1),
+        canonical: canonical(name),
+        kind: EntityType::Place,
+        by_pos: false,
+    };
+    let place_follows = |k: usize| {
+        let b = end_of(k);
+        taken
+            .iter()
+            .any(|m| m.start == b && m.kind == EntityType::Place)
+    };
+
+    let mut out = Vec::new();
+    let mut i = 0;
+    while i < chars.len() {
+        let c = chars[i].1;
+        if covered(chars[i].0) {
+            i += 1;
+            continue;
+        }
+        let prev = i.checked_sub(1).map(|p| chars[p].1);
+        let prefixed = prev.is_some_and(|p| PREFIXES.contains(&p));
+        let free_before = prev.is_none_or(|p| !is_kanji(p) && !is_katakana(p)) || prefixed;
+
+        // 北 = North Korea.
+        if c == '北' {
+            let after_no = text[end_of(i + 1)..].starts_with('の')
+                && [
+                    "核",
+                    "ミサイル",
+                    "脅威",
+                    "挑発",
+                    "体制",
+                    "独裁",
+                    "指導者",
+                    "兵",
+                    "軍",
+                    "工作員",
+                    "拉致",
+                    "政権",
+                ]
+                .iter()
+                .any(|w| {
+                    text[end_of(i + 1)..]
+                        .get('の'.len_utf8()..)
+                        .is_some_and(|r| r.starts_with(w))
+                });
+            let after_nan = prev == Some('南') && starts_with_any(i + 1, CONTEXT);
+            if (after_no && prev.is_none_or(|p| !is_kanji(p)))
+                || prev.is_some_and(|p| p == '対' || p == '脱')
+            {
+                out.push(place(i, "北朝鮮"));
+            } else if after_nan {
+                if !covered(chars[i - 1].0) {
+                    out.push(place(i - 1, "韓国"));
+                }
+                out.push(place(i, "北朝鮮"));
+            }
+            i += 1;
+            continue;
+        }
+
+        if abbreviation(c).is_none() || !free_before {
+            i += 1;
+            continue;
+        }
+        // The run: abbreviation characters, optionally joined by ・.
+        let mut members = vec![i];
+        let mut j = i + 1;
+        loop {
+            if j < chars.len() && abbreviation(chars[j].1).is_some() && !covered(chars[j].0) {
+                members.push(j);
+                j += 1;
+            } else if j + 1 < chars.len()
+                && chars[j].1 == '・'
+                && abbreviation(chars[j + 1].1).is_some()
+            {
+                members.push(j + 1);
+                j += 2;
+            } else {
+                break;
+            }
+        }
+        let next = chars.get(j).map(|c| c.1);
+        let context_follows = starts_with_any(j - 1, CONTEXT);
+        if members.len() >= 2 {
+            let run: String = members.iter().map(|&k| chars[k].1).collect();
+            let free_after = next.is_none_or(|n| !is_kanji(n) && !is_katakana(n));
+            let ok = if AMBIGUOUS_PAIRS.contains(&run.as_str()) {
+                context_follows
+            } else {
+                free_after || context_follows
+            };
+            if ok {
+                for &k in &members {
+                    out.push(place(k, abbreviation(chars[k].1).unwrap_or_default()));
+                }
+                i = j;
+                continue;
+            }
+        } else {
+            let single_ok = !matches!(c, '日' | '中' | '朝') || prefixed;
+            let free_after = next.is_none_or(|n| !is_kanji(n) && !is_katakana(n));
+            let institution = starts_with_any(i, INSTITUTIONS);
+            if single_ok
+                && ((prefixed && (free_after || institution || context_follows))
+                    || (!prefixed && (institution || place_follows(i + 1))))
+                && !(c == 'ロ' && next.is_some_and(is_katakana))
+            {
+                out.push(place(i, abbreviation(c).unwrap_or_default()));
+            }
+        }
+        i = j.max(i + 1);
+    }
+    out
+}
+
+/// A normalised lookup key for entity names given in queries.
+pub fn entity_key(name: &str) -> String {
+    normalize_str(name.trim())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn abbr(text: &str) -> Vec<(String, String)> {
+        let g = Gazetteer::default();
+        abbreviations(text, &g, &[])
+            .into_iter()
+            .map(|m| (text[m.start..m.end].to_string(), m.canonical))
+            .collect()
+    }
+
+    #[test]
+    fn runs_of_abbreviations_are_countries() {
+        assert_eq!(
+            abbr("露朝の長期的な利害"),
+            vec![
+                ("露".into(), "ロシア".into()),
+                ("朝".into(), "北朝鮮".into())
+            ]
+        );
+        assert_eq!(abbr("中ロで火種").len(), 2);
+        assert_eq!(abbr("ロシアと米欧の関係").len(), 2);
+        assert_eq!(abbr("日米中関係に詳しい").len(), 3);
+        assert_eq!(abbr("英仏独が").len(), 3);
+        assert_eq!(abbr("米朝首脳会談").len(), 2);
+        assert_eq!(abbr("日中関係").len(), 2);
+        assert_eq!(abbr("中露主導の").len(), 2);
+    }
+
+    #[test]
+    fn ordinary_words_are_not_countries() {
+        assert!(abbr("今朝、米を炊いた").is_empty());
+        assert!(abbr("日中は暑い").is_empty());
+        assert!(abbr("その中でも").is_empty());
+        assert!(abbr("毎日新聞").is_empty());
+        assert!(abbr("朝日新聞によると").is_empty());
+        assert!(abbr("来日中の").is_empty() || abbr("来日中の").len() == 1);
+        assert!(abbr("ロシア").is_empty());
+        assert!(abbr("北海道の北の端").is_empty());
+    }
+
+    #[test]
+    fn single_abbreviations_need_context() {
+        assert_eq!(abbr("米政府は"), vec![("米".into(), "アメリカ".into())]);
+        assert_eq!(
+            abbr("英紙フィナンシャル"),
+            vec![("英".into(), "イギリス".into())]
+        );
+        assert_eq!(abbr("対北経済制裁"), vec![("北".into(), "北朝鮮".into())]);
+        assert_eq!(abbr("北の核"), vec![("北".into(), "北朝鮮".into())]);
+        assert_eq!(abbr("首相が訪米した").len(), 1);
+        assert_eq!(abbr("南北首脳会談").len(), 2);
+    }
+}

@@ -1,0 +1,259 @@
+//! Japanese analysis: one definition used at index time, at query time, for
+//! snippets and for `kiji analyze`.
+//!
+//! * [`normalize`] — NFKC + lower case with an offset map back to the original.
+//! * [`dictionary`] — the embedded IPADIC, built from Debian's mecab-ipadic.
+//! * [`tokenizer`] — the `ja` (morphemes) and `ja_bigram` (substring) tokenizers.
+//! * [`gazetteer`] + [`entities`] — people, organisations and places.
+
+pub mod dictionary;
+pub mod entities;
+pub mod gazetteer;
+pub mod normalize;
+pub mod tokenizer;
+
+use std::borrow::Cow;
+use std::path::Path;
+use std::sync::Arc;
+
+use lindera::mode::Mode;
+use lindera::segmenter::Segmenter;
+use serde::Serialize;
+use unicode_normalization::UnicodeNormalization;
+use utoipa::ToSchema;
+
+use crate::error::{Error, Result};
+use entities::{Mention, Morpheme};
+use gazetteer::{EntityType, Gazetteer};
+use normalize::{Normalized, normalize};
+use tokenizer::{BigramTokenizer, MorphTokenizer};
+
+/// Name of the morpheme tokenizer registered with tantivy.
+pub const MORPH: &str = "ja";
+/// Name of the bigram tokenizer registered with tantivy.
+pub const BIGRAM: &str = "ja_bigram";
+
+/// Which dictionary answered: reported by `/stats`, `/search` and `kiji analyze`.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct DictionaryInfo {
+    /// `ipadic`
+    pub name: String,
+    /// Where the IPADIC source came from, e.g. `mecab-ipadic 2.7.0-20070801+main-3 (Debian)`.
+    pub source: String,
+    /// The builder that compiled it.
+    pub builder: String,
+    /// Entries in the gazetteer (shipped + user file).
+    pub gazetteer_entries: usize,
+    /// A hash of the gazetteer, so an entity result can be reproduced.
+    pub gazetteer_hash: String,
+}
+
+/// One morpheme as `kiji analyze` prints it; offsets in code points of the input.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct TokenOut {
+    pub text: String,
+    pub start: usize,
+    pub end: usize,
+    pub pos: Vec<String>,
+    pub base: String,
+}
+
+/// One entity mention as `kiji analyze` prints it; offsets in code points.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct EntityOut {
+    pub text: String,
+    pub canonical: String,
+    #[serde(rename = "type")]
+    pub kind: EntityType,
+    pub start: usize,
+    pub end: usize,
+}
+
+/// The `kiji analyze` contract.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct Analysis {
+    pub tokens: Vec<TokenOut>,
+    pub entities: Vec<EntityOut>,
+}
+
+/// Byte → code-point offsets of one text, computed once.
+pub struct CharIndex {
+    /// `chars[b]` = number of chars before byte `b` (valid at char boundaries).
+    chars: Vec<u32>,
+}
+
+impl CharIndex {
+    pub fn new(text: &str) -> Self {
+        let mut chars = vec![0u32; text.len() + 1];
+        let mut n = 0u32;
+        for (b, c) in text.char_indices() {
+            for slot in &mut chars[b..b + c.len_utf8()] {
+                *slot = n;
+            }
+            n += 1;
+        }
+        chars[text.len()] = n;
+        CharIndex { chars }
+    }
+
+    pub fn at(&self, byte: usize) -> usize {
+        self.chars[byte.min(self.chars.len() - 1)] as usize
+    }
+}
+
+/// Gazetteer names stay as written there; names found by part of speech are
+/// shown as the article wrote them (NFKC, case kept), not lower-cased.
+fn display_canonical(m: &Mention, original: &str) -> String {
+    if m.by_pos {
+        original.nfkc().collect::<String>().trim().to_string()
+    } else {
+        m.canonical.clone()
+    }
+}
+
+/// The analyser: IPADIC + gazetteer user dictionary, shared by everything.
+pub struct Analyzer {
+    segmenter: Segmenter,
+    gazetteer: Gazetteer,
+    info: DictionaryInfo,
+}
+
+impl Analyzer {
+    /// Loads the embedded IPADIC and compiles the gazetteer (shipped list plus
+    /// `user_file`) into a lindera user dictionary.
+    pub fn new(user_file: Option<&Path>) -> Result<Arc<Analyzer>> {
+        let gazetteer = Gazetteer::load(user_file)?;
+        let dictionary = dictionary::load_system_dictionary()
+            .map_err(|e| Error::Dictionary(format!("cannot load the embedded IPADIC: {e}")))?;
+        let csv = gazetteer.user_dictionary_csv();
+        let user = if csv.is_empty() {
+            None
+        } else {
+            let dir = tempfile::tempdir()?;
+            let path = dir.path().join("gazetteer.csv");
+            std::fs::write(&path, &csv)?;
+            let builder =
+                lindera::dictionary::DictionaryBuilder::new(dictionary.metadata.as_ref().clone());
+            Some(builder.build_user_dict(&path).map_err(|e| {
+                Error::Dictionary(format!(
+                    "cannot compile the gazetteer into a user dictionary: {e}"
+                ))
+            })?)
+        };
+        let segmenter = Segmenter::new(Mode::Normal, dictionary, user);
+        let info = DictionaryInfo {
+            name: "ipadic".into(),
+            source: env!("KIJI_DICTIONARY_VERSION").into(),
+            builder: "lindera-dictionary 5.3".into(),
+            gazetteer_entries: gazetteer.len(),
+            gazetteer_hash: blake3::hash(csv.as_bytes()).to_hex()[..16].to_string(),
+        };
+        Ok(Arc::new(Analyzer {
+            segmenter,
+            gazetteer,
+            info,
+        }))
+    }
+
+    pub fn info(&self) -> &DictionaryInfo {
+        &self.info
+    }
+
+    pub fn gazetteer(&self) -> &Gazetteer {
+        &self.gazetteer
+    }
+
+    /// Registers the `ja` and `ja_bigram` tokenizers with an index.
+    pub fn register(&self, index: &tantivy::Index) {
+        index
+            .tokenizers()
+            .register(MORPH, MorphTokenizer::new(self.segmenter.clone()));
+        index.tokenizers().register(BIGRAM, BigramTokenizer);
+    }
+
+    /// A fresh morpheme tokenizer (for query analysis).
+    pub fn morph_tokenizer(&self) -> MorphTokenizer {
+        MorphTokenizer::new(self.segmenter.clone())
+    }
+
+    /// Morphemes of normalised text, with IPADIC features.
+    pub fn morphemes(&self, norm: &str) -> Vec<Morpheme> {
+        let Ok(mut tokens) = self.segmenter.segment(Cow::Borrowed(norm)) else {
+            return Vec::new();
+        };
+        tokens
+            .iter_mut()
+            .map(|t| Morpheme {
+                surface: t.surface.to_string(),
+                start: t.byte_start,
+                end: t.byte_end,
+                details: t.details().iter().map(|s| s.to_string()).collect(),
+                unknown: t.word_id.is_unknown(),
+            })
+            .collect()
+    }
+
+    /// Entity mentions of `text`, byte offsets into `text` itself.
+    pub fn mentions(&self, text: &str) -> Vec<Mention> {
+        let norm = normalize(text);
+        self.mentions_normalized(text, &norm)
+    }
+
+    /// Entity mentions of `original` given its normalisation `norm`; byte
+    /// offsets into `original`.
+    pub fn mentions_normalized(&self, original: &str, norm: &Normalized) -> Vec<Mention> {
+        let ms = self.morphemes(&norm.text);
+        entities::extract(&norm.text, &ms, &self.gazetteer)
+            .into_iter()
+            .map(|m| {
+                let (start, end) = norm.original_range(m.start, m.end);
+                let canonical = display_canonical(&m, &original[start..end]);
+                Mention {
+                    start,
+                    end,
+                    canonical,
+                    ..m
+                }
+            })
+            .collect()
+    }
+
+    /// The `kiji analyze` output for `text`.
+    pub fn analyze(&self, text: &str) -> Analysis {
+        let norm = normalize(text);
+        let idx = CharIndex::new(text);
+        let ms = self.morphemes(&norm.text);
+        let tokens = ms
+            .iter()
+            .filter(|m| tokenizer::is_indexable(&m.surface))
+            .map(|m| {
+                let (s, e) = norm.original_range(m.start, m.end);
+                TokenOut {
+                    text: text[s..e].to_string(),
+                    start: idx.at(s),
+                    end: idx.at(e),
+                    pos: m.details.iter().take(4).cloned().collect(),
+                    base: m
+                        .details
+                        .get(6)
+                        .cloned()
+                        .unwrap_or_else(|| m.surface.clone()),
+                }
+            })
+            .collect();
+        let entities = entities::extract(&norm.text, &ms, &self.gazetteer)
+            .into_iter()
+            .map(|m| {
+                let (s, e) = norm.original_range(m.start, m.end);
+                EntityOut {
+                    text: text[s..e].to_string(),
+                    canonical: display_canonical(&m, &text[s..e]),
+                    kind: m.kind,
+                    start: idx.at(s),
+                    end: idx.at(e),
+                }
+            })
+            .collect();
+        Analysis { tokens, entities }
+    }
+}

@@ -1,0 +1,222 @@
+//! The two tantivy tokenizers every text field is indexed with.
+//!
+//! * [`MorphTokenizer`] (`ja`): IPADIC morphemes from lindera (through
+//!   lindera-tantivy) over NFKC + lower-cased text. Whole-word recall and ranking.
+//! * [`BigramTokenizer`] (`ja_bigram`): overlapping CJK bigrams with
+//!   *increasing* positions, plus whole Latin/digit words. A phrase of bigrams
+//!   is an exact substring, so `北朝` finds `北朝鮮` and `エラー` finds
+//!   `エラーメッセージ`. (tantivy's `NgramTokenizer` puts every gram at
+//!   position 0, which turns a phrase into "all grams somewhere".)
+//!
+//! Both report offsets in the *original* text, on char boundaries.
+
+use lindera_tantivy::tokenizer::LinderaTokenizer;
+use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
+
+use super::normalize::{Normalized, normalize};
+
+/// Tokens computed up front, handed to tantivy one by one.
+pub struct VecTokenStream {
+    tokens: Vec<Token>,
+    next: usize,
+}
+
+impl VecTokenStream {
+    fn new(tokens: Vec<Token>) -> Self {
+        VecTokenStream { tokens, next: 0 }
+    }
+}
+
+impl TokenStream for VecTokenStream {
+    fn advance(&mut self) -> bool {
+        self.next += 1;
+        self.next <= self.tokens.len()
+    }
+
+    fn token(&self) -> &Token {
+        &self.tokens[self.next - 1]
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.tokens[self.next - 1]
+    }
+}
+
+/// True for tokens worth indexing: anything with a letter, digit, kana or kanji.
+pub fn is_indexable(text: &str) -> bool {
+    text.chars().any(char::is_alphanumeric)
+}
+
+/// IPADIC morphemes (see the module docs).
+#[derive(Clone)]
+pub struct MorphTokenizer {
+    inner: LinderaTokenizer,
+}
+
+impl MorphTokenizer {
+    pub fn new(segmenter: lindera::segmenter::Segmenter) -> Self {
+        MorphTokenizer {
+            inner: LinderaTokenizer::from_segmenter(segmenter),
+        }
+    }
+
+    /// Tokens of already normalised text, offsets into the original.
+    pub fn tokens_of(&mut self, norm: &Normalized) -> Vec<Token> {
+        let mut tokens = Vec::new();
+        let mut stream = self.inner.token_stream(&norm.text);
+        let mut position = 0;
+        while stream.advance() {
+            let t = stream.token();
+            if is_indexable(&t.text) {
+                let (from, to) = norm.original_range(t.offset_from, t.offset_to);
+                tokens.push(Token {
+                    offset_from: from,
+                    offset_to: to,
+                    position,
+                    text: t.text.clone(),
+                    position_length: 1,
+                });
+            }
+            // Punctuation keeps its position, so a phrase never spans it.
+            position += 1;
+        }
+        tokens
+    }
+}
+
+impl Tokenizer for MorphTokenizer {
+    type TokenStream<'a> = VecTokenStream;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
+        let norm = normalize(text);
+        VecTokenStream::new(self.tokens_of(&norm))
+    }
+}
+
+/// Han, kana, the prolonged sound mark and the iteration marks.
+pub fn is_cjk(c: char) -> bool {
+    matches!(c,
+        '\u{3005}'..='\u{3007}'
+        | '\u{3041}'..='\u{309F}'
+        | '\u{30A0}'..='\u{30FA}'
+        | '\u{30FC}'..='\u{30FF}'
+        | '\u{31F0}'..='\u{31FF}'
+        | '\u{3400}'..='\u{4DBF}'
+        | '\u{4E00}'..='\u{9FFF}'
+        | '\u{F900}'..='\u{FAFF}'
+        | '\u{20000}'..='\u{3134F}')
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Class {
+    Cjk,
+    Word,
+    Other,
+}
+
+fn class(c: char) -> Class {
+    if is_cjk(c) {
+        Class::Cjk
+    } else if c.is_alphanumeric() {
+        Class::Word
+    } else {
+        Class::Other
+    }
+}
+
+/// Overlapping CJK bigrams and whole words (see the module docs).
+#[derive(Clone, Default)]
+pub struct BigramTokenizer;
+
+impl BigramTokenizer {
+    /// Tokens of normalised text; offsets into the original text of `norm`.
+    pub fn tokens_of(norm: &Normalized) -> Vec<Token> {
+        let text = norm.text.as_str();
+        let mut tokens = Vec::new();
+        let mut position = 0usize;
+        let chars: Vec<(usize, char)> = text.char_indices().collect();
+        let mut i = 0;
+        let mut push = |from: usize, to: usize, position: usize| {
+            let (of, ot) = norm.original_range(from, to);
+            tokens.push(Token {
+                offset_from: of,
+                offset_to: ot,
+                position,
+                text: text[from..to].to_string(),
+                position_length: 1,
+            });
+        };
+        while i < chars.len() {
+            let kind = class(chars[i].1);
+            let mut j = i + 1;
+            while j < chars.len() && class(chars[j].1) == kind {
+                j += 1;
+            }
+            let end_of = |k: usize| chars.get(k).map(|c| c.0).unwrap_or(text.len());
+            match kind {
+                Class::Cjk if j - i == 1 => {
+                    push(chars[i].0, end_of(i + 1), position);
+                    position += 1;
+                }
+                Class::Cjk => {
+                    for k in i..j - 1 {
+                        push(chars[k].0, end_of(k + 2), position);
+                        position += 1;
+                    }
+                }
+                Class::Word => {
+                    push(chars[i].0, end_of(j), position);
+                    position += 1;
+                }
+                Class::Other => {
+                    // A gap: phrases never match across punctuation or space.
+                    position += 1;
+                }
+            }
+            i = j;
+        }
+        tokens
+    }
+}
+
+impl Tokenizer for BigramTokenizer {
+    type TokenStream<'a> = VecTokenStream;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
+        VecTokenStream::new(Self::tokens_of(&normalize(text)))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn bigrams(s: &str) -> Vec<(String, usize)> {
+        BigramTokenizer::tokens_of(&normalize(s))
+            .into_iter()
+            .map(|t| (t.text, t.position))
+            .collect()
+    }
+
+    #[test]
+    fn bigram_positions_increase() {
+        assert_eq!(
+            bigrams("北朝鮮"),
+            vec![("北朝".into(), 0), ("朝鮮".into(), 1)]
+        );
+        assert_eq!(
+            bigrams("ＣＳＩＳの米"),
+            vec![("csis".into(), 0), ("の米".into(), 1)]
+        );
+        assert_eq!(bigrams("米、日"), vec![("米".into(), 0), ("日".into(), 2)]);
+    }
+
+    #[test]
+    fn bigram_offsets_point_into_original() {
+        let original = "㈱ＣＳＩＳ";
+        for t in BigramTokenizer::tokens_of(&normalize(original)) {
+            assert!(original.is_char_boundary(t.offset_from));
+            assert!(original.is_char_boundary(t.offset_to));
+        }
+    }
+}

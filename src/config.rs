@@ -1,0 +1,259 @@
+//! Configuration: built-in defaults < `config.toml` < `KIJI_*` env < CLI flags,
+//! validated once at start-up.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The annotated default configuration, embedded.
+pub const DEFAULT_TOML: &str = include_str!("../config.toml");
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub index: IndexConfig,
+    pub corpus: CorpusConfig,
+    pub ingest: IngestConfig,
+    pub server: ServerConfig,
+    pub entities: EntitiesConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IndexConfig {
+    pub path: PathBuf,
+    pub writer_memory_mb: usize,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CorpusConfig {
+    pub path: PathBuf,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngestConfig {
+    pub max_file_bytes: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    pub bind: String,
+    pub cors_origins: Vec<String>,
+    pub max_body_bytes: usize,
+    pub api_token: String,
+    pub watch: bool,
+    pub delete_removed_files: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct EntitiesConfig {
+    pub user_file: String,
+}
+
+impl Default for IndexConfig {
+    fn default() -> Self {
+        IndexConfig {
+            path: PathBuf::from("index"),
+            writer_memory_mb: 128,
+        }
+    }
+}
+
+impl Default for CorpusConfig {
+    fn default() -> Self {
+        CorpusConfig {
+            path: PathBuf::from("corpus"),
+        }
+    }
+}
+
+impl Default for IngestConfig {
+    fn default() -> Self {
+        IngestConfig {
+            max_file_bytes: 5_000_000,
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            bind: "127.0.0.1:8080".into(),
+            cors_origins: vec!["http://localhost".into(), "http://127.0.0.1".into()],
+            max_body_bytes: 32 * 1024 * 1024,
+            api_token: String::new(),
+            watch: false,
+            delete_removed_files: false,
+        }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            index: IndexConfig::default(),
+            corpus: CorpusConfig::default(),
+            ingest: IngestConfig::default(),
+            server: ServerConfig::default(),
+            entities: EntitiesConfig::default(),
+        }
+    }
+}
+
+impl Config {
+    /// Loads the file (when `path` is given it must exist; `./config.toml` is
+    /// used when present), then applies `KIJI_*` variables from `env`.
+    pub fn load(path: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Config> {
+        let mut config = match path {
+            Some(p) => Self::from_file(p)?,
+            None if Path::new("config.toml").is_file() => {
+                Self::from_file(Path::new("config.toml"))?
+            }
+            None => Config::default(),
+        };
+        config.apply_env(env)?;
+        Ok(config)
+    }
+
+    pub fn from_file(path: &Path) -> Result<Config> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))?;
+        toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+    }
+
+    fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<()> {
+        let parse = |name: &str, v: &str| -> Result<u64> {
+            v.trim().parse().map_err(|_| {
+                Error::Config(format!("{name}={v:?} is not a non-negative whole number"))
+            })
+        };
+        if let Some(v) = env("KIJI_INDEX") {
+            self.index.path = v.into();
+        }
+        if let Some(v) = env("KIJI_CORPUS") {
+            self.corpus.path = v.into();
+        }
+        if let Some(v) = env("KIJI_MAX_FILE_BYTES") {
+            self.ingest.max_file_bytes = parse("KIJI_MAX_FILE_BYTES", &v)?;
+        }
+        if let Some(v) = env("KIJI_BIND") {
+            self.server.bind = v;
+        }
+        if let Some(v) = env("KIJI_CORS_ORIGINS") {
+            self.server.cors_origins = v
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
+        }
+        if let Some(v) = env("KIJI_MAX_BODY_BYTES") {
+            self.server.max_body_bytes = parse("KIJI_MAX_BODY_BYTES", &v)? as usize;
+        }
+        if let Some(v) = env("KIJI_API_TOKEN") {
+            self.server.api_token = v;
+        }
+        if let Some(v) = env("KIJI_WATCH") {
+            self.server.watch = matches!(v.trim(), "1" | "true" | "yes" | "on");
+        }
+        if let Some(v) = env("KIJI_ENTITIES_FILE") {
+            self.entities.user_file = v;
+        }
+        Ok(())
+    }
+
+    /// Checks every value; the message names the setting.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Config(m));
+        if self.index.path.as_os_str().is_empty() {
+            return bad("index.path is empty".into());
+        }
+        if self.index.writer_memory_mb < 30 {
+            return bad(format!(
+                "index.writer_memory_mb = {} is below the minimum of 30",
+                self.index.writer_memory_mb
+            ));
+        }
+        if self.ingest.max_file_bytes == 0 {
+            return bad("ingest.max_file_bytes must be positive".into());
+        }
+        if self.server.max_body_bytes == 0 {
+            return bad("server.max_body_bytes must be positive".into());
+        }
+        self.bind_addr()?;
+        let user = self.user_entities_file();
+        if let Some(p) = user
+            && !p.is_file()
+        {
+            return bad(format!("entities.user_file {} does not exist", p.display()));
+        }
+        Ok(())
+    }
+
+    pub fn bind_addr(&self) -> Result<SocketAddr> {
+        self.server.bind.parse().map_err(|_| {
+            Error::Config(format!(
+                "server.bind = {:?} is not an ADDRESS:PORT such as 127.0.0.1:8080",
+                self.server.bind
+            ))
+        })
+    }
+
+    pub fn user_entities_file(&self) -> Option<&Path> {
+        let f = self.entities.user_file.trim();
+        (!f.is_empty()).then(|| Path::new(f))
+    }
+
+    /// The API token, if writes are enabled.
+    pub fn api_token(&self) -> Option<&str> {
+        let t = self.server.api_token.trim();
+        (!t.is_empty()).then_some(t)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shipped_file_is_the_default() {
+        let parsed: Config = toml::from_str(DEFAULT_TOML).unwrap();
+        assert_eq!(parsed, Config::default());
+        parsed.validate().unwrap();
+    }
+
+    #[test]
+    fn env_overrides_file() {
+        let env = |k: &str| match k {
+            "KIJI_INDEX" => Some("/tmp/x".to_string()),
+            "KIJI_CORS_ORIGINS" => Some("https://a.example, http://b".to_string()),
+            _ => None,
+        };
+        let mut c = Config::default();
+        c.apply_env(env).unwrap();
+        assert_eq!(c.index.path, PathBuf::from("/tmp/x"));
+        assert_eq!(c.server.cors_origins, vec!["https://a.example", "http://b"]);
+    }
+
+    #[test]
+    fn validation_names_the_setting() {
+        let mut c = Config::default();
+        c.server.bind = "localhost".into();
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("server.bind")
+        );
+        let err = toml::from_str::<Config>("[index]\npaht = 'x'\n").unwrap_err();
+        assert!(err.to_string().contains("paht"));
+        let bad_env = |k: &str| (k == "KIJI_MAX_FILE_BYTES").then(|| "lots".to_string());
+        assert!(Config::default().apply_env(bad_env).is_err());
+    }
+}

@@ -1,0 +1,398 @@
+//! Thin handlers: extract, call the library off the async workers, serialise.
+
+use actix_web::http::StatusCode;
+use actix_web::{HttpRequest, HttpResponse, web};
+use futures_util::StreamExt;
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::AppState;
+use super::error::ApiError;
+use crate::analysis::Analysis;
+use crate::analysis::gazetteer::EntityType;
+use crate::article::{Format, parse_bytes};
+use crate::error::Error;
+use crate::ingest::BatchReport;
+use crate::search::entities::{EntityCount, EntityDetail};
+use crate::search::{ArticleView, IndexInfo, SearchRequest, SearchResponse};
+
+type ApiResult<T> = Result<T, ApiError>;
+
+/// The query string as ordered pairs (repeatable keys kept).
+pub fn query_pairs(req: &HttpRequest) -> Vec<(String, String)> {
+    form_urlencoded::parse(req.query_string().as_bytes())
+        .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// Search articles by keyword, entity, date and source, with highlighted snippets.
+#[utoipa::path(get, path = "/search",
+    params(
+        ("q" = Option<String>, Query, description = "Query: words ANDed, \"phrase\", -exclude, a OR b, title:/body: scopes"),
+        ("op" = Option<String>, Query, description = "and (default) | or"),
+        ("entity" = Option<Vec<String>>, Query, description = "Entity (canonical name or alias); repeatable, ANDed"),
+        ("person" = Option<String>, Query, description = "Person filter"),
+        ("organization" = Option<String>, Query, description = "Organisation filter"),
+        ("place" = Option<String>, Query, description = "Place filter"),
+        ("from" = Option<String>, Query, description = "First day, YYYY-MM-DD (Asia/Tokyo)"),
+        ("to" = Option<String>, Query, description = "Last day, YYYY-MM-DD (inclusive)"),
+        ("source" = Option<String>, Query, description = "Source; repeatable, ORed"),
+        ("sort" = Option<String>, Query, description = "relevance | newest | oldest"),
+        ("limit" = Option<usize>, Query, description = "Hits per page, 0..=100 (default 10)"),
+        ("offset" = Option<usize>, Query, description = "Hits to skip"),
+        ("cursor" = Option<String>, Query, description = "next_cursor of the previous page"),
+        ("fragment_size" = Option<usize>, Query, description = "Snippet size in characters (default 120)"),
+        ("fragments" = Option<usize>, Query, description = "Snippets per hit (default 2)"),
+        ("pre_tag" = Option<String>, Query, description = "Default <mark>"),
+        ("post_tag" = Option<String>, Query, description = "Default </mark>"),
+        ("facets" = Option<String>, Query, description = "Comma list of person, organization, place, source"),
+        ("facet_limit" = Option<usize>, Query, description = "Values per facet (default 10)"),
+    ),
+    responses((status = 200, body = SearchResponse), (status = 400, body = super::error::ErrorBody)))]
+pub async fn search(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> ApiResult<web::Json<SearchResponse>> {
+    let request = SearchRequest::from_pairs(&query_pairs(&req), &[])?;
+    let store = state.store.clone();
+    Ok(web::Json(
+        web::block(move || store.search(&request)).await??,
+    ))
+}
+
+/// One article with its entities; `q` / `entity` highlight it.
+#[utoipa::path(get, path = "/articles/{id}",
+    params(("id" = String, Path, description = "Article id"),
+           ("q" = Option<String>, Query, description = "Highlight these words")),
+    responses((status = 200, body = ArticleView), (status = 404, body = super::error::ErrorBody)))]
+pub async fn article(
+    state: web::Data<AppState>,
+    id: web::Path<String>,
+    req: HttpRequest,
+) -> ApiResult<web::Json<ArticleView>> {
+    let pairs = query_pairs(&req);
+    let request = if pairs.is_empty() {
+        None
+    } else {
+        Some(SearchRequest::from_pairs(&pairs, &[])?)
+    };
+    let store = state.store.clone();
+    let id = id.into_inner();
+    Ok(web::Json(
+        web::block(move || store.article_view(&id, request.as_ref())).await??,
+    ))
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct EntitiesParams {
+    /// person | organization | place
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    /// Name prefix (canonical or alias).
+    prefix: Option<String>,
+    /// At most this many (default 50, max 1000).
+    limit: Option<usize>,
+}
+
+/// Entities mentioned in the archive, with document counts.
+#[utoipa::path(get, path = "/entities", params(EntitiesParams),
+    responses((status = 200, body = Vec<EntityCount>), (status = 400, body = super::error::ErrorBody)))]
+pub async fn entities(
+    state: web::Data<AppState>,
+    params: web::Query<EntitiesParams>,
+) -> ApiResult<web::Json<Vec<EntityCount>>> {
+    let p = params.into_inner();
+    let kind = match p.kind.as_deref().filter(|k| !k.is_empty()) {
+        Some(k) => Some(EntityType::parse(k).ok_or_else(|| {
+            Error::param("type", format!("{k:?}: use person, organization or place"))
+        })?),
+        None => None,
+    };
+    let limit = p.limit.unwrap_or(50);
+    if limit == 0 || limit > 1000 {
+        return Err(Error::param(
+            "limit",
+            format!("{limit} is out of range (allowed 1..=1000)"),
+        )
+        .into());
+    }
+    let store = state.store.clone();
+    Ok(web::Json(
+        web::block(move || store.list_entities(kind, p.prefix.as_deref(), limit)).await??,
+    ))
+}
+
+/// One entity: canonical name, type, aliases, document count, first and last date seen.
+#[utoipa::path(get, path = "/entities/{name}",
+    params(("name" = String, Path, description = "Canonical name or alias")),
+    responses((status = 200, body = EntityDetail), (status = 404, body = super::error::ErrorBody)))]
+pub async fn entity(
+    state: web::Data<AppState>,
+    name: web::Path<String>,
+) -> ApiResult<web::Json<EntityDetail>> {
+    let store = state.store.clone();
+    let name = name.into_inner();
+    Ok(web::Json(
+        web::block(move || store.entity_detail(&name)).await??,
+    ))
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+pub struct AnalyzeParams {
+    /// Japanese text to analyse.
+    text: Option<String>,
+}
+
+/// Morphemes and entities of a text (the `kiji analyze` output).
+#[utoipa::path(get, path = "/analyze", params(AnalyzeParams),
+    responses((status = 200, body = Analysis), (status = 400, body = super::error::ErrorBody)))]
+pub async fn analyze_get(
+    state: web::Data<AppState>,
+    params: web::Query<AnalyzeParams>,
+) -> ApiResult<web::Json<Analysis>> {
+    let text = params
+        .into_inner()
+        .text
+        .ok_or_else(|| Error::param("text", "missing: pass ?text=…"))?;
+    analyze_text(state, text).await
+}
+
+/// Like GET /analyze, with the text as the request body (text/plain, or JSON `{"text": …}`).
+#[utoipa::path(post, path = "/analyze", request_body(content = String, content_type = "text/plain"),
+    responses((status = 200, body = Analysis), (status = 400, body = super::error::ErrorBody)))]
+pub async fn analyze_post(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> ApiResult<web::Json<Analysis>> {
+    let bytes = read_body(&req, body, state.config.server.max_body_bytes).await?;
+    let text = String::from_utf8(bytes).map_err(|e| {
+        ApiError::new(
+            StatusCode::BAD_REQUEST,
+            "invalid_utf8",
+            format!(
+                "the body is not UTF-8 (at byte {})",
+                e.utf8_error().valid_up_to()
+            ),
+        )
+    })?;
+    let text = if is_json(&req) {
+        #[derive(serde::Deserialize)]
+        struct Body {
+            text: String,
+        }
+        serde_json::from_str::<Body>(&text)
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))?
+            .text
+    } else {
+        text
+    };
+    analyze_text(state, text).await
+}
+
+async fn analyze_text(state: web::Data<AppState>, text: String) -> ApiResult<web::Json<Analysis>> {
+    let store = state.store.clone();
+    Ok(web::Json(
+        web::block(move || store.analyzer.analyze(&text)).await?,
+    ))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Health {
+    status: &'static str,
+}
+
+/// Liveness.
+#[utoipa::path(get, path = "/health", responses((status = 200, body = Health)))]
+pub async fn health() -> web::Json<Health> {
+    web::Json(Health { status: "ok" })
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Stats {
+    documents: u64,
+    index_bytes: u64,
+    index_path: String,
+    #[serde(flatten)]
+    index: IndexInfo,
+    writes_enabled: bool,
+    version: &'static str,
+}
+
+/// Documents, index size on disk, dictionary, last commit.
+#[utoipa::path(get, path = "/stats", responses((status = 200, body = Stats)))]
+pub async fn stats(state: web::Data<AppState>) -> ApiResult<web::Json<Stats>> {
+    let st = state.clone();
+    Ok(web::Json(
+        web::block(move || {
+            let searcher = st.store.searcher();
+            Stats {
+                documents: searcher.num_docs(),
+                index_bytes: st.store.size_on_disk(),
+                index_path: st.store.path().display().to_string(),
+                index: st.store.index_info(&searcher),
+                writes_enabled: st.config.api_token().is_some(),
+                version: env!("CARGO_PKG_VERSION"),
+            }
+        })
+        .await?,
+    ))
+}
+
+fn is_json(req: &HttpRequest) -> bool {
+    req.headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("json") && !v.contains("ndjson"))
+}
+
+/// Reads a body up to `limit` bytes; 413 `payload_too_large` beyond.
+async fn read_body(req: &HttpRequest, mut body: web::Payload, limit: usize) -> ApiResult<Vec<u8>> {
+    let too_large = || {
+        ApiError::new(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            "payload_too_large",
+            format!("the request body is over the limit of {limit} bytes (server.max_body_bytes)"),
+        )
+    };
+    if let Some(len) = req
+        .headers()
+        .get("content-length")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok())
+        && len > limit
+    {
+        return Err(too_large());
+    }
+    let mut out = Vec::new();
+    while let Some(chunk) = body.next().await {
+        let chunk = chunk
+            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", e.to_string()))?;
+        if out.len() + chunk.len() > limit {
+            return Err(too_large());
+        }
+        out.extend_from_slice(&chunk);
+    }
+    Ok(out)
+}
+
+/// Checks the bearer token of a write request.
+fn authorize(state: &AppState, req: &HttpRequest) -> ApiResult<()> {
+    let Some(expected) = state.config.api_token() else {
+        return Err(ApiError::new(
+            StatusCode::FORBIDDEN,
+            "writes_disabled",
+            "writes are disabled: set server.api_token in config.toml or KIJI_API_TOKEN",
+        ));
+    };
+    let given = req
+        .headers()
+        .get("authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    match given {
+        Some(t) if constant_time_eq(t.as_bytes(), expected.as_bytes()) => Ok(()),
+        Some(_) => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "wrong API token",
+        )),
+        None => Err(ApiError::new(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "missing `Authorization: Bearer <token>` header",
+        )),
+    }
+}
+
+fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// Add or replace articles: one JSON object, an array, or NDJSON
+/// (`Content-Type: application/x-ndjson`). Committed when the response comes.
+#[utoipa::path(post, path = "/articles", request_body(content = String, content_type = "application/json"),
+    responses((status = 200, body = BatchReport), (status = 401, body = super::error::ErrorBody),
+              (status = 403, body = super::error::ErrorBody), (status = 413, body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn post_articles(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    body: web::Payload,
+) -> ApiResult<web::Json<BatchReport>> {
+    authorize(&state, &req)?;
+    let bytes = read_body(&req, body, state.config.server.max_body_bytes).await?;
+    let ndjson = req
+        .headers()
+        .get("content-type")
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.contains("ndjson") || v.contains("jsonl"));
+    let st = state.clone();
+    let report = web::block(move || {
+        let format = if ndjson {
+            Format::JsonLines
+        } else {
+            Format::Json
+        };
+        let items = parse_bytes(format, &bytes, "");
+        let mut writer = st.writer.lock().unwrap_or_else(|p| p.into_inner());
+        crate::ingest::ingest_batch(&st.store, &mut writer, items)
+    })
+    .await??;
+    Ok(web::Json(report))
+}
+
+#[derive(Serialize, ToSchema)]
+pub struct Deleted {
+    deleted: String,
+}
+
+/// Delete one article.
+#[utoipa::path(delete, path = "/articles/{id}", params(("id" = String, Path, description = "Article id")),
+    responses((status = 200, body = Deleted), (status = 404, body = super::error::ErrorBody)),
+    security(("bearer" = [])))]
+pub async fn delete_article(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    id: web::Path<String>,
+) -> ApiResult<web::Json<Deleted>> {
+    authorize(&state, &req)?;
+    let id = id.into_inner();
+    let st = state.clone();
+    let id2 = id.clone();
+    let existed = web::block(move || -> crate::Result<bool> {
+        let mut writer = st.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let existed = writer.delete(&st.store, &id2)?;
+        if existed {
+            writer.commit(&st.store)?;
+        }
+        Ok(existed)
+    })
+    .await??;
+    if !existed {
+        return Err(Error::ArticleNotFound(id).into());
+    }
+    Ok(web::Json(Deleted { deleted: id }))
+}
+
+/// JSON for unknown routes.
+pub async fn not_found(req: HttpRequest) -> HttpResponse {
+    use actix_web::ResponseError;
+    ApiError::new(
+        StatusCode::NOT_FOUND,
+        "not_found",
+        format!(
+            "no endpoint {} {} (see /openapi.json)",
+            req.method(),
+            req.path()
+        ),
+    )
+    .error_response()
+}
+
+/// The OpenAPI 3 document of every endpoint.
+pub async fn openapi() -> HttpResponse {
+    HttpResponse::Ok().json(super::ApiDoc::openapi_doc())
+}

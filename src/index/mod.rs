@@ -1,0 +1,236 @@
+//! The index: one schema ([`schema`]), opening and reading ([`Store`]), and
+//! the single writer ([`writer`]).
+
+pub mod schema;
+pub mod writer;
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde::{Deserialize, Serialize};
+use tantivy::collector::TopDocs;
+use tantivy::directory::MmapDirectory;
+use tantivy::query::TermQuery;
+use tantivy::schema::{IndexRecordOption, Value};
+use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument, Term};
+use utoipa::ToSchema;
+
+use crate::analysis::Analyzer;
+use crate::analysis::gazetteer::EntityType;
+use crate::article::Article;
+use crate::error::{Error, Result};
+pub use schema::Fields;
+pub use writer::{Outcome, Writer};
+
+/// An entity of one article: canonical name, type, how often it is mentioned,
+/// and where (byte ranges of the title and body).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, ToSchema)]
+pub struct ArticleEntity {
+    pub canonical: String,
+    #[serde(rename = "type")]
+    pub kind: EntityType,
+    pub count: usize,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(ignore)]
+    pub title_spans: Vec<(usize, usize)>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    #[schema(ignore)]
+    pub body_spans: Vec<(usize, usize)>,
+}
+
+/// What is stored per article: the article, its entities, its content hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct StoredArticle {
+    pub article: Article,
+    pub entities: Vec<ArticleEntity>,
+    pub hash: String,
+}
+
+/// Commit metadata kept in tantivy's commit payload.
+#[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct CommitInfo {
+    /// RFC 3339 time of the last commit.
+    pub committed_at: Option<String>,
+    /// tantivy's operation stamp of the last commit.
+    pub opstamp: u64,
+}
+
+/// An open index with its reader and analyser.
+pub struct Store {
+    pub index: Index,
+    pub reader: IndexReader,
+    pub fields: Fields,
+    pub analyzer: Arc<Analyzer>,
+    path: PathBuf,
+}
+
+impl Store {
+    /// Opens the index at `path`, creating it when the folder is empty.
+    pub fn open(path: &Path, analyzer: Arc<Analyzer>) -> Result<Store> {
+        std::fs::create_dir_all(path).map_err(|e| Error::IndexOpen {
+            path: path.into(),
+            message: format!("cannot create the folder: {e}"),
+        })?;
+        let (schema, fields) = schema::build();
+        let dir = MmapDirectory::open(path).map_err(|e| Error::IndexOpen {
+            path: path.into(),
+            message: e.to_string(),
+        })?;
+        let index = Index::open_or_create(dir, schema).map_err(|e| Error::IndexOpen {
+            path: path.into(),
+            message: match e {
+                tantivy::TantivyError::SchemaError(m) => format!(
+                    "{m}; it was made by another version of kiji: move it away and ingest again"
+                ),
+                other => other.to_string(),
+            },
+        })?;
+        analyzer.register(&index);
+        let reader = index
+            .reader_builder()
+            .reload_policy(ReloadPolicy::OnCommitWithDelay)
+            .try_into()?;
+        Ok(Store {
+            index,
+            reader,
+            fields,
+            analyzer,
+            path: path.to_path_buf(),
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn searcher(&self) -> Searcher {
+        self.reader.searcher()
+    }
+
+    /// Makes the latest commit visible now (the reader also reloads by itself).
+    pub fn refresh(&self) -> Result<()> {
+        Ok(self.reader.reload()?)
+    }
+
+    /// Number of articles.
+    pub fn doc_count(&self) -> u64 {
+        self.searcher().num_docs()
+    }
+
+    /// The address of the article with this id, if any.
+    pub fn address(&self, searcher: &Searcher, id: &str) -> Result<Option<DocAddress>> {
+        let q = TermQuery::new(
+            Term::from_field_text(self.fields.id, id),
+            IndexRecordOption::Basic,
+        );
+        Ok(searcher
+            .search(&q, &TopDocs::with_limit(1).order_by_score())?
+            .first()
+            .map(|(_, a)| *a))
+    }
+
+    /// The stored article at an address.
+    pub fn load(&self, searcher: &Searcher, addr: DocAddress) -> Result<StoredArticle> {
+        let doc: TantivyDocument = searcher.doc(addr)?;
+        let json = doc
+            .get_first(self.fields.doc)
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| Error::Corrupt(format!("document {addr:?} has no stored article")))?;
+        serde_json::from_str(json).map_err(|e| Error::Corrupt(e.to_string()))
+    }
+
+    /// The stored article with this id.
+    pub fn get(&self, id: &str) -> Result<Option<StoredArticle>> {
+        let searcher = self.searcher();
+        match self.address(&searcher, id)? {
+            Some(addr) => Ok(Some(self.load(&searcher, addr)?)),
+            None => Ok(None),
+        }
+    }
+
+    /// Every stored article, segment by segment.
+    pub fn for_each_article(
+        &self,
+        searcher: &Searcher,
+        mut f: impl FnMut(StoredArticle) -> Result<()>,
+    ) -> Result<()> {
+        for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+            for doc in segment.doc_ids_alive() {
+                f(self.load(searcher, DocAddress::new(ord as u32, doc))?)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// Bytes the index takes on disk.
+    pub fn size_on_disk(&self) -> u64 {
+        walkdir::WalkDir::new(&self.path)
+            .into_iter()
+            .filter_map(|e| e.ok())
+            .filter_map(|e| e.metadata().ok())
+            .filter(|m| m.is_file())
+            .map(|m| m.len())
+            .sum()
+    }
+
+    /// The last commit's time and opstamp.
+    pub fn commit_info(&self) -> CommitInfo {
+        let metas = self.index.load_metas().ok();
+        let mut info = metas
+            .as_ref()
+            .and_then(|m| m.payload.as_deref())
+            .and_then(|p| serde_json::from_str::<CommitInfo>(p).ok())
+            .unwrap_or_default();
+        if let Some(m) = metas {
+            info.opstamp = m.opstamp;
+        }
+        info
+    }
+
+    /// Extracts the entities of an article and builds what is stored.
+    pub fn analyse(&self, article: Article) -> StoredArticle {
+        let mut by_name: BTreeMap<(EntityType, String), ArticleEntity> = BTreeMap::new();
+        for (in_title, text) in [(true, &article.title), (false, &article.body)] {
+            for m in self.analyzer.mentions(text) {
+                let e = by_name
+                    .entry((m.kind, m.canonical.clone()))
+                    .or_insert_with(|| ArticleEntity {
+                        canonical: m.canonical.clone(),
+                        kind: m.kind,
+                        count: 0,
+                        title_spans: Vec::new(),
+                        body_spans: Vec::new(),
+                    });
+                e.count += 1;
+                if in_title {
+                    e.title_spans.push((m.start, m.end));
+                } else {
+                    e.body_spans.push((m.start, m.end));
+                }
+            }
+        }
+        let mut entities: Vec<ArticleEntity> = by_name.into_values().collect();
+        entities.sort_by(|a, b| b.count.cmp(&a.count).then(a.canonical.cmp(&b.canonical)));
+        StoredArticle {
+            hash: article.content_hash(),
+            article,
+            entities,
+        }
+    }
+}
+
+/// The normalised keys under which an entity is found by `entity=`:
+/// the canonical name, and for `・`-joined person names also the last part
+/// (ガブエフ finds アレクサンダー・ガブエフ).
+pub fn entity_keys(canonical: &str, kind: EntityType) -> Vec<String> {
+    let key = crate::analysis::entities::entity_key(canonical);
+    let mut keys = vec![key.clone()];
+    if kind == EntityType::Person
+        && let Some((_, last)) = key.rsplit_once('・')
+        && last.chars().count() >= 2
+    {
+        keys.push(last.to_string());
+    }
+    keys
+}

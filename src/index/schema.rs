@@ -1,0 +1,62 @@
+//! The one schema. Each text field is indexed twice: as IPADIC morphemes
+//! (`ja`, for whole-word matches and ranking) and as CJK bigrams
+//! (`ja_bigram`, for exact-substring recall). The whole article, with its
+//! entities, is stored once as JSON in `doc`.
+
+use tantivy::schema::{
+    FAST, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
+};
+
+use crate::analysis::{BIGRAM, MORPH};
+
+/// Field handles, resolved once.
+#[derive(Debug, Clone)]
+pub struct Fields {
+    /// The article id (exact, for upserts and `/articles/{id}`).
+    pub id: tantivy::schema::Field,
+    pub title: tantivy::schema::Field,
+    pub title_bigram: tantivy::schema::Field,
+    pub body: tantivy::schema::Field,
+    pub body_bigram: tantivy::schema::Field,
+    /// Publication time, seconds since the epoch (range filters, date sort, timelines).
+    pub published: tantivy::schema::Field,
+    /// The publisher (`source` filter and facet).
+    pub source: tantivy::schema::Field,
+    /// Entity keys: `key` and `type:key` for every canonical name (and the
+    /// surname of `・`-joined person names), normalised. Entity filters.
+    pub entity: tantivy::schema::Field,
+    /// Canonical names by type, as displayed (facets).
+    pub person: tantivy::schema::Field,
+    pub organization: tantivy::schema::Field,
+    pub place: tantivy::schema::Field,
+    /// The stored article + entities, JSON.
+    pub doc: tantivy::schema::Field,
+}
+
+fn text(tokenizer: &str) -> TextOptions {
+    TextOptions::default().set_indexing_options(
+        TextFieldIndexing::default()
+            .set_tokenizer(tokenizer)
+            .set_index_option(IndexRecordOption::WithFreqsAndPositions),
+    )
+}
+
+/// Builds the schema and its field handles.
+pub fn build() -> (Schema, Fields) {
+    let mut b = Schema::builder();
+    let fields = Fields {
+        id: b.add_text_field("id", STRING),
+        title: b.add_text_field("title", text(MORPH)),
+        title_bigram: b.add_text_field("title_bigram", text(BIGRAM)),
+        body: b.add_text_field("body", text(MORPH)),
+        body_bigram: b.add_text_field("body_bigram", text(BIGRAM)),
+        published: b.add_i64_field("published", INDEXED | FAST),
+        source: b.add_text_field("source", STRING | FAST),
+        entity: b.add_text_field("entity", STRING),
+        person: b.add_text_field("person", STRING | FAST),
+        organization: b.add_text_field("organization", STRING | FAST),
+        place: b.add_text_field("place", STRING | FAST),
+        doc: b.add_text_field("doc", STORED),
+    };
+    (b.build(), fields)
+}

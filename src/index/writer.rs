@@ -1,0 +1,151 @@
+//! The single index writer: upsert by id, delete, commit.
+
+use std::collections::HashMap;
+
+use tantivy::{IndexWriter, TantivyDocument, Term};
+
+use super::{Store, StoredArticle, entity_keys};
+use crate::analysis::gazetteer::EntityType;
+use crate::article::Article;
+use crate::error::{Error, Result};
+
+/// What an upsert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Outcome {
+    Added,
+    Updated,
+    Unchanged,
+}
+
+/// Holds tantivy's writer lock for the index (one per index, across processes).
+pub struct Writer {
+    inner: IndexWriter,
+    /// Ids touched since the last commit: their new hash, or None if deleted.
+    pending: HashMap<String, Option<String>>,
+}
+
+impl Writer {
+    /// Takes the index's writer lock; fails with [`Error::IndexLocked`] when
+    /// another process (a running `kiji serve`) holds it.
+    pub fn new(store: &Store, memory_mb: usize) -> Result<Writer> {
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1)
+            .clamp(1, 4);
+        let inner = store
+            .index
+            .writer_with_num_threads(threads, memory_mb.max(30) * 1_000_000)
+            .map_err(|e| match e {
+                tantivy::TantivyError::LockFailure(..) => Error::IndexLocked {
+                    path: store.path().to_path_buf(),
+                },
+                other => Error::Index(other),
+            })?;
+        Ok(Writer {
+            inner,
+            pending: HashMap::new(),
+        })
+    }
+
+    fn current_hash(&self, store: &Store, id: &str) -> Result<Option<String>> {
+        if let Some(h) = self.pending.get(id) {
+            return Ok(h.clone());
+        }
+        Ok(store.get(id)?.map(|s| s.hash))
+    }
+
+    /// Adds or replaces the article with this id; unchanged content is skipped.
+    pub fn upsert(&mut self, store: &Store, article: Article) -> Result<Outcome> {
+        let hash = article.content_hash();
+        let outcome = match self.current_hash(store, &article.id)? {
+            Some(h) if h == hash => return Ok(Outcome::Unchanged),
+            Some(_) => Outcome::Updated,
+            None => Outcome::Added,
+        };
+        let stored = store.analyse(article);
+        self.put(store, &stored)?;
+        Ok(outcome)
+    }
+
+    /// Writes an analysed article, replacing any with the same id.
+    pub fn put(&mut self, store: &Store, stored: &StoredArticle) -> Result<()> {
+        let id = stored.article.id.clone();
+        self.inner
+            .delete_term(Term::from_field_text(store.fields.id, &id));
+        self.inner.add_document(document(store, stored)?)?;
+        self.pending.insert(id, Some(stored.hash.clone()));
+        Ok(())
+    }
+
+    /// Deletes the article with this id; false if there was none.
+    pub fn delete(&mut self, store: &Store, id: &str) -> Result<bool> {
+        let existed = self.current_hash(store, id)?.is_some();
+        if existed {
+            self.inner
+                .delete_term(Term::from_field_text(store.fields.id, id));
+            self.pending.insert(id.to_string(), None);
+        }
+        Ok(existed)
+    }
+
+    /// Commits everything written so far (durable on return) and makes it
+    /// visible to searches.
+    pub fn commit(&mut self, store: &Store) -> Result<u64> {
+        let info = super::CommitInfo {
+            committed_at: Some(chrono::Utc::now().to_rfc3339()),
+            opstamp: 0,
+        };
+        let mut prepared = self.inner.prepare_commit()?;
+        prepared.set_payload(&serde_json::to_string(&info).unwrap_or_default());
+        let opstamp = prepared.commit()?;
+        self.pending.clear();
+        store.refresh()?;
+        Ok(opstamp)
+    }
+
+    /// Drops uncommitted changes.
+    pub fn rollback(&mut self) -> Result<()> {
+        self.inner.rollback()?;
+        self.pending.clear();
+        Ok(())
+    }
+
+    /// Waits for merges to finish and releases the lock.
+    pub fn close(self) -> Result<()> {
+        self.inner.wait_merging_threads()?;
+        Ok(())
+    }
+}
+
+/// The tantivy document for a stored article.
+fn document(store: &Store, stored: &StoredArticle) -> Result<TantivyDocument> {
+    let f = &store.fields;
+    let a = &stored.article;
+    let mut doc = TantivyDocument::new();
+    doc.add_text(f.id, &a.id);
+    doc.add_text(f.title, &a.title);
+    doc.add_text(f.title_bigram, &a.title);
+    doc.add_text(f.body, &a.body);
+    doc.add_text(f.body_bigram, &a.body);
+    if let Some(p) = a.published {
+        doc.add_i64(f.published, p.timestamp());
+    }
+    if let Some(s) = &a.source {
+        doc.add_text(f.source, s);
+    }
+    for e in &stored.entities {
+        for key in entity_keys(&e.canonical, e.kind) {
+            doc.add_text(f.entity, format!("{}:{key}", e.kind.as_str()));
+            doc.add_text(f.entity, key);
+        }
+        let field = match e.kind {
+            EntityType::Person => f.person,
+            EntityType::Organization => f.organization,
+            EntityType::Place => f.place,
+        };
+        doc.add_text(field, &e.canonical);
+    }
+    let json = serde_json::to_string(stored).map_err(|e| Error::Corrupt(e.to_string()))?;
+    doc.add_text(f.doc, json);
+    Ok(doc)
+}

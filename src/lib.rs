@@ -1,0 +1,17 @@
+//! kiji (記事): a search service for archives of Japanese news articles.
+//!
+//! Articles ([`article`]) are analysed with IPADIC ([`analysis`]) into a
+//! tantivy index ([`index`]) by [`ingest`], searched by [`search`], and
+//! served over HTTP by [`http`]. See `ARCHITECTURE.md`.
+
+pub mod analysis;
+pub mod article;
+pub mod config;
+pub mod error;
+pub mod http;
+pub mod index;
+pub mod ingest;
+pub mod search;
+
+pub use config::Config;
+pub use error::{Error, Result};

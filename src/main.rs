@@ -1,0 +1,457 @@
+//! The `kiji` command line: ingest, analyze, search, serve.
+
+use std::io::{IsTerminal, Read};
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use anyhow::{Context, bail};
+use clap::{Parser, Subcommand};
+use indicatif::{ProgressBar, ProgressStyle};
+
+use kiji::analysis::Analyzer;
+use kiji::config::Config;
+use kiji::index::{Store, Writer};
+use kiji::ingest::{self, IngestReport, Progress};
+
+/// kiji (記事): search archives of Japanese news by keyword and by entity.
+#[derive(Parser)]
+#[command(version, about)]
+struct Cli {
+    /// Configuration file (default: ./config.toml when present, else built-in defaults).
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Index folder (overrides the config's index.path).
+    #[arg(long, global = true, value_name = "DIR", env = "KIJI_INDEX")]
+    index: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Ingest article files and folders (default: the corpus folder of the config).
+    Ingest {
+        /// Files (.txt, .json, .jsonl, .ndjson) and folders.
+        paths: Vec<PathBuf>,
+        /// Re-extract the entities of every stored article (after the gazetteer changed).
+        #[arg(long)]
+        reanalyze: bool,
+        /// Hand the articles to a running `kiji serve` at this URL instead of
+        /// writing the index directly (needs the server's API token).
+        #[arg(long, value_name = "URL")]
+        server: Option<String>,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Analyse Japanese text from standard input; prints tokens and entities as JSON.
+    Analyze,
+    /// Search the index from the terminal.
+    Search {
+        /// The query (same syntax as GET /search?q=).
+        query: Option<String>,
+        /// Entity filter (canonical name or alias); repeatable.
+        #[arg(long)]
+        entity: Vec<String>,
+        #[arg(long, default_value_t = 10)]
+        limit: usize,
+        /// Print the JSON response instead of text.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Serve the REST API (ingests the corpus first when the index is empty).
+    Serve {
+        /// Address to listen on, e.g. 127.0.0.1:8080.
+        #[arg(long, value_name = "ADDR:PORT")]
+        bind: Option<String>,
+        /// Watch the corpus folder and ingest new or changed files.
+        #[arg(long)]
+        watch: bool,
+    },
+}
+
+fn main() -> ExitCode {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_env("KIJI_LOG")
+                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tantivy=warn")),
+        )
+        .with_writer(std::io::stderr)
+        .init();
+    match run() {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn run() -> anyhow::Result<ExitCode> {
+    let cli = Cli::parse();
+    let mut config = Config::load(cli.config.as_deref(), |k| std::env::var(k).ok())?;
+    if let Some(index) = cli.index {
+        config.index.path = index;
+    }
+    if let Command::Serve { bind, watch } = &cli.command {
+        if let Some(b) = bind {
+            config.server.bind = b.clone();
+        }
+        config.server.watch |= *watch;
+    }
+    config.validate()?;
+
+    match cli.command {
+        Command::Analyze => {
+            let mut text = String::new();
+            std::io::stdin()
+                .read_to_string(&mut text)
+                .context("standard input is not valid UTF-8 text")?;
+            let analyzer = Analyzer::new(config.user_entities_file())?;
+            println!("{}", serde_json::to_string(&analyzer.analyze(&text))?);
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ingest {
+            paths,
+            reanalyze,
+            server,
+            json,
+        } => run_ingest(&config, paths, reanalyze, server, json),
+        Command::Search {
+            query,
+            entity,
+            limit,
+            json,
+        } => kiji_cli::search(&config, query, entity, limit, json),
+        Command::Serve { .. } => kiji_cli::serve(config),
+    }
+}
+
+fn open_store(config: &Config) -> anyhow::Result<Store> {
+    let analyzer = Analyzer::new(config.user_entities_file())?;
+    Ok(Store::open(&config.index.path, analyzer)?)
+}
+
+/// A progress bar on stderr when it is a terminal (or KIJI_PROGRESS=1).
+struct Bar(ProgressBar);
+
+impl Bar {
+    fn new(bytes: bool) -> Bar {
+        let visible =
+            std::io::stderr().is_terminal() || std::env::var_os("KIJI_PROGRESS").is_some();
+        let pb = if visible {
+            ProgressBar::new(0)
+        } else {
+            ProgressBar::hidden()
+        };
+        let template = if bytes {
+            "{spinner} [{elapsed_precise}] [{bar:40}] {bytes}/{total_bytes} ({bytes_per_sec}, eta {eta}) {msg}"
+        } else {
+            "{spinner} [{elapsed_precise}] [{bar:40}] {pos}/{len} ({per_sec}, eta {eta})"
+        };
+        pb.set_style(
+            ProgressStyle::with_template(template)
+                .unwrap_or_else(|_| ProgressStyle::default_bar())
+                .progress_chars("=> "),
+        );
+        Bar(pb)
+    }
+}
+
+impl Progress for Bar {
+    fn start(&self, total: u64) {
+        self.0.set_length(total);
+    }
+    fn advance(&self, n: u64) {
+        self.0.inc(n);
+    }
+    fn file(&self, path: &Path) {
+        self.0.set_message(
+            path.file_name()
+                .map(|n| n.to_string_lossy().to_string())
+                .unwrap_or_default(),
+        );
+    }
+}
+
+fn run_ingest(
+    config: &Config,
+    paths: Vec<PathBuf>,
+    reanalyze: bool,
+    server: Option<String>,
+    json: bool,
+) -> anyhow::Result<ExitCode> {
+    let paths = if paths.is_empty() {
+        vec![config.corpus.path.clone()]
+    } else {
+        paths
+    };
+    if let Some(url) = server {
+        return kiji_cli::ingest_via_server(config, &url, &paths, json);
+    }
+    let store = open_store(config)?;
+    let mut writer = Writer::new(&store, config.index.writer_memory_mb)?;
+    if reanalyze {
+        let bar = Bar::new(false);
+        let n = ingest::reanalyze(&store, &mut writer, &bar)?;
+        bar.0.finish_and_clear();
+        writer.close()?;
+        eprintln!("re-extracted entities: {n} articles changed");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let mut report = IngestReport::default();
+    let files = ingest::collect_files(&paths, &mut report);
+    let bar = Bar::new(true);
+    let started = std::time::Instant::now();
+    let result = ingest::ingest_files(
+        &store,
+        &mut writer,
+        &files,
+        config.ingest.max_file_bytes,
+        &bar,
+        &mut report,
+    );
+    bar.0.finish_and_clear();
+    result?;
+    writer.close()?;
+    let secs = started.elapsed().as_secs_f64();
+    print_report(&report, secs, json)?;
+    Ok(if report.rejected.is_empty() {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn print_report(report: &IngestReport, secs: f64, json: bool) -> anyhow::Result<()> {
+    if json {
+        println!("{}", serde_json::to_string_pretty(report)?);
+        return Ok(());
+    }
+    for r in &report.rejected {
+        match r.line {
+            Some(l) => eprintln!("rejected: {}:{l}: {}", r.file, r.reason),
+            None => eprintln!("rejected: {}: {}", r.file, r.reason),
+        }
+    }
+    if !report.skipped_files.is_empty() {
+        eprintln!(
+            "skipped {} file(s) that are not .txt/.json/.jsonl/.ndjson: {}",
+            report.skipped_files.len(),
+            report.skipped_files.join(", ")
+        );
+    }
+    println!(
+        "{} ({} files, {:.1} MB in {:.1} s)",
+        report.summary(),
+        report.files,
+        report.bytes as f64 / 1e6,
+        secs
+    );
+    Ok(())
+}
+
+mod kiji_cli {
+    use super::*;
+    use actix_web::web;
+    use kiji::article::Article;
+    use kiji::http::AppState;
+    use kiji::search::SearchRequest;
+    use std::sync::Mutex;
+
+    pub fn search(
+        config: &Config,
+        q: Option<String>,
+        entity: Vec<String>,
+        limit: usize,
+        json: bool,
+    ) -> anyhow::Result<ExitCode> {
+        let store = open_store(config)?;
+        let color = std::io::stdout().is_terminal() && !json;
+        let mut pairs = vec![("limit".to_string(), limit.to_string())];
+        if let Some(q) = q {
+            pairs.push(("q".into(), q));
+        }
+        for e in entity {
+            pairs.push(("entity".into(), e));
+        }
+        if !json {
+            let (pre, post) = if color {
+                ("\x1b[1;31m", "\x1b[0m")
+            } else {
+                ("【", "】")
+            };
+            pairs.push(("pre_tag".into(), pre.into()));
+            pairs.push(("post_tag".into(), post.into()));
+        }
+        let request = SearchRequest::from_pairs(&pairs, &[])?;
+        let response = store.search(&request)?;
+        if json {
+            println!("{}", serde_json::to_string_pretty(&response)?);
+            return Ok(ExitCode::SUCCESS);
+        }
+        println!("{} articles ({:.1} ms)", response.total, response.took_ms);
+        for hit in &response.hits {
+            let date = hit
+                .published
+                .map(|d| d.format("%Y-%m-%d").to_string())
+                .unwrap_or_default();
+            println!("\n{}  {}  [{}]", date, render(&hit.title_html), hit.id);
+            for s in &hit.snippets {
+                println!("  … {}", render(&s.html));
+            }
+        }
+        Ok(ExitCode::SUCCESS)
+    }
+
+    /// The highlighted HTML of a snippet, unescaped for the terminal.
+    fn render(html: &str) -> String {
+        html.replace("&lt;", "<")
+            .replace("&gt;", ">")
+            .replace("&quot;", "\"")
+            .replace("&#x27;", "'")
+            .replace("&amp;", "&")
+    }
+
+    pub fn serve(config: Config) -> anyhow::Result<ExitCode> {
+        let addr = config.bind_addr()?;
+        let store = Arc::new(open_store(&config)?);
+        let mut writer = Writer::new(&store, config.index.writer_memory_mb)?;
+        if store.doc_count() == 0 && config.corpus.path.is_dir() {
+            tracing::info!(corpus = %config.corpus.path.display(), "the index is empty: ingesting the corpus first");
+            let mut report = IngestReport::default();
+            let files =
+                ingest::collect_files(std::slice::from_ref(&config.corpus.path), &mut report);
+            ingest::ingest_files(
+                &store,
+                &mut writer,
+                &files,
+                config.ingest.max_file_bytes,
+                &ingest::Quiet,
+                &mut report,
+            )?;
+            for r in &report.rejected {
+                tracing::warn!(file = %r.file, line = ?r.line, reason = %r.reason, "rejected");
+            }
+            tracing::info!("{}", report.summary());
+        }
+        let state = web::Data::new(AppState {
+            store: store.clone(),
+            writer: Mutex::new(writer),
+            config: Arc::new(config),
+        });
+        let server_state = state.clone();
+        actix_web::rt::System::new().block_on(async move {
+            let server = actix_web::HttpServer::new(move || kiji::http::app(server_state.clone()))
+                .bind(addr)
+                .with_context(|| format!("cannot listen on {addr}"))?
+                .shutdown_timeout(30)
+                .run();
+            tracing::info!(
+                documents = store.doc_count(),
+                writes = state.config.api_token().is_some(),
+                "kiji listening on http://{addr}"
+            );
+            server.await.context("the HTTP server failed")
+        })?;
+        // In-flight requests have finished; every write was committed when it was acknowledged.
+        tracing::info!("stopped");
+        Ok(ExitCode::SUCCESS)
+    }
+
+    pub fn ingest_via_server(
+        config: &Config,
+        url: &str,
+        paths: &[PathBuf],
+        json: bool,
+    ) -> anyhow::Result<ExitCode> {
+        let token = config.api_token().context(
+            "--server needs the server's API token: set KIJI_API_TOKEN (or server.api_token)",
+        )?;
+        let endpoint = format!("{}/articles", url.trim_end_matches('/'));
+        let mut report = IngestReport::default();
+        let files = ingest::collect_files(paths, &mut report);
+        let started = std::time::Instant::now();
+        let bar = Bar::new(false);
+        let mut batch: Vec<Article> = Vec::new();
+        let send = |batch: &mut Vec<Article>, report: &mut IngestReport| -> anyhow::Result<()> {
+            if batch.is_empty() {
+                return Ok(());
+            }
+            let response = ureq::post(&endpoint)
+                .set("Authorization", &format!("Bearer {token}"))
+                .send_json(serde_json::to_value(&*batch)?);
+            let body: serde_json::Value = match response {
+                Ok(r) => r.into_json()?,
+                Err(ureq::Error::Status(code, r)) => {
+                    let text = r.into_string().unwrap_or_default();
+                    bail!("{endpoint} answered {code}: {text}")
+                }
+                Err(e) => bail!("cannot reach {endpoint}: {e}"),
+            };
+            let n = |k: &str| body[k].as_array().map(|a| a.len()).unwrap_or(0);
+            report.added += n("added");
+            report.updated += n("updated");
+            report.unchanged += n("unchanged");
+            bar.advance(batch.len() as u64);
+            batch.clear();
+            Ok(())
+        };
+        for file in &files {
+            report.files += 1;
+            let name = file.display().to_string();
+            let reject = |report: &mut IngestReport, line, reason: String| {
+                report.rejected.push(kiji::article::Rejection {
+                    file: name.clone(),
+                    line,
+                    reason,
+                })
+            };
+            let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+            if size > config.ingest.max_file_bytes {
+                reject(
+                    &mut report,
+                    None,
+                    format!(
+                        "file is {size} bytes, over the limit of {} bytes",
+                        config.ingest.max_file_bytes
+                    ),
+                );
+                continue;
+            }
+            let format = match kiji::article::Format::from_path(file) {
+                Ok(f) => f,
+                Err(e) => {
+                    reject(&mut report, None, e.to_string());
+                    continue;
+                }
+            };
+            let bytes = std::fs::read(file).with_context(|| format!("cannot read {name}"))?;
+            report.bytes += bytes.len() as u64;
+            let stem = file
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default();
+            for item in kiji::article::parse_bytes(format, &bytes, &stem) {
+                match item {
+                    Ok(a) => {
+                        batch.push(a);
+                        if batch.len() >= 500 {
+                            send(&mut batch, &mut report)?;
+                        }
+                    }
+                    Err((line, e)) => reject(&mut report, line, e.to_string()),
+                }
+            }
+        }
+        send(&mut batch, &mut report)?;
+        bar.0.finish_and_clear();
+        print_report(&report, started.elapsed().as_secs_f64(), json)?;
+        Ok(if report.rejected.is_empty() {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        })
+    }
+}

@@ -1,0 +1,584 @@
+//! Search: requests ([`SearchRequest`]), the query language ([`query`]),
+//! snippets ([`snippet`]) and facets ([`facets`]).
+
+pub mod entities;
+pub mod facets;
+pub mod query;
+pub mod snippet;
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+use std::time::Instant;
+
+use base64::Engine;
+use chrono::{Days, NaiveDate, TimeZone};
+use serde::Serialize;
+use tantivy::collector::{Count, TopDocs};
+use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{DocAddress, Order, Searcher, Term};
+use utoipa::ToSchema;
+
+use crate::analysis::gazetteer::EntityType;
+use crate::analysis::normalize::normalize;
+use crate::analysis::{DictionaryInfo, entities::entity_key};
+use crate::article::{Article, tokyo};
+use crate::error::{Error, Result};
+use crate::index::{ArticleEntity, CommitInfo, Store, StoredArticle};
+use facets::FacetCollector;
+use query::{Operator, ParsedQuery, Scope, highlight_terms};
+use snippet::{Snippet, SnippetOptions, find_matches, merge};
+
+/// Largest `limit`.
+pub const MAX_LIMIT: usize = 100;
+/// Deepest page: `offset + limit` may not exceed this.
+pub const MAX_WINDOW: usize = 100_000;
+
+/// Result order.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Sort {
+    #[default]
+    Relevance,
+    Newest,
+    Oldest,
+}
+
+/// The facet fields that can be requested.
+pub const FACETS: [&str; 4] = ["person", "organization", "place", "source"];
+
+/// A validated search request (from `GET /search`, `kiji search`, `/export`, `/timeline`).
+#[derive(Debug, Clone)]
+pub struct SearchRequest {
+    pub query: ParsedQuery,
+    pub q: String,
+    pub op: Operator,
+    /// Entity filters (any type), ANDed.
+    pub entities: Vec<String>,
+    /// Typed entity filters, ANDed.
+    pub typed_entities: Vec<(EntityType, String)>,
+    pub from: Option<NaiveDate>,
+    pub to: Option<NaiveDate>,
+    /// Sources, ORed.
+    pub sources: Vec<String>,
+    pub sort: Sort,
+    pub limit: usize,
+    pub offset: usize,
+    pub snippet: SnippetOptions,
+    pub facets: Vec<String>,
+    pub facet_limit: usize,
+}
+
+impl Default for SearchRequest {
+    fn default() -> Self {
+        SearchRequest {
+            query: ParsedQuery::default(),
+            q: String::new(),
+            op: Operator::And,
+            entities: Vec::new(),
+            typed_entities: Vec::new(),
+            from: None,
+            to: None,
+            sources: Vec::new(),
+            sort: Sort::Relevance,
+            limit: 10,
+            offset: 0,
+            snippet: SnippetOptions::default(),
+            facets: Vec::new(),
+            facet_limit: 10,
+        }
+    }
+}
+
+fn parse_usize(name: &str, v: &str, min: usize, max: usize) -> Result<usize> {
+    let n: i64 = v
+        .trim()
+        .parse()
+        .map_err(|_| Error::param(name, format!("{v:?} is not a whole number")))?;
+    if n < min as i64 || n > max as i64 {
+        return Err(Error::param(
+            name,
+            format!("{n} is out of range (allowed {min}..={max})"),
+        ));
+    }
+    Ok(n as usize)
+}
+
+fn parse_day(name: &str, v: &str) -> Result<NaiveDate> {
+    crate::article::parse_date(v)
+        .map(|d| d.with_timezone(&tokyo()).date_naive())
+        .ok_or_else(|| Error::param(name, format!("{v:?} is not a date (use YYYY-MM-DD)")))
+}
+
+/// Encodes a page position as an opaque cursor.
+pub fn encode_cursor(offset: usize) -> String {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("o:{offset}"))
+}
+
+fn decode_cursor(c: &str) -> Result<usize> {
+    base64::engine::general_purpose::URL_SAFE_NO_PAD
+        .decode(c.trim())
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .and_then(|s| s.strip_prefix("o:").and_then(|n| n.parse().ok()))
+        .ok_or_else(|| Error::param("cursor", "not a cursor returned by this API"))
+}
+
+impl SearchRequest {
+    /// Builds a request from query-string pairs; `extra` names parameters the
+    /// caller handles itself (e.g. `format` for /export). Unknown parameters
+    /// are an error (a typo should not silently widen a search); names that
+    /// start with `_` are ignored (cache busters).
+    pub fn from_pairs(pairs: &[(String, String)], extra: &[&str]) -> Result<SearchRequest> {
+        let mut r = SearchRequest::default();
+        let mut cursor = None;
+        for (k, v) in pairs {
+            match k.as_str() {
+                "q" => r.q = v.clone(),
+                "op" => {
+                    r.op = match v.trim().to_ascii_lowercase().as_str() {
+                        "and" | "" => Operator::And,
+                        "or" => Operator::Or,
+                        _ => return Err(Error::param("op", format!("{v:?}: use `and` or `or`"))),
+                    }
+                }
+                "entity" => r.entities.push(v.clone()),
+                "person" | "organization" | "place" => {
+                    let kind = EntityType::parse(k).expect("the three type names parse");
+                    r.typed_entities.push((kind, v.clone()));
+                }
+                "type" => {
+                    // `type=person&entity=X` scopes the preceding untyped entities.
+                    let kind = EntityType::parse(v).ok_or_else(|| {
+                        Error::param("type", format!("{v:?}: use person, organization or place"))
+                    })?;
+                    for e in r.entities.drain(..) {
+                        r.typed_entities.push((kind, e));
+                    }
+                }
+                "from" => r.from = Some(parse_day("from", v)?),
+                "to" => r.to = Some(parse_day("to", v)?),
+                "source" => r.sources.push(v.clone()),
+                "sort" => {
+                    r.sort = match v.trim() {
+                        "relevance" | "" => Sort::Relevance,
+                        "newest" => Sort::Newest,
+                        "oldest" => Sort::Oldest,
+                        _ => {
+                            return Err(Error::param(
+                                "sort",
+                                format!("{v:?}: use relevance, newest or oldest"),
+                            ));
+                        }
+                    }
+                }
+                "limit" => r.limit = parse_usize("limit", v, 0, MAX_LIMIT)?,
+                "offset" => r.offset = parse_usize("offset", v, 0, MAX_WINDOW)?,
+                "cursor" => cursor = Some(decode_cursor(v)?),
+                "fragment_size" => {
+                    r.snippet.fragment_chars = parse_usize("fragment_size", v, 10, 2000)?
+                }
+                "fragments" => r.snippet.fragments = parse_usize("fragments", v, 0, 10)?,
+                "pre_tag" => r.snippet.pre_tag = tag("pre_tag", v)?,
+                "post_tag" => r.snippet.post_tag = tag("post_tag", v)?,
+                "facets" => {
+                    for f in v.split(',').map(str::trim).filter(|f| !f.is_empty()) {
+                        if !FACETS.contains(&f) {
+                            return Err(Error::param(
+                                "facets",
+                                format!("unknown facet {f:?} (use {})", FACETS.join(", ")),
+                            ));
+                        }
+                        if !r.facets.iter().any(|x| x == f) {
+                            r.facets.push(f.to_string());
+                        }
+                    }
+                }
+                "facet_limit" => r.facet_limit = parse_usize("facet_limit", v, 1, 1000)?,
+                other if other.starts_with('_') || extra.contains(&other) => {}
+                other => {
+                    return Err(Error::param(other, "unknown parameter"));
+                }
+            }
+        }
+        if let Some(o) = cursor {
+            r.offset = o;
+        }
+        if r.offset + r.limit > MAX_WINDOW {
+            return Err(Error::param(
+                "offset",
+                format!("offset + limit may not exceed {MAX_WINDOW}; use /export for everything"),
+            ));
+        }
+        if let (Some(f), Some(t)) = (r.from, r.to)
+            && f > t
+        {
+            return Err(Error::param(
+                "from",
+                format!("from ({f}) is after to ({t})"),
+            ));
+        }
+        r.query = query::parse(&r.q)?;
+        Ok(r)
+    }
+}
+
+fn tag(name: &str, v: &str) -> Result<String> {
+    if v.chars().count() > 200 {
+        return Err(Error::param(name, "longer than 200 characters"));
+    }
+    Ok(v.to_string())
+}
+
+/// Entities of a hit, grouped by type (canonical names, most mentioned first).
+#[derive(Debug, Clone, Default, Serialize, ToSchema, PartialEq)]
+pub struct EntitiesByType {
+    pub person: Vec<String>,
+    pub organization: Vec<String>,
+    pub place: Vec<String>,
+}
+
+impl EntitiesByType {
+    pub fn of(entities: &[ArticleEntity]) -> Self {
+        let mut out = EntitiesByType::default();
+        for e in entities {
+            match e.kind {
+                EntityType::Person => out.person.push(e.canonical.clone()),
+                EntityType::Organization => out.organization.push(e.canonical.clone()),
+                EntityType::Place => out.place.push(e.canonical.clone()),
+            }
+        }
+        out
+    }
+}
+
+/// One search hit.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Hit {
+    pub id: String,
+    pub title: String,
+    /// The title, HTML-escaped, with highlights.
+    pub title_html: String,
+    #[schema(value_type = Option<String>)]
+    pub published: Option<chrono::DateTime<chrono::FixedOffset>>,
+    pub source: Option<String>,
+    pub url: Option<String>,
+    /// Relevance score (null when sorted by date).
+    pub score: Option<f32>,
+    pub snippets: Vec<Snippet>,
+    pub entities: EntitiesByType,
+}
+
+/// A facet value and how many matched articles have it.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct FacetValue {
+    pub value: String,
+    pub count: u64,
+}
+
+/// Which index state and dictionary answered (provenance).
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct IndexInfo {
+    pub documents: u64,
+    pub dictionary: DictionaryInfo,
+    pub commit: CommitInfo,
+}
+
+/// The `GET /search` response.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct SearchResponse {
+    /// Articles matching, in all.
+    pub total: usize,
+    pub took_ms: f64,
+    pub hits: Vec<Hit>,
+    /// Requested facets: top values with counts over the whole matched set.
+    pub facets: BTreeMap<String, Vec<FacetValue>>,
+    /// Pass as `cursor` for the next page; absent on the last page.
+    pub next_cursor: Option<String>,
+    pub index: IndexInfo,
+}
+
+impl Store {
+    /// Provenance of answers given now.
+    pub fn index_info(&self, searcher: &Searcher) -> IndexInfo {
+        IndexInfo {
+            documents: searcher.num_docs(),
+            dictionary: self.analyzer.info().clone(),
+            commit: self.commit_info(),
+        }
+    }
+
+    /// The normalised `entity` keys a name given in a query stands for.
+    pub fn resolve_entity(&self, name: &str) -> String {
+        match self.analyzer.gazetteer().lookup(name) {
+            Some(e) => entity_key(&e.canonical),
+            None => entity_key(name),
+        }
+    }
+
+    /// The tantivy query for the request's filters and text.
+    pub fn build_query(&self, r: &SearchRequest) -> Result<Box<dyn Query>> {
+        let builder = query::QueryBuilder {
+            analyzer: &self.analyzer,
+            fields: &self.fields,
+        };
+        let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        if let Some(q) = builder.text_query(&r.query, r.op)? {
+            must.push((Occur::Must, q));
+        }
+        let term = |s: String| -> Box<dyn Query> {
+            Box::new(TermQuery::new(
+                Term::from_field_text(self.fields.entity, &s),
+                IndexRecordOption::Basic,
+            ))
+        };
+        for e in &r.entities {
+            must.push((Occur::Must, term(self.resolve_entity(e))));
+        }
+        for (kind, e) in &r.typed_entities {
+            must.push((
+                Occur::Must,
+                term(format!("{}:{}", kind.as_str(), self.resolve_entity(e))),
+            ));
+        }
+        if !r.sources.is_empty() {
+            let any: Vec<(Occur, Box<dyn Query>)> = r
+                .sources
+                .iter()
+                .map(|s| {
+                    let q: Box<dyn Query> = Box::new(TermQuery::new(
+                        Term::from_field_text(self.fields.source, s),
+                        IndexRecordOption::Basic,
+                    ));
+                    (Occur::Should, q)
+                })
+                .collect();
+            must.push((Occur::Must, Box::new(BooleanQuery::new(any))));
+        }
+        if r.from.is_some() || r.to.is_some() {
+            let f = self.fields.published;
+            let lower = r
+                .from
+                .map(|d| Bound::Included(Term::from_field_i64(f, day_start(d))))
+                .unwrap_or(Bound::Unbounded);
+            let upper =
+                r.to.and_then(|d| d.checked_add_days(Days::new(1)))
+                    .map(|d| Bound::Excluded(Term::from_field_i64(f, day_start(d))))
+                    .unwrap_or(Bound::Unbounded);
+            must.push((Occur::Must, Box::new(RangeQuery::new(lower, upper))));
+        }
+        Ok(match must.len() {
+            0 => Box::new(AllQuery),
+            _ => Box::new(BooleanQuery::new(must)),
+        })
+    }
+
+    /// Runs a search.
+    pub fn search(&self, r: &SearchRequest) -> Result<SearchResponse> {
+        let started = Instant::now();
+        let searcher = self.searcher();
+        let query = self.build_query(r)?;
+        let facet_collector = FacetCollector {
+            fields: r.facets.clone(),
+        };
+        let window = TopDocs::with_limit(r.limit.max(1)).and_offset(r.offset);
+        let (total, top, facet_counts): (usize, Vec<(Option<f32>, DocAddress)>, _) = match r.sort {
+            Sort::Relevance => {
+                let (n, top, f) =
+                    searcher.search(&query, &(Count, window.order_by_score(), facet_collector))?;
+                (n, top.into_iter().map(|(s, a)| (Some(s), a)).collect(), f)
+            }
+            Sort::Newest | Sort::Oldest => {
+                let order = if r.sort == Sort::Newest {
+                    Order::Desc
+                } else {
+                    Order::Asc
+                };
+                let (n, top, f) = searcher.search(
+                    &query,
+                    &(
+                        Count,
+                        window.order_by_fast_field::<i64>("published", order),
+                        facet_collector,
+                    ),
+                )?;
+                (n, top.into_iter().map(|(_, a)| (None, a)).collect(), f)
+            }
+        };
+        let top = if r.limit == 0 { Vec::new() } else { top };
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, addr) in top {
+            let stored = self.load(&searcher, addr)?;
+            hits.push(self.hit(&stored, score, r));
+        }
+        let mut facets = BTreeMap::new();
+        for name in &r.facets {
+            let mut values: Vec<FacetValue> = facet_counts
+                .get(name)
+                .map(|m| {
+                    m.iter()
+                        .map(|(v, &n)| FacetValue {
+                            value: v.clone(),
+                            count: n,
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            values.sort_by(|a, b| b.count.cmp(&a.count).then(a.value.cmp(&b.value)));
+            values.truncate(r.facet_limit);
+            facets.insert(name.clone(), values);
+        }
+        let next = r.offset + r.limit;
+        Ok(SearchResponse {
+            total,
+            took_ms: started.elapsed().as_secs_f64() * 1000.0,
+            hits,
+            facets,
+            next_cursor: (r.limit > 0 && next < total && next < MAX_WINDOW)
+                .then(|| encode_cursor(next)),
+            index: self.index_info(&searcher),
+        })
+    }
+
+    /// Highlight spans for one text field of a stored article.
+    pub fn highlight_spans(
+        &self,
+        stored: &StoredArticle,
+        r: &SearchRequest,
+        in_title: bool,
+    ) -> Vec<(usize, usize)> {
+        let a = &stored.article;
+        let (text, scope) = if in_title {
+            (&a.title, Scope::Title)
+        } else {
+            (&a.body, Scope::Body)
+        };
+        let terms = highlight_terms(r.query.positive(), scope);
+        let mut spans = if terms.is_empty() {
+            Vec::new()
+        } else {
+            find_matches(&normalize(text), &terms)
+        };
+        // Entity filters highlight the mentions (entity=ロシア marks 露 in 露朝).
+        let wanted: Vec<(Option<EntityType>, String)> = r
+            .entities
+            .iter()
+            .map(|e| (None, self.resolve_entity(e)))
+            .chain(
+                r.typed_entities
+                    .iter()
+                    .map(|(k, e)| (Some(*k), self.resolve_entity(e))),
+            )
+            .collect();
+        for e in &stored.entities {
+            let keys = crate::index::entity_keys(&e.canonical, e.kind);
+            if wanted
+                .iter()
+                .any(|(k, key)| k.is_none_or(|k| k == e.kind) && keys.contains(key))
+            {
+                spans.extend(if in_title {
+                    &e.title_spans
+                } else {
+                    &e.body_spans
+                });
+            }
+        }
+        merge(spans)
+    }
+
+    fn hit(&self, stored: &StoredArticle, score: Option<f32>, r: &SearchRequest) -> Hit {
+        let a: &Article = &stored.article;
+        let title_spans = self.highlight_spans(stored, r, true);
+        let body_spans = self.highlight_spans(stored, r, false);
+        let snippets = if r.snippet.fragments == 0 {
+            Vec::new()
+        } else {
+            snippet::snippets(&a.body, &body_spans, &r.snippet)
+        };
+        Hit {
+            id: a.id.clone(),
+            title: a.title.clone(),
+            title_html: snippet::highlight(&a.title, &title_spans, &r.snippet).html,
+            published: a.published,
+            source: a.source.clone(),
+            url: a.url.clone(),
+            score,
+            snippets,
+            entities: EntitiesByType::of(&stored.entities),
+        }
+    }
+}
+
+/// 00:00 Asia/Tokyo of a day, as seconds since the epoch.
+pub fn day_start(d: NaiveDate) -> i64 {
+    tokyo()
+        .from_local_datetime(&d.and_hms_opt(0, 0, 0).expect("midnight exists"))
+        .single()
+        .map(|t| t.timestamp())
+        .unwrap_or(i64::MIN)
+}
+
+/// An entity of an article, as the API shows it.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct EntityMentions {
+    pub canonical: String,
+    #[serde(rename = "type")]
+    pub kind: EntityType,
+    pub count: usize,
+}
+
+/// `GET /articles/{id}`: the whole article, its entities, and (with `q` or
+/// `entity`) the title and body with highlights.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct ArticleView {
+    #[serde(flatten)]
+    pub article: Article,
+    pub entities: Vec<EntityMentions>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub title_html: Option<String>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub body_html: Option<String>,
+}
+
+impl Store {
+    /// The article with this id; `r` (q, entity, tags) drives highlighting.
+    pub fn article_view(&self, id: &str, r: Option<&SearchRequest>) -> Result<ArticleView> {
+        let stored = self
+            .get(id)?
+            .ok_or_else(|| Error::ArticleNotFound(id.to_string()))?;
+        let (title_html, body_html) = match r {
+            Some(r) => (
+                Some(
+                    snippet::highlight(
+                        &stored.article.title,
+                        &self.highlight_spans(&stored, r, true),
+                        &r.snippet,
+                    )
+                    .html,
+                ),
+                Some(
+                    snippet::highlight(
+                        &stored.article.body,
+                        &self.highlight_spans(&stored, r, false),
+                        &r.snippet,
+                    )
+                    .html,
+                ),
+            ),
+            None => (None, None),
+        };
+        Ok(ArticleView {
+            entities: stored
+                .entities
+                .iter()
+                .map(|e| EntityMentions {
+                    canonical: e.canonical.clone(),
+                    kind: e.kind,
+                    count: e.count,
+                })
+                .collect(),
+            article: stored.article,
+            title_html,
+            body_html,
+        })
+    }
+}
