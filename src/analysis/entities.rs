@@ -229,11 +229,14 @@ fn gazetteer_match(
     }
     let mut best = None;
     let mut end = first.start;
-    for (j, m) in ms.iter().enumerate().skip(i).take(6) {
+    for (j, m) in ms.iter().enumerate().skip(i).take(8) {
         if m.start != end && j > i {
             break;
         }
         end = m.end;
+        if !on_run_edges(text, first.start, end) {
+            continue;
+        }
         if let Some(entry) = gazetteer.lookup_normalized(&text[first.start..end]) {
             best = Some((
                 j + 1,
@@ -248,6 +251,21 @@ fn gazetteer_match(
         }
     }
     best
+}
+
+/// A katakana or Latin name must not start or end inside a longer katakana
+/// or Latin word (タイ is not in タイムリー, `un` is not in `unione`).
+fn on_run_edges(text: &str, start: usize, end: usize) -> bool {
+    let joined = |a: char, b: char| {
+        (is_katakana(a) && is_katakana(b))
+            || (a.is_ascii_alphanumeric() && b.is_ascii_alphanumeric())
+    };
+    let first = text[start..end].chars().next();
+    let last = text[start..end].chars().next_back();
+    let before = text[..start].chars().next_back();
+    let after = text[end..].chars().next();
+    !(matches!((before, first), (Some(b), Some(f)) if joined(b, f))
+        || matches!((last, after), (Some(l), Some(a)) if joined(l, a)))
 }
 
 fn mention(text: &str, start: usize, end: usize, kind: EntityType) -> Mention {
@@ -315,6 +333,9 @@ fn pos_match(text: &str, ms: &[Morpheme], i: usize) -> Option<(usize, Mention)> 
                     mention(text, m.start, ms[j - 1].end, EntityType::Organization),
                 ));
             }
+            // One-kanji country abbreviations (日, 米, 中 …) are left to the
+            // context rule: IPADIC tags them as countries everywhere.
+            "地域" if m.surface.chars().count() == 1 => {}
             "地域" => {
                 let mut end = m.end;
                 let mut j = i + 1;
@@ -624,7 +645,7 @@ pub fn abbreviations(text: &str, gazetteer: &Gazetteer, taken: &[Mention]) -> Ve
             }
         }
         let next = chars.get(j).map(|c| c.1);
-        let context_follows = starts_with_any(j - 1, CONTEXT);
+        let context_follows = starts_with_any(j, CONTEXT);
         if members.len() >= 2 {
             let run: String = members.iter().map(|&k| chars[k].1).collect();
             let free_after = next.is_none_or(|n| !is_kanji(n) && !is_katakana(n));
@@ -643,7 +664,7 @@ pub fn abbreviations(text: &str, gazetteer: &Gazetteer, taken: &[Mention]) -> Ve
         } else {
             let single_ok = !matches!(c, '日' | '中' | '朝') || prefixed;
             let free_after = next.is_none_or(|n| !is_kanji(n) && !is_katakana(n));
-            let institution = starts_with_any(i, INSTITUTIONS);
+            let institution = starts_with_any(i + 1, INSTITUTIONS);
             if single_ok
                 && ((prefixed && (free_after || institution || context_follows))
                     || (!prefixed && (institution || place_follows(i + 1))))

@@ -188,9 +188,15 @@ impl Gazetteer {
                 continue;
             }
             let (pos, id) = self.entries[i].kind.ipadic_pos();
-            // Cost: low enough that the name wins over IPADIC's split of it
-            // (金正恩 → 金+正+恩), as for a MeCab user dictionary entry.
-            out.push_str(&format!("{surface},{id},{id},-2000,{pos},{surface},*,*\n"));
+            // Cost: low enough that a long name wins over IPADIC's split of it
+            // (金正恩 → 金+正+恩); short names cost more, so that タイ does not
+            // cut タイムリー or 維新 明治維新.
+            let cost = match surface.chars().count() {
+                0..=2 => 3000,
+                3 => 500,
+                _ => -2000,
+            };
+            out.push_str(&format!("{surface},{id},{id},{cost},{pos},{surface},*,*\n"));
         }
         out
     }

@@ -110,21 +110,32 @@ pub fn is_cjk(c: char) -> bool {
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Class {
     Cjk,
-    Word,
+    Letters,
+    Digits,
     Other,
 }
 
 fn class(c: char) -> Class {
     if is_cjk(c) {
         Class::Cjk
+    } else if c.is_numeric() {
+        Class::Digits
     } else if c.is_alphanumeric() {
-        Class::Word
+        Class::Letters
     } else {
         Class::Other
     }
 }
 
-/// Overlapping CJK bigrams and whole words (see the module docs).
+/// True when `a` and `b` belong to one word of the bigram view (a run of
+/// letters, or of digits): a Latin term only matches whole such words.
+pub fn same_word_class(a: char, b: char) -> bool {
+    let (ca, cb) = (class(a), class(b));
+    ca == cb && matches!(ca, Class::Letters | Class::Digits)
+}
+
+/// Overlapping CJK bigrams, and whole runs of letters or digits (`g20` is
+/// `g` + `20` at consecutive positions, so the phrase `g20` still matches).
 #[derive(Clone, Default)]
 pub struct BigramTokenizer;
 
@@ -164,7 +175,7 @@ impl BigramTokenizer {
                         position += 1;
                     }
                 }
-                Class::Word => {
+                Class::Letters | Class::Digits => {
                     push(chars[i].0, end_of(j), position);
                     position += 1;
                 }

@@ -15,6 +15,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::analysis::normalize::Normalized;
+use crate::analysis::tokenizer::same_word_class;
 
 /// How snippets are cut and marked.
 #[derive(Debug, Clone)]
@@ -50,23 +51,24 @@ pub struct Snippet {
 }
 
 /// Byte ranges of `original` where any of `terms` (normalised) occurs.
-/// Latin/digit terms match whole words only.
+/// Runs of Latin letters or digits match whole (`csis` not in `csiss`).
 pub fn find_matches(norm: &Normalized, terms: &[String]) -> Vec<(usize, usize)> {
     let mut out = Vec::new();
     let text = norm.text.as_str();
     for term in terms {
         for part in term.split_whitespace() {
-            let wordish = part.chars().all(|c| c.is_ascii_alphanumeric());
+            let (Some(first), Some(last)) = (part.chars().next(), part.chars().next_back()) else {
+                continue;
+            };
             for (at, m) in text.match_indices(part) {
                 let end = at + m.len();
-                if wordish {
-                    let before = text[..at].chars().next_back();
-                    let after = text[end..].chars().next();
-                    if before.is_some_and(|c| c.is_ascii_alphanumeric())
-                        || after.is_some_and(|c| c.is_ascii_alphanumeric())
-                    {
-                        continue;
-                    }
+                // Latin and digit runs match whole (as the bigram view indexes them).
+                let before = text[..at].chars().next_back();
+                let after = text[end..].chars().next();
+                if before.is_some_and(|c| same_word_class(c, first))
+                    || after.is_some_and(|c| same_word_class(c, last))
+                {
+                    continue;
                 }
                 out.push(norm.original_range(at, end));
             }

@@ -1,0 +1,181 @@
+//! `kiji analyze` on the seed article: golden snapshots and the entity
+//! results a news researcher relies on.
+
+use std::collections::BTreeSet;
+
+use crate::common::{analyzer, seed_text};
+use kiji::analysis::Analysis;
+
+fn entities_of(a: &Analysis, kind: &str) -> BTreeSet<String> {
+    a.entities
+        .iter()
+        .filter(|e| serde_json::to_value(e.kind).unwrap() == kind)
+        .map(|e| e.canonical.clone())
+        .collect()
+}
+
+#[test]
+fn golden_tokens_of_the_seed() {
+    let a = analyzer().analyze(&seed_text());
+    let rendered: String = a
+        .tokens
+        .iter()
+        .map(|t| {
+            format!(
+                "{}\t{}..{}\t{}\t{}\n",
+                t.text,
+                t.start,
+                t.end,
+                t.pos.join(","),
+                t.base
+            )
+        })
+        .collect();
+    insta::assert_snapshot!("seed_tokens", rendered);
+}
+
+#[test]
+fn golden_entities_of_the_seed() {
+    let a = analyzer().analyze(&seed_text());
+    let rendered: String = a
+        .entities
+        .iter()
+        .map(|e| {
+            format!(
+                "{}\t{}..{}\t{}\t{}\n",
+                e.text,
+                e.start,
+                e.end,
+                serde_json::to_value(e.kind).unwrap().as_str().unwrap(),
+                e.canonical
+            )
+        })
+        .collect();
+    insta::assert_snapshot!("seed_entities", rendered);
+}
+
+#[test]
+fn offsets_are_code_points_of_the_input() {
+    let text = seed_text();
+    let chars: Vec<char> = text.chars().collect();
+    let a = analyzer().analyze(&text);
+    for t in &a.tokens {
+        let s: String = chars[t.start..t.end].iter().collect();
+        assert_eq!(s, t.text);
+    }
+    for e in &a.entities {
+        let s: String = chars[e.start..e.end].iter().collect();
+        assert_eq!(s, e.text);
+    }
+}
+
+#[test]
+fn seed_people_places_and_organisations() {
+    let a = analyzer().analyze(&seed_text());
+    let people = entities_of(&a, "person");
+    for p in ["プーチン", "金正恩", "習近平", "ゼレンスキー", "金正日"] {
+        assert!(people.contains(p), "person {p} missing from {people:?}");
+    }
+    let places = entities_of(&a, "place");
+    for p in [
+        "ロシア",
+        "北朝鮮",
+        "ウクライナ",
+        "中国",
+        "ウズベキスタン",
+        "カザフスタン",
+    ] {
+        assert!(places.contains(p), "place {p} missing from {places:?}");
+    }
+    let orgs = entities_of(&a, "organization");
+    for o in [
+        "中国共産党",
+        "上海協力機構",
+        "戦略国際問題研究所",
+        "ボイスオブアメリカ",
+    ] {
+        assert!(orgs.contains(o), "organization {o} missing from {orgs:?}");
+    }
+    // CSIS and VOA are the same entities, not separate ones.
+    assert!(!orgs.contains("CSIS") && !orgs.contains("VOA"), "{orgs:?}");
+    // 中共 is the Chinese Communist Party; 中ロ names China.
+    let chugoku_from_abbrev = a
+        .entities
+        .iter()
+        .any(|e| e.text == "中" && e.canonical == "中国");
+    assert!(chugoku_from_abbrev, "中ロ / 中露 should yield 中国");
+    assert!(
+        a.entities
+            .iter()
+            .any(|e| e.text == "中共" && e.canonical == "中国共産党")
+    );
+}
+
+#[test]
+fn rochou_yields_russia_and_north_korea_inside_it() {
+    let a = analyzer().analyze("露朝の長期的な利害一致");
+    let found: Vec<(String, usize, usize)> = a
+        .entities
+        .iter()
+        .map(|e| (e.canonical.clone(), e.start, e.end))
+        .collect();
+    assert_eq!(
+        found,
+        vec![("ロシア".to_string(), 0, 1), ("北朝鮮".to_string(), 1, 2)]
+    );
+}
+
+#[test]
+fn rice_and_morning_are_not_places() {
+    let a = analyzer().analyze("今朝、米を炊いた");
+    assert!(a.entities.is_empty(), "{:?}", a.entities);
+    let a = analyzer().analyze("日中は暑かったが、その中でも米の出来は良い。");
+    assert!(a.entities.is_empty(), "{:?}", a.entities);
+}
+
+#[test]
+fn titles_and_honorifics_are_stripped() {
+    for (text, name) in [
+        ("プーチン氏は述べた", "プーチン"),
+        ("プーチン大統領は述べた", "プーチン"),
+        ("金正恩氏が語った", "金正恩"),
+        ("金正恩総書記が視察した", "金正恩"),
+    ] {
+        let a = analyzer().analyze(text);
+        let persons: Vec<&str> = a
+            .entities
+            .iter()
+            .filter(|e| serde_json::to_value(e.kind).unwrap() == "person")
+            .map(|e| e.text.as_str())
+            .collect();
+        assert_eq!(persons, vec![name], "{text}");
+    }
+    let a = analyzer().analyze("大統領は会見で述べた");
+    assert!(a.entities.is_empty(), "{:?}", a.entities);
+}
+
+#[test]
+fn katakana_full_names_are_one_person() {
+    let a = analyzer().analyze("アレクサンダー・ガブエフ所長はこう語った。");
+    assert_eq!(a.entities.len(), 1, "{:?}", a.entities);
+    assert_eq!(a.entities[0].text, "アレクサンダー・ガブエフ");
+}
+
+#[test]
+fn analysis_never_panics_on_odd_text() {
+    let long = "あ".repeat(100_000);
+    for text in [
+        "㈱",
+        "e\u{301}\u{302}",
+        "👨‍👩‍👧",
+        "ｶﾞｲﾄﾞ",
+        "\u{0}",
+        "",
+        " \n\t",
+        long.as_str(),
+    ] {
+        let a = analyzer().analyze(text);
+        let n = text.chars().count();
+        assert!(a.tokens.iter().all(|t| t.start <= t.end && t.end <= n));
+    }
+}

@@ -1,0 +1,495 @@
+//! The REST API through actix's test service (the same `app()` as `kiji serve`).
+
+use actix_web::http::StatusCode;
+use actix_web::test;
+use serde_json::Value;
+
+use crate::common::{sample_index, state};
+
+macro_rules! app {
+    ($token:expr) => {
+        app!($token, None)
+    };
+    ($token:expr, $max:expr) => {{
+        let (st, dir) = state(sample_index(), $token, $max);
+        (test::init_service(kiji::http::app(st)).await, dir)
+    }};
+}
+
+async fn get(
+    app: &impl actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+    >,
+    uri: &str,
+) -> (StatusCode, Value) {
+    let req = test::TestRequest::get().uri(uri).to_request();
+    let resp = test::call_service(app, req).await;
+    let status = resp.status();
+    let body = test::read_body(resp).await;
+    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+}
+
+fn enc(s: &str) -> String {
+    form_urlencoded::byte_serialize(s.as_bytes()).collect()
+}
+
+fn ids(body: &Value) -> Vec<String> {
+    body["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+fn first_snippet_html(body: &Value, id: &str) -> String {
+    let hit = body["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["id"] == id)
+        .unwrap();
+    hit["snippets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["html"].as_str().unwrap().to_string())
+        .collect::<Vec<_>>()
+        .join(" | ")
+}
+
+const SEED: &str = "2024-10-31-north-korea-troops-to-russia";
+
+#[actix_web::test]
+async fn keyword_search_highlights_the_whole_word() {
+    let (app, _dir) = app!(None);
+    let (status, body) = get(&app, &format!("/search?q={}", enc("北朝鮮"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(ids(&body).contains(&SEED.to_string()));
+    let html = first_snippet_html(&body, SEED);
+    assert!(html.contains("<mark>北朝鮮</mark>"), "{html}");
+    assert!(body["index"]["dictionary"]["name"] == "ipadic");
+    // highlights are code points into text
+    let hit = &body["hits"][0];
+    for s in hit["snippets"].as_array().unwrap() {
+        let text: Vec<char> = s["text"].as_str().unwrap().chars().collect();
+        for h in s["highlights"].as_array().unwrap() {
+            let (a, b) = (
+                h[0].as_u64().unwrap() as usize,
+                h[1].as_u64().unwrap() as usize,
+            );
+            let marked: String = text[a..b].iter().collect();
+            assert_eq!(marked, "北朝鮮");
+        }
+    }
+}
+
+#[actix_web::test]
+async fn phrase_of_several_morphemes_is_one_span() {
+    let (app, _dir) = app!(None);
+    let (_, body) = get(&app, &format!("/search?q={}", enc("北朝鮮の派兵"))).await;
+    let html = first_snippet_html(&body, SEED);
+    assert!(html.contains("<mark>北朝鮮の派兵</mark>"), "{html}");
+    assert!(!html.contains("<mark>の</mark>"), "{html}");
+    let (_, body) = get(&app, &format!("/search?q={}", enc("金正恩"))).await;
+    let html = first_snippet_html(&body, SEED);
+    assert!(
+        html.contains("<mark>金正恩</mark>") && !html.contains("<mark>金</mark>"),
+        "{html}"
+    );
+}
+
+#[actix_web::test]
+async fn substrings_match_and_are_highlighted() {
+    let (app, _dir) = app!(None);
+    let (_, body) = get(&app, &format!("/search?q={}", enc("北朝"))).await;
+    assert!(ids(&body).contains(&SEED.to_string()));
+    assert!(first_snippet_html(&body, SEED).contains("<mark>北朝</mark>鮮"));
+    // whole-word matches rank above substring-only matches
+    let (_, body) = get(&app, &format!("/search?q={}", enc("米"))).await;
+    assert!(body["total"].as_u64().unwrap() >= 2);
+}
+
+#[actix_web::test]
+async fn latin_is_case_and_width_insensitive() {
+    let (app, _dir) = app!(None);
+    for q in ["CSIS", "csis", "ＣＳＩＳ"] {
+        let (_, body) = get(&app, &format!("/search?q={}", enc(q))).await;
+        assert!(ids(&body).contains(&SEED.to_string()), "{q}");
+        let html = first_snippet_html(&body, SEED);
+        assert!(html.contains("<mark>CSIS</mark>"), "{q}: {html}");
+    }
+}
+
+#[actix_web::test]
+async fn entity_queries_find_abbreviations_and_highlight_them() {
+    let (app, _dir) = app!(None);
+    let (_, body) = get(&app, &format!("/search?entity={}", enc("ロシア"))).await;
+    assert!(ids(&body).contains(&SEED.to_string()));
+    let hit = body["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|h| h["id"] == SEED)
+        .unwrap();
+    let title = hit["title_html"].as_str().unwrap();
+    assert!(
+        title.contains("<mark>ロシア</mark>派兵 <mark>露</mark>朝"),
+        "{title}"
+    );
+    let html = first_snippet_html(&body, SEED);
+    assert!(html.contains("<mark>ロシア</mark>"), "{html}");
+    // alias → canonical: CSIS finds 戦略国際問題研究所
+    let (_, body) = get(&app, &format!("/search?entity={}", enc("CSIS"))).await;
+    assert!(ids(&body).contains(&SEED.to_string()));
+    let (_, body) = get(&app, &format!("/search?person={}", enc("プーチン"))).await;
+    assert!(ids(&body).contains(&SEED.to_string()));
+    // an article that only says 露朝 is found by entity=ロシア
+    let (_, body) = get(
+        &app,
+        &format!("/search?entity={}&entity={}", enc("ロシア"), enc("北朝鮮")),
+    )
+    .await;
+    assert!(body["total"].as_u64().unwrap() >= 2);
+}
+
+#[actix_web::test]
+async fn boolean_syntax() {
+    let (app, _dir) = app!(None);
+    let (_, all) = get(&app, &format!("/search?q={}", enc("ロシア"))).await;
+    let (_, excl) = get(&app, &format!("/search?q={}", enc("ロシア -北朝鮮"))).await;
+    assert!(excl["total"].as_u64() < all["total"].as_u64());
+    let (_, or) = get(&app, &format!("/search?q={}", enc("初霜 OR クルスク"))).await;
+    assert_eq!(or["total"], 2);
+    let (_, and) = get(&app, &format!("/search?q={}", enc("初霜 クルスク"))).await;
+    assert_eq!(and["total"], 0);
+    let (_, op_or) = get(&app, &format!("/search?q={}&op=or", enc("初霜 クルスク"))).await;
+    assert_eq!(op_or["total"], 2);
+    let (_, title) = get(&app, &format!("/search?q={}", enc("title:初霜"))).await;
+    assert_eq!(title["total"], 1);
+    let (_, phrase) = get(&app, &format!("/search?q={}", enc("\"派兵 ロシア\""))).await;
+    assert_eq!(phrase["total"], 0);
+    let (_, phrase) = get(&app, &format!("/search?q={}", enc("\"ロシア 派兵\""))).await;
+    assert_eq!(phrase["total"], 1);
+}
+
+#[actix_web::test]
+async fn filters_sort_paging_and_facets() {
+    let (app, _dir) = app!(None);
+    let (_, body) = get(&app, "/search?from=2024-11-06&to=2024-11-30&sort=oldest").await;
+    let dates: Vec<&str> = body["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["published"].as_str().unwrap())
+        .collect();
+    assert_eq!(dates.len(), 3, "{dates:?}");
+    assert!(dates.windows(2).all(|w| w[0] <= w[1]));
+    let (_, body) = get(&app, "/search?limit=2&sort=newest").await;
+    assert_eq!(body["hits"].as_array().unwrap().len(), 2);
+    let cursor = body["next_cursor"].as_str().unwrap().to_string();
+    let (_, page2) = get(
+        &app,
+        &format!("/search?limit=2&sort=newest&cursor={cursor}"),
+    )
+    .await;
+    let first: Vec<String> = ids(&body);
+    assert!(ids(&page2).iter().all(|id| !first.contains(id)));
+    let (_, body) = get(&app, "/search?facets=person,place,source").await;
+    let places = body["facets"]["place"].as_array().unwrap();
+    assert!(
+        places
+            .iter()
+            .any(|v| v["value"] == "ロシア" && v["count"].as_u64().unwrap() >= 3),
+        "{places:?}"
+    );
+    assert!(
+        body["facets"]["source"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v["value"] == "kiji サンプル")
+    );
+}
+
+#[actix_web::test]
+async fn bad_requests_are_400_with_a_code_that_names_the_problem() {
+    let (app, _dir) = app!(None);
+    for (uri, code, needle) in [
+        (
+            format!("/search?q={}", enc("\"北朝鮮")),
+            "invalid_query",
+            "unbalanced quote",
+        ),
+        (
+            format!("/search?q={}", enc("author:誰")),
+            "invalid_query",
+            "unknown field",
+        ),
+        (
+            "/search?limit=100000".to_string(),
+            "invalid_parameter",
+            "limit",
+        ),
+        ("/search?limit=-1".to_string(), "invalid_parameter", "limit"),
+        (
+            "/search?from=2024-12-01&to=2024-01-01".to_string(),
+            "invalid_parameter",
+            "after",
+        ),
+        (
+            "/search?from=yesterday".to_string(),
+            "invalid_parameter",
+            "from",
+        ),
+        (
+            "/search?sort=random".to_string(),
+            "invalid_parameter",
+            "sort",
+        ),
+        (
+            "/search?facets=colour".to_string(),
+            "invalid_parameter",
+            "colour",
+        ),
+        ("/search?qq=x".to_string(), "invalid_parameter", "qq"),
+        (
+            "/search?cursor=zzz".to_string(),
+            "invalid_parameter",
+            "cursor",
+        ),
+        (
+            "/entities?type=animal".to_string(),
+            "invalid_parameter",
+            "type",
+        ),
+        ("/analyze".to_string(), "invalid_parameter", "text"),
+    ] {
+        let (status, body) = get(&app, &uri).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
+        assert_eq!(body["error"]["code"], code, "{uri}: {body}");
+        let msg = body["error"]["message"].as_str().unwrap();
+        assert!(msg.contains(needle), "{uri}: {msg}");
+    }
+    let (status, body) = get(&app, "/articles/no-such-id").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "article_not_found");
+    let (status, body) = get(&app, "/nowhere").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    assert_eq!(body["error"]["code"], "not_found");
+}
+
+#[actix_web::test]
+async fn articles_entities_analyze_stats_openapi() {
+    let (app, _dir) = app!(None);
+    let (status, body) = get(&app, &format!("/articles/{SEED}?q={}", enc("プーチン"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert_eq!(body["author"], "徐天睿");
+    assert!(
+        body["body_html"]
+            .as_str()
+            .unwrap()
+            .contains("<mark>プーチン</mark>")
+    );
+    assert!(
+        body["entities"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["canonical"] == "金正恩")
+    );
+
+    let (_, body) = get(&app, "/entities?type=person&limit=5").await;
+    assert!(
+        body.as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["name"] == "プーチン")
+    );
+    let (_, body) = get(&app, &format!("/entities?prefix={}", enc("ウズ"))).await;
+    assert_eq!(body[0]["name"], "ウズベキスタン");
+    let (status, body) = get(&app, &format!("/entities/{}", enc("CSIS"))).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["canonical"], "戦略国際問題研究所");
+    assert!(body["documents"].as_u64().unwrap() >= 2);
+    assert!(
+        body["first_seen"]
+            .as_str()
+            .unwrap()
+            .starts_with("2024-10-31")
+    );
+    let (status, body) = get(&app, &format!("/entities/{}", enc("存在しない名前"))).await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+
+    let (_, body) = get(&app, &format!("/analyze?text={}", enc("露朝"))).await;
+    assert_eq!(body["entities"].as_array().unwrap().len(), 2);
+    let req = test::TestRequest::post()
+        .uri("/analyze")
+        .set_payload("習近平は")
+        .to_request();
+    let body: Value = test::call_and_read_body_json(&app, req).await;
+    assert_eq!(body["entities"][0]["canonical"], "習近平");
+
+    let (_, body) = get(&app, "/stats").await;
+    assert_eq!(body["documents"], 5);
+    assert!(body["index_bytes"].as_u64().unwrap() > 0);
+    let (_, body) = get(&app, "/health").await;
+    assert_eq!(body["status"], "ok");
+    let (_, body) = get(&app, "/openapi.json").await;
+    assert!(body["openapi"].as_str().unwrap().starts_with("3."));
+    for p in [
+        "/search",
+        "/articles/{id}",
+        "/entities",
+        "/entities/{name}",
+        "/analyze",
+        "/health",
+        "/stats",
+        "/articles",
+    ] {
+        assert!(
+            body["paths"][p].is_object(),
+            "{p} missing from the OpenAPI document"
+        );
+    }
+}
+
+#[actix_web::test]
+async fn cors_allows_localhost_dashboards() {
+    let (app, _dir) = app!(None);
+    let req = test::TestRequest::get()
+        .uri("/health")
+        .insert_header(("Origin", "http://localhost:3000"))
+        .to_request();
+    let resp = test::call_service(&app, req).await;
+    assert_eq!(
+        resp.headers().get("access-control-allow-origin").unwrap(),
+        "http://localhost:3000"
+    );
+    let req = test::TestRequest::get()
+        .uri("/health")
+        .insert_header(("Origin", "https://evil.example"))
+        .to_request();
+    let resp = test::call_service(&app, req).await;
+    assert!(resp.headers().get("access-control-allow-origin").is_none());
+}
+
+#[actix_web::test]
+async fn golden_search_bodies() {
+    let (app, _dir) = app!(None);
+    for (name, uri) in [
+        (
+            "search_kitachosen",
+            format!("/search?q={}&limit=2&fragments=1", enc("北朝鮮")),
+        ),
+        (
+            "search_entity_russia",
+            format!(
+                "/search?entity={}&limit=1&fragments=2&facets=person",
+                enc("ロシア")
+            ),
+        ),
+        (
+            "search_csis_fullwidth",
+            format!("/search?q={}&limit=1", enc("ＣＳＩＳ")),
+        ),
+    ] {
+        let (_, mut body) = get(&app, &uri).await;
+        body["took_ms"] = Value::from(0);
+        body["index"]["commit"] = Value::Null;
+        body["index"]["dictionary"]["source"] = Value::from("[source]");
+        for h in body["hits"].as_array_mut().unwrap() {
+            h["score"] = Value::Null;
+        }
+        insta::assert_json_snapshot!(name, body);
+    }
+}
+
+#[actix_web::test]
+async fn writes_need_a_token_and_are_searchable_at_once() {
+    let (app, _dir) = app!(None);
+    let req = test::TestRequest::post()
+        .uri("/articles")
+        .set_payload("{}")
+        .to_request();
+    let resp = test::call_service(&app, req).await;
+    assert_eq!(resp.status(), StatusCode::FORBIDDEN);
+    let body: Value = test::read_body_json(resp).await;
+    assert_eq!(body["error"]["code"], "writes_disabled");
+
+    let (app, _dir) = app!(Some("s3cret"), Some(2_000));
+    for auth in [None, Some("Bearer wrong")] {
+        let mut req = test::TestRequest::post().uri("/articles").set_payload("{}");
+        if let Some(a) = auth {
+            req = req.insert_header(("Authorization", a));
+        }
+        let resp = test::call_service(&app, req.to_request()).await;
+        assert_eq!(resp.status(), StatusCode::UNAUTHORIZED);
+    }
+    let big = format!("{{\"title\":\"t\",\"body\":\"{}\"}}", "あ".repeat(1000));
+    let req = test::TestRequest::post()
+        .uri("/articles")
+        .insert_header(("Authorization", "Bearer s3cret"))
+        .set_payload(big)
+        .to_request();
+    let resp = test::call_service(&app, req).await;
+    assert_eq!(resp.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    let body: Value = test::read_body_json(resp).await;
+    assert_eq!(body["error"]["code"], "payload_too_large");
+
+    let ndjson = "{\"id\":\"n1\",\"title\":\"新着\",\"body\":\"ゼレンスキー大統領が来日した。\"}\nnot json\n{\"id\":\"n2\",\"title\":\"x\",\"body\":\"\"}\n{\"id\":\"n3\",\"title\":\"日付\",\"body\":\"本文\",\"published\":\"someday\"}\n";
+    let req = test::TestRequest::post()
+        .uri("/articles")
+        .insert_header(("Authorization", "Bearer s3cret"))
+        .insert_header(("Content-Type", "application/x-ndjson"))
+        .set_payload(ndjson)
+        .to_request();
+    let body: Value = test::call_and_read_body_json(&app, req).await;
+    assert_eq!(body["added"], serde_json::json!(["n1"]));
+    let rejected = body["rejected"].as_array().unwrap();
+    assert_eq!(rejected.len(), 3);
+    assert_eq!(rejected[0]["position"], 2);
+    assert_eq!(rejected[0]["code"], "invalid_json");
+    assert_eq!(rejected[1]["code"], "empty_body");
+    assert_eq!(rejected[2]["code"], "invalid_date");
+    let (_, body) = get(&app, &format!("/search?q={}", enc("来日"))).await;
+    assert_eq!(ids(&body), vec!["n1"]);
+
+    // same article again: unchanged; changed: updated
+    let again = "{\"id\":\"n1\",\"title\":\"新着\",\"body\":\"ゼレンスキー大統領が来日した。\"}";
+    let req = test::TestRequest::post()
+        .uri("/articles")
+        .insert_header(("Authorization", "Bearer s3cret"))
+        .set_payload(again)
+        .to_request();
+    let body: Value = test::call_and_read_body_json(&app, req).await;
+    assert_eq!(body["unchanged"], serde_json::json!(["n1"]));
+    let changed =
+        "[{\"id\":\"n1\",\"title\":\"新着\",\"body\":\"ゼレンスキー大統領が再び来日した。\"}]";
+    let req = test::TestRequest::post()
+        .uri("/articles")
+        .insert_header(("Authorization", "Bearer s3cret"))
+        .set_payload(changed)
+        .to_request();
+    let body: Value = test::call_and_read_body_json(&app, req).await;
+    assert_eq!(body["updated"], serde_json::json!(["n1"]));
+    let (_, body) = get(&app, &format!("/search?q={}", enc("来日"))).await;
+    assert_eq!(body["total"], 1);
+
+    let req = test::TestRequest::delete()
+        .uri("/articles/n1")
+        .insert_header(("Authorization", "Bearer s3cret"))
+        .to_request();
+    let resp = test::call_service(&app, req).await;
+    assert_eq!(resp.status(), StatusCode::OK);
+    let (_, body) = get(&app, &format!("/search?q={}", enc("来日"))).await;
+    assert_eq!(body["total"], 0);
+    let req = test::TestRequest::delete()
+        .uri("/articles/n1")
+        .insert_header(("Authorization", "Bearer s3cret"))
+        .to_request();
+    let resp = test::call_service(&app, req).await;
+    assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+}

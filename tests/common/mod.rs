@@ -1,0 +1,115 @@
+//! Shared helpers: one analyser for all tests, temporary indexes built from
+//! the repository's sample `corpus/`, the test app, and the optional Wikinews
+//! corpus from `../shared` (tests that need it skip with a printed reason).
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, OnceLock};
+
+use actix_web::web;
+use kiji::analysis::Analyzer;
+use kiji::config::Config;
+use kiji::http::AppState;
+use kiji::index::{Store, Writer};
+use kiji::ingest::{self, IngestReport, Quiet};
+
+/// The analyser (dictionary + gazetteer), built once per test binary.
+pub fn analyzer() -> Arc<Analyzer> {
+    static A: OnceLock<Arc<Analyzer>> = OnceLock::new();
+    A.get_or_init(|| Analyzer::new(None).expect("the analyser loads"))
+        .clone()
+}
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The sample corpus shipped in the repository.
+pub fn sample_corpus() -> PathBuf {
+    repo().join("corpus")
+}
+
+/// The seed article's text.
+pub fn seed_text() -> String {
+    std::fs::read_to_string(sample_corpus().join("2024-10-31-north-korea-troops-to-russia.txt"))
+        .expect("the seed article is in corpus/")
+}
+
+/// An index in a temporary folder, with `paths` ingested.
+pub struct TestIndex {
+    pub dir: tempfile::TempDir,
+    pub store: Arc<Store>,
+    pub writer: Writer,
+    pub report: IngestReport,
+}
+
+pub fn index_with(paths: &[PathBuf]) -> TestIndex {
+    let dir = tempfile::tempdir().unwrap();
+    let store = Arc::new(Store::open(&dir.path().join("index"), analyzer()).unwrap());
+    let mut writer = Writer::new(&store, 64).unwrap();
+    let mut report = IngestReport::default();
+    let files = ingest::collect_files(paths, &mut report);
+    ingest::ingest_files(&store, &mut writer, &files, 5_000_000, &Quiet, &mut report).unwrap();
+    TestIndex {
+        dir,
+        store,
+        writer,
+        report,
+    }
+}
+
+/// The sample corpus, indexed.
+pub fn sample_index() -> TestIndex {
+    index_with(&[sample_corpus()])
+}
+
+/// App state over a test index; `token` enables writes.
+pub fn state(
+    t: TestIndex,
+    token: Option<&str>,
+    max_body: Option<usize>,
+) -> (web::Data<AppState>, tempfile::TempDir) {
+    let mut config = Config::default();
+    config.index.path = t.dir.path().join("index");
+    if let Some(tok) = token {
+        config.server.api_token = tok.to_string();
+    }
+    if let Some(m) = max_body {
+        config.server.max_body_bytes = m;
+    }
+    (
+        web::Data::new(AppState {
+            store: t.store,
+            writer: Mutex::new(t.writer),
+            config: Arc::new(config),
+        }),
+        t.dir,
+    )
+}
+
+/// `../shared/corpus/wikinews/articles.jsonl` (or `$KIJI_WIKINEWS`), if present.
+pub fn wikinews() -> Option<PathBuf> {
+    let path = std::env::var_os("KIJI_WIKINEWS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| repo().join("../shared/corpus/wikinews/articles.jsonl"));
+    if path.is_file() {
+        Some(path)
+    } else {
+        eprintln!(
+            "SKIPPED: the Wikinews corpus is not at {} (set KIJI_WIKINEWS to its articles.jsonl)",
+            path.display()
+        );
+        None
+    }
+}
+
+/// The Wikinews articles, parsed (id, title, body).
+pub fn wikinews_articles(path: &Path) -> Vec<kiji::article::Article> {
+    let bytes = std::fs::read(path).unwrap();
+    kiji::article::parse_bytes(kiji::article::Format::JsonLines, &bytes, "")
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect()
+}

@@ -1,0 +1,180 @@
+//! Ingest through the `kiji` binary: bad input rejects only itself, re-runs
+//! change nothing, changed articles replace their old version.
+
+use std::path::Path;
+use std::process::Command;
+
+fn kiji(index: &Path) -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_kiji"));
+    c.arg("--index")
+        .arg(index)
+        .env_remove("KIJI_INDEX")
+        .env("KIJI_LOG", "error");
+    c
+}
+
+#[test]
+fn bad_input_is_rejected_by_name_and_the_rest_goes_in() {
+    let dir = tempfile::tempdir().unwrap();
+    let input = dir.path().join("in");
+    std::fs::create_dir(&input).unwrap();
+    std::fs::write(
+        input.join("good.txt"),
+        "見出し\n2024/10/31\n\n本文です。北朝鮮。\n",
+    )
+    .unwrap();
+    std::fs::write(input.join("bad-utf8.txt"), b"\xff\xfe\x00broken").unwrap();
+    std::fs::write(
+        input.join("empty.json"),
+        r#"{"id":"e","title":"t","body":"  "}"#,
+    )
+    .unwrap();
+    std::fs::write(
+        input.join("baddate.json"),
+        r#"{"id":"d","title":"t","body":"b","published":"31 Octobre"}"#,
+    )
+    .unwrap();
+    std::fs::write(input.join("big.txt"), format!("t\n{}", "あ".repeat(400))).unwrap();
+    std::fs::write(
+        input.join("mixed.jsonl"),
+        "{\"id\":\"j1\",\"title\":\"一\",\"body\":\"ロシア\"}\n{broken\n{\"id\":\"j3\",\"title\":\"三\",\"body\":\"ウクライナ\"}\n",
+    )
+    .unwrap();
+    std::fs::write(input.join("notes.md"), "not an article").unwrap();
+    let unknown = dir.path().join("doc.pdf");
+    std::fs::write(&unknown, "%PDF").unwrap();
+    let index = dir.path().join("index");
+    let out = kiji(&index)
+        .args(["ingest", "--json"])
+        .arg(&input)
+        .arg(&unknown)
+        .env("KIJI_MAX_FILE_BYTES", "1000")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["added"], 3, "{report}");
+    let rejected = report["rejected"].as_array().unwrap();
+    let reason = |file: &str| -> String {
+        rejected
+            .iter()
+            .find(|r| r["file"].as_str().unwrap().ends_with(file))
+            .unwrap_or_else(|| panic!("{file} not rejected: {report}"))["reason"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    assert!(reason("bad-utf8.txt").contains("UTF-8"));
+    assert!(reason("empty.json").contains("empty"));
+    assert!(reason("baddate.json").contains("31 Octobre"));
+    assert!(reason("big.txt").contains("over the limit"));
+    assert!(reason("doc.pdf").contains("unknown format"));
+    let jsonl = rejected
+        .iter()
+        .find(|r| r["file"].as_str().unwrap().ends_with("mixed.jsonl"))
+        .unwrap();
+    assert_eq!(jsonl["line"], 2);
+    assert!(
+        report["skipped_files"][0]
+            .as_str()
+            .unwrap()
+            .ends_with("notes.md")
+    );
+
+    // again: nothing changes
+    let out = kiji(&index)
+        .args(["ingest", "--json"])
+        .arg(input.join("mixed.jsonl"))
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        (report["added"].as_u64(), report["unchanged"].as_u64()),
+        (Some(0), Some(2))
+    );
+
+    // a changed article replaces its old version
+    std::fs::write(
+        input.join("good.txt"),
+        "見出し\n2024/10/31\n\n本文を直した。ウクライナ。\n",
+    )
+    .unwrap();
+    let out = kiji(&index)
+        .args(["ingest", "--json"])
+        .arg(input.join("good.txt"))
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["updated"], 1);
+    assert_eq!(out.status.code(), Some(0));
+    let out = kiji(&index)
+        .args(["search", "--json", "北朝鮮"])
+        .output()
+        .unwrap();
+    let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(body["total"], 0, "the old version must be gone");
+}
+
+#[test]
+fn analyze_prints_the_contract() {
+    use std::io::Write;
+    let mut child = Command::new(env!("CARGO_BIN_EXE_kiji"))
+        .arg("analyze")
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all("露朝と中共".as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let t = &v["tokens"][0];
+    for k in ["text", "start", "end", "pos", "base"] {
+        assert!(!t[k].is_null(), "token field {k}");
+    }
+    let e: Vec<(String, String, u64, u64)> = v["entities"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["text"].as_str().unwrap().into(),
+                e["type"].as_str().unwrap().into(),
+                e["start"].as_u64().unwrap(),
+                e["end"].as_u64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        e,
+        vec![
+            ("露".into(), "place".into(), 0, 1),
+            ("朝".into(), "place".into(), 1, 2),
+            ("中共".into(), "organization".into(), 3, 5)
+        ]
+    );
+}
+
+#[test]
+fn config_errors_name_the_setting() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("bad.toml");
+    std::fs::write(&cfg, "[server]\nbind = \"nowhere\"\n").unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kiji"))
+        .arg("--config")
+        .arg(&cfg)
+        .args(["search", "x"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("server.bind"));
+}

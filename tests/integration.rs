@@ -1,0 +1,9 @@
+//! All integration tests form one binary (shared helpers, one link).
+
+mod common;
+
+mod analysis;
+mod api;
+mod ingest;
+mod server;
+mod wikinews;

@@ -1,0 +1,57 @@
+//! Tests on the real Wikinews corpus (skipped with a reason when absent).
+
+use crate::common::{index_with, wikinews, wikinews_articles};
+use kiji::search::SearchRequest;
+
+#[test]
+fn all_wikinews_articles_go_in_and_hit_counts_are_exact() {
+    let Some(path) = wikinews() else { return };
+    let t = index_with(&[path.clone()]);
+    assert_eq!(t.report.added, 3090, "{:?}", t.report.rejected);
+    assert!(t.report.rejected.is_empty());
+    let articles = wikinews_articles(&path);
+    // Hit counts against the number of articles containing the query string
+    // (title or body, after NFKC + lower-casing, as the index sees them;
+    // Latin words match whole words, as in Groonga's TokenBigram).
+    for q in [
+        "北朝鮮",
+        "ロシア",
+        "地震",
+        "北朝",
+        "エラー",
+        "選手",
+        "大統領",
+        "東京",
+        "ＮＨＫ",
+        "経済産業省",
+        "2011",
+        "G20",
+        "ニュース",
+    ] {
+        let nq = kiji::analysis::normalize::normalize_str(q);
+        let truth = articles
+            .iter()
+            .filter(|a| {
+                contains(&kiji::analysis::normalize::normalize_str(&a.title), &nq)
+                    || contains(&kiji::analysis::normalize::normalize_str(&a.body), &nq)
+            })
+            .count();
+        let r =
+            SearchRequest::from_pairs(&[("q".into(), q.into()), ("limit".into(), "1".into())], &[])
+                .unwrap();
+        let got = t.store.search(&r).unwrap().total;
+        assert_eq!(got, truth, "hit count for {q}");
+    }
+}
+
+/// Substring containment; a run of Latin letters or of digits matches whole.
+fn contains(text: &str, q: &str) -> bool {
+    use kiji::analysis::tokenizer::same_word_class;
+    let (first, last) = (q.chars().next().unwrap(), q.chars().next_back().unwrap());
+    text.match_indices(q).any(|(at, _)| {
+        let before = text[..at].chars().next_back();
+        let after = text[at + q.len()..].chars().next();
+        !before.is_some_and(|c| same_word_class(c, first))
+            && !after.is_some_and(|c| same_word_class(c, last))
+    })
+}
