@@ -57,6 +57,7 @@ pub fn collect_files(paths: &[PathBuf], report: &mut IngestReport) -> Vec<PathBu
     for path in paths {
         if path.is_dir() {
             let walker = walkdir::WalkDir::new(path)
+                .follow_links(true)
                 .sort_by_file_name()
                 .into_iter()
                 .filter_entry(|e| {

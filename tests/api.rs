@@ -493,3 +493,125 @@ async fn writes_need_a_token_and_are_searchable_at_once() {
     let resp = test::call_service(&app, req).await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 }
+
+async fn get_text(
+    app: &impl actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+    >,
+    uri: &str,
+) -> (StatusCode, String, actix_web::http::header::HeaderMap) {
+    let req = test::TestRequest::get().uri(uri).to_request();
+    let resp = test::call_service(app, req).await;
+    let status = resp.status();
+    let headers = resp.headers().clone();
+    let body = test::read_body(resp).await;
+    (status, String::from_utf8(body.to_vec()).unwrap(), headers)
+}
+
+#[actix_web::test]
+async fn timeline_counts_with_totals_and_zero_buckets() {
+    let (app, _dir) = app!(None);
+    let (status, body) = get(
+        &app,
+        &format!("/timeline?q={}&interval=week", enc("北朝鮮")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let buckets = body["buckets"].as_array().unwrap();
+    // 2024-10-31 (week of 10-28) … 2024-11-08 (week of 11-04): two weeks, no gaps
+    let dates: Vec<&str> = buckets
+        .iter()
+        .map(|b| b["date"].as_str().unwrap())
+        .collect();
+    assert_eq!(dates, vec!["2024-10-28", "2024-11-04"]);
+    assert_eq!(buckets[0]["count"], 1);
+    assert_eq!(buckets[1]["total"], 2);
+    assert_eq!(buckets[1]["ratio"], 0.5);
+    let (_, body) = get(&app, "/timeline?interval=day&from=2024-10-30&to=2024-11-02").await;
+    let counts: Vec<u64> = body["buckets"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b["count"].as_u64().unwrap())
+        .collect();
+    assert_eq!(counts, vec![0, 1, 0, 0]);
+    assert!(body["index"]["dictionary"]["name"] == "ipadic");
+    let (status, body) = get(&app, "/timeline?interval=fortnight").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"]["code"], "invalid_parameter");
+}
+
+#[actix_web::test]
+async fn cooccurrence_has_counts_and_lift() {
+    let (app, _dir) = app!(None);
+    let (status, body) = get(
+        &app,
+        &format!("/cooccurrence?entity={}&limit=50", enc("プーチン")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["entity"]["canonical"], "プーチン");
+    let items = body["items"].as_array().unwrap();
+    let kim = items
+        .iter()
+        .find(|i| i["name"] == "金正恩")
+        .expect("金正恩 co-occurs with プーチン");
+    assert!(kim["count"].as_u64().unwrap() >= 1);
+    assert!(kim["lift"].as_f64().unwrap() > 0.0);
+    assert!(items.iter().all(|i| i["name"] != "プーチン"));
+    let (status, body) = get(
+        &app,
+        &format!("/cooccurrence?entity={}", enc("だれでもない")),
+    )
+    .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    let (status, _) = get(&app, "/cooccurrence").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}
+
+#[actix_web::test]
+async fn export_streams_csv_and_ndjson_with_kwic() {
+    let (app, _dir) = app!(None);
+    let (status, csv, headers) =
+        get_text(&app, &format!("/export?q={}&bom=true", enc("北朝鮮"))).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        headers
+            .get("content-type")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .starts_with("text/csv")
+    );
+    assert!(headers.get("x-kiji-opstamp").is_some());
+    assert!(csv.starts_with('\u{feff}'));
+    let lines: Vec<&str> = csv.trim_end().split("\r\n").collect();
+    assert_eq!(
+        lines[0].trim_start_matches('\u{feff}'),
+        "id,title,published,source,url,persons,organizations,places"
+    );
+    assert_eq!(lines.len(), 3, "{csv}");
+    let (_, nd, _) = get_text(
+        &app,
+        &format!(
+            "/export?format=ndjson&kwic=true&kwic_width=5&q={}",
+            enc("露朝")
+        ),
+    )
+    .await;
+    let rows: Vec<Value> = nd
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(rows.len(), 1);
+    let k = &rows[0]["kwic"][0];
+    assert_eq!(k["match"], "露朝");
+    assert_eq!(k["right"], "両国が軍事");
+    // everything, not capped at 100
+    let (_, all, _) = get_text(&app, "/export?format=ndjson").await;
+    assert_eq!(all.lines().count(), 5);
+    let (status, _, _) = get_text(&app, "/export?format=xml").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+}

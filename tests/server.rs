@@ -129,3 +129,49 @@ fn sigterm_shuts_down_gracefully() {
         std::thread::sleep(Duration::from_millis(100));
     }
 }
+
+fn rss_kib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find(|l| l.starts_with("VmRSS:"))
+        .and_then(|l| l.split_whitespace().nth(1))
+        .and_then(|n| n.parse().ok())
+        .unwrap()
+}
+
+#[test]
+fn export_of_every_wikinews_article_streams_in_flat_memory() {
+    let Some(wikinews) = crate::common::wikinews() else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus");
+    std::fs::create_dir(&corpus).unwrap();
+    std::os::unix::fs::symlink(&wikinews, corpus.join("articles.jsonl")).unwrap();
+    let server = start(&dir.path().join("index"), &corpus, &[]);
+    let pid = server.child.id();
+    // warm up: one export, then measure a second one
+    let read_all = |url: &str| {
+        let mut body = String::new();
+        use std::io::Read;
+        ureq::get(url)
+            .call()
+            .unwrap()
+            .into_reader()
+            .read_to_string(&mut body)
+            .unwrap();
+        body
+    };
+    let url = format!("{}/export?format=csv&kwic=true&q={}", server.base, "日本");
+    let _ = read_all(&url);
+    let before = rss_kib(pid);
+    let all = read_all(&format!("{}/export?format=ndjson", server.base));
+    let after = rss_kib(pid);
+    assert_eq!(all.lines().count(), 3090);
+    eprintln!("export of 3090 articles: server RSS {before} KiB before, {after} KiB after");
+    assert!(
+        after < before + 30 * 1024,
+        "RSS grew from {before} to {after} KiB"
+    );
+}

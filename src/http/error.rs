@@ -86,3 +86,5 @@ impl ResponseError for ApiError {
         })
     }
 }
+
+impl std::error::Error for ApiError {}

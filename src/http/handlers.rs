@@ -13,7 +13,10 @@ use crate::analysis::gazetteer::EntityType;
 use crate::article::{Format, parse_bytes};
 use crate::error::Error;
 use crate::ingest::BatchReport;
+use crate::search::cooccurrence::{CoSort, Cooccurrence};
 use crate::search::entities::{EntityCount, EntityDetail};
+use crate::search::export::{ExportFormat, ExportOptions};
+use crate::search::timeline::{Interval, Timeline};
 use crate::search::{ArticleView, IndexInfo, SearchRequest, SearchResponse};
 
 type ApiResult<T> = Result<T, ApiError>;
@@ -375,6 +378,180 @@ pub async fn delete_article(
         return Err(Error::ArticleNotFound(id).into());
     }
     Ok(web::Json(Deleted { deleted: id }))
+}
+
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
+pub struct CooccurrenceParams {
+    /// The entity (canonical name or alias).
+    entity: String,
+    /// Restrict the entity to one type.
+    #[serde(rename = "type")]
+    kind: Option<String>,
+    /// Items to return (default 20, max 500).
+    limit: Option<usize>,
+    /// count (default) | lift
+    sort: Option<String>,
+    /// With sort=lift: leave out pairs seen together fewer times (default 2).
+    min_count: Option<u64>,
+    q: Option<String>,
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// Counts over time of the articles matching the /search filters.
+#[utoipa::path(get, path = "/timeline",
+    params(("interval" = Option<String>, Query, description = "day | week | month (default) | year"),
+           ("q" = Option<String>, Query, description = "Same filters as /search: q, op, entity, person, organization, place, from, to, source")),
+    responses((status = 200, body = Timeline), (status = 400, body = super::error::ErrorBody)))]
+pub async fn timeline(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+) -> ApiResult<web::Json<Timeline>> {
+    let pairs = query_pairs(&req);
+    let interval = pairs
+        .iter()
+        .find(|(k, _)| k == "interval")
+        .map(|(_, v)| Interval::parse(v))
+        .transpose()?
+        .unwrap_or(Interval::Month);
+    let request = SearchRequest::from_pairs(&pairs, &["interval"])?;
+    let store = state.store.clone();
+    Ok(web::Json(
+        web::block(move || store.timeline(&request, interval)).await??,
+    ))
+}
+
+/// Entities mentioned in the same articles as an entity, with counts and lift.
+#[utoipa::path(get, path = "/cooccurrence", params(CooccurrenceParams),
+    responses((status = 200, body = Cooccurrence), (status = 400, body = super::error::ErrorBody),
+              (status = 404, body = super::error::ErrorBody)))]
+pub async fn cooccurrence(
+    state: web::Data<AppState>,
+    params: web::Query<CooccurrenceParams>,
+) -> ApiResult<web::Json<Cooccurrence>> {
+    let p = params.into_inner();
+    let kind = match p.kind.as_deref().filter(|k| !k.is_empty()) {
+        Some(k) => Some(EntityType::parse(k).ok_or_else(|| {
+            Error::param("type", format!("{k:?}: use person, organization or place"))
+        })?),
+        None => None,
+    };
+    let limit = p.limit.unwrap_or(20);
+    if limit == 0 || limit > 500 {
+        return Err(Error::param(
+            "limit",
+            format!("{limit} is out of range (allowed 1..=500)"),
+        )
+        .into());
+    }
+    let sort = match p.sort.as_deref().unwrap_or("count") {
+        "count" => CoSort::Count,
+        "lift" => CoSort::Lift,
+        other => return Err(Error::param("sort", format!("{other:?}: use count or lift")).into()),
+    };
+    let mut pairs = Vec::new();
+    for (k, v) in [("q", p.q), ("from", p.from), ("to", p.to)] {
+        if let Some(v) = v {
+            pairs.push((k.to_string(), v));
+        }
+    }
+    let scope = SearchRequest::from_pairs(&pairs, &[])?;
+    let store = state.store.clone();
+    let min_count = p.min_count.unwrap_or(2);
+    Ok(web::Json(
+        web::block(move || store.cooccurrence(&p.entity, kind, &scope, limit, sort, min_count))
+            .await??,
+    ))
+}
+
+/// Every matching article (same filters as /search), streamed as CSV or NDJSON.
+#[utoipa::path(get, path = "/export",
+    params(("format" = Option<String>, Query, description = "csv (default) | ndjson"),
+           ("kwic" = Option<bool>, Query, description = "Add keyword-in-context lines (CSV: one row per match)"),
+           ("kwic_width" = Option<usize>, Query, description = "Context characters each side (default 30)"),
+           ("bom" = Option<bool>, Query, description = "CSV: start with a UTF-8 BOM (for Excel)"),
+           ("q" = Option<String>, Query, description = "Same filters as /search")),
+    responses((status = 200, description = "text/csv or application/x-ndjson, streamed"),
+              (status = 400, body = super::error::ErrorBody)))]
+pub async fn export(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
+    let pairs = query_pairs(&req);
+    let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
+    let flag = |k: &str| -> ApiResult<bool> {
+        match get(k) {
+            None | Some("false") | Some("0") | Some("") => Ok(false),
+            Some("true") | Some("1") => Ok(true),
+            Some(v) => Err(Error::param(k, format!("{v:?}: use true or false")).into()),
+        }
+    };
+    let format = match get("format").unwrap_or("csv") {
+        "csv" => ExportFormat::Csv,
+        "ndjson" | "jsonl" => ExportFormat::Ndjson,
+        other => {
+            return Err(Error::param("format", format!("{other:?}: use csv or ndjson")).into());
+        }
+    };
+    let kwic_width = match get("kwic_width") {
+        Some(v) => v
+            .parse::<usize>()
+            .ok()
+            .filter(|n| (1..=500).contains(n))
+            .ok_or_else(|| Error::param("kwic_width", format!("{v:?}: a whole number 1..=500")))?,
+        None => 30,
+    };
+    let opts = ExportOptions {
+        format,
+        kwic: flag("kwic")?,
+        kwic_width,
+        bom: flag("bom")?,
+    };
+    let mut request = SearchRequest::from_pairs(&pairs, &["format", "kwic", "kwic_width", "bom"])?;
+    request.limit = 0;
+    state.store.build_query(&request)?;
+    let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, ApiError>>(32);
+    let store = state.store.clone();
+    tokio::task::spawn_blocking(move || {
+        let result = store.export(&request, &opts, |chunk| {
+            tx.blocking_send(Ok(web::Bytes::from(chunk))).is_ok()
+        });
+        if let Err(e) = result {
+            tracing::error!(error = %e, "export failed part-way");
+            let _ = tx.blocking_send(Err(e.into()));
+        }
+    });
+    let stream = futures_util::stream::unfold(rx, |mut rx| async move {
+        rx.recv().await.map(|item| (item, rx))
+    });
+    let (content_type, ext) = match format {
+        ExportFormat::Csv => ("text/csv; charset=utf-8", "csv"),
+        ExportFormat::Ndjson => ("application/x-ndjson", "ndjson"),
+    };
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((
+            "Content-Disposition",
+            format!("attachment; filename=\"kiji-export.{ext}\""),
+        ))
+        .streaming(stream))
+}
+
+/// The dashboard page and its assets, embedded in the binary.
+pub async fn page() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(include_str!("../../web/index.html"))
+}
+
+pub async fn page_js() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/javascript; charset=utf-8")
+        .body(include_str!("../../web/app.js"))
+}
+
+pub async fn page_css() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .body(include_str!("../../web/style.css"))
 }
 
 /// JSON for unknown routes.

@@ -8,8 +8,10 @@ use std::sync::{Arc, Mutex};
 
 use actix_cors::Cors;
 use actix_web::body::MessageBody;
+use actix_web::dev::Service;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
 use actix_web::http::StatusCode;
+use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{App, HttpRequest, ResponseError, web};
 use utoipa::OpenApi;
 
@@ -113,6 +115,12 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
                     .route(web::post().to(handlers::analyze_post))
                     .default_service(not_allowed()),
             )
+            .route("/timeline", web::get().to(handlers::timeline))
+            .route("/cooccurrence", web::get().to(handlers::cooccurrence))
+            .route("/export", web::get().to(handlers::export))
+            .route("/", web::get().to(handlers::page))
+            .route("/assets/app.js", web::get().to(handlers::page_js))
+            .route("/assets/style.css", web::get().to(handlers::page_css))
             .route("/health", web::get().to(handlers::health))
             .route("/stats", web::get().to(handlers::stats))
             .route("/openapi.json", web::get().to(handlers::openapi))
@@ -127,6 +135,7 @@ pub fn cors(config: &Config) -> Cors {
     let cors = Cors::default()
         .allowed_methods(vec!["GET", "POST", "DELETE", "OPTIONS"])
         .allowed_headers(vec!["authorization", "content-type"])
+        .expose_headers(vec!["x-kiji-opstamp", "x-kiji-dictionary"])
         .max_age(3600);
     if origins.iter().any(|o| o == "*") {
         return cors.allow_any_origin();
@@ -159,8 +168,30 @@ pub fn app(
     >,
 > {
     let cors = cors(&state.config);
+    let provenance = state.clone();
     App::new()
         .wrap(actix_web::middleware::Logger::new("%r %s %Dms").log_target("kiji::http"))
         .wrap(cors)
+        .wrap_fn(move |req, srv| {
+            // Provenance on every response: which index state and dictionary answered.
+            let info = provenance.store.commit_info();
+            let dict = provenance.store.analyzer.info();
+            let dictionary = format!(
+                "{} ({}; gazetteer {})",
+                dict.name, dict.source, dict.gazetteer_hash
+            );
+            let fut = srv.call(req);
+            async move {
+                let mut res = fut.await?;
+                let headers = res.headers_mut();
+                if let Ok(v) = HeaderValue::from_str(&info.opstamp.to_string()) {
+                    headers.insert(HeaderName::from_static("x-kiji-opstamp"), v);
+                }
+                if let Ok(v) = HeaderValue::from_str(&dictionary) {
+                    headers.insert(HeaderName::from_static("x-kiji-dictionary"), v);
+                }
+                Ok(res)
+            }
+        })
         .configure(configure(state))
 }

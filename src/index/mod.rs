@@ -63,6 +63,8 @@ pub struct Store {
     pub fields: Fields,
     pub analyzer: Arc<Analyzer>,
     path: PathBuf,
+    /// The last commit's metadata, cached (this process's writer updates it).
+    commit: std::sync::RwLock<Option<CommitInfo>>,
 }
 
 impl Store {
@@ -97,6 +99,7 @@ impl Store {
             fields,
             analyzer,
             path: path.to_path_buf(),
+            commit: std::sync::RwLock::new(None),
         })
     }
 
@@ -176,6 +179,24 @@ impl Store {
 
     /// The last commit's time and opstamp.
     pub fn commit_info(&self) -> CommitInfo {
+        if let Some(info) = self.commit.read().ok().and_then(|c| c.clone()) {
+            return info;
+        }
+        let info = self.load_commit_info();
+        if let Ok(mut c) = self.commit.write() {
+            *c = Some(info.clone());
+        }
+        info
+    }
+
+    /// Forgets the cached commit metadata (after a commit).
+    pub(crate) fn invalidate_commit_info(&self) {
+        if let Ok(mut c) = self.commit.write() {
+            *c = None;
+        }
+    }
+
+    fn load_commit_info(&self) -> CommitInfo {
         let metas = self.index.load_metas().ok();
         let mut info = metas
             .as_ref()

@@ -99,6 +99,7 @@ impl Writer {
         prepared.set_payload(&serde_json::to_string(&info).unwrap_or_default());
         let opstamp = prepared.commit()?;
         self.pending.clear();
+        store.invalidate_commit_info();
         store.refresh()?;
         Ok(opstamp)
     }

@@ -1,10 +1,13 @@
 //! Search: requests ([`SearchRequest`]), the query language ([`query`]),
 //! snippets ([`snippet`]) and facets ([`facets`]).
 
+pub mod cooccurrence;
 pub mod entities;
+pub mod export;
 pub mod facets;
 pub mod query;
 pub mod snippet;
+pub mod timeline;
 
 use std::collections::BTreeMap;
 use std::ops::Bound;

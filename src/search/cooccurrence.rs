@@ -1,0 +1,160 @@
+//! Co-occurring entities (`/cooccurrence`): who and what is mentioned in the
+//! same articles as an entity X, with counts and **lift**:
+//!
+//! `lift(Y) = P(Y | X) / P(Y) = (n(X∧Y) / n(X)) / (n(Y) / N)`
+//!
+//! over the articles in scope (the `q`, `from` and `to` filters apply to all
+//! four counts). Lift 1 means "as often as anywhere"; `pmi = log2(lift)`.
+//! Items are ranked by count, or by lift with `sort=lift` (then entities
+//! seen fewer than `min_count` times together are left out: lift of rare
+//! pairs is noise).
+
+use serde::Serialize;
+use tantivy::collector::Count;
+use utoipa::ToSchema;
+
+use super::facets::FacetCollector;
+use super::{IndexInfo, SearchRequest};
+use crate::analysis::gazetteer::EntityType;
+use crate::error::{Error, Result};
+use crate::index::Store;
+
+/// One co-occurring entity.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct CoEntity {
+    pub name: String,
+    #[serde(rename = "type")]
+    pub kind: EntityType,
+    /// Articles mentioning both.
+    pub count: u64,
+    /// Articles in scope mentioning this entity.
+    pub documents: u64,
+    pub lift: f64,
+    pub pmi: f64,
+}
+
+/// The entity asked about.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct EntityRef {
+    pub canonical: String,
+    #[serde(rename = "type")]
+    pub kind: Option<EntityType>,
+}
+
+/// The `/cooccurrence` response.
+#[derive(Debug, Clone, Serialize, ToSchema)]
+pub struct Cooccurrence {
+    pub entity: EntityRef,
+    /// Articles in scope mentioning the entity.
+    pub documents: usize,
+    /// Articles in scope.
+    pub scope_documents: usize,
+    pub items: Vec<CoEntity>,
+    pub index: IndexInfo,
+}
+
+/// How to rank co-occurring entities.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CoSort {
+    Count,
+    Lift,
+}
+
+impl Store {
+    /// Entities co-occurring with `entity` within the scope of `r` (q, dates).
+    pub fn cooccurrence(
+        &self,
+        entity: &str,
+        kind: Option<EntityType>,
+        r: &SearchRequest,
+        limit: usize,
+        sort: CoSort,
+        min_count: u64,
+    ) -> Result<Cooccurrence> {
+        let searcher = self.searcher();
+        let scope_query = self.build_query(r)?;
+        let mut with_x = r.clone();
+        match kind {
+            Some(k) => with_x.typed_entities.push((k, entity.to_string())),
+            None => with_x.entities.push(entity.to_string()),
+        }
+        let x_query = self.build_query(&with_x)?;
+        let types: Vec<EntityType> = EntityType::ALL.to_vec();
+        let facets = FacetCollector {
+            fields: types.iter().map(|t| t.as_str().to_string()).collect(),
+        };
+        let (n_x, joint) = searcher.search(&x_query, &(Count, facets))?;
+        if n_x == 0 && self.analyzer.gazetteer().lookup(entity).is_none() {
+            return Err(Error::EntityNotFound(entity.to_string()));
+        }
+        let facets = FacetCollector {
+            fields: types.iter().map(|t| t.as_str().to_string()).collect(),
+        };
+        let (n, overall) = searcher.search(&scope_query, &(Count, facets))?;
+        let key = self.resolve_entity(entity);
+        let canonical = self
+            .analyzer
+            .gazetteer()
+            .lookup(entity)
+            .map(|e| e.canonical.clone())
+            .unwrap_or_else(|| entity.trim().to_string());
+        let mut items = Vec::new();
+        for t in &types {
+            let Some(values) = joint.get(t.as_str()) else {
+                continue;
+            };
+            for (name, &count) in values {
+                if crate::index::entity_keys(name, *t).contains(&key) {
+                    continue;
+                }
+                let documents = overall
+                    .get(t.as_str())
+                    .and_then(|m| m.get(name))
+                    .copied()
+                    .unwrap_or(count);
+                let lift = if n_x == 0 || documents == 0 {
+                    0.0
+                } else {
+                    (count as f64 / n_x as f64) / (documents as f64 / n.max(1) as f64)
+                };
+                items.push(CoEntity {
+                    name: name.clone(),
+                    kind: *t,
+                    count,
+                    documents,
+                    lift,
+                    pmi: if lift > 0.0 {
+                        lift.log2()
+                    } else {
+                        f64::NEG_INFINITY.max(-99.0)
+                    },
+                });
+            }
+        }
+        match sort {
+            CoSort::Count => items.sort_by(|a, b| {
+                b.count
+                    .cmp(&a.count)
+                    .then(b.lift.total_cmp(&a.lift))
+                    .then(a.name.cmp(&b.name))
+            }),
+            CoSort::Lift => {
+                items.retain(|i| i.count >= min_count);
+                items.sort_by(|a, b| {
+                    b.lift
+                        .total_cmp(&a.lift)
+                        .then(b.count.cmp(&a.count))
+                        .then(a.name.cmp(&b.name))
+                })
+            }
+        }
+        items.truncate(limit);
+        Ok(Cooccurrence {
+            entity: EntityRef { canonical, kind },
+            documents: n_x,
+            scope_documents: n,
+            items,
+            index: self.index_info(&searcher),
+        })
+    }
+}
