@@ -11,7 +11,7 @@ use crate::error::{Error, Result};
 /// The annotated default configuration, embedded.
 pub const DEFAULT_TOML: &str = include_str!("../config.toml");
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub index: IndexConfig,
@@ -91,18 +91,6 @@ impl Default for ServerConfig {
             api_token: String::new(),
             watch: false,
             delete_removed_files: false,
-        }
-    }
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            index: IndexConfig::default(),
-            corpus: CorpusConfig::default(),
-            ingest: IngestConfig::default(),
-            server: ServerConfig::default(),
-            entities: EntitiesConfig::default(),
         }
     }
 }

@@ -6,7 +6,7 @@ use kiji::search::SearchRequest;
 #[test]
 fn all_wikinews_articles_go_in_and_hit_counts_are_exact() {
     let Some(path) = wikinews() else { return };
-    let t = index_with(&[path.clone()]);
+    let t = index_with(std::slice::from_ref(&path));
     assert_eq!(t.report.added, 3090, "{:?}", t.report.rejected);
     assert!(t.report.rejected.is_empty());
     let articles = wikinews_articles(&path);

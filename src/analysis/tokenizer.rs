@@ -170,8 +170,8 @@ impl BigramTokenizer {
                     position += 1;
                 }
                 Class::Cjk => {
-                    for k in i..j - 1 {
-                        push(chars[k].0, end_of(k + 2), position);
+                    for (k, &(start, _)) in chars.iter().enumerate().take(j - 1).skip(i) {
+                        push(start, end_of(k + 2), position);
                         position += 1;
                     }
                 }
