@@ -150,6 +150,9 @@ impl Config {
         if let Some(v) = env("KIJI_WATCH") {
             self.server.watch = matches!(v.trim(), "1" | "true" | "yes" | "on");
         }
+        if let Some(v) = env("KIJI_DELETE_REMOVED_FILES") {
+            self.server.delete_removed_files = matches!(v.trim(), "1" | "true" | "yes" | "on");
+        }
         if let Some(v) = env("KIJI_ENTITIES_FILE") {
             self.entities.user_file = v;
         }

@@ -151,7 +151,7 @@ pub fn ingest_files(
         let mut handle = |item: Parsed, report: &mut IngestReport| -> Result<()> {
             match item {
                 Ok(article) => {
-                    let outcome = writer.upsert(store, article)?;
+                    let outcome = writer.upsert_from(store, article, Some(&name))?;
                     report.count(outcome);
                     if outcome != Outcome::Unchanged {
                         since_commit += 1;
@@ -249,7 +249,8 @@ pub fn reanalyze(store: &Store, writer: &mut Writer, progress: &dyn Progress) ->
     progress.start(searcher.num_docs());
     let mut n = 0;
     store.for_each_article(&searcher, |stored| {
-        let fresh = store.analyse(stored.article);
+        let mut fresh = store.analyse(stored.article);
+        fresh.file = stored.file;
         if fresh.entities != stored.entities {
             writer.put(store, &fresh)?;
             n += 1;

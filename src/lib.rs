@@ -12,6 +12,7 @@ pub mod http;
 pub mod index;
 pub mod ingest;
 pub mod search;
+pub mod watch;
 
 pub use config::Config;
 pub use error::{Error, Result};

@@ -341,6 +341,13 @@ mod kiji_cli {
             writer: Mutex::new(writer),
             config: Arc::new(config),
         });
+        if state.config.server.watch {
+            kiji::watch::spawn(
+                state.clone(),
+                state.config.corpus.path.clone(),
+                std::time::Duration::from_secs(2),
+            );
+        }
         let server_state = state.clone();
         actix_web::rt::System::new().block_on(async move {
             let server = actix_web::HttpServer::new(move || kiji::http::app(server_state.clone()))

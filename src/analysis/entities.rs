@@ -194,6 +194,17 @@ const PLACE_SUFFIXES: &[&str] = &[
 
 /// Extracts mentions from the morphemes of `text` (normalised).
 pub fn extract(text: &str, ms: &[Morpheme], gazetteer: &Gazetteer) -> Vec<Mention> {
+    extract_with(text, ms, gazetteer, true)
+}
+
+/// [`extract`], optionally without the abbreviation rule (the
+/// part-of-speech-only baseline uses an empty gazetteer and no rule).
+pub fn extract_with(
+    text: &str,
+    ms: &[Morpheme],
+    gazetteer: &Gazetteer,
+    abbreviation_rule: bool,
+) -> Vec<Mention> {
     let mut out: Vec<Mention> = Vec::new();
     let mut i = 0;
     while i < ms.len() {
@@ -209,8 +220,9 @@ pub fn extract(text: &str, ms: &[Morpheme], gazetteer: &Gazetteer) -> Vec<Mentio
         }
         i += 1;
     }
-    for m in abbreviations(text, gazetteer, &out) {
-        out.push(m);
+    if abbreviation_rule {
+        let found = abbreviations(text, gazetteer, &out);
+        out.extend(found);
     }
     out.sort_by_key(|m| (m.start, m.end));
     out

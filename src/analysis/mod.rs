@@ -8,6 +8,7 @@
 
 pub mod dictionary;
 pub mod entities;
+pub mod eval;
 pub mod gazetteer;
 pub mod normalize;
 pub mod tokenizer;
@@ -122,7 +123,12 @@ impl Analyzer {
     /// Loads the embedded IPADIC and compiles the gazetteer (shipped list plus
     /// `user_file`) into a lindera user dictionary.
     pub fn new(user_file: Option<&Path>) -> Result<Arc<Analyzer>> {
-        let gazetteer = Gazetteer::load(user_file)?;
+        Self::with_gazetteer(Gazetteer::load(user_file)?)
+    }
+
+    /// An analyser with exactly this gazetteer (an empty one gives plain
+    /// IPADIC: the part-of-speech baseline of the entity evaluation).
+    pub fn with_gazetteer(gazetteer: Gazetteer) -> Result<Arc<Analyzer>> {
         let dictionary = dictionary::load_system_dictionary()
             .map_err(|e| Error::Dictionary(format!("cannot load the embedded IPADIC: {e}")))?;
         let csv = gazetteer.user_dictionary_csv();
@@ -189,6 +195,20 @@ impl Analyzer {
                 end: t.byte_end,
                 details: t.details().iter().map(|s| s.to_string()).collect(),
                 unknown: t.word_id.is_unknown(),
+            })
+            .collect()
+    }
+
+    /// Mentions found by IPADIC part of speech alone (no gazetteer matches,
+    /// no abbreviation rule): the baseline the entity layer is measured against.
+    pub fn mentions_pos_only(&self, text: &str) -> Vec<Mention> {
+        let norm = normalize(text);
+        let ms = self.morphemes(&norm.text);
+        entities::extract_with(&norm.text, &ms, &Gazetteer::default(), false)
+            .into_iter()
+            .map(|m| {
+                let (start, end) = norm.original_range(m.start, m.end);
+                Mention { start, end, ..m }
             })
             .collect()
     }

@@ -45,6 +45,9 @@ pub struct StoredArticle {
     pub article: Article,
     pub entities: Vec<ArticleEntity>,
     pub hash: String,
+    /// The file the article was read from, if any (the watcher deletes by it).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub file: Option<String>,
 }
 
 /// Commit metadata kept in tantivy's commit payload.
@@ -152,6 +155,19 @@ impl Store {
         }
     }
 
+    /// Ids of the articles read from `file`.
+    pub fn ids_from_file(&self, file: &str) -> Result<Vec<String>> {
+        let searcher = self.searcher();
+        let q = TermQuery::new(
+            Term::from_field_text(self.fields.file, file),
+            IndexRecordOption::Basic,
+        );
+        let hits = searcher.search(&q, &TopDocs::with_limit(100_000).order_by_score())?;
+        hits.into_iter()
+            .map(|(_, addr)| Ok(self.load(&searcher, addr)?.article.id))
+            .collect()
+    }
+
     /// Every stored article, segment by segment.
     pub fn for_each_article(
         &self,
@@ -234,6 +250,7 @@ impl Store {
         let mut entities: Vec<ArticleEntity> = by_name.into_values().collect();
         entities.sort_by(|a, b| b.count.cmp(&a.count).then(a.canonical.cmp(&b.canonical)));
         StoredArticle {
+            file: None,
             hash: article.content_hash(),
             article,
             entities,

@@ -29,6 +29,8 @@ pub struct Fields {
     pub person: tantivy::schema::Field,
     pub organization: tantivy::schema::Field,
     pub place: tantivy::schema::Field,
+    /// The file an article was read from (watch mode deletes by it).
+    pub file: tantivy::schema::Field,
     /// The stored article + entities, JSON.
     pub doc: tantivy::schema::Field,
 }
@@ -56,6 +58,7 @@ pub fn build() -> (Schema, Fields) {
         person: b.add_text_field("person", STRING | FAST),
         organization: b.add_text_field("organization", STRING | FAST),
         place: b.add_text_field("place", STRING | FAST),
+        file: b.add_text_field("file", STRING),
         doc: b.add_text_field("doc", STORED),
     };
     (b.build(), fields)

@@ -56,13 +56,24 @@ impl Writer {
 
     /// Adds or replaces the article with this id; unchanged content is skipped.
     pub fn upsert(&mut self, store: &Store, article: Article) -> Result<Outcome> {
+        self.upsert_from(store, article, None)
+    }
+
+    /// [`Writer::upsert`], remembering the file the article came from.
+    pub fn upsert_from(
+        &mut self,
+        store: &Store,
+        article: Article,
+        file: Option<&str>,
+    ) -> Result<Outcome> {
         let hash = article.content_hash();
         let outcome = match self.current_hash(store, &article.id)? {
             Some(h) if h == hash => return Ok(Outcome::Unchanged),
             Some(_) => Outcome::Updated,
             None => Outcome::Added,
         };
-        let stored = store.analyse(article);
+        let mut stored = store.analyse(article);
+        stored.file = file.map(String::from);
         self.put(store, &stored)?;
         Ok(outcome)
     }
@@ -133,6 +144,9 @@ fn document(store: &Store, stored: &StoredArticle) -> Result<TantivyDocument> {
     }
     if let Some(s) = &a.source {
         doc.add_text(f.source, s);
+    }
+    if let Some(file) = &stored.file {
+        doc.add_text(f.file, file);
     }
     for e in &stored.entities {
         for key in entity_keys(&e.canonical, e.kind) {

@@ -1,0 +1,120 @@
+//! Search latency over HTTP on the Wikinews corpus: `cargo bench --bench search`.
+//!
+//! Ingests the corpus, starts the real actix app on a free loopback port in
+//! this process, and times a fixed query set (total + top 10 with snippets)
+//! over one keep-alive connection: 1 warm-up round, then 20 rounds.
+
+#[path = "common.rs"]
+mod common;
+
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use actix_web::web;
+use kiji::analysis::Analyzer;
+use kiji::config::Config;
+use kiji::http::AppState;
+use kiji::index::{Store, Writer};
+use kiji::ingest::{self, IngestReport, Quiet};
+
+const QUERIES: &[&str] = &[
+    "北朝鮮",
+    "ロシア",
+    "地震",
+    "選挙",
+    "大統領",
+    "首相",
+    "台風",
+    "戦争",
+    "経済産業省",
+    "国際宇宙ステーション",
+    "ウイルス",
+    "インターネット",
+    "サッカー",
+    "コンピュータ",
+    "北朝鮮の核",
+    "東日本大震災",
+    "小泉純一郎",
+    "オバマ",
+    "金正日",
+    "北朝",
+    "NHK",
+    "G20",
+    "ワールドカップ",
+    "原子力発電所",
+    "円高",
+];
+
+fn main() -> anyhow::Result<()> {
+    let Some(path) = common::wikinews() else {
+        return Ok(());
+    };
+    let dir = tempfile::tempdir()?;
+    let store = Arc::new(Store::open(
+        &dir.path().join("index"),
+        Analyzer::new(None)?,
+    )?);
+    let mut writer = Writer::new(&store, 256)?;
+    let mut report = IngestReport::default();
+    ingest::ingest_files(&store, &mut writer, &[path], 5_000_000, &Quiet, &mut report)?;
+    let port = std::net::TcpListener::bind("127.0.0.1:0")?
+        .local_addr()?
+        .port();
+    let state = web::Data::new(AppState {
+        store: store.clone(),
+        writer: Mutex::new(writer),
+        config: Arc::new(Config::default()),
+    });
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            actix_web::HttpServer::new(move || kiji::http::app(state.clone()))
+                .bind(("127.0.0.1", port))
+                .expect("bind")
+                .run()
+                .await
+        })
+    });
+    let base = format!("http://127.0.0.1:{port}");
+    let agent = ureq::AgentBuilder::new().build();
+    while agent.get(&format!("{base}/health")).call().is_err() {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    let mut per_query: Vec<Vec<f64>> = vec![Vec::new(); QUERIES.len()];
+    let mut all = Vec::new();
+    for round in 0..21 {
+        for (i, q) in QUERIES.iter().enumerate() {
+            let started = Instant::now();
+            let body: serde_json::Value = agent
+                .get(&format!("{base}/search"))
+                .query("q", q)
+                .query("limit", "10")
+                .call()?
+                .into_json()?;
+            let ms = started.elapsed().as_secs_f64() * 1000.0;
+            assert!(body["total"].as_u64().unwrap_or(0) > 0, "no hits for {q}");
+            if round > 0 {
+                per_query[i].push(ms);
+                all.push(ms);
+            }
+        }
+    }
+    all.sort_by(f64::total_cmp);
+    let mut text = format!(
+        "# kiji search latency over HTTP\n\n{} articles, {} queries × 20 rounds, top 10 with snippets, one keep-alive connection on 127.0.0.1\n\n\
+         | measure | ms |\n|---|---|\n| median | {:.2} |\n| p99 | {:.2} |\n| max | {:.2} |\n\n| query | median ms |\n|---|---|\n",
+        report.added,
+        QUERIES.len(),
+        common::percentile(&all, 50.0),
+        common::percentile(&all, 99.0),
+        all.last().copied().unwrap_or(0.0)
+    );
+    for (q, times) in QUERIES.iter().zip(per_query.iter_mut()) {
+        times.sort_by(f64::total_cmp);
+        text.push_str(&format!(
+            "| {q} | {:.2} |\n",
+            common::percentile(times, 50.0)
+        ));
+    }
+    common::report("search.md", &text);
+    Ok(())
+}

@@ -1,0 +1,93 @@
+//! Precision, recall and F1 of entity mentions against a gold standard,
+//! per type, for exact spans and for overlapping spans.
+
+use std::collections::BTreeMap;
+
+use serde::Serialize;
+
+use super::gazetteer::EntityType;
+
+/// A mention span: (document key, start, end) in code points, with its type.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Span {
+    pub doc: String,
+    pub start: usize,
+    pub end: usize,
+    pub kind: EntityType,
+}
+
+/// Counts and scores for one type under one matching rule.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq)]
+pub struct Score {
+    pub gold: usize,
+    pub predicted: usize,
+    pub matched_gold: usize,
+    pub matched_predicted: usize,
+}
+
+impl Score {
+    pub fn precision(&self) -> f64 {
+        ratio(self.matched_predicted, self.predicted)
+    }
+    pub fn recall(&self) -> f64 {
+        ratio(self.matched_gold, self.gold)
+    }
+    pub fn f1(&self) -> f64 {
+        let (p, r) = (self.precision(), self.recall());
+        if p + r == 0.0 {
+            0.0
+        } else {
+            2.0 * p * r / (p + r)
+        }
+    }
+}
+
+fn ratio(a: usize, b: usize) -> f64 {
+    if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+/// Scores per type: `(exact, overlap)`.
+pub fn score(gold: &[Span], predicted: &[Span]) -> BTreeMap<EntityType, (Score, Score)> {
+    let mut out = BTreeMap::new();
+    for kind in EntityType::ALL {
+        let g: Vec<&Span> = gold.iter().filter(|s| s.kind == kind).collect();
+        let p: Vec<&Span> = predicted.iter().filter(|s| s.kind == kind).collect();
+        let exact = |a: &Span, b: &Span| a.doc == b.doc && a.start == b.start && a.end == b.end;
+        let overlap = |a: &Span, b: &Span| a.doc == b.doc && a.start < b.end && b.start < a.end;
+        let count = |same: &dyn Fn(&Span, &Span) -> bool| Score {
+            gold: g.len(),
+            predicted: p.len(),
+            matched_gold: g.iter().filter(|a| p.iter().any(|b| same(a, b))).count(),
+            matched_predicted: p.iter().filter(|b| g.iter().any(|a| same(a, b))).count(),
+        };
+        out.insert(kind, (count(&exact), count(&overlap)));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn span(start: usize, end: usize) -> Span {
+        Span {
+            doc: "d".into(),
+            start,
+            end,
+            kind: EntityType::Place,
+        }
+    }
+
+    #[test]
+    fn exact_and_overlap() {
+        let s = score(
+            &[span(0, 3), span(5, 7)],
+            &[span(0, 3), span(5, 6), span(9, 10)],
+        );
+        let (exact, overlap) = s[&EntityType::Place];
+        assert_eq!((exact.matched_gold, exact.matched_predicted), (1, 1));
+        assert_eq!((overlap.matched_gold, overlap.matched_predicted), (2, 2));
+        assert!((overlap.precision() - 2.0 / 3.0).abs() < 1e-9);
+        assert!((overlap.recall() - 1.0).abs() < 1e-9);
+    }
+}
