@@ -39,12 +39,15 @@ impl Morpheme {
     fn is_kanji_word(&self) -> bool {
         !self.surface.is_empty() && self.surface.chars().all(is_kanji)
     }
+    /// Katakana (with ー), possibly joined by ・ inside (lindera keeps an
+    /// unknown ジョン・ガラン as one morpheme).
     fn is_katakana_word(&self) -> bool {
-        !self.surface.is_empty()
-            && self
-                .surface
-                .chars()
-                .all(|c| matches!(c, '\u{30A1}'..='\u{30FA}' | 'ー'))
+        let s = self.surface.as_str();
+        !s.is_empty()
+            && !s.starts_with('・')
+            && !s.ends_with('・')
+            && s.chars()
+                .all(|c| matches!(c, '\u{30A1}'..='\u{30FA}' | 'ー' | '・'))
     }
 }
 
@@ -208,8 +211,25 @@ pub fn extract_with(
     let mut out: Vec<Mention> = Vec::new();
     let mut i = 0;
     while i < ms.len() {
-        if let Some((j, m)) = gazetteer_match(text, ms, i, gazetteer) {
+        let named = gazetteer_match(text, ms, i, gazetteer);
+        // An organisation named by its suffix (西新井警察署, マレーシア航空,
+        // 日本将棋連盟) wins over a shorter gazetteer name inside it.
+        if let Some((j, m)) = org_by_suffix(text, ms, i, gazetteer)
+            && named.as_ref().is_none_or(|(nj, _)| j > *nj)
+        {
             out.push(m);
+            i = j;
+            continue;
+        }
+        if let Some((j, m)) = named {
+            // A demonym (日本人, アメリカ人) is not a place.
+            let demonym = m.kind == EntityType::Place
+                && ms
+                    .get(j)
+                    .is_some_and(|n| n.surface == "人" && n.start == m.end);
+            if !demonym {
+                out.push(m);
+            }
             i = j;
             continue;
         }
@@ -295,6 +315,110 @@ pub fn canonical_surface(s: &str) -> String {
     s.trim().to_string()
 }
 
+/// Words that end organisation names.
+const ORG_SUFFIXES: &[&str] = &[
+    "高校",
+    "高等学校",
+    "中学校",
+    "小学校",
+    "大学",
+    "大学院",
+    "学園",
+    "警察署",
+    "県警",
+    "府警",
+    "警察",
+    "委員会",
+    "協会",
+    "連盟",
+    "連合会",
+    "組合",
+    "省",
+    "庁",
+    "党",
+    "銀行",
+    "研究所",
+    "機構",
+    "議会",
+    "航空",
+    "鉄道",
+    "電鉄",
+    "軌道",
+    "新聞",
+    "新聞社",
+    "放送",
+    "商業",
+    "工業高校",
+    "株式会社",
+    "裁判所",
+    "地裁",
+    "高裁",
+    "財団",
+    "球団",
+    "商事",
+    "物産",
+    "電力",
+    "電機",
+    "製作所",
+    "自動車",
+    "重工",
+    "証券",
+    "学会",
+    "協議会",
+    "公社",
+    "公団",
+    "劇団",
+    "事業団",
+    "リーグ",
+    "プロ野球",
+    "ストアー",
+    "センター",
+    "病院",
+    "捜査本部",
+    "事務所",
+    "社",
+    "空軍",
+    "海軍",
+    "陸軍",
+    "テレビ",
+    "公安委員会",
+    "厚生局",
+];
+
+/// An organisation named by a proper noun (or place, or gazetteer name)
+/// followed by nouns ending in an organisation word: 秋田県警, 日本将棋連盟.
+fn org_by_suffix(
+    text: &str,
+    ms: &[Morpheme],
+    i: usize,
+    gazetteer: &Gazetteer,
+) -> Option<(usize, Mention)> {
+    let m = &ms[i];
+    let starts_name = m.pos(1) == "固有名詞"
+        || (m.unknown && m.is_katakana_word())
+        || gazetteer.lookup_normalized(&m.surface).is_some();
+    if !m.is_noun() || !starts_name {
+        return None;
+    }
+    let mut best = None;
+    for j in i + 1..(i + 6).min(ms.len()) {
+        let n = &ms[j];
+        if n.start != ms[j - 1].end || !n.is_noun() || n.pos(1) == "数" {
+            break;
+        }
+        let span = &text[m.start..n.end];
+        if ORG_SUFFIXES.iter().any(|suffix| {
+            span.ends_with(suffix) && suffix.len() >= n.surface.len() && span.len() > suffix.len()
+        }) {
+            best = Some((
+                j + 1,
+                mention(text, m.start, n.end, EntityType::Organization),
+            ));
+        }
+    }
+    best
+}
+
 /// IPADIC part-of-speech rules (see the module docs).
 fn pos_match(text: &str, ms: &[Morpheme], i: usize) -> Option<(usize, Mention)> {
     let m = &ms[i];
@@ -326,6 +450,11 @@ fn pos_match(text: &str, ms: &[Morpheme], i: usize) -> Option<(usize, Mention)> 
             .is_some_and(|n| adjacent(&ms[j], n) && is_title(n));
         let all_names = ms[i..=j].iter().all(|t| t.pos(2) == "人名");
         if chars >= 2 && (titled || (j > i && all_names && m.pos(3) == "姓")) {
+            return Some((j + 1, mention(text, m.start, ms[j].end, EntityType::Person)));
+        }
+        // A surname and one or two more kanji of which one is a given name (青木+宣+親).
+        let has_given = ms[i + 1..=j].iter().any(|t| t.pos(3) == "名");
+        if m.pos(3) == "姓" && j > i && has_given && (3..=4).contains(&chars) {
             return Some((j + 1, mention(text, m.start, ms[j].end, EntityType::Person)));
         }
         if m.pos(3) == "一般" && chars >= 2 {
@@ -371,26 +500,87 @@ fn pos_match(text: &str, ms: &[Morpheme], i: usize) -> Option<(usize, Mention)> 
 fn katakana_person(text: &str, ms: &[Morpheme], i: usize) -> Option<(usize, Mention)> {
     let m = &ms[i];
     let adjacent = |a: &Morpheme, b: &Morpheme| a.end == b.start;
-    if m.is_katakana_word() && m.is_noun() {
-        let mut j = i;
-        while j + 2 < ms.len()
-            && ms[j + 1].surface == "・"
-            && ms[j + 2].is_katakana_word()
-            && adjacent(&ms[j], &ms[j + 1])
-            && adjacent(&ms[j + 1], &ms[j + 2])
-        {
-            j += 2;
-        }
-        if ms
-            .get(j + 1)
-            .is_some_and(|t| PERSON_TITLES.contains(&t.surface.as_str()))
-            && adjacent(&ms[j], &ms[j + 1])
-        {
-            return Some((j + 1, mention(text, m.start, ms[j].end, EntityType::Person)));
-        }
+    if !(m.is_katakana_word() && m.is_noun()) {
+        return None;
+    }
+    let mut j = i;
+    while j + 2 < ms.len()
+        && ms[j + 1].surface == "・"
+        && ms[j + 2].is_katakana_word()
+        && adjacent(&ms[j], &ms[j + 1])
+        && adjacent(&ms[j + 1], &ms[j + 2])
+    {
+        j += 2;
+    }
+    let full_name = j > i || ms[i..=j].iter().any(|t| t.surface.contains('・'));
+    let title = ms
+        .get(j + 1)
+        .filter(|t| adjacent(&ms[j], t))
+        .map(|t| t.surface.as_str());
+    let titled = title.is_some_and(|t| {
+        PERSON_TITLES.contains(&t) || (full_name && WEAK_PERSON_TITLES.contains(&t))
+    });
+    // A full name joined with ・ is a person even without a title, unless one
+    // of its parts names a place or an organisation (…・ホテル, …・タイムズ).
+    let names_something_else = ms[i..=j].iter().any(|t| {
+        t.surface
+            .split('・')
+            .any(|part| NOT_PERSON_ENDINGS.contains(&part))
+            || (!t.unknown && matches!(t.pos(2), "地域" | "組織"))
+    });
+    if titled || (full_name && !names_something_else) {
+        return Some((j + 1, mention(text, m.start, ms[j].end, EntityType::Person)));
     }
     None
 }
+
+/// Parts of `・`-joined katakana names that are not people.
+const NOT_PERSON_ENDINGS: &[&str] = &[
+    "ホテル",
+    "センター",
+    "タイムズ",
+    "クラブ",
+    "カンパニー",
+    "グループ",
+    "ジャパン",
+    "ニュース",
+    "ポスト",
+    "ジャーナル",
+    "プロジェクト",
+    "システム",
+    "サービス",
+    "ホールディングス",
+    "リーグ",
+    "ストリート",
+    "パーク",
+    "タワー",
+    "ビル",
+    "スクエア",
+    "シティ",
+    "ユニオン",
+    "エアライン",
+    "エアラインズ",
+    "テレビ",
+    "ラジオ",
+    "レコード",
+    "スタジアム",
+    "アリーナ",
+];
+
+/// Titles that also follow organisation names (ソニー社長): they make a
+/// katakana name a person only when it is a full name joined with `・`.
+const WEAK_PERSON_TITLES: &[&str] = &[
+    "所長",
+    "社長",
+    "会長",
+    "代表",
+    "研究員",
+    "記者",
+    "理事長",
+    "最高経営責任者",
+    "CEO",
+    "ceo",
+];
 
 /// One-character country abbreviations of Japanese news.
 const ABBREVIATIONS: &[(char, &str)] = &[
