@@ -54,3 +54,26 @@ pub fn report(name: &str, text: &str) {
     let _ = std::fs::write(&path, text);
     println!("{text}\n(written to {})", path.display());
 }
+
+/// Serves the real app for `state` on a free loopback port in a background
+/// thread; returns the base URL once `/health` answers.
+pub fn serve(state: actix_web::web::Data<kiji::http::AppState>) -> String {
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("a free port");
+    std::thread::spawn(move || {
+        actix_web::rt::System::new().block_on(async move {
+            actix_web::HttpServer::new(move || kiji::http::app(state.clone()))
+                .bind(("127.0.0.1", port))
+                .expect("bind")
+                .run()
+                .await
+        })
+    });
+    let base = format!("http://127.0.0.1:{port}");
+    while ureq::get(&format!("{base}/health")).call().is_err() {
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    base
+}

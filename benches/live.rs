@@ -22,13 +22,30 @@ use kiji::config::Config;
 use kiji::http::AppState;
 use kiji::index::{Store, Writer};
 
-const QUERIES: &[&str] = &["北朝鮮", "ロシア", "地震", "選挙", "大統領", "台風", "サッカー", "東日本大震災"];
+const QUERIES: &[&str] = &[
+    "北朝鮮",
+    "ロシア",
+    "地震",
+    "選挙",
+    "大統領",
+    "台風",
+    "サッカー",
+    "東日本大震災",
+];
 
 fn main() -> anyhow::Result<()> {
-    let Some(path) = common::wikinews() else { return Ok(()) };
-    let lines: Vec<String> = std::fs::read_to_string(&path)?.lines().map(String::from).collect();
+    let Some(path) = common::wikinews() else {
+        return Ok(());
+    };
+    let lines: Vec<String> = std::fs::read_to_string(&path)?
+        .lines()
+        .map(String::from)
+        .collect();
     let dir = tempfile::tempdir()?;
-    let store = Arc::new(Store::open(&dir.path().join("index"), Analyzer::new(None)?)?);
+    let store = Arc::new(Store::open(
+        &dir.path().join("index"),
+        Analyzer::new(None)?,
+    )?);
     let writer = Writer::new(&store, 256)?;
     let mut config = Config::default();
     config.server.api_token = "bench".into();
@@ -37,21 +54,8 @@ fn main() -> anyhow::Result<()> {
         writer: Mutex::new(writer),
         config: Arc::new(config),
     });
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?.local_addr()?.port();
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            actix_web::HttpServer::new(move || kiji::http::app(state.clone()))
-                .bind(("127.0.0.1", port))
-                .expect("bind")
-                .run()
-                .await
-        })
-    });
-    let base = format!("http://127.0.0.1:{port}");
+    let base = common::serve(state);
     let agent = ureq::AgentBuilder::new().build();
-    while agent.get(&format!("{base}/health")).call().is_err() {
-        std::thread::sleep(Duration::from_millis(50));
-    }
     let post = |agent: &ureq::Agent, body: &str| -> anyhow::Result<()> {
         agent
             .post(&format!("{base}/articles"))
@@ -61,7 +65,11 @@ fn main() -> anyhow::Result<()> {
         Ok(())
     };
     let search_total = |agent: &ureq::Agent, q: &str| -> anyhow::Result<u64> {
-        let v: serde_json::Value = agent.get(&format!("{base}/search")).query("q", q).call()?.into_json()?;
+        let v: serde_json::Value = agent
+            .get(&format!("{base}/search"))
+            .query("q", q)
+            .call()?
+            .into_json()?;
         Ok(v["total"].as_u64().unwrap_or(0))
     };
 
@@ -70,7 +78,10 @@ fn main() -> anyhow::Result<()> {
     for i in 0..50 {
         let word = format!("ベンチ記事{i:03}号");
         let started = Instant::now();
-        post(&agent, &format!("{{\"id\":\"live-{i}\",\"title\":\"{word}\",\"body\":\"{word}の本文。\"}}\n"))?;
+        post(
+            &agent,
+            &format!("{{\"id\":\"live-{i}\",\"title\":\"{word}\",\"body\":\"{word}の本文。\"}}\n"),
+        )?;
         while search_total(&agent, &word)? == 0 {
             std::thread::sleep(Duration::from_millis(1));
         }

@@ -57,28 +57,13 @@ fn main() -> anyhow::Result<()> {
     let mut writer = Writer::new(&store, 256)?;
     let mut report = IngestReport::default();
     ingest::ingest_files(&store, &mut writer, &[path], 5_000_000, &Quiet, &mut report)?;
-    let port = std::net::TcpListener::bind("127.0.0.1:0")?
-        .local_addr()?
-        .port();
     let state = web::Data::new(AppState {
         store: store.clone(),
         writer: Mutex::new(writer),
         config: Arc::new(Config::default()),
     });
-    std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            actix_web::HttpServer::new(move || kiji::http::app(state.clone()))
-                .bind(("127.0.0.1", port))
-                .expect("bind")
-                .run()
-                .await
-        })
-    });
-    let base = format!("http://127.0.0.1:{port}");
+    let base = common::serve(state);
     let agent = ureq::AgentBuilder::new().build();
-    while agent.get(&format!("{base}/health")).call().is_err() {
-        std::thread::sleep(std::time::Duration::from_millis(50));
-    }
     let mut per_query: Vec<Vec<f64>> = vec![Vec::new(); QUERIES.len()];
     let mut all = Vec::new();
     for round in 0..21 {

@@ -28,6 +28,28 @@ pub fn query_pairs(req: &HttpRequest) -> Vec<(String, String)> {
         .collect()
 }
 
+/// The optional `type` parameter.
+fn entity_type_param(kind: Option<&str>) -> Result<Option<EntityType>, Error> {
+    match kind.filter(|k| !k.is_empty()) {
+        Some(k) => EntityType::parse(k).map(Some).ok_or_else(|| {
+            Error::param("type", format!("{k:?}: use person, organization or place"))
+        }),
+        None => Ok(None),
+    }
+}
+
+/// The optional `limit` parameter: `default` when absent, 1..=`max`.
+fn limit_param(limit: Option<usize>, default: usize, max: usize) -> Result<usize, Error> {
+    let limit = limit.unwrap_or(default);
+    if limit == 0 || limit > max {
+        return Err(Error::param(
+            "limit",
+            format!("{limit} is out of range (allowed 1..={max})"),
+        ));
+    }
+    Ok(limit)
+}
+
 /// Search articles by keyword, entity, date and source, with highlighted snippets.
 #[utoipa::path(get, path = "/search",
     params(
@@ -106,20 +128,8 @@ pub async fn entities(
     params: web::Query<EntitiesParams>,
 ) -> ApiResult<web::Json<Vec<EntityCount>>> {
     let p = params.into_inner();
-    let kind = match p.kind.as_deref().filter(|k| !k.is_empty()) {
-        Some(k) => Some(EntityType::parse(k).ok_or_else(|| {
-            Error::param("type", format!("{k:?}: use person, organization or place"))
-        })?),
-        None => None,
-    };
-    let limit = p.limit.unwrap_or(50);
-    if limit == 0 || limit > 1000 {
-        return Err(Error::param(
-            "limit",
-            format!("{limit} is out of range (allowed 1..=1000)"),
-        )
-        .into());
-    }
+    let kind = entity_type_param(p.kind.as_deref())?;
+    let limit = limit_param(p.limit, 50, 1000)?;
     let store = state.store.clone();
     Ok(web::Json(
         web::block(move || store.list_entities(kind, p.prefix.as_deref(), limit)).await??,
@@ -431,20 +441,8 @@ pub async fn cooccurrence(
     params: web::Query<CooccurrenceParams>,
 ) -> ApiResult<web::Json<Cooccurrence>> {
     let p = params.into_inner();
-    let kind = match p.kind.as_deref().filter(|k| !k.is_empty()) {
-        Some(k) => Some(EntityType::parse(k).ok_or_else(|| {
-            Error::param("type", format!("{k:?}: use person, organization or place"))
-        })?),
-        None => None,
-    };
-    let limit = p.limit.unwrap_or(20);
-    if limit == 0 || limit > 500 {
-        return Err(Error::param(
-            "limit",
-            format!("{limit} is out of range (allowed 1..=500)"),
-        )
-        .into());
-    }
+    let kind = entity_type_param(p.kind.as_deref())?;
+    let limit = limit_param(p.limit, 20, 500)?;
     let sort = match p.sort.as_deref().unwrap_or("count") {
         "count" => CoSort::Count,
         "lift" => CoSort::Lift,
