@@ -256,6 +256,7 @@ fn sigkill_mid_batch_loses_no_acknowledged_article_and_resending_converges() {
             .set("Authorization", "Bearer t0ken")
             .set("Content-Type", "application/x-ndjson")
             .send_string(body)
+            .map_err(Box::new)
     };
     let mut server = start(&index, &empty, &token);
     let base = server.base.clone();
