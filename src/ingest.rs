@@ -250,8 +250,8 @@ pub fn reanalyze(store: &Store, writer: &mut Writer, progress: &dyn Progress) ->
     let mut n = 0;
     store.for_each_article(&searcher, |stored| {
         let mut fresh = store.analyse(stored.article);
-        fresh.file = stored.file;
-        if fresh.entities != stored.entities {
+        fresh.stored.file = stored.file;
+        if fresh.stored.entities != stored.entities {
             writer.put(store, &fresh)?;
             n += 1;
         }

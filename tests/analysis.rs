@@ -179,3 +179,19 @@ fn analysis_never_panics_on_odd_text() {
         assert!(a.tokens.iter().all(|t| t.start <= t.end && t.end <= n));
     }
 }
+
+#[test]
+fn index_time_tokens_equal_query_time_tokens() {
+    // Indexing takes the morphemes of the one analysis pass (pre-tokenized);
+    // queries go through lindera-tantivy. They must agree token for token.
+    let text = seed_text();
+    let (indexed, _) = analyzer().index_analysis(&text);
+    let mut tokenizer = analyzer().morph_tokenizer();
+    let queried = tokenizer.tokens_of(&kiji::analysis::normalize::normalize(&text));
+    let render = |ts: &[tantivy::tokenizer::Token]| -> Vec<(String, usize, usize, usize)> {
+        ts.iter()
+            .map(|t| (t.text.clone(), t.offset_from, t.offset_to, t.position))
+            .collect()
+    };
+    assert_eq!(render(&indexed), render(&queried));
+}

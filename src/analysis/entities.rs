@@ -19,19 +19,19 @@ use super::normalize::normalize_str;
 
 /// One morpheme of normalised text: surface, byte range, IPADIC features.
 #[derive(Debug, Clone)]
-pub struct Morpheme {
+pub struct Morpheme<'a> {
     pub surface: String,
     pub start: usize,
     pub end: usize,
     /// IPADIC features: pos, pos1..3, conjugation type/form, base, reading, pronunciation.
-    pub details: Vec<String>,
+    pub details: Vec<std::borrow::Cow<'a, str>>,
     /// Not in the dictionary (lindera's unknown-word model guessed the POS).
     pub unknown: bool,
 }
 
-impl Morpheme {
+impl Morpheme<'_> {
     fn pos(&self, i: usize) -> &str {
-        self.details.get(i).map(String::as_str).unwrap_or("*")
+        self.details.get(i).map(|d| d.as_ref()).unwrap_or("*")
     }
     fn is_noun(&self) -> bool {
         self.pos(0) == "名詞"
@@ -186,7 +186,7 @@ const PERSON_TITLES: &[&str] = &[
     "司令官",
 ];
 
-fn is_title(m: &Morpheme) -> bool {
+fn is_title(m: &Morpheme<'_>) -> bool {
     TITLES.contains(&m.surface.as_str()) || (m.pos(1) == "接尾" && m.pos(2) == "人名")
 }
 
@@ -196,7 +196,7 @@ const PLACE_SUFFIXES: &[&str] = &[
 ];
 
 /// Extracts mentions from the morphemes of `text` (normalised).
-pub fn extract(text: &str, ms: &[Morpheme], gazetteer: &Gazetteer) -> Vec<Mention> {
+pub fn extract(text: &str, ms: &[Morpheme<'_>], gazetteer: &Gazetteer) -> Vec<Mention> {
     extract_with(text, ms, gazetteer, true)
 }
 
@@ -204,7 +204,7 @@ pub fn extract(text: &str, ms: &[Morpheme], gazetteer: &Gazetteer) -> Vec<Mentio
 /// part-of-speech-only baseline uses an empty gazetteer and no rule).
 pub fn extract_with(
     text: &str,
-    ms: &[Morpheme],
+    ms: &[Morpheme<'_>],
     gazetteer: &Gazetteer,
     abbreviation_rule: bool,
 ) -> Vec<Mention> {
@@ -251,7 +251,7 @@ pub fn extract_with(
 /// The longest gazetteer name starting at morpheme `i`; returns the index after it.
 fn gazetteer_match(
     text: &str,
-    ms: &[Morpheme],
+    ms: &[Morpheme<'_>],
     i: usize,
     gazetteer: &Gazetteer,
 ) -> Option<(usize, Mention)> {
@@ -385,11 +385,26 @@ const ORG_SUFFIXES: &[&str] = &[
     "厚生局",
 ];
 
+/// True when `span` ends with an organisation word that covers at least its
+/// last morpheme (`last_len` bytes) and leaves a name before it.
+fn ends_with_org_suffix(span: &str, last_len: usize) -> bool {
+    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
+        std::sync::OnceLock::new();
+    let set = SET.get_or_init(|| ORG_SUFFIXES.iter().copied().collect());
+    span.char_indices()
+        .rev()
+        .take(6)
+        .skip(1)
+        .map(|(i, _)| &span[i..])
+        .chain(span.char_indices().next_back().map(|(i, _)| &span[i..]))
+        .any(|suffix| suffix.len() >= last_len && suffix.len() < span.len() && set.contains(suffix))
+}
+
 /// An organisation named by a proper noun (or place, or gazetteer name)
 /// followed by nouns ending in an organisation word: 秋田県警, 日本将棋連盟.
 fn org_by_suffix(
     text: &str,
-    ms: &[Morpheme],
+    ms: &[Morpheme<'_>],
     i: usize,
     gazetteer: &Gazetteer,
 ) -> Option<(usize, Mention)> {
@@ -407,9 +422,7 @@ fn org_by_suffix(
             break;
         }
         let span = &text[m.start..n.end];
-        if ORG_SUFFIXES.iter().any(|suffix| {
-            span.ends_with(suffix) && suffix.len() >= n.surface.len() && span.len() > suffix.len()
-        }) {
+        if ends_with_org_suffix(span, n.surface.len()) {
             best = Some((
                 j + 1,
                 mention(text, m.start, n.end, EntityType::Organization),
@@ -420,10 +433,10 @@ fn org_by_suffix(
 }
 
 /// IPADIC part-of-speech rules (see the module docs).
-fn pos_match(text: &str, ms: &[Morpheme], i: usize) -> Option<(usize, Mention)> {
+fn pos_match(text: &str, ms: &[Morpheme<'_>], i: usize) -> Option<(usize, Mention)> {
     let m = &ms[i];
     let next = ms.get(i + 1);
-    let adjacent = |a: &Morpheme, b: &Morpheme| a.end == b.start;
+    let adjacent = |a: &Morpheme<'_>, b: &Morpheme<'_>| a.end == b.start;
     if m.unknown {
         return katakana_person(text, ms, i);
     }
@@ -497,9 +510,9 @@ fn pos_match(text: &str, ms: &[Morpheme], i: usize) -> Option<(usize, Mention)> 
 }
 
 /// Katakana names chained with `・` before a title: アレクサンダー・ガブエフ氏.
-fn katakana_person(text: &str, ms: &[Morpheme], i: usize) -> Option<(usize, Mention)> {
+fn katakana_person(text: &str, ms: &[Morpheme<'_>], i: usize) -> Option<(usize, Mention)> {
     let m = &ms[i];
-    let adjacent = |a: &Morpheme, b: &Morpheme| a.end == b.start;
+    let adjacent = |a: &Morpheme<'_>, b: &Morpheme<'_>| a.end == b.start;
     if !(m.is_katakana_word() && m.is_noun()) {
         return None;
     }
@@ -749,7 +762,13 @@ fn abbreviation(c: char) -> Option<&'static str> {
 /// Characters already inside another mention are skipped.
 pub fn abbreviations(text: &str, gazetteer: &Gazetteer, taken: &[Mention]) -> Vec<Mention> {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
-    let covered = |byte: usize| taken.iter().any(|m| m.start <= byte && byte < m.end);
+    let mut taken_bytes = vec![false; text.len()];
+    for m in taken {
+        for b in &mut taken_bytes[m.start.min(text.len())..m.end.min(text.len())] {
+            *b = true;
+        }
+    }
+    let covered = |byte: usize| taken_bytes.get(byte).copied().unwrap_or(false);
     let canonical = |name: &str| {
         gazetteer
             .lookup(name)

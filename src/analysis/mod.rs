@@ -182,21 +182,51 @@ impl Analyzer {
         MorphTokenizer::new(self.segmenter.clone())
     }
 
-    /// Morphemes of normalised text, with IPADIC features.
-    pub fn morphemes(&self, norm: &str) -> Vec<Morpheme> {
-        let Ok(mut tokens) = self.segmenter.segment(Cow::Borrowed(norm)) else {
+    /// Morphemes of normalised text, with IPADIC features (borrowed from
+    /// the dictionary, not copied).
+    pub fn morphemes<'a>(&'a self, norm: &'a str) -> Vec<Morpheme<'a>> {
+        let Ok(tokens) = self.segmenter.segment(Cow::Borrowed(norm)) else {
             return Vec::new();
         };
         tokens
-            .iter_mut()
-            .map(|t| Morpheme {
-                surface: t.surface.to_string(),
-                start: t.byte_start,
-                end: t.byte_end,
-                details: t.details().iter().map(|s| s.to_string()).collect(),
-                unknown: t.word_id.is_unknown(),
+            .into_iter()
+            .map(|mut t| {
+                t.details();
+                Morpheme {
+                    surface: t.surface.to_string(),
+                    start: t.byte_start,
+                    end: t.byte_end,
+                    unknown: t.word_id.is_unknown(),
+                    details: t.details.take().unwrap_or_default(),
+                }
             })
             .collect()
+    }
+
+    /// One pass over a text for indexing: the `ja` tokens tantivy indexes
+    /// (exactly what [`MorphTokenizer`] yields at query time) and the entity
+    /// mentions, from a single segmentation. Offsets are into `text`.
+    pub fn index_analysis(&self, text: &str) -> (Vec<tantivy::tokenizer::Token>, Vec<Mention>) {
+        let norm = normalize(text);
+        let ms = self.morphemes(&norm.text);
+        let tokens = tokenizer::tokens_from_morphemes(
+            &norm,
+            ms.iter().map(|m| (m.surface.as_str(), m.start, m.end)),
+        );
+        let mentions = entities::extract(&norm.text, &ms, &self.gazetteer)
+            .into_iter()
+            .map(|m| {
+                let (start, end) = norm.original_range(m.start, m.end);
+                let canonical = display_canonical(&m, &text[start..end]);
+                Mention {
+                    start,
+                    end,
+                    canonical,
+                    ..m
+                }
+            })
+            .collect();
+        (tokens, mentions)
     }
 
     /// Mentions found by IPADIC part of speech alone (no gazetteer matches,
@@ -252,11 +282,11 @@ impl Analyzer {
                     text: text[s..e].to_string(),
                     start: idx.at(s),
                     end: idx.at(e),
-                    pos: m.details.iter().take(4).cloned().collect(),
+                    pos: m.details.iter().take(4).map(|d| d.to_string()).collect(),
                     base: m
                         .details
                         .get(6)
-                        .cloned()
+                        .map(|d| d.to_string())
                         .unwrap_or_else(|| m.surface.clone()),
                 }
             })

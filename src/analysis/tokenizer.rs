@@ -62,26 +62,37 @@ impl MorphTokenizer {
 
     /// Tokens of already normalised text, offsets into the original.
     pub fn tokens_of(&mut self, norm: &Normalized) -> Vec<Token> {
-        let mut tokens = Vec::new();
+        let mut surfaces = Vec::new();
         let mut stream = self.inner.token_stream(&norm.text);
-        let mut position = 0;
         while stream.advance() {
             let t = stream.token();
-            if is_indexable(&t.text) {
-                let (from, to) = norm.original_range(t.offset_from, t.offset_to);
-                tokens.push(Token {
-                    offset_from: from,
-                    offset_to: to,
-                    position,
-                    text: t.text.clone(),
-                    position_length: 1,
-                });
-            }
-            // Punctuation keeps its position, so a phrase never spans it.
-            position += 1;
+            surfaces.push((t.text.clone(), t.offset_from, t.offset_to));
         }
-        tokens
+        tokens_from_morphemes(norm, surfaces.iter().map(|(s, a, b)| (s.as_str(), *a, *b)))
     }
+}
+
+/// The `ja` tokens for morphemes `(surface, start, end)` of normalised text:
+/// punctuation is dropped but keeps its position (a phrase never spans it);
+/// offsets map into the original. Index time and query time both come here.
+pub fn tokens_from_morphemes<'a>(
+    norm: &Normalized,
+    morphemes: impl Iterator<Item = (&'a str, usize, usize)>,
+) -> Vec<Token> {
+    let mut tokens = Vec::new();
+    for (position, (surface, from, to)) in morphemes.enumerate() {
+        if is_indexable(surface) {
+            let (offset_from, offset_to) = norm.original_range(from, to);
+            tokens.push(Token {
+                offset_from,
+                offset_to,
+                position,
+                text: surface.to_string(),
+                position_length: 1,
+            });
+        }
+    }
+    tokens
 }
 
 impl Tokenizer for MorphTokenizer {

@@ -225,11 +225,14 @@ impl Store {
         info
     }
 
-    /// Extracts the entities of an article and builds what is stored.
-    pub fn analyse(&self, article: Article) -> StoredArticle {
+    /// Analyses an article once: entities (what is stored) and the morpheme
+    /// tokens of its title and body (what is indexed), from one segmentation.
+    pub fn analyse(&self, article: Article) -> Analysed {
         let mut by_name: BTreeMap<(EntityType, String), ArticleEntity> = BTreeMap::new();
-        for (in_title, text) in [(true, &article.title), (false, &article.body)] {
-            for m in self.analyzer.mentions(text) {
+        let (title_tokens, title_mentions) = self.analyzer.index_analysis(&article.title);
+        let (body_tokens, body_mentions) = self.analyzer.index_analysis(&article.body);
+        for (in_title, mentions) in [(true, title_mentions), (false, body_mentions)] {
+            for m in mentions {
                 let e = by_name
                     .entry((m.kind, m.canonical.clone()))
                     .or_insert_with(|| ArticleEntity {
@@ -249,13 +252,25 @@ impl Store {
         }
         let mut entities: Vec<ArticleEntity> = by_name.into_values().collect();
         entities.sort_by(|a, b| b.count.cmp(&a.count).then(a.canonical.cmp(&b.canonical)));
-        StoredArticle {
-            file: None,
-            hash: article.content_hash(),
-            article,
-            entities,
+        Analysed {
+            stored: StoredArticle {
+                file: None,
+                hash: article.content_hash(),
+                article,
+                entities,
+            },
+            title_tokens,
+            body_tokens,
         }
     }
+}
+
+/// An analysed article, ready for the writer.
+pub struct Analysed {
+    pub stored: StoredArticle,
+    /// `ja` tokens of the title and body (tantivy takes them pre-tokenized).
+    pub title_tokens: Vec<tantivy::tokenizer::Token>,
+    pub body_tokens: Vec<tantivy::tokenizer::Token>,
 }
 
 /// The normalised keys under which an entity is found by `entity=`:

@@ -4,7 +4,9 @@ use std::collections::HashMap;
 
 use tantivy::{IndexWriter, TantivyDocument, Term};
 
-use super::{Store, StoredArticle, entity_keys};
+use tantivy::tokenizer::PreTokenizedString;
+
+use super::{Analysed, Store, entity_keys};
 use crate::analysis::gazetteer::EntityType;
 use crate::article::Article;
 use crate::error::{Error, Result};
@@ -72,18 +74,19 @@ impl Writer {
             Some(_) => Outcome::Updated,
             None => Outcome::Added,
         };
-        let mut stored = store.analyse(article);
-        stored.file = file.map(String::from);
-        self.put(store, &stored)?;
+        let mut analysed = store.analyse(article);
+        analysed.stored.file = file.map(String::from);
+        self.put(store, &analysed)?;
         Ok(outcome)
     }
 
     /// Writes an analysed article, replacing any with the same id.
-    pub fn put(&mut self, store: &Store, stored: &StoredArticle) -> Result<()> {
+    pub fn put(&mut self, store: &Store, analysed: &Analysed) -> Result<()> {
+        let stored = &analysed.stored;
         let id = stored.article.id.clone();
         self.inner
             .delete_term(Term::from_field_text(store.fields.id, &id));
-        self.inner.add_document(document(store, stored)?)?;
+        self.inner.add_document(document(store, analysed)?)?;
         self.pending.insert(id, Some(stored.hash.clone()));
         Ok(())
     }
@@ -130,14 +133,28 @@ impl Writer {
 }
 
 /// The tantivy document for a stored article.
-fn document(store: &Store, stored: &StoredArticle) -> Result<TantivyDocument> {
+fn document(store: &Store, analysed: &Analysed) -> Result<TantivyDocument> {
     let f = &store.fields;
+    let stored = &analysed.stored;
     let a = &stored.article;
     let mut doc = TantivyDocument::new();
     doc.add_text(f.id, &a.id);
-    doc.add_text(f.title, &a.title);
+    // Morphemes come from the one analysis pass that also found the entities.
+    doc.add_pre_tokenized_text(
+        f.title,
+        PreTokenizedString {
+            text: a.title.clone(),
+            tokens: analysed.title_tokens.clone(),
+        },
+    );
     doc.add_text(f.title_bigram, &a.title);
-    doc.add_text(f.body, &a.body);
+    doc.add_pre_tokenized_text(
+        f.body,
+        PreTokenizedString {
+            text: a.body.clone(),
+            tokens: analysed.body_tokens.clone(),
+        },
+    );
     doc.add_text(f.body_bigram, &a.body);
     if let Some(p) = a.published {
         doc.add_i64(f.published, p.timestamp());
