@@ -313,3 +313,43 @@ fn sigkill_mid_batch_loses_no_acknowledged_article_and_resending_converges() {
         acked.len()
     );
 }
+
+#[test]
+fn ingest_hands_articles_to_a_running_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index");
+    let server = start(&index, &sample_corpus(), &[("KIJI_API_TOKEN", "tok")]);
+    let extra = dir.path().join("extra.jsonl");
+    std::fs::write(
+        &extra,
+        "{\"id\":\"s1\",\"title\":\"追加\",\"body\":\"札幌で雪祭りが始まった。\"}\n{bad json\n",
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kiji"))
+        .args(["ingest", "--json", "--server", &server.base])
+        .arg(&extra)
+        .env("KIJI_API_TOKEN", "tok")
+        .env("KIJI_LOG", "error")
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(1),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["added"], 1);
+    assert_eq!(report["rejected"][0]["line"], 2);
+    assert_eq!(search_total(&server.base, "雪祭り"), 1);
+    // a wrong token is refused with the server's message
+    let out = Command::new(env!("CARGO_BIN_EXE_kiji"))
+        .args(["ingest", "--server", &server.base])
+        .arg(&extra)
+        .env("KIJI_API_TOKEN", "wrong")
+        .env("KIJI_LOG", "error")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("401"));
+}
