@@ -15,6 +15,9 @@ use crate::index::{Outcome, Store, Writer};
 /// Commit at least this often during a long ingest, so a crash loses little.
 pub const COMMIT_EVERY: usize = 5_000;
 
+/// Articles analysed together (on all cores) before they are written.
+const BATCH: usize = 256;
+
 /// What one ingest did.
 #[derive(Debug, Default, Clone, Serialize, PartialEq)]
 pub struct IngestReport {
@@ -148,13 +151,34 @@ pub fn ingest_files(
         // JSON Lines is streamed: the size limit applies to each line (one
         // article), so an archive of any size goes in. Other formats hold
         // one document, which the limit applies to as a whole.
-        let mut handle = |item: Parsed, report: &mut IngestReport| -> Result<()> {
-            match item {
-                Ok(article) => {
-                    let outcome = writer.upsert_from(store, article, Some(&name))?;
+        // Articles are written in batches, so that analysis runs on all cores.
+        let mut batch: Vec<crate::article::Article> = Vec::new();
+        let mut flush =
+            |batch: &mut Vec<crate::article::Article>, report: &mut IngestReport| -> Result<()> {
+                if batch.is_empty() {
+                    return Ok(());
+                }
+                for outcome in writer.upsert_many(store, std::mem::take(batch), Some(&name))? {
                     report.count(outcome);
                     if outcome != Outcome::Unchanged {
                         since_commit += 1;
+                    }
+                }
+                if since_commit >= COMMIT_EVERY {
+                    writer.commit(store)?;
+                    since_commit = 0;
+                }
+                Ok(())
+            };
+        let mut handle = |item: Parsed,
+                          report: &mut IngestReport,
+                          batch: &mut Vec<crate::article::Article>|
+         -> Result<()> {
+            match item {
+                Ok(article) => {
+                    batch.push(article);
+                    if batch.len() >= BATCH {
+                        flush(batch, report)?;
                     }
                 }
                 Err((line, e)) => report.rejected.push(Rejection {
@@ -162,10 +186,6 @@ pub fn ingest_files(
                     line,
                     reason: e.to_string(),
                 }),
-            }
-            if since_commit >= COMMIT_EVERY {
-                writer.commit(store)?;
-                since_commit = 0;
             }
             Ok(())
         };
@@ -199,13 +219,14 @@ pub fn ingest_files(
                         size: n as u64,
                         limit: max_file_bytes,
                     };
-                    handle(Err((Some(line_no), e)), report)?;
+                    handle(Err((Some(line_no), e)), report, &mut batch)?;
                     continue;
                 }
                 if let Some(item) = parse_json_line(&line, line_no) {
-                    handle(item, report)?;
+                    handle(item, report, &mut batch)?;
                 }
             }
+            flush(&mut batch, report)?;
             continue;
         }
         if size > max_file_bytes {
@@ -234,8 +255,9 @@ pub fn ingest_files(
             .map(|s| s.to_string_lossy().to_string())
             .unwrap_or_default();
         for item in parse_bytes(format, &bytes, &stem) {
-            handle(item, report)?;
+            handle(item, report, &mut batch)?;
         }
+        flush(&mut batch, report)?;
         progress.advance(size);
     }
     writer.commit(store)?;

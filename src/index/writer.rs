@@ -80,6 +80,37 @@ impl Writer {
         Ok(outcome)
     }
 
+    /// Upserts many articles: the changed ones are analysed on all cores,
+    /// then written in order. Returns one outcome per article.
+    pub fn upsert_many(
+        &mut self,
+        store: &Store,
+        articles: Vec<Article>,
+        file: Option<&str>,
+    ) -> Result<Vec<Outcome>> {
+        let mut outcomes = Vec::with_capacity(articles.len());
+        let mut changed = Vec::new();
+        for article in articles {
+            let hash = article.content_hash();
+            let outcome = match self.current_hash(store, &article.id)? {
+                Some(h) if h == hash => Outcome::Unchanged,
+                Some(_) => Outcome::Updated,
+                None => Outcome::Added,
+            };
+            if outcome != Outcome::Unchanged {
+                // A later copy of the same id in this batch compares with this one.
+                self.pending.insert(article.id.clone(), Some(hash));
+                changed.push(article);
+            }
+            outcomes.push(outcome);
+        }
+        for mut analysed in analyse_in_parallel(store, changed) {
+            analysed.stored.file = file.map(String::from);
+            self.put(store, &analysed)?;
+        }
+        Ok(outcomes)
+    }
+
     /// Writes an analysed article, replacing any with the same id.
     pub fn put(&mut self, store: &Store, analysed: &Analysed) -> Result<()> {
         let stored = &analysed.stored;
@@ -130,6 +161,44 @@ impl Writer {
         self.inner.wait_merging_threads()?;
         Ok(())
     }
+}
+
+/// Analyses articles on every core, keeping their order.
+fn analyse_in_parallel(store: &Store, articles: Vec<Article>) -> Vec<Analysed> {
+    let threads = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1)
+        .min(articles.len());
+    if threads <= 1 {
+        return articles.into_iter().map(|a| store.analyse(a)).collect();
+    }
+    let per_thread = articles.len().div_ceil(threads);
+    let mut chunks: Vec<Vec<Article>> = Vec::new();
+    let mut rest = articles.into_iter();
+    loop {
+        let chunk: Vec<Article> = rest.by_ref().take(per_thread).collect();
+        if chunk.is_empty() {
+            break;
+        }
+        chunks.push(chunk);
+    }
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = chunks
+            .into_iter()
+            .map(|chunk| {
+                scope.spawn(move || {
+                    chunk
+                        .into_iter()
+                        .map(|a| store.analyse(a))
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        workers
+            .into_iter()
+            .flat_map(|w| w.join().expect("an analysis thread panicked"))
+            .collect()
+    })
 }
 
 /// The tantivy document for a stored article.
