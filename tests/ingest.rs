@@ -178,3 +178,44 @@ fn config_errors_name_the_setting() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("server.bind"));
 }
+
+#[test]
+fn user_entities_file_and_reanalyze() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index");
+    let corpus = crate::common::sample_corpus();
+    let out = kiji(&index).arg("ingest").arg(&corpus).output().unwrap();
+    assert!(out.status.success());
+    let total = |envs: &[(&str, &std::path::Path)]| -> u64 {
+        let mut c = kiji(&index);
+        c.args(["search", "--json", "--entity", "シンクタンク"]);
+        for (k, v) in envs {
+            c.env(k, v);
+        }
+        let out = c.output().unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["total"].as_u64().unwrap()
+    };
+    assert_eq!(total(&[]), 0);
+    let user = dir.path().join("my-entities.tsv");
+    std::fs::write(
+        &user,
+        "# mine\nシンクタンク\torganization\tthink tank\t研究機関\tuser\n",
+    )
+    .unwrap();
+    let env = [("KIJI_ENTITIES_FILE", user.as_path())];
+    let out = kiji(&index)
+        .args(["ingest", "--reanalyze"])
+        .env("KIJI_ENTITIES_FILE", &user)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        total(&env) >= 2,
+        "the seed and the sample mention シンクタンク"
+    );
+}
