@@ -119,9 +119,11 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
             .route("/cooccurrence", web::get().to(handlers::cooccurrence))
             .route("/export", web::get().to(handlers::export))
             .route("/", web::get().to(handlers::page))
+            .route("/", web::head().to(handlers::page))
             .route("/assets/app.js", web::get().to(handlers::page_js))
             .route("/assets/style.css", web::get().to(handlers::page_css))
             .route("/health", web::get().to(handlers::health))
+            .route("/health", web::head().to(handlers::health))
             .route("/stats", web::get().to(handlers::stats))
             .route("/openapi.json", web::get().to(handlers::openapi))
             .default_service(web::to(handlers::not_found));
