@@ -4,6 +4,16 @@
 
 use std::path::PathBuf;
 
+/// True under `cargo bench` (which passes `--bench`); `cargo test
+/// --all-targets` also runs bench binaries, and then they only say so.
+pub fn under_cargo_bench() -> bool {
+    let yes = std::env::args().any(|a| a == "--bench");
+    if !yes {
+        eprintln!("not under `cargo bench`: nothing measured (run `cargo bench --bench NAME`)");
+    }
+    yes
+}
+
 /// The Wikinews corpus (`$KIJI_WIKINEWS` or `../shared/corpus/wikinews/articles.jsonl`).
 pub fn wikinews() -> Option<PathBuf> {
     let path = std::env::var_os("KIJI_WIKINEWS")

@@ -46,6 +46,9 @@ const QUERIES: &[&str] = &[
 ];
 
 fn main() -> anyhow::Result<()> {
+    if !common::under_cargo_bench() {
+        return Ok(());
+    }
     let Some(path) = common::wikinews() else {
         return Ok(());
     };
