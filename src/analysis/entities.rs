@@ -212,9 +212,9 @@ pub fn extract_with(
     let mut i = 0;
     while i < ms.len() {
         let named = gazetteer_match(text, ms, i, gazetteer);
-        // An organisation named by its suffix (西新井警察署, マレーシア航空,
-        // 日本将棋連盟) wins over a shorter gazetteer name inside it.
-        if let Some((j, m)) = org_by_suffix(text, ms, i, gazetteer)
+        // An organisation or place named by its suffix (西新井警察署, マレーシア
+        // 航空, 田町駅) wins over a shorter gazetteer name inside it.
+        if let Some((j, m)) = named_by_suffix(text, ms, i, gazetteer)
             && named.as_ref().is_none_or(|(nj, _)| j > *nj)
         {
             out.push(m);
@@ -385,29 +385,62 @@ const ORG_SUFFIXES: &[&str] = &[
     "厚生局",
 ];
 
-/// True when `span` ends with an organisation word that covers at least its
-/// last morpheme (`last_len` bytes) and leaves a name before it.
-fn ends_with_org_suffix(span: &str, last_len: usize) -> bool {
-    static SET: std::sync::OnceLock<std::collections::HashSet<&'static str>> =
-        std::sync::OnceLock::new();
-    let set = SET.get_or_init(|| ORG_SUFFIXES.iter().copied().collect());
+/// Words that end place names (田町駅, 神宮球場, 下北半島, 東京都庁).
+const PLACE_SUFFIXES_COMPOUND: &[&str] = &[
+    "駅",
+    "球場",
+    "線",
+    "空港",
+    "半島",
+    "灘",
+    "崎",
+    "岳",
+    "ドーム",
+    "スタジアム",
+    "都庁",
+    "県庁",
+    "市役所",
+    "港",
+    "湾",
+    "海峡",
+    "山脈",
+    "高原",
+    "公園",
+    "神社",
+    "寺",
+    "城",
+    "通り",
+    "競技場",
+];
+
+/// True when `span` ends with one of `set` that covers at least its last
+/// morpheme (`last_len` bytes) and leaves a name before it.
+fn ends_with_any(
+    set: &std::collections::HashSet<&'static str>,
+    span: &str,
+    last_len: usize,
+) -> bool {
     span.char_indices()
         .rev()
         .take(6)
-        .skip(1)
         .map(|(i, _)| &span[i..])
-        .chain(span.char_indices().next_back().map(|(i, _)| &span[i..]))
         .any(|suffix| suffix.len() >= last_len && suffix.len() < span.len() && set.contains(suffix))
 }
 
-/// An organisation named by a proper noun (or place, or gazetteer name)
-/// followed by nouns ending in an organisation word: 秋田県警, 日本将棋連盟.
-fn org_by_suffix(
+/// An organisation or a place named by a proper noun (or a gazetteer name)
+/// followed by nouns ending in an organisation or place word: 秋田県警,
+/// 日本将棋連盟, 田町駅, 東京都庁. The longest such name wins.
+fn named_by_suffix(
     text: &str,
     ms: &[Morpheme<'_>],
     i: usize,
     gazetteer: &Gazetteer,
 ) -> Option<(usize, Mention)> {
+    type Set = std::collections::HashSet<&'static str>;
+    static ORGS: std::sync::OnceLock<Set> = std::sync::OnceLock::new();
+    static PLACES: std::sync::OnceLock<Set> = std::sync::OnceLock::new();
+    let orgs = ORGS.get_or_init(|| ORG_SUFFIXES.iter().copied().collect());
+    let places = PLACES.get_or_init(|| PLACE_SUFFIXES_COMPOUND.iter().copied().collect());
     let m = &ms[i];
     let starts_name = m.pos(1) == "固有名詞"
         || (m.unknown && m.is_katakana_word())
@@ -422,11 +455,15 @@ fn org_by_suffix(
             break;
         }
         let span = &text[m.start..n.end];
-        if ends_with_org_suffix(span, n.surface.len()) {
-            best = Some((
-                j + 1,
-                mention(text, m.start, n.end, EntityType::Organization),
-            ));
+        let kind = if ends_with_any(places, span, n.surface.len()) {
+            Some(EntityType::Place)
+        } else if ends_with_any(orgs, span, n.surface.len()) {
+            Some(EntityType::Organization)
+        } else {
+            None
+        };
+        if let Some(kind) = kind {
+            best = Some((j + 1, mention(text, m.start, n.end, kind)));
         }
     }
     best
