@@ -112,6 +112,24 @@ fn display_canonical(m: &Mention, original: &str) -> String {
     }
 }
 
+/// Maps mentions found in `norm` back to byte offsets of `original`, with
+/// their display names.
+fn map_mentions(found: Vec<Mention>, norm: &Normalized, original: &str) -> Vec<Mention> {
+    found
+        .into_iter()
+        .map(|m| {
+            let (start, end) = norm.original_range(m.start, m.end);
+            let canonical = display_canonical(&m, &original[start..end]);
+            Mention {
+                start,
+                end,
+                canonical,
+                ..m
+            }
+        })
+        .collect()
+}
+
 /// The analyser: IPADIC + gazetteer user dictionary, shared by everything.
 pub struct Analyzer {
     segmenter: Segmenter,
@@ -213,19 +231,11 @@ impl Analyzer {
             &norm,
             ms.iter().map(|m| (m.surface.as_str(), m.start, m.end)),
         );
-        let mentions = entities::extract(&norm.text, &ms, &self.gazetteer)
-            .into_iter()
-            .map(|m| {
-                let (start, end) = norm.original_range(m.start, m.end);
-                let canonical = display_canonical(&m, &text[start..end]);
-                Mention {
-                    start,
-                    end,
-                    canonical,
-                    ..m
-                }
-            })
-            .collect();
+        let mentions = map_mentions(
+            entities::extract(&norm.text, &ms, &self.gazetteer),
+            &norm,
+            text,
+        );
         (tokens, mentions)
     }
 
@@ -234,13 +244,8 @@ impl Analyzer {
     pub fn mentions_pos_only(&self, text: &str) -> Vec<Mention> {
         let norm = normalize(text);
         let ms = self.morphemes(&norm.text);
-        entities::extract_with(&norm.text, &ms, &Gazetteer::default(), false)
-            .into_iter()
-            .map(|m| {
-                let (start, end) = norm.original_range(m.start, m.end);
-                Mention { start, end, ..m }
-            })
-            .collect()
+        let found = entities::extract_with(&norm.text, &ms, &Gazetteer::default(), false);
+        map_mentions(found, &norm, text)
     }
 
     /// Entity mentions of `text`, byte offsets into `text` itself.
@@ -253,19 +258,11 @@ impl Analyzer {
     /// offsets into `original`.
     pub fn mentions_normalized(&self, original: &str, norm: &Normalized) -> Vec<Mention> {
         let ms = self.morphemes(&norm.text);
-        entities::extract(&norm.text, &ms, &self.gazetteer)
-            .into_iter()
-            .map(|m| {
-                let (start, end) = norm.original_range(m.start, m.end);
-                let canonical = display_canonical(&m, &original[start..end]);
-                Mention {
-                    start,
-                    end,
-                    canonical,
-                    ..m
-                }
-            })
-            .collect()
+        map_mentions(
+            entities::extract(&norm.text, &ms, &self.gazetteer),
+            norm,
+            original,
+        )
     }
 
     /// The `kiji analyze` output for `text`.
