@@ -190,6 +190,13 @@ fn is_title(m: &Morpheme<'_>) -> bool {
     TITLES.contains(&m.surface.as_str()) || (m.pos(1) == "接尾" && m.pos(2) == "人名")
 }
 
+/// True when a title starts at byte `at` of `text`, however IPADIC split it
+/// (容疑+者, 飛行+士).
+fn title_at(text: &str, at: usize) -> bool {
+    let rest = &text[at.min(text.len())..];
+    TITLES.iter().any(|t| rest.starts_with(t))
+}
+
 /// Place suffixes joined to the place before them (宮城 + 県).
 const PLACE_SUFFIXES: &[&str] = &[
     "県", "府", "都", "道", "市", "町", "村", "区", "郡", "州", "省", "島",
@@ -222,11 +229,13 @@ pub fn extract_with(
             continue;
         }
         if let Some((j, m)) = named {
-            // A demonym (日本人, アメリカ人) is not a place.
+            // A demonym (日本人, アメリカ人) or an event (東京マラソン,
+            // ロンドンオリンピック) is not a place.
             let demonym = m.kind == EntityType::Place
-                && ms
-                    .get(j)
-                    .is_some_and(|n| n.surface == "人" && n.start == m.end);
+                && ms.get(j).is_some_and(|n| {
+                    n.start == m.end
+                        && (n.surface == "人" || EVENT_WORDS.contains(&n.surface.as_str()))
+                });
             if !demonym {
                 out.push(m);
             }
@@ -314,6 +323,17 @@ fn mention(text: &str, start: usize, end: usize, kind: EntityType) -> Mention {
 pub fn canonical_surface(s: &str) -> String {
     s.trim().to_string()
 }
+
+/// Words that make a place name part of an event's name.
+const EVENT_WORDS: &[&str] = &[
+    "オリンピック",
+    "パラリンピック",
+    "五輪",
+    "マラソン",
+    "万博",
+    "大会",
+    "国際映画祭",
+];
 
 /// Words that end organisation names.
 const ORG_SUFFIXES: &[&str] = &[
@@ -448,6 +468,13 @@ fn named_by_suffix(
     if !m.is_noun() || !starts_name {
         return None;
     }
+    // A place before an organisation's name (ウクライナ内務省, 秋田朝日放送).
+    // (Not a one-kanji abbreviation: 米シンクタンク is アメリカ + シンクタンク.)
+    let starts_place = m.surface.chars().count() >= 2
+        && (m.pos(2) == "地域"
+            || gazetteer
+                .lookup_normalized(&m.surface)
+                .is_some_and(|e| e.kind == EntityType::Place));
     let mut best = None;
     for j in i + 1..(i + 6).min(ms.len()) {
         let n = &ms[j];
@@ -457,7 +484,9 @@ fn named_by_suffix(
         let span = &text[m.start..n.end];
         let kind = if ends_with_any(places, span, n.surface.len()) {
             Some(EntityType::Place)
-        } else if ends_with_any(orgs, span, n.surface.len()) {
+        } else if ends_with_any(orgs, span, n.surface.len())
+            || (n.pos(1) == "固有名詞" && n.pos(2) == "組織" && starts_place)
+        {
             Some(EntityType::Organization)
         } else {
             None
@@ -484,12 +513,9 @@ fn pos_match(text: &str, ms: &[Morpheme<'_>], i: usize) -> Option<(usize, Mentio
         let mut chars = m.surface.chars().count();
         while let Some(n) = ms.get(j + 1) {
             let len = n.surface.chars().count();
-            if !adjacent(&ms[j], n)
-                || is_title(n)
-                || !n.is_kanji_word()
-                || !(n.pos(2) == "人名" || (n.pos(1) == "一般" && len == 1))
-                || chars + len > 4
-            {
+            let name_part =
+                n.pos(2) == "人名" || (n.is_kanji_word() && n.pos(1) == "一般" && len == 1);
+            if !adjacent(&ms[j], n) || is_title(n) || !name_part || chars + len > 5 {
                 break;
             }
             chars += len;
@@ -497,9 +523,10 @@ fn pos_match(text: &str, ms: &[Morpheme<'_>], i: usize) -> Option<(usize, Mentio
         }
         let titled = ms
             .get(j + 1)
-            .is_some_and(|n| adjacent(&ms[j], n) && is_title(n));
+            .is_some_and(|n| adjacent(&ms[j], n) && (is_title(n) || title_at(text, n.start)));
         let all_names = ms[i..=j].iter().all(|t| t.pos(2) == "人名");
-        if chars >= 2 && (titled || (j > i && all_names && m.pos(3) == "姓")) {
+        // One kanji is a name only before a title (桂容疑者, 岸投手, 亨さん).
+        if titled || (chars >= 2 && j > i && all_names && m.pos(3) == "姓") {
             return Some((j + 1, mention(text, m.start, ms[j].end, EntityType::Person)));
         }
         // A surname and one or two more kanji of which one is a given name (青木+宣+親).
@@ -840,7 +867,8 @@ pub fn abbreviations(text: &str, gazetteer: &Gazetteer, taken: &[Mention]) -> Ve
             continue;
         }
         let prev = i.checked_sub(1).map(|p| chars[p].1);
-        let prefixed = prev.is_some_and(|p| PREFIXES.contains(&p));
+        // 在 is a prefix (在日, 在米) but 滞在中 / 在中 is "while staying".
+        let prefixed = prev.is_some_and(|p| PREFIXES.contains(&p) && !(p == '在' && c == '中'));
         let free_before = prev.is_none_or(|p| !is_kanji(p) && !is_katakana(p)) || prefixed;
 
         // 北 = North Korea.
