@@ -14,7 +14,7 @@ BENCH=$(cd "$(dirname "$0")" && pwd)
 REPO=$(dirname "$BENCH")
 export BENCH_RUN_T0=$(date +%s.%N)
 export BENCH_SCRATCH=${BENCH_SCRATCH:-/tmp/bench}
-export KIJI_WIKINEWS=${KIJI_WIKINEWS:-/work/shared/corpus/wikinews/articles.jsonl}
+export KIJI_WIKINEWS=${KIJI_WIKINEWS:-$REPO/../shared/corpus/wikinews/articles.jsonl}
 PY=/usr/bin/python3; [ -x $PY ] || PY=python3
 
 [ -r "$KIJI_WIKINEWS" ] || { echo "corpus not found: $KIJI_WIKINEWS" >&2; exit 1; }
