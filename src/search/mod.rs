@@ -472,7 +472,7 @@ impl Store {
                     .map(|(k, e)| (Some(*k), self.resolve_entity(e))),
             )
             .collect();
-        for e in &stored.entities {
+        for e in stored.entities.iter().filter(|_| !wanted.is_empty()) {
             let keys = crate::index::entity_keys(&e.canonical, e.kind);
             if wanted
                 .iter()
