@@ -6,7 +6,9 @@
 //! modification time with the last scan. Polling works on every filesystem
 //! (network mounts, bind mounts in containers) and a scan of a news folder is
 //! cheap. A file modified within the last second is left for the next scan,
-//! so a file being written is not read half-way.
+//! so a file being written is not read half-way. The first scan after start
+//! compares with nothing, so files added or changed while the server was down
+//! are taken in too (unchanged articles are recognised by their content hash).
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -111,8 +113,11 @@ pub fn spawn(
     std::thread::Builder::new()
         .name("kiji-watch".into())
         .spawn(move || {
-            let mut snapshot = scan(&dir);
-            tracing::info!(folder = %dir.display(), files = snapshot.len(), "watching for new and changed articles");
+            // Start from an empty snapshot: the first scan takes in whatever
+            // changed while the server was down (unchanged articles are skipped
+            // by their content hash), so nothing dropped in meanwhile is missed.
+            let mut snapshot = Snapshot::new();
+            tracing::info!(folder = %dir.display(), "watching for new and changed articles");
             loop {
                 std::thread::sleep(interval);
                 let cfg = &state.config;

@@ -353,3 +353,28 @@ fn ingest_hands_articles_to_a_running_server() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("401"));
 }
+
+#[test]
+fn watch_catches_up_on_files_added_while_the_server_was_down() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index");
+    let corpus = dir.path().join("corpus");
+    std::fs::create_dir(&corpus).unwrap();
+    std::fs::write(
+        corpus.join("a.txt"),
+        "記事\n2024/11/01\n\n京都で祭りがあった。\n",
+    )
+    .unwrap();
+    let server = start(&index, &corpus, &[("KIJI_WATCH", "1")]);
+    drop(server);
+    std::fs::write(
+        corpus.join("b.txt"),
+        "記事二\n2024/11/02\n\n奈良で鹿が増えた。\n",
+    )
+    .unwrap();
+    let server = start(&index, &corpus, &[("KIJI_WATCH", "1")]);
+    wait_for("the file added while down", 15, || {
+        search_total(&server.base, "鹿") == 1
+    });
+    assert_eq!(search_total(&server.base, "祭り"), 1);
+}
