@@ -8,7 +8,7 @@ Phases (all on 127.0.0.1, one machine, one run):
   scale    the same ingest + latency at 4x and 16x replicated corpora
   check    hit counts vs substring truth, first snippet highlights the query as one span
 A sampler thread records, per phase, CPU used by processes that are not part of this benchmark.
-Raw results: $BENCH_SCRATCH/results.json (and bench/results.json); bench/report.py writes RESULTS.md.
+Raw results: $BENCH_SCRATCH/results.json (not in the repository: its snippets quote the corpus); bench/report.py writes RESULTS.md.
 """
 import html
 import http.client
@@ -623,7 +623,6 @@ def main():
         results["finished"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
         s = json.dumps(results, ensure_ascii=False, indent=1)
         open(os.path.join(SCRATCH, "results.json"), "w", encoding="utf-8").write(s)
-    open(os.path.join(HERE, "results.json"), "w", encoding="utf-8").write(s)
     log("done in", round(results["wall_s"]), "s")
 
 

@@ -253,7 +253,7 @@ def main():
     w("## Method notes")
     w("")
     w("* Indexes and DBs live under `/tmp/bench/db`, scaled corpora under `/tmp/bench/corpus`; raw numbers in "
-      "`bench/results.json` (per-query hits, snippets, latencies), server and wrk logs in `/tmp/bench/logs`.")
+      "`/tmp/bench/results.json` (per-query hits, snippets, latencies; kept out of the repository because snippets quote the corpus), server and wrk logs in `/tmp/bench/logs`.")
     w("* Groonga schema: `Docs` (TABLE_HASH_KEY ShortText; `title` ShortText, `body` LongText), `Terms` "
       "(TABLE_PAT_KEY, `--default_tokenizer TokenMecab|TokenBigram --normalizer "
       f"{r['config']['normalizer']}`), index columns `title_index`, `body_index` (COLUMN_INDEX|WITH_POSITION); "

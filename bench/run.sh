@@ -3,7 +3,7 @@
 # both NormalizerNFKC150) on this machine, loopback only, in one run:
 #   ingest ×3 (median), query latency (median/p99, persistent HTTP), wrk throughput (-t2 -c16 -d10s),
 #   hit-count / highlight correctness on bench/queries.txt, and a 1×/4×/16× scale curve.
-# Writes bench/RESULTS.md and bench/results.json; indexes, DBs and scaled corpora go to /tmp/bench.
+# Writes bench/RESULTS.md (raw results.json stays in /tmp/bench: its snippets quote the corpus); indexes, DBs and scaled corpora go to /tmp/bench.
 # Installs what is missing (apt: groonga-bin groonga-tokenizer-mecab mecab-ipadic-utf8 wrk) and
 # builds kiji in target/bench-build. Takes ~10 min on 2 cores once kiji is built (first build ~10 min more),
 # plus up to QUIET_WAIT s (default 300) waiting for the machine to go idle.

@@ -6,4 +6,4 @@ mod analysis;
 mod api;
 mod ingest;
 mod server;
-mod wikinews;
+mod real_corpus;
