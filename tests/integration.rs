@@ -5,5 +5,5 @@ mod common;
 mod analysis;
 mod api;
 mod ingest;
-mod server;
 mod real_corpus;
+mod server;
