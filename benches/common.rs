@@ -87,3 +87,36 @@ pub fn serve(state: actix_web::web::Data<kiji::http::AppState>) -> String {
     }
     base
 }
+
+/// A fresh index in a temporary folder (with `preload` ingested, if given),
+/// served by the real app; returns the folder (keep it alive), the base URL
+/// and how many articles were ingested.
+pub fn serve_fresh(
+    config: kiji::config::Config,
+    preload: Option<&std::path::Path>,
+) -> anyhow::Result<(tempfile::TempDir, String, usize)> {
+    use std::sync::{Arc, Mutex};
+    let dir = tempfile::tempdir()?;
+    let store = Arc::new(kiji::index::Store::open(
+        &dir.path().join("index"),
+        kiji::analysis::Analyzer::new(None)?,
+    )?);
+    let mut writer = kiji::index::Writer::new(&store, 256)?;
+    let mut report = kiji::ingest::IngestReport::default();
+    if let Some(path) = preload {
+        kiji::ingest::ingest_files(
+            &store,
+            &mut writer,
+            &[path.to_path_buf()],
+            5_000_000,
+            &kiji::ingest::Quiet,
+            &mut report,
+        )?;
+    }
+    let state = actix_web::web::Data::new(kiji::http::AppState {
+        store,
+        writer: Mutex::new(writer),
+        config: Arc::new(config),
+    });
+    Ok((dir, serve(state), report.added))
+}

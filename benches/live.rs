@@ -12,15 +12,11 @@
 #[path = "common.rs"]
 mod common;
 
+use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use actix_web::web;
-use kiji::analysis::Analyzer;
 use kiji::config::Config;
-use kiji::http::AppState;
-use kiji::index::{Store, Writer};
 
 const QUERIES: &[&str] = &[
     "北朝鮮",
@@ -44,20 +40,9 @@ fn main() -> anyhow::Result<()> {
         .lines()
         .map(String::from)
         .collect();
-    let dir = tempfile::tempdir()?;
-    let store = Arc::new(Store::open(
-        &dir.path().join("index"),
-        Analyzer::new(None)?,
-    )?);
-    let writer = Writer::new(&store, 256)?;
     let mut config = Config::default();
     config.server.api_token = "bench".into();
-    let state = web::Data::new(AppState {
-        store,
-        writer: Mutex::new(writer),
-        config: Arc::new(config),
-    });
-    let base = common::serve(state);
+    let (_dir, base, _) = common::serve_fresh(config, None)?;
     let agent = ureq::AgentBuilder::new().build();
     let post = |agent: &ureq::Agent, body: &str| -> anyhow::Result<()> {
         agent

@@ -7,15 +7,9 @@
 #[path = "common.rs"]
 mod common;
 
-use std::sync::{Arc, Mutex};
 use std::time::Instant;
 
-use actix_web::web;
-use kiji::analysis::Analyzer;
 use kiji::config::Config;
-use kiji::http::AppState;
-use kiji::index::{Store, Writer};
-use kiji::ingest::{self, IngestReport, Quiet};
 
 const QUERIES: &[&str] = &[
     "北朝鮮",
@@ -52,20 +46,7 @@ fn main() -> anyhow::Result<()> {
     let Some(path) = common::wikinews() else {
         return Ok(());
     };
-    let dir = tempfile::tempdir()?;
-    let store = Arc::new(Store::open(
-        &dir.path().join("index"),
-        Analyzer::new(None)?,
-    )?);
-    let mut writer = Writer::new(&store, 256)?;
-    let mut report = IngestReport::default();
-    ingest::ingest_files(&store, &mut writer, &[path], 5_000_000, &Quiet, &mut report)?;
-    let state = web::Data::new(AppState {
-        store: store.clone(),
-        writer: Mutex::new(writer),
-        config: Arc::new(Config::default()),
-    });
-    let base = common::serve(state);
+    let (_dir, base, ingested) = common::serve_fresh(Config::default(), Some(&path))?;
     let agent = ureq::AgentBuilder::new().build();
     let mut per_query: Vec<Vec<f64>> = vec![Vec::new(); QUERIES.len()];
     let mut all = Vec::new();
@@ -90,7 +71,7 @@ fn main() -> anyhow::Result<()> {
     let mut text = format!(
         "# kiji search latency over HTTP\n\n{} articles, {} queries × 20 rounds, top 10 with snippets, one keep-alive connection on 127.0.0.1\n\n\
          | measure | ms |\n|---|---|\n| median | {:.2} |\n| p99 | {:.2} |\n| max | {:.2} |\n\n| query | median ms |\n|---|---|\n",
-        report.added,
+        ingested,
         QUERIES.len(),
         common::percentile(&all, 50.0),
         common::percentile(&all, 99.0),

@@ -16,8 +16,7 @@ fn kiji(index: &Path) -> Command {
 #[test]
 fn bad_input_is_rejected_by_name_and_the_rest_goes_in() {
     let dir = tempfile::tempdir().unwrap();
-    let input = dir.path().join("in");
-    std::fs::create_dir(&input).unwrap();
+    let input = crate::common::folder(&dir, "in");
     std::fs::write(
         input.join("good.txt"),
         "見出し\n2024/10/31\n\n本文です。北朝鮮。\n",

@@ -147,8 +147,7 @@ fn export_of_every_wikinews_article_streams_in_flat_memory() {
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let corpus = dir.path().join("corpus");
-    std::fs::create_dir(&corpus).unwrap();
+    let corpus = crate::common::folder(&dir, "corpus");
     std::os::unix::fs::symlink(&wikinews, corpus.join("articles.jsonl")).unwrap();
     let server = start(&dir.path().join("index"), &corpus, &[]);
     let pid = server.child.id();
@@ -198,8 +197,7 @@ fn wait_for(what: &str, secs: u64, mut f: impl FnMut() -> bool) {
 #[test]
 fn watch_takes_in_new_changed_and_deleted_files() {
     let dir = tempfile::tempdir().unwrap();
-    let corpus = dir.path().join("corpus");
-    std::fs::create_dir(&corpus).unwrap();
+    let corpus = crate::common::folder(&dir, "corpus");
     std::fs::write(
         corpus.join("a.txt"),
         "最初の記事\n2024/11/01\n\n東京で会議が開かれた。\n",
@@ -235,8 +233,7 @@ fn watch_takes_in_new_changed_and_deleted_files() {
 fn sigkill_mid_batch_loses_no_acknowledged_article_and_resending_converges() {
     let dir = tempfile::tempdir().unwrap();
     let index = dir.path().join("index");
-    let empty = dir.path().join("empty");
-    std::fs::create_dir(&empty).unwrap();
+    let empty = crate::common::folder(&dir, "empty");
     let token = [("KIJI_API_TOKEN", "t0ken")];
     let batches: Vec<String> = (0..40)
         .map(|b| {
@@ -358,8 +355,7 @@ fn ingest_hands_articles_to_a_running_server() {
 fn watch_catches_up_on_files_added_while_the_server_was_down() {
     let dir = tempfile::tempdir().unwrap();
     let index = dir.path().join("index");
-    let corpus = dir.path().join("corpus");
-    std::fs::create_dir(&corpus).unwrap();
+    let corpus = crate::common::folder(&dir, "corpus");
     std::fs::write(
         corpus.join("a.txt"),
         "記事\n2024/11/01\n\n京都で祭りがあった。\n",

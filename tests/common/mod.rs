@@ -37,6 +37,13 @@ pub fn seed_text() -> String {
         .expect("the seed article is in corpus/")
 }
 
+/// Creates the folder `name` inside `dir` and returns its path.
+pub fn folder(dir: &tempfile::TempDir, name: &str) -> PathBuf {
+    let path = dir.path().join(name);
+    std::fs::create_dir(&path).unwrap();
+    path
+}
+
 /// An index in a temporary folder, with `paths` ingested.
 pub struct TestIndex {
     pub dir: tempfile::TempDir,
