@@ -20,18 +20,20 @@ use super::normalize::normalize_str;
 /// One morpheme of normalised text: surface, byte range, IPADIC features.
 #[derive(Debug, Clone)]
 pub struct Morpheme<'a> {
-    pub surface: String,
+    /// A slice of the analysed text.
+    pub surface: &'a str,
     pub start: usize,
     pub end: usize,
-    /// IPADIC features: pos, pos1..3, conjugation type/form, base, reading, pronunciation.
-    pub details: Vec<std::borrow::Cow<'a, str>>,
+    /// IPADIC features: pos, pos1..3, conjugation type/form, base, reading,
+    /// pronunciation (borrowed from the dictionary).
+    pub details: Vec<&'a str>,
     /// Not in the dictionary (lindera's unknown-word model guessed the POS).
     pub unknown: bool,
 }
 
 impl Morpheme<'_> {
     fn pos(&self, i: usize) -> &str {
-        self.details.get(i).map(|d| d.as_ref()).unwrap_or("*")
+        self.details.get(i).copied().unwrap_or("*")
     }
     fn is_noun(&self) -> bool {
         self.pos(0) == "名詞"
@@ -42,7 +44,7 @@ impl Morpheme<'_> {
     /// Katakana (with ー), possibly joined by ・ inside (lindera keeps an
     /// unknown ジョン・ガラン as one morpheme).
     fn is_katakana_word(&self) -> bool {
-        let s = self.surface.as_str();
+        let s = self.surface;
         !s.is_empty()
             && !s.starts_with('・')
             && !s.ends_with('・')
@@ -187,7 +189,7 @@ const PERSON_TITLES: &[&str] = &[
 ];
 
 fn is_title(m: &Morpheme<'_>) -> bool {
-    TITLES.contains(&m.surface.as_str()) || (m.pos(1) == "接尾" && m.pos(2) == "人名")
+    TITLES.contains(&m.surface) || (m.pos(1) == "接尾" && m.pos(2) == "人名")
 }
 
 /// True when a title starts at byte `at` of `text`, however IPADIC split it
@@ -233,8 +235,7 @@ pub fn extract_with(
             // ロンドンオリンピック) is not a place.
             let demonym = m.kind == EntityType::Place
                 && ms.get(j).is_some_and(|n| {
-                    n.start == m.end
-                        && (n.surface == "人" || EVENT_WORDS.contains(&n.surface.as_str()))
+                    n.start == m.end && (n.surface == "人" || EVENT_WORDS.contains(&n.surface))
                 });
             if !demonym {
                 out.push(m);
@@ -435,11 +436,7 @@ const PLACE_SUFFIXES_COMPOUND: &[&str] = &[
 
 /// True when `span` ends with one of `set` that covers at least its last
 /// morpheme (`last_len` bytes) and leaves a name before it.
-fn ends_with_any(
-    set: &std::collections::HashSet<&'static str>,
-    span: &str,
-    last_len: usize,
-) -> bool {
+fn ends_with_any(set: &rustc_hash::FxHashSet<&'static str>, span: &str, last_len: usize) -> bool {
     span.char_indices()
         .rev()
         .take(6)
@@ -456,7 +453,7 @@ fn named_by_suffix(
     i: usize,
     gazetteer: &Gazetteer,
 ) -> Option<(usize, Mention)> {
-    type Set = std::collections::HashSet<&'static str>;
+    type Set = rustc_hash::FxHashSet<&'static str>;
     static ORGS: std::sync::OnceLock<Set> = std::sync::OnceLock::new();
     static PLACES: std::sync::OnceLock<Set> = std::sync::OnceLock::new();
     let orgs = ORGS.get_or_init(|| ORG_SUFFIXES.iter().copied().collect());
@@ -560,7 +557,7 @@ fn pos_match(text: &str, ms: &[Morpheme<'_>], i: usize) -> Option<(usize, Mentio
                 if let Some(n) = next
                     && adjacent(m, n)
                     && n.pos(1) == "接尾"
-                    && PLACE_SUFFIXES.contains(&n.surface.as_str())
+                    && PLACE_SUFFIXES.contains(&n.surface)
                 {
                     end = n.end;
                     j += 1;
@@ -593,7 +590,7 @@ fn katakana_person(text: &str, ms: &[Morpheme<'_>], i: usize) -> Option<(usize, 
     let title = ms
         .get(j + 1)
         .filter(|t| adjacent(&ms[j], t))
-        .map(|t| t.surface.as_str());
+        .map(|t| t.surface);
     let titled = title.is_some_and(|t| {
         PERSON_TITLES.contains(&t) || (full_name && WEAK_PERSON_TITLES.contains(&t))
     });

@@ -5,7 +5,7 @@
 //! `config.toml` (`entities.user_file`), read at start-up: no rebuild needed.
 //! Format (tab-separated, `#` comments): `canonical  type  aliases(|)  description  source`.
 
-use std::collections::HashMap;
+use rustc_hash::FxHashMap as HashMap;
 use std::path::Path;
 
 use serde::{Deserialize, Serialize};

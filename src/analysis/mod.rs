@@ -19,6 +19,7 @@ use std::sync::Arc;
 
 use lindera::mode::Mode;
 use lindera::segmenter::Segmenter;
+use lindera_dictionary::viterbi::Lattice;
 use serde::Serialize;
 use unicode_normalization::UnicodeNormalization;
 use utoipa::ToSchema;
@@ -195,27 +196,59 @@ impl Analyzer {
         index.tokenizers().register(BIGRAM, BigramTokenizer);
     }
 
-    /// A fresh morpheme tokenizer (for query analysis).
-    pub fn morph_tokenizer(&self) -> MorphTokenizer {
-        MorphTokenizer::new(self.segmenter.clone())
+    /// IPADIC segmentation of normalised text, reusing this thread's lattice.
+    fn segment<'a>(
+        &'a self,
+        norm: &'a str,
+    ) -> lindera::LinderaResult<Vec<lindera::token::Token<'a>>> {
+        thread_local! {
+            static LATTICE: std::cell::RefCell<Lattice> = std::cell::RefCell::new(Lattice::default());
+        }
+        LATTICE.with_borrow_mut(|lattice| {
+            self.segmenter
+                .segment_with_lattice(Cow::Borrowed(norm), lattice)
+        })
+    }
+
+    /// The `ja` tokens of normalised query text: exactly what the index holds
+    /// for the same text. Uses the shared segmenter (no clone per query).
+    pub fn query_tokens(&self, norm: &Normalized) -> Vec<tantivy::tokenizer::Token> {
+        let Ok(tokens) = self.segment(&norm.text) else {
+            return Vec::new();
+        };
+        tokenizer::tokens_from_morphemes(
+            norm,
+            tokens
+                .iter()
+                .map(|t| (t.surface.as_ref(), t.byte_start, t.byte_end)),
+        )
     }
 
     /// Morphemes of normalised text, with IPADIC features (borrowed from
-    /// the dictionary, not copied).
+    /// the dictionary and the text, not copied).
     pub fn morphemes<'a>(&'a self, norm: &'a str) -> Vec<Morpheme<'a>> {
-        let Ok(tokens) = self.segmenter.segment(Cow::Borrowed(norm)) else {
+        let Ok(tokens) = self.segment(norm) else {
             return Vec::new();
         };
+        let system = &self.segmenter.dictionary;
+        let user = self.segmenter.user_dictionary.as_ref();
         tokens
             .into_iter()
-            .map(|mut t| {
-                t.details();
+            .map(|t| {
+                let id = t.word_id.id() as usize;
+                let details = if t.word_id.is_unknown() {
+                    system.unknown_word_details(id)
+                } else if t.word_id.is_system() {
+                    system.word_details(id)
+                } else {
+                    user.map(|u| u.word_details(id)).unwrap_or_default()
+                };
                 Morpheme {
-                    surface: t.surface.to_string(),
+                    surface: &norm[t.byte_start..t.byte_end],
                     start: t.byte_start,
                     end: t.byte_end,
                     unknown: t.word_id.is_unknown(),
-                    details: t.details.take().unwrap_or_default(),
+                    details,
                 }
             })
             .collect()
@@ -227,10 +260,8 @@ impl Analyzer {
     pub fn index_analysis(&self, text: &str) -> (Vec<tantivy::tokenizer::Token>, Vec<Mention>) {
         let norm = normalize(text);
         let ms = self.morphemes(&norm.text);
-        let tokens = tokenizer::tokens_from_morphemes(
-            &norm,
-            ms.iter().map(|m| (m.surface.as_str(), m.start, m.end)),
-        );
+        let tokens =
+            tokenizer::tokens_from_morphemes(&norm, ms.iter().map(|m| (m.surface, m.start, m.end)));
         let mentions = map_mentions(
             entities::extract(&norm.text, &ms, &self.gazetteer),
             &norm,
@@ -284,7 +315,7 @@ impl Analyzer {
                         .details
                         .get(6)
                         .map(|d| d.to_string())
-                        .unwrap_or_else(|| m.surface.clone()),
+                        .unwrap_or_else(|| m.surface.to_string()),
                 }
             })
             .collect();

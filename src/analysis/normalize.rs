@@ -16,8 +16,11 @@ use unicode_normalization::char::{canonical_combining_class, decompose_compatibl
 pub struct Normalized {
     /// NFKC, lower-cased text.
     pub text: String,
-    /// One entry per chunk, ordered: `(normalised byte start, original byte start, original byte end)`.
-    chunks: Vec<(usize, usize, usize)>,
+    /// Ordered pieces: `(normalised byte start, original byte start, original
+    /// byte end, same)`. A piece is either one chunk that normalisation
+    /// changed, or (`same`) a run of characters copied unchanged, whose
+    /// normalised bytes are the original bytes.
+    pieces: Vec<(usize, usize, usize, bool)>,
     original_len: usize,
 }
 
@@ -26,35 +29,68 @@ impl Normalized {
     /// the original text that covers it. Both ends are char boundaries of the
     /// original. Out-of-range input is clamped, never a panic.
     pub fn original_range(&self, start: usize, end: usize) -> (usize, usize) {
-        if self.chunks.is_empty() {
+        if self.pieces.is_empty() {
             return (0, 0);
         }
-        let end = end.max(start);
-        let first = self.chunk_at(start);
-        let last = if end > start {
-            self.chunk_at(end - 1)
-        } else {
-            first
-        };
-        let orig_start = self.chunks[first].1;
+        let start = start.min(self.text.len());
+        let end = end.max(start).min(self.text.len());
+        let orig_start = self.original_start(start);
         let orig_end = if end > start {
-            self.chunks[last].2
+            self.original_end(end)
         } else {
             orig_start
         };
         (
             orig_start.min(self.original_len),
-            orig_end.min(self.original_len),
+            orig_end
+                .min(self.original_len)
+                .max(orig_start.min(self.original_len)),
         )
     }
 
-    fn chunk_at(&self, norm_byte: usize) -> usize {
-        match self.chunks.binary_search_by(|c| c.0.cmp(&norm_byte)) {
+    /// Original start of the character (or chunk) holding normalised byte `at`.
+    fn original_start(&self, at: usize) -> usize {
+        let (norm, orig, _, same) = self.pieces[self.piece_at(at)];
+        if same {
+            orig + floor_char_boundary(&self.text, at).saturating_sub(norm)
+        } else {
+            orig
+        }
+    }
+
+    /// Original end of the character (or chunk) holding normalised byte `end - 1`.
+    fn original_end(&self, end: usize) -> usize {
+        let (norm, orig, orig_end, same) = self.pieces[self.piece_at(end - 1)];
+        if same {
+            (orig + ceil_char_boundary(&self.text, end).saturating_sub(norm)).min(orig_end)
+        } else {
+            orig_end
+        }
+    }
+
+    fn piece_at(&self, norm_byte: usize) -> usize {
+        match self.pieces.binary_search_by(|c| c.0.cmp(&norm_byte)) {
             Ok(i) => i,
             Err(0) => 0,
             Err(i) => i - 1,
         }
     }
+}
+
+fn floor_char_boundary(text: &str, mut at: usize) -> usize {
+    at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at -= 1;
+    }
+    at
+}
+
+fn ceil_char_boundary(text: &str, mut at: usize) -> usize {
+    at = at.min(text.len());
+    while !text.is_char_boundary(at) {
+        at += 1;
+    }
+    at
 }
 
 /// True when `c` attaches to the character before it under NFKC.
@@ -71,40 +107,162 @@ fn is_continuation(c: char) -> bool {
     first.is_some_and(|d| canonical_combining_class(d) != 0)
 }
 
-/// NFKC-normalises and lower-cases `original`, keeping an offset map.
-pub fn normalize(original: &str) -> Normalized {
-    let mut text = String::with_capacity(original.len() + original.len() / 8);
-    let mut chunks = Vec::with_capacity(original.len() / 2);
-    let mut iter = original.char_indices().peekable();
-    while let Some((start, c)) = iter.next() {
-        let mut end = start + c.len_utf8();
-        while let Some(&(i, next)) = iter.peek() {
-            if !is_continuation(next) {
+/// True for characters that are their own NFKC + lower-case form, never
+/// combine with the character before them, and never attach to one: ASCII
+/// (capitals aside, which only need lower-casing), hiragana, katakana, the CJK
+/// ideographs and the common Japanese punctuation. Almost all of a Japanese
+/// article is made of these, so [`normalize`] copies them as they are instead
+/// of asking the Unicode tables (`every_stable_char_is_its_own_normal_form`
+/// checks the whole set against them).
+#[inline]
+fn is_stable(c: char) -> bool {
+    matches!(c,
+        '\0'..='\u{7F}'
+        | '\u{3001}'..='\u{3002}'
+        | '\u{3005}'..='\u{3007}'
+        | '\u{3008}'..='\u{301C}'
+        | '\u{3041}'..='\u{3096}'
+        | '\u{309D}'..='\u{309E}'
+        | '\u{30A1}'..='\u{30FE}'
+        | '\u{3400}'..='\u{4DBF}'
+        | '\u{4E00}'..='\u{9FFF}')
+}
+
+/// One piece of the original, as [`for_each_piece`] hands it out.
+enum Piece<'a> {
+    /// Characters that are their own normal form.
+    Same(&'a str),
+    /// A capital ASCII letter.
+    Upper(char),
+    /// A chunk (a starter and the marks that attach to it) for NFKC.
+    Chunk(&'a str),
+}
+
+/// The character at byte `i` of `s` (a char boundary) and its length.
+#[inline]
+fn char_at(s: &str, i: usize) -> (char, usize) {
+    let b = s.as_bytes();
+    // Three-byte sequences (all of kana and the common kanji) decoded inline.
+    if b[i] & 0xF0 == 0xE0 {
+        let cp = ((b[i] as u32 & 0x0F) << 12)
+            | ((b[i + 1] as u32 & 0x3F) << 6)
+            | (b[i + 2] as u32 & 0x3F);
+        if let Some(c) = char::from_u32(cp) {
+            return (c, 3);
+        }
+    }
+    let c = s[i..]
+        .chars()
+        .next()
+        .expect("a char boundary inside the text");
+    (c, c.len_utf8())
+}
+
+/// Splits `original` into pieces: `(original start, piece)`. One pass over
+/// the bytes; runs of stable characters cost a range check each.
+#[inline]
+fn for_each_piece(original: &str, mut emit: impl FnMut(usize, Piece<'_>)) {
+    let bytes = original.as_bytes();
+    let n = bytes.len();
+    // Start of the pending run of unchanged characters, and of the last character.
+    let (mut run, mut prev, mut i) = (0, 0, 0);
+    while i < n {
+        let b = bytes[i];
+        let (c, width) = if b < 0x80 {
+            if !b.is_ascii_uppercase() {
+                prev = i;
+                i += 1;
+                continue;
+            }
+            (b as char, 1)
+        } else {
+            let (c, width) = char_at(original, i);
+            if is_stable(c) {
+                prev = i;
+                i += width;
+                continue;
+            }
+            (c, width)
+        };
+        // `c` needs normalising. A combining mark takes the (unchanged)
+        // character before it into its chunk: か + U+3099 is が.
+        let start = if i > run && !c.is_ascii() && is_continuation(c) {
+            prev
+        } else {
+            i
+        };
+        if start > run {
+            emit(run, Piece::Same(&original[run..start]));
+        }
+        let mut end = i + width;
+        while end < n {
+            let (next, w) = char_at(original, end);
+            if is_stable(next) || !is_continuation(next) {
                 break;
             }
-            end = i + next.len_utf8();
-            iter.next();
+            end += w;
         }
-        chunks.push((text.len(), start, end));
-        let chunk = &original[start..end];
-        if chunk.len() == c.len_utf8() && c.is_ascii() {
-            text.push(c.to_ascii_lowercase());
+        if end - start == 1 {
+            emit(start, Piece::Upper(c.to_ascii_lowercase()));
         } else {
-            for n in chunk.nfkc() {
-                text.extend(n.to_lowercase());
+            emit(start, Piece::Chunk(&original[start..end]));
+        }
+        run = end;
+        prev = i;
+        i = end;
+    }
+    if n > run {
+        emit(run, Piece::Same(&original[run..]));
+    }
+}
+
+impl Piece<'_> {
+    /// Appends the normal form; returns the original length of the piece.
+    #[inline]
+    fn push_to(&self, text: &mut String) -> usize {
+        match *self {
+            Piece::Same(t) => {
+                text.push_str(t);
+                t.len()
+            }
+            Piece::Upper(c) => {
+                text.push(c);
+                1
+            }
+            Piece::Chunk(t) => {
+                for n in t.nfkc() {
+                    text.extend(n.to_lowercase());
+                }
+                t.len()
             }
         }
     }
+}
+
+/// NFKC-normalises and lower-cases `original`, keeping an offset map.
+pub fn normalize(original: &str) -> Normalized {
+    let mut text = String::with_capacity(original.len() + original.len() / 8);
+    let mut pieces = Vec::new();
+    for_each_piece(original, |start, piece| {
+        let norm = text.len();
+        let len = piece.push_to(&mut text);
+        pieces.push((norm, start, start + len, matches!(piece, Piece::Same(_))));
+    });
     Normalized {
         text,
-        chunks,
+        pieces,
         original_len: original.len(),
     }
 }
 
-/// Normalises text that needs no offset map (query terms, dictionary keys).
+/// Normalises text that needs no offset map (query terms, dictionary keys,
+/// the bigram view). The same text as [`normalize`] gives.
 pub fn normalize_str(s: &str) -> String {
-    normalize(s).text
+    let mut text = String::with_capacity(s.len() + s.len() / 8);
+    for_each_piece(s, |_, piece| {
+        piece.push_to(&mut text);
+    });
+    text
 }
 
 /// Converts a byte offset of `text` (a char boundary) to a code-point offset.
@@ -151,12 +309,92 @@ mod tests {
     }
 
     #[test]
+    fn every_stable_char_is_its_own_normal_form() {
+        let mut checked = 0;
+        for c in (0..=0x10FFFFu32)
+            .filter_map(char::from_u32)
+            .filter(|&c| is_stable(c))
+        {
+            let s = c.to_string();
+            let slow: String = s.nfkc().flat_map(char::to_lowercase).collect();
+            assert_eq!(
+                slow,
+                c.to_ascii_lowercase().to_string(),
+                "U+{:04X}",
+                c as u32
+            );
+            assert!(c.is_ascii() || !is_continuation(c), "U+{:04X}", c as u32);
+            // Nothing composes with it: NFKC of a following pair keeps it.
+            for prev in ['か', 'a', 'ア', '北', 'ｶ'] {
+                let pair: String = [prev, c].iter().collect();
+                assert_eq!(pair.nfkc().count(), 2, "U+{:04X} after {prev}", c as u32);
+            }
+            checked += 1;
+        }
+        assert!(checked > 20_000, "{checked}");
+    }
+
+    #[test]
+    fn fast_path_agrees_with_the_unicode_tables() {
+        let text = "ＣＳＩＳ㈱ｶﾞｲﾄﾞの北朝鮮、か\u{3099}ロシア。Putin氏 １２３ ﾊﾟﾝ\u{3000}ゟヿ";
+        let expected: String = text
+            .chars()
+            .collect::<String>()
+            .nfkc()
+            .flat_map(char::to_lowercase)
+            .collect();
+        assert_eq!(normalize_str(text), expected);
+        assert_eq!(normalize(text).text, expected);
+    }
+
+    #[test]
     fn char_offsets_count_code_points() {
         assert_eq!(char_offset("北朝鮮abc", "北朝鮮".len()), 3);
         assert_eq!(char_offset("abc", 10), 3);
     }
 
+    /// The chunk-by-chunk definition, char by char through the Unicode
+    /// tables: `(normalised text, chunk ranges of the original)`.
+    fn reference(original: &str) -> (String, Vec<(usize, usize)>) {
+        let mut text = String::new();
+        let mut chunks = Vec::new();
+        let mut iter = original.char_indices().peekable();
+        while let Some((start, c)) = iter.next() {
+            let mut end = start + c.len_utf8();
+            while let Some(&(i, next)) = iter.peek() {
+                if !is_continuation(next) {
+                    break;
+                }
+                end = i + next.len_utf8();
+                iter.next();
+            }
+            chunks.push((start, end));
+            for n in original[start..end].nfkc() {
+                text.extend(n.to_lowercase());
+            }
+        }
+        (text, chunks)
+    }
+
     proptest! {
+        #[test]
+        fn fast_path_equals_the_definition(s in "(\\PC|[かアe北Ａ\u{3099}\u{301}\u{FF9E}ｶ]){0,48}") {
+            let (text, chunks) = reference(&s);
+            prop_assert_eq!(normalize_str(&s), text.clone());
+            let n = normalize(&s);
+            prop_assert_eq!(&n.text, &text);
+            // Every normalised character maps back to the chunk that made it.
+            let mut norm_at = 0;
+            for (start, end) in chunks {
+                let piece: String = s[start..end].nfkc().flat_map(char::to_lowercase).collect();
+                if !piece.is_empty() {
+                    let (a, b) = n.original_range(norm_at, norm_at + piece.len());
+                    prop_assert_eq!((a, b), (start, end));
+                }
+                norm_at += piece.len();
+            }
+        }
+
         #[test]
         fn any_range_maps_to_char_boundaries(s in "\\PC{0,64}", a in 0usize..300, b in 0usize..300) {
             let n = normalize(&s);

@@ -13,7 +13,7 @@
 use lindera_tantivy::tokenizer::LinderaTokenizer;
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
-use super::normalize::{Normalized, normalize};
+use super::normalize::{Normalized, normalize, normalize_str};
 
 /// Tokens computed up front, handed to tantivy one by one.
 pub struct VecTokenStream {
@@ -150,62 +150,116 @@ pub fn same_word_class(a: char, b: char) -> bool {
 #[derive(Clone, Default)]
 pub struct BigramTokenizer;
 
+/// Calls `f(from, to, position)` for every bigram-view token of normalised
+/// `text` (byte ranges of `text`).
+fn for_each_bigram(text: &str, mut f: impl FnMut(usize, usize, usize)) {
+    let mut position = 0usize;
+    let mut chars = text.char_indices().peekable();
+    while let Some((start, c)) = chars.next() {
+        let kind = class(c);
+        // The run of characters of this class: `start..run_end`.
+        let mut prev_start = start;
+        let mut run_len = 1;
+        let mut run_end = start + c.len_utf8();
+        while let Some(&(i, n)) = chars.peek() {
+            if class(n) != kind {
+                break;
+            }
+            if kind == Class::Cjk {
+                // Each CJK character with its successor.
+                f(prev_start, i + n.len_utf8(), position);
+                position += 1;
+                prev_start = i;
+            }
+            run_len += 1;
+            run_end = i + n.len_utf8();
+            chars.next();
+        }
+        match kind {
+            Class::Cjk if run_len == 1 => {
+                f(start, run_end, position);
+                position += 1;
+            }
+            Class::Cjk => {}
+            Class::Letters | Class::Digits => {
+                f(start, run_end, position);
+                position += 1;
+            }
+            // A gap: phrases never match across punctuation or space.
+            Class::Other => position += 1,
+        }
+    }
+}
+
 impl BigramTokenizer {
     /// Tokens of normalised text; offsets into the original text of `norm`.
     pub fn tokens_of(norm: &Normalized) -> Vec<Token> {
         let text = norm.text.as_str();
         let mut tokens = Vec::new();
-        let mut position = 0usize;
-        let chars: Vec<(usize, char)> = text.char_indices().collect();
-        let mut i = 0;
-        let mut push = |from: usize, to: usize, position: usize| {
-            let (of, ot) = norm.original_range(from, to);
+        for_each_bigram(text, |from, to, position| {
+            let (offset_from, offset_to) = norm.original_range(from, to);
             tokens.push(Token {
-                offset_from: of,
-                offset_to: ot,
+                offset_from,
+                offset_to,
                 position,
                 text: text[from..to].to_string(),
                 position_length: 1,
             });
-        };
-        while i < chars.len() {
-            let kind = class(chars[i].1);
-            let mut j = i + 1;
-            while j < chars.len() && class(chars[j].1) == kind {
-                j += 1;
-            }
-            let end_of = |k: usize| chars.get(k).map(|c| c.0).unwrap_or(text.len());
-            match kind {
-                Class::Cjk if j - i == 1 => {
-                    push(chars[i].0, end_of(i + 1), position);
-                    position += 1;
-                }
-                Class::Cjk => {
-                    for (k, &(start, _)) in chars.iter().enumerate().take(j - 1).skip(i) {
-                        push(start, end_of(k + 2), position);
-                        position += 1;
-                    }
-                }
-                Class::Letters | Class::Digits => {
-                    push(chars[i].0, end_of(j), position);
-                    position += 1;
-                }
-                Class::Other => {
-                    // A gap: phrases never match across punctuation or space.
-                    position += 1;
-                }
-            }
-            i = j;
-        }
+        });
         tokens
     }
 }
 
-impl Tokenizer for BigramTokenizer {
-    type TokenStream<'a> = VecTokenStream;
+/// The bigram view as tantivy indexes it: one pass over the normalised text,
+/// no allocation per token. Offsets are into the normalised text (tantivy
+/// records positions, not offsets).
+pub struct BigramTokenStream {
+    text: String,
+    spans: Vec<(u32, u32, u32)>,
+    next: usize,
+    token: Token,
+}
 
-    fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
-        VecTokenStream::new(Self::tokens_of(&normalize(text)))
+impl TokenStream for BigramTokenStream {
+    fn advance(&mut self) -> bool {
+        let Some(&(from, to, position)) = self.spans.get(self.next) else {
+            return false;
+        };
+        self.next += 1;
+        let (from, to) = (from as usize, to as usize);
+        self.token.text.clear();
+        self.token.text.push_str(&self.text[from..to]);
+        self.token.offset_from = from;
+        self.token.offset_to = to;
+        self.token.position = position as usize;
+        true
+    }
+
+    fn token(&self) -> &Token {
+        &self.token
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        &mut self.token
+    }
+}
+
+impl Tokenizer for BigramTokenizer {
+    type TokenStream<'a> = BigramTokenStream;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> BigramTokenStream {
+        let text = normalize_str(text);
+        let mut spans = Vec::with_capacity(text.len() / 2);
+        // tantivy caps a field's text far below 4 GiB; u32 spans halve the buffer.
+        for_each_bigram(&text, |from, to, position| {
+            spans.push((from as u32, to as u32, position as u32))
+        });
+        BigramTokenStream {
+            text,
+            spans,
+            next: 0,
+            token: Token::default(),
+        }
     }
 }
 
@@ -231,6 +285,22 @@ mod tests {
             vec![("csis".into(), 0), ("の米".into(), 1)]
         );
         assert_eq!(bigrams("米、日"), vec![("米".into(), 0), ("日".into(), 2)]);
+    }
+
+    #[test]
+    fn index_stream_yields_the_query_tokens() {
+        let text = "ＣＳＩＳの北朝鮮、g20 米 1,000人。ロシア・ウクライナ";
+        let mut stream = BigramTokenizer.token_stream(text);
+        let mut streamed = Vec::new();
+        while stream.advance() {
+            let t = stream.token();
+            streamed.push((t.text.clone(), t.position));
+        }
+        assert_eq!(streamed, bigrams(text));
+        assert_eq!(
+            bigrams("g20 米"),
+            vec![("g".into(), 0), ("20".into(), 1), ("米".into(), 3)]
+        );
     }
 
     #[test]

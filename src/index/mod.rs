@@ -59,6 +59,11 @@ pub struct CommitInfo {
     pub opstamp: u64,
 }
 
+/// Decompressed doc-store blocks kept per segment (16 KiB each, so at most
+/// 16 MiB a segment): every hit loads its stored article, and tantivy's
+/// default of 100 blocks made most of those loads decompress a block again.
+const DOC_STORE_CACHE_BLOCKS: usize = 1024;
+
 /// An open index with its reader and analyser.
 pub struct Store {
     pub index: Index,
@@ -95,6 +100,7 @@ impl Store {
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::OnCommitWithDelay)
+            .doc_store_cache_num_blocks(DOC_STORE_CACHE_BLOCKS)
             .try_into()?;
         Ok(Store {
             index,

@@ -203,7 +203,7 @@ impl QueryBuilder<'_> {
 
     fn clause_query(&self, c: &Clause) -> Result<Box<dyn Query>> {
         let norm = normalize(&c.text);
-        let morph = self.analyzer.morph_tokenizer().tokens_of(&norm);
+        let morph = self.analyzer.query_tokens(&norm);
         let bigrams = BigramTokenizer::tokens_of(&norm);
         let f = self.fields;
         let pairs: &[(Field, Field, f32)] = match c.scope {

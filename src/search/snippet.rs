@@ -134,13 +134,17 @@ fn fragment(
 const SENTENCE_END: [char; 6] = ['。', '！', '？', '!', '?', '\n'];
 const CLOSING: [char; 8] = ['」', '』', '）', ')', '】', '〕', '”', '"'];
 
-/// Byte ranges of the sentences of `text`.
-pub fn sentences(text: &str) -> Vec<(usize, usize)> {
-    let mut out = Vec::new();
+/// Byte ranges of the sentences of `text`, in order, found as they are
+/// needed (a snippet near the start of a long article reads only its start).
+pub fn sentences(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
     let mut start = 0;
     let mut iter = text.char_indices().peekable();
-    while let Some((i, c)) = iter.next() {
-        if SENTENCE_END.contains(&c) {
+    let mut done = false;
+    std::iter::from_fn(move || {
+        while let Some((i, c)) = iter.next() {
+            if !SENTENCE_END.contains(&c) {
+                continue;
+            }
             let mut end = i + c.len_utf8();
             while let Some(&(j, n)) = iter.peek() {
                 if !CLOSING.contains(&n) {
@@ -149,18 +153,18 @@ pub fn sentences(text: &str) -> Vec<(usize, usize)> {
                 end = j + n.len_utf8();
                 iter.next();
             }
-            if text[start..end].trim().is_empty() {
-                start = end;
-                continue;
-            }
-            out.push((start, end));
+            let sentence = (start, end);
             start = end;
+            if !text[sentence.0..sentence.1].trim().is_empty() {
+                return Some(sentence);
+            }
         }
-    }
-    if start < text.len() && !text[start..].trim().is_empty() {
-        out.push((start, text.len()));
-    }
-    out
+        if done {
+            return None;
+        }
+        done = true;
+        (start < text.len() && !text[start..].trim().is_empty()).then_some((start, text.len()))
+    })
 }
 
 /// Moves `byte` back to the previous char boundary.
@@ -195,28 +199,35 @@ fn retreat_chars(text: &str, to: usize, n: usize, floor: usize) -> usize {
 /// With no spans, the opening of the text.
 pub fn snippets(text: &str, spans: &[(usize, usize)], opts: &SnippetOptions) -> Vec<Snippet> {
     let size = opts.fragment_chars.max(1);
-    let sents = sentences(text);
-    if sents.is_empty() {
-        return Vec::new();
+    // Sentences up to the one holding the last span (spans are sorted);
+    // with no spans, the first sentence only.
+    let last_span = spans.last().map(|sp| sp.0);
+    let mut first = None;
+    let mut scored: Vec<((usize, usize), usize)> = Vec::new();
+    for (s, e) in sentences(text) {
+        first.get_or_insert((s, e));
+        let n = spans.iter().filter(|sp| sp.0 >= s && sp.0 < e).count();
+        if n > 0 {
+            scored.push(((s, e), n));
+        }
+        if last_span.is_none_or(|l| e > l) {
+            break;
+        }
     }
-    let mut scored: Vec<(usize, usize)> = sents
-        .iter()
-        .enumerate()
-        .map(|(k, &(s, e))| (k, spans.iter().filter(|sp| sp.0 >= s && sp.0 < e).count()))
-        .filter(|&(_, n)| n > 0)
-        .collect();
+    let Some((s, e)) = first else {
+        return Vec::new();
+    };
     if scored.is_empty() {
-        let (s, e) = sents[0];
         let end = advance_chars(text, s, size).min(e);
         return vec![fragment(text, s, end, &[], opts)];
     }
+    // Most highlights first, earlier first among equals; then in text order.
     scored.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     scored.truncate(opts.fragments.max(1));
     scored.sort();
     scored
         .into_iter()
-        .map(|(k, _)| {
-            let (s, e) = sents[k];
+        .map(|((s, e), _)| {
             let s = s + (text[s..e].len() - text[s..e].trim_start().len());
             if text[s..e].chars().count() <= size {
                 return fragment(text, s, e, spans, opts);
