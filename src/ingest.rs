@@ -274,7 +274,7 @@ pub fn reanalyze(store: &Store, writer: &mut Writer, progress: &dyn Progress) ->
         let mut fresh = store.analyse(stored.article);
         fresh.stored.file = stored.file;
         if fresh.stored.entities != stored.entities {
-            writer.put(store, &fresh)?;
+            writer.put(store, fresh)?;
             n += 1;
         }
         progress.advance(1);

@@ -182,16 +182,65 @@ fn analysis_never_panics_on_odd_text() {
 
 #[test]
 fn index_time_tokens_equal_query_time_tokens() {
-    // Indexing takes the morphemes of the one analysis pass (pre-tokenized);
-    // queries go through lindera-tantivy. They must agree token for token.
+    // Indexing takes the morphemes of the one analysis pass (through the
+    // token memo); tantivy's own `ja` tokenizer (lindera-tantivy) and query
+    // analysis segment again. All three must agree token for token.
     let text = seed_text();
     let (indexed, _) = analyzer().index_analysis(&text);
+    let norm = kiji::analysis::normalize::normalize(&text);
     let mut tokenizer = analyzer().morph_tokenizer();
-    let queried = tokenizer.tokens_of(&kiji::analysis::normalize::normalize(&text));
+    let through_lindera_tantivy = tokenizer.tokens_of(&norm);
+    let for_queries = analyzer().query_tokens(&norm);
     let render = |ts: &[tantivy::tokenizer::Token]| -> Vec<(String, usize, usize, usize)> {
         ts.iter()
             .map(|t| (t.text.clone(), t.offset_from, t.offset_to, t.position))
             .collect()
     };
-    assert_eq!(render(&indexed), render(&queried));
+    assert!(indexed.len() > 500, "{}", indexed.len());
+    assert_eq!(render(&indexed), render(&through_lindera_tantivy));
+    assert_eq!(render(&indexed), render(&for_queries));
+}
+
+#[test]
+fn ingest_hands_every_segmentation_to_tantivy() {
+    // An analyser of its own: the token memo is shared by all its indexes.
+    let analyzer = kiji::analysis::Analyzer::new(None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = kiji::index::Store::open(dir.path(), analyzer.clone()).unwrap();
+    let mut writer = kiji::index::Writer::new(&store, 64).unwrap();
+    let mut report = kiji::ingest::IngestReport::default();
+    let files = kiji::ingest::collect_files(&[crate::common::sample_corpus()], &mut report);
+    kiji::ingest::ingest_files(
+        &store,
+        &mut writer,
+        &files,
+        5_000_000,
+        &kiji::ingest::Quiet,
+        &mut report,
+    )
+    .unwrap();
+    assert!(report.added >= 5, "{}", report.summary());
+    // tantivy's `ja` tokenizer took every segmentation the writer left.
+    assert_eq!(analyzer.token_memo().len(), 0);
+    // And indexed it: a word of the seed is found as morphemes.
+    let searcher = store.searcher();
+    let term = tantivy::Term::from_field_text(store.fields.body, "金正恩");
+    assert!(searcher.doc_freq(&term).unwrap() >= 1);
+}
+
+#[test]
+fn token_memo_gives_back_exactly_what_it_was_given() {
+    let memo = kiji::analysis::tokenizer::TokenMemo::default();
+    let (indexed, _) = analyzer().index_analysis("北朝鮮の派兵");
+    memo.put("北朝鮮の派兵", indexed.clone());
+    memo.put("北朝鮮の派兵", indexed.clone());
+    assert_eq!(memo.take("北朝鮮の派兵x"), None);
+    assert_eq!(
+        memo.take("北朝鮮の派兵").map(|t| t.len()),
+        Some(indexed.len())
+    );
+    assert_eq!(memo.len(), 1);
+    assert!(memo.take("北朝鮮の派兵").is_some());
+    assert_eq!(memo.take("北朝鮮の派兵"), None);
+    assert!(memo.is_empty());
 }

@@ -26,14 +26,14 @@ pub struct Morpheme<'a> {
     pub end: usize,
     /// IPADIC features: pos, pos1..3, conjugation type/form, base, reading,
     /// pronunciation (borrowed from the dictionary).
-    pub details: Vec<&'a str>,
+    pub details: super::dictionary::Features<'a>,
     /// Not in the dictionary (lindera's unknown-word model guessed the POS).
     pub unknown: bool,
 }
 
 impl Morpheme<'_> {
     fn pos(&self, i: usize) -> &str {
-        self.details.get(i).copied().unwrap_or("*")
+        self.details.get(i).unwrap_or("*")
     }
     fn is_noun(&self) -> bool {
         self.pos(0) == "名詞"
@@ -276,10 +276,15 @@ fn gazetteer_match(
             break;
         }
         end = m.end;
+        let run = &text[first.start..end];
+        let entry = gazetteer.lookup_normalized(run);
+        if entry.is_none() && !gazetteer.is_prefix(run) {
+            break;
+        }
         if !on_run_edges(text, first.start, end) {
             continue;
         }
-        if let Some(entry) = gazetteer.lookup_normalized(&text[first.start..end]) {
+        if let Some(entry) = entry {
             best = Some((
                 j + 1,
                 Mention {

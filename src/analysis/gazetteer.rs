@@ -77,6 +77,9 @@ pub struct Entry {
 pub struct Gazetteer {
     entries: Vec<Entry>,
     by_surface: HashMap<String, usize>,
+    /// Every proper prefix (whole characters) of a normalised surface form:
+    /// a run of morphemes that is not one can stop growing.
+    prefixes: rustc_hash::FxHashSet<String>,
 }
 
 impl Gazetteer {
@@ -152,8 +155,17 @@ impl Gazetteer {
         };
         let e = &self.entries[idx];
         for s in std::iter::once(&e.canonical).chain(e.aliases.iter()) {
-            self.by_surface.insert(normalize_str(s), idx);
+            let key = normalize_str(s);
+            for (i, _) in key.char_indices().skip(1) {
+                self.prefixes.insert(key[..i].to_string());
+            }
+            self.by_surface.insert(key, idx);
         }
+    }
+
+    /// True when some surface form starts with `normalized` (and is longer).
+    pub fn is_prefix(&self, normalized: &str) -> bool {
+        self.prefixes.contains(normalized)
     }
 
     /// The entry a surface form (canonical or alias, any width or case) names.

@@ -28,7 +28,7 @@ use crate::error::{Error, Result};
 use entities::{Mention, Morpheme};
 use gazetteer::{EntityType, Gazetteer};
 use normalize::{Normalized, normalize};
-use tokenizer::{BigramTokenizer, MorphTokenizer};
+use tokenizer::{BigramTokenizer, MorphTokenizer, TokenMemo};
 
 /// Name of the morpheme tokenizer registered with tantivy.
 pub const MORPH: &str = "ja";
@@ -134,6 +134,8 @@ fn map_mentions(found: Vec<Mention>, norm: &Normalized, original: &str) -> Vec<M
 /// The analyser: IPADIC + gazetteer user dictionary, shared by everything.
 pub struct Analyzer {
     segmenter: Segmenter,
+    /// Index-time segmentations waiting for tantivy's indexing thread.
+    memo: Arc<TokenMemo>,
     gazetteer: Gazetteer,
     info: DictionaryInfo,
 }
@@ -175,6 +177,7 @@ impl Analyzer {
         };
         Ok(Arc::new(Analyzer {
             segmenter,
+            memo: Arc::default(),
             gazetteer,
             info,
         }))
@@ -190,10 +193,23 @@ impl Analyzer {
 
     /// Registers the `ja` and `ja_bigram` tokenizers with an index.
     pub fn register(&self, index: &tantivy::Index) {
-        index
-            .tokenizers()
-            .register(MORPH, MorphTokenizer::new(self.segmenter.clone()));
+        index.tokenizers().register(
+            MORPH,
+            MorphTokenizer::new(self.segmenter.clone(), self.memo.clone()),
+        );
         index.tokenizers().register(BIGRAM, BigramTokenizer);
+    }
+
+    /// A lindera-tantivy `ja` tokenizer, as tantivy uses it for any text the
+    /// token memo does not hold (clones the segmenter: not for hot paths).
+    pub fn morph_tokenizer(&self) -> MorphTokenizer {
+        MorphTokenizer::new(self.segmenter.clone(), Arc::default())
+    }
+
+    /// Where the writer leaves index-time `ja` tokens for tantivy's indexing
+    /// thread (see [`TokenMemo`]).
+    pub fn token_memo(&self) -> &TokenMemo {
+        &self.memo
     }
 
     /// IPADIC segmentation of normalised text, reusing this thread's lattice.
@@ -230,19 +246,10 @@ impl Analyzer {
         let Ok(tokens) = self.segment(norm) else {
             return Vec::new();
         };
-        let system = &self.segmenter.dictionary;
-        let user = self.segmenter.user_dictionary.as_ref();
         tokens
             .into_iter()
             .map(|t| {
-                let id = t.word_id.id() as usize;
-                let details = if t.word_id.is_unknown() {
-                    system.unknown_word_details(id)
-                } else if t.word_id.is_system() {
-                    system.word_details(id)
-                } else {
-                    user.map(|u| u.word_details(id)).unwrap_or_default()
-                };
+                let details = dictionary::Features::of(&self.segmenter, t.word_id);
                 Morpheme {
                     surface: &norm[t.byte_start..t.byte_end],
                     start: t.byte_start,
@@ -310,11 +317,11 @@ impl Analyzer {
                     text: text[s..e].to_string(),
                     start: idx.at(s),
                     end: idx.at(e),
-                    pos: m.details.iter().take(4).map(|d| d.to_string()).collect(),
+                    pos: m.details.iter().take(4).map(str::to_string).collect(),
                     base: m
                         .details
                         .get(6)
-                        .map(|d| d.to_string())
+                        .map(str::to_string)
                         .unwrap_or_else(|| m.surface.to_string()),
                 }
             })

@@ -10,7 +10,11 @@
 //!
 //! Both report offsets in the *original* text, on char boundaries.
 
+use std::hash::BuildHasher;
+use std::sync::{Arc, Mutex};
+
 use lindera_tantivy::tokenizer::LinderaTokenizer;
+use rustc_hash::{FxBuildHasher, FxHashMap};
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
 use super::normalize::{Normalized, normalize, normalize_str};
@@ -47,16 +51,81 @@ pub fn is_indexable(text: &str) -> bool {
     text.chars().any(char::is_alphanumeric)
 }
 
+/// Segmentations made by the analysis pass, kept until tantivy's indexing
+/// thread asks [`MorphTokenizer`] for the tokens of the same text.
+///
+/// Ingest segments each title and body once, on the analysis threads, and
+/// uses that segmentation both for the entities and for the `ja` tokens.
+/// Handing the tokens to tantivy as a `PreTokenizedString` made it serialise
+/// them to JSON and parse them back (11 % of ingest time in `perf`); instead
+/// the writer leaves them here, keyed by the text, and the tokenizer takes
+/// them out. A text it does not find is segmented as usual, so the memo
+/// changes how fast indexing is, never what is indexed.
+#[derive(Default)]
+pub struct TokenMemo {
+    entries: Mutex<FxHashMap<u64, Vec<(Box<str>, Vec<Token>)>>>,
+}
+
+impl TokenMemo {
+    /// More waiting texts than any batch leaves behind: beyond it the memo
+    /// is cleared (tokens of documents that were never indexed, after an error).
+    const MAX_ENTRIES: usize = 50_000;
+
+    /// Leaves the `ja` tokens of `text` for the indexing thread.
+    pub fn put(&self, text: &str, tokens: Vec<Token>) {
+        if text.is_empty() {
+            return;
+        }
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        if entries.len() >= Self::MAX_ENTRIES {
+            entries.clear();
+        }
+        entries
+            .entry(FxBuildHasher.hash_one(text))
+            .or_default()
+            .push((text.into(), tokens));
+    }
+
+    /// Takes the tokens left for exactly this text, if any.
+    pub fn take(&self, text: &str) -> Option<Vec<Token>> {
+        let key = FxBuildHasher.hash_one(text);
+        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
+        let waiting = entries.get_mut(&key)?;
+        let at = waiting.iter().position(|(t, _)| &**t == text)?;
+        let (_, tokens) = waiting.swap_remove(at);
+        if waiting.is_empty() {
+            entries.remove(&key);
+        }
+        Some(tokens)
+    }
+
+    /// Texts waiting.
+    pub fn len(&self) -> usize {
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .map(Vec::len)
+            .sum()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// IPADIC morphemes (see the module docs).
 #[derive(Clone)]
 pub struct MorphTokenizer {
     inner: LinderaTokenizer,
+    memo: Arc<TokenMemo>,
 }
 
 impl MorphTokenizer {
-    pub fn new(segmenter: lindera::segmenter::Segmenter) -> Self {
+    pub fn new(segmenter: lindera::segmenter::Segmenter, memo: Arc<TokenMemo>) -> Self {
         MorphTokenizer {
             inner: LinderaTokenizer::from_segmenter(segmenter),
+            memo,
         }
     }
 
@@ -99,6 +168,9 @@ impl Tokenizer for MorphTokenizer {
     type TokenStream<'a> = VecTokenStream;
 
     fn token_stream<'a>(&'a mut self, text: &'a str) -> VecTokenStream {
+        if let Some(tokens) = self.memo.take(text) {
+            return VecTokenStream::new(tokens);
+        }
         let norm = normalize(text);
         VecTokenStream::new(self.tokens_of(&norm))
     }

@@ -4,8 +4,6 @@ use std::collections::HashMap;
 
 use tantivy::{IndexWriter, TantivyDocument, Term};
 
-use tantivy::tokenizer::PreTokenizedString;
-
 use super::{Analysed, Store, entity_keys};
 use crate::analysis::gazetteer::EntityType;
 use crate::article::Article;
@@ -76,7 +74,7 @@ impl Writer {
         };
         let mut analysed = store.analyse(article);
         analysed.stored.file = file.map(String::from);
-        self.put(store, &analysed)?;
+        self.put(store, analysed)?;
         Ok(outcome)
     }
 
@@ -106,19 +104,19 @@ impl Writer {
         }
         for mut analysed in analyse_in_parallel(store, changed) {
             analysed.stored.file = file.map(String::from);
-            self.put(store, &analysed)?;
+            self.put(store, analysed)?;
         }
         Ok(outcomes)
     }
 
     /// Writes an analysed article, replacing any with the same id.
-    pub fn put(&mut self, store: &Store, analysed: &Analysed) -> Result<()> {
-        let stored = &analysed.stored;
-        let id = stored.article.id.clone();
+    pub fn put(&mut self, store: &Store, analysed: Analysed) -> Result<()> {
+        let id = analysed.stored.article.id.clone();
+        let hash = analysed.stored.hash.clone();
         self.inner
             .delete_term(Term::from_field_text(store.fields.id, &id));
         self.inner.add_document(document(store, analysed)?)?;
-        self.pending.insert(id, Some(stored.hash.clone()));
+        self.pending.insert(id, Some(hash));
         Ok(())
     }
 
@@ -201,29 +199,24 @@ fn analyse_in_parallel(store: &Store, articles: Vec<Article>) -> Vec<Analysed> {
     })
 }
 
-/// The tantivy document for a stored article.
-fn document(store: &Store, analysed: &Analysed) -> Result<TantivyDocument> {
+/// The tantivy document for a stored article. The `ja` tokens from the
+/// analysis pass go to the token memo, where the `ja` tokenizer finds them.
+fn document(store: &Store, analysed: Analysed) -> Result<TantivyDocument> {
     let f = &store.fields;
-    let stored = &analysed.stored;
+    let Analysed {
+        stored,
+        title_tokens,
+        body_tokens,
+    } = analysed;
     let a = &stored.article;
+    let memo = store.analyzer.token_memo();
     let mut doc = TantivyDocument::new();
     doc.add_text(f.id, &a.id);
-    // Morphemes come from the one analysis pass that also found the entities.
-    doc.add_pre_tokenized_text(
-        f.title,
-        PreTokenizedString {
-            text: a.title.clone(),
-            tokens: analysed.title_tokens.clone(),
-        },
-    );
+    memo.put(&a.title, title_tokens);
+    doc.add_text(f.title, &a.title);
     doc.add_text(f.title_bigram, &a.title);
-    doc.add_pre_tokenized_text(
-        f.body,
-        PreTokenizedString {
-            text: a.body.clone(),
-            tokens: analysed.body_tokens.clone(),
-        },
-    );
+    memo.put(&a.body, body_tokens);
+    doc.add_text(f.body, &a.body);
     doc.add_text(f.body_bigram, &a.body);
     if let Some(p) = a.published {
         doc.add_i64(f.published, p.timestamp());
@@ -246,7 +239,7 @@ fn document(store: &Store, analysed: &Analysed) -> Result<TantivyDocument> {
         };
         doc.add_text(field, &e.canonical);
     }
-    let json = serde_json::to_string(stored).map_err(|e| Error::Corrupt(e.to_string()))?;
+    let json = serde_json::to_string(&stored).map_err(|e| Error::Corrupt(e.to_string()))?;
     doc.add_text(f.doc, json);
     Ok(doc)
 }
