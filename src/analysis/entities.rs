@@ -466,7 +466,7 @@ fn named_by_suffix(
     let m = &ms[i];
     let starts_name = m.pos(1) == "固有名詞"
         || (m.unknown && m.is_katakana_word())
-        || gazetteer.lookup_normalized(&m.surface).is_some();
+        || gazetteer.lookup_normalized(m.surface).is_some();
     if !m.is_noun() || !starts_name {
         return None;
     }
@@ -475,7 +475,7 @@ fn named_by_suffix(
     let starts_place = m.surface.chars().count() >= 2
         && (m.pos(2) == "地域"
             || gazetteer
-                .lookup_normalized(&m.surface)
+                .lookup_normalized(m.surface)
                 .is_some_and(|e| e.kind == EntityType::Place));
     let mut best = None;
     for j in i + 1..(i + 6).min(ms.len()) {

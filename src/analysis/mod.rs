@@ -310,7 +310,7 @@ impl Analyzer {
         let ms = self.morphemes(&norm.text);
         let tokens = ms
             .iter()
-            .filter(|m| tokenizer::is_indexable(&m.surface))
+            .filter(|m| tokenizer::is_indexable(m.surface))
             .map(|m| {
                 let (s, e) = norm.original_range(m.start, m.end);
                 TokenOut {

@@ -63,8 +63,12 @@ pub fn is_indexable(text: &str) -> bool {
 /// changes how fast indexing is, never what is indexed.
 #[derive(Default)]
 pub struct TokenMemo {
-    entries: Mutex<FxHashMap<u64, Vec<(Box<str>, Vec<Token>)>>>,
+    /// By hash of the text: the texts with that hash and their tokens.
+    entries: Mutex<FxHashMap<u64, Vec<Waiting>>>,
 }
+
+/// A text and its `ja` tokens.
+type Waiting = (Box<str>, Vec<Token>);
 
 impl TokenMemo {
     /// More waiting texts than any batch leaves behind: beyond it the memo
