@@ -41,6 +41,9 @@ if [ -z "${KIJI_BIN:-}" ]; then
   (cd "$REPO" && CARGO_TARGET_DIR="$REPO/target/bench-build" cargo build --release --bin kiji)
   export KIJI_BIN="$REPO/target/bench-build/release/kiji"
 fi
+# The servers run in a scratch folder: a relative KIJI_BIN must not break.
+KIJI_BIN=$(realpath "$KIJI_BIN") || { echo "KIJI_BIN not found" >&2; exit 1; }
+export KIJI_BIN
 "$KIJI_BIN" --version
 
 # 3. fresh scratch space (scaled corpora are kept and reused when still newer than the source corpus)

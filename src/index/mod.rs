@@ -73,6 +73,9 @@ pub struct Store {
     path: PathBuf,
     /// The last commit's metadata, cached (this process's writer updates it).
     commit: std::sync::RwLock<Option<CommitInfo>>,
+    /// Searches running now, and the threads that build the hits of a
+    /// search that runs alone (see `Store::search`).
+    pub(crate) searches: crate::search::SearchSlots,
 }
 
 impl Store {
@@ -109,6 +112,7 @@ impl Store {
             analyzer,
             path: path.to_path_buf(),
             commit: std::sync::RwLock::new(None),
+            searches: Default::default(),
         })
     }
 

@@ -2,12 +2,17 @@
 
 use std::collections::HashMap;
 
+use rayon::prelude::*;
 use tantivy::{IndexWriter, TantivyDocument, Term};
 
 use super::{Analysed, Store, entity_keys};
 use crate::analysis::gazetteer::EntityType;
 use crate::article::Article;
 use crate::error::{Error, Result};
+
+/// Articles analysed together on rayon's threads while the previous chunk is
+/// written.
+const ANALYSIS_CHUNK: usize = 64;
 
 /// What an upsert did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -102,10 +107,28 @@ impl Writer {
             }
             outcomes.push(outcome);
         }
-        for mut analysed in analyse_in_parallel(store, changed) {
-            analysed.stored.file = file.map(String::from);
-            self.put(store, analysed)?;
-        }
+        // Analysis runs on rayon's threads a chunk ahead of the writes, so
+        // the cores stay busy while this thread hands documents to tantivy.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Analysed>>(2);
+        std::thread::scope(|scope| {
+            scope.spawn(move || {
+                let mut rest = changed.into_iter().peekable();
+                while rest.peek().is_some() {
+                    let chunk: Vec<Article> = rest.by_ref().take(ANALYSIS_CHUNK).collect();
+                    let analysed = chunk.into_par_iter().map(|a| store.analyse(a)).collect();
+                    if tx.send(analysed).is_err() {
+                        return; // the writer stopped on an error
+                    }
+                }
+            });
+            for chunk in rx {
+                for mut analysed in chunk {
+                    analysed.stored.file = file.map(String::from);
+                    self.put(store, analysed)?;
+                }
+            }
+            Ok::<(), Error>(())
+        })?;
         Ok(outcomes)
     }
 
@@ -159,44 +182,6 @@ impl Writer {
         self.inner.wait_merging_threads()?;
         Ok(())
     }
-}
-
-/// Analyses articles on every core, keeping their order.
-fn analyse_in_parallel(store: &Store, articles: Vec<Article>) -> Vec<Analysed> {
-    let threads = std::thread::available_parallelism()
-        .map(|n| n.get())
-        .unwrap_or(1)
-        .min(articles.len());
-    if threads <= 1 {
-        return articles.into_iter().map(|a| store.analyse(a)).collect();
-    }
-    let per_thread = articles.len().div_ceil(threads);
-    let mut chunks: Vec<Vec<Article>> = Vec::new();
-    let mut rest = articles.into_iter();
-    loop {
-        let chunk: Vec<Article> = rest.by_ref().take(per_thread).collect();
-        if chunk.is_empty() {
-            break;
-        }
-        chunks.push(chunk);
-    }
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = chunks
-            .into_iter()
-            .map(|chunk| {
-                scope.spawn(move || {
-                    chunk
-                        .into_iter()
-                        .map(|a| store.analyse(a))
-                        .collect::<Vec<_>>()
-                })
-            })
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| w.join().expect("an analysis thread panicked"))
-            .collect()
-    })
 }
 
 /// The tantivy document for a stored article. The `ja` tokens from the
