@@ -128,6 +128,9 @@ impl Config {
         if let Some(v) = env("KIJI_CORPUS") {
             self.corpus.path = v.into();
         }
+        if let Some(v) = env("KIJI_WRITER_MEMORY_MB") {
+            self.index.writer_memory_mb = parse("KIJI_WRITER_MEMORY_MB", &v)? as usize;
+        }
         if let Some(v) = env("KIJI_MAX_FILE_BYTES") {
             self.ingest.max_file_bytes = parse("KIJI_MAX_FILE_BYTES", &v)?;
         }
