@@ -119,7 +119,7 @@ def main():
     if busy:
         w(f"Phases that overlapped other CPU-heavy processes (see the next table): {', '.join(busy)}. "
           "Their absolute numbers are contended; within a phase all engines were measured alike "
-          "(ingest reps and latency rounds interleaved across engines), wrk runs one engine at a time.")
+          "(ingest reps, latency rounds and wrk rounds interleaved across engines).")
         w("")
     # ------------------------------------------------------------ contention
     fc = r.get("foreign_cpu", {})
@@ -180,16 +180,19 @@ def main():
           f"{rm:.2f} / {rp:.2f} | {v['hits_exact']}/{nq} | {v['first_snippet_one_span']}/{nq} | {v['server_rss_kb'] / 1024:.0f} |")
     w("")
     if wrk:
+        nr = r['config'].get('wrk_rounds', 1)
         w(f"## 3. HTTP throughput (1×; `wrk {r['config']['wrk']} --latency`, rotating the queries, Groonga cache off)")
         w("")
-        w("wrk and the server share the same 2 cores.")
+        w(f"wrk and the server share the same 2 cores. {nr} round(s) per engine, interleaved across engines; "
+          "each engine's row is its median round (all rounds' req/s in the last column).")
         w("")
-        w("| engine | req/s | p50 ms | p99 ms | requests | non-2xx | socket errors | kiji ÷ engine (req/s; > 1 = kiji faster) |")
-        w("|---|---|---|---|---|---|---|---|")
+        w("| engine | req/s | p50 ms | p99 ms | requests | non-2xx | socket errors | kiji ÷ engine (req/s; > 1 = kiji faster) | rounds req/s |")
+        w("|---|---|---|---|---|---|---|---|---|")
         for e in engines:
             v = wrk[e]
+            rounds = ", ".join(f"{x:,.0f}" for x in v.get("rounds", [v["req_per_s"]]))
             w(f"| {NAMES[e]} | {v['req_per_s']:,.0f} | {v['p50_ms']:.2f} | {v['p99_ms']:.2f} | {v['requests']:,} | "
-              f"{v['non_2xx']} | {v['socket_errors'] or 'none'} | {wrk['kiji']['req_per_s'] / v['req_per_s']:.2f} |")
+              f"{v['non_2xx']} | {v['socket_errors'] or 'none'} | {wrk['kiji']['req_per_s'] / v['req_per_s']:.2f} | {rounds} |")
         w("")
     # ------------------------------------------------------------ scale
     if len(S) > 1:

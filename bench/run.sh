@@ -8,7 +8,8 @@
 # builds kiji in target/bench-build. Takes ~10 min on 2 cores once kiji is built (first build ~10 min more),
 # plus up to QUIET_WAIT s (default 300) waiting for the machine to go idle.
 # Usage: bench/run.sh     Env: KIJI_WIKINEWS=corpus.jsonl, QUIET_WAIT=300, BENCH_REPS=3, BENCH_ROUNDS=30,
-#        BENCH_SCALES="1 4 16", BENCH_SCALE_REPS=1, BENCH_SCALE_ROUNDS=15, KIJI_BIN=prebuilt binary.
+#        BENCH_SCALES="1 4 16", BENCH_SCALE_REPS=1, BENCH_SCALE_ROUNDS=15, BENCH_WRK_ROUNDS=3,
+#        KIJI_BIN=prebuilt binary.
 set -euo pipefail
 BENCH=$(cd "$(dirname "$0")" && pwd)
 REPO=$(dirname "$BENCH")

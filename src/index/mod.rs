@@ -4,6 +4,7 @@
 pub mod schema;
 pub mod writer;
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -37,6 +38,91 @@ pub struct ArticleEntity {
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     #[schema(ignore)]
     pub body_spans: Vec<(usize, usize)>,
+}
+
+/// An article's entity as highlighting and hit lists need it: implemented by
+/// the stored entity and by the lighter [`HitEntity`].
+pub trait EntityView {
+    fn canonical(&self) -> &str;
+    fn kind(&self) -> EntityType;
+    /// Where it is mentioned: byte ranges of the title or of the body.
+    fn spans(&self, in_title: bool) -> Vec<(usize, usize)>;
+}
+
+impl EntityView for ArticleEntity {
+    fn canonical(&self) -> &str {
+        &self.canonical
+    }
+    fn kind(&self) -> EntityType {
+        self.kind
+    }
+    fn spans(&self, in_title: bool) -> Vec<(usize, usize)> {
+        if in_title {
+            self.title_spans.clone()
+        } else {
+            self.body_spans.clone()
+        }
+    }
+}
+
+/// What a search hit needs of a stored article, read from the stored JSON
+/// without copying what it can borrow; entity spans stay unparsed unless an
+/// entity filter asks for them (parsing every span of every entity was a
+/// tenth of a search's time).
+#[derive(Debug, Deserialize)]
+pub struct HitSource<'a> {
+    #[serde(borrow)]
+    pub article: HitArticle<'a>,
+    #[serde(borrow)]
+    pub entities: Vec<HitEntity<'a>>,
+}
+
+/// The fields of an [`Article`] a hit shows.
+#[derive(Debug, Deserialize)]
+pub struct HitArticle<'a> {
+    #[serde(borrow)]
+    pub id: Cow<'a, str>,
+    #[serde(borrow)]
+    pub title: Cow<'a, str>,
+    #[serde(borrow)]
+    pub body: Cow<'a, str>,
+    #[serde(default)]
+    pub published: Option<chrono::DateTime<chrono::FixedOffset>>,
+    #[serde(default, borrow)]
+    pub source: Option<Cow<'a, str>>,
+    #[serde(default, borrow)]
+    pub url: Option<Cow<'a, str>>,
+}
+
+/// An entity of a [`HitSource`]; its spans are parsed on demand.
+#[derive(Debug, Deserialize)]
+pub struct HitEntity<'a> {
+    #[serde(borrow)]
+    pub canonical: Cow<'a, str>,
+    #[serde(rename = "type")]
+    pub kind: EntityType,
+    #[serde(default, borrow)]
+    title_spans: Option<&'a serde_json::value::RawValue>,
+    #[serde(default, borrow)]
+    body_spans: Option<&'a serde_json::value::RawValue>,
+}
+
+impl EntityView for HitEntity<'_> {
+    fn canonical(&self) -> &str {
+        &self.canonical
+    }
+    fn kind(&self) -> EntityType {
+        self.kind
+    }
+    fn spans(&self, in_title: bool) -> Vec<(usize, usize)> {
+        let raw = if in_title {
+            self.title_spans
+        } else {
+            self.body_spans
+        };
+        raw.and_then(|r| serde_json::from_str(r.get()).ok())
+            .unwrap_or_default()
+    }
 }
 
 /// What is stored per article: the article, its entities, its content hash.
@@ -154,6 +240,23 @@ impl Store {
             .and_then(|v| v.as_str())
             .ok_or_else(|| Error::Corrupt(format!("document {addr:?} has no stored article")))?;
         serde_json::from_str(json).map_err(|e| Error::Corrupt(e.to_string()))
+    }
+
+    /// Reads what a search hit shows of the article at an address, and
+    /// hands it to `f` (it borrows from the loaded document).
+    pub fn with_hit_source<T>(
+        &self,
+        searcher: &Searcher,
+        addr: DocAddress,
+        f: impl FnOnce(HitSource<'_>) -> T,
+    ) -> Result<T> {
+        let doc: TantivyDocument = searcher.doc(addr)?;
+        let json = doc
+            .get_first(self.fields.doc)
+            .and_then(|v| v.as_str())
+            .ok_or_else(|| Error::Corrupt(format!("document {addr:?} has no stored article")))?;
+        let source = serde_json::from_str(json).map_err(|e| Error::Corrupt(e.to_string()))?;
+        Ok(f(source))
     }
 
     /// The stored article with this id.

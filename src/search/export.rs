@@ -122,7 +122,7 @@ impl Store {
         let a = &stored.article;
         let entities = EntitiesByType::of(&stored.entities);
         let kwic = opts.kwic.then(|| {
-            let spans = self.highlight_spans(stored, r, false);
+            let spans = self.highlight_spans(&a.body, false, &stored.entities, r);
             kwic_lines(&a.body, &spans, opts.kwic_width)
         });
         let published = a.published.map(|d| d.to_rfc3339());

@@ -30,7 +30,7 @@ use crate::analysis::normalize::normalize;
 use crate::analysis::{DictionaryInfo, entities::entity_key};
 use crate::article::{Article, tokyo};
 use crate::error::{Error, Result};
-use crate::index::{ArticleEntity, CommitInfo, Store, StoredArticle};
+use crate::index::{CommitInfo, EntityView, HitSource, Store};
 use facets::FacetCollector;
 use query::{Operator, ParsedQuery, Scope, highlight_terms};
 use snippet::{Snippet, SnippetOptions, find_matches, merge};
@@ -244,13 +244,14 @@ pub struct EntitiesByType {
 }
 
 impl EntitiesByType {
-    pub fn of(entities: &[ArticleEntity]) -> Self {
+    pub fn of<E: EntityView>(entities: &[E]) -> Self {
         let mut out = EntitiesByType::default();
         for e in entities {
-            match e.kind {
-                EntityType::Person => out.person.push(e.canonical.clone()),
-                EntityType::Organization => out.organization.push(e.canonical.clone()),
-                EntityType::Place => out.place.push(e.canonical.clone()),
+            let name = e.canonical().to_string();
+            match e.kind() {
+                EntityType::Person => out.person.push(name),
+                EntityType::Organization => out.organization.push(name),
+                EntityType::Place => out.place.push(name),
             }
         }
         out
@@ -453,8 +454,7 @@ impl Store {
         r: &SearchRequest,
     ) -> Result<Vec<Hit>> {
         let build = |(score, addr): (Option<f32>, DocAddress)| -> Result<Hit> {
-            let stored = self.load(searcher, addr)?;
-            Ok(self.hit(&stored, score, r))
+            self.with_hit_source(searcher, addr, |source| self.hit(&source, score, r))
         };
         match self.searches.pool() {
             Some(pool) if top.len() > 1 && self.searches.running() == 1 => {
@@ -464,26 +464,23 @@ impl Store {
         }
     }
 
-    /// Highlight spans for one text field of a stored article.
-    pub fn highlight_spans(
+    /// Highlight spans (merged byte ranges) for `text`, the title or the body
+    /// of an article with these entities: the query's terms and, for entity
+    /// filters, the entities' mentions (entity=ロシア marks 露 in 露朝).
+    pub fn highlight_spans<E: EntityView>(
         &self,
-        stored: &StoredArticle,
-        r: &SearchRequest,
+        text: &str,
         in_title: bool,
+        entities: &[E],
+        r: &SearchRequest,
     ) -> Vec<(usize, usize)> {
-        let a = &stored.article;
-        let (text, scope) = if in_title {
-            (&a.title, Scope::Title)
-        } else {
-            (&a.body, Scope::Body)
-        };
+        let scope = if in_title { Scope::Title } else { Scope::Body };
         let terms = highlight_terms(r.query.positive(), scope);
         let mut spans = if terms.is_empty() {
             Vec::new()
         } else {
             find_matches(&normalize(text), &terms)
         };
-        // Entity filters highlight the mentions (entity=ロシア marks 露 in 露朝).
         let wanted: Vec<(Option<EntityType>, String)> = r
             .entities
             .iter()
@@ -494,41 +491,37 @@ impl Store {
                     .map(|(k, e)| (Some(*k), self.resolve_entity(e))),
             )
             .collect();
-        for e in stored.entities.iter().filter(|_| !wanted.is_empty()) {
-            let keys = crate::index::entity_keys(&e.canonical, e.kind);
+        for e in entities.iter().filter(|_| !wanted.is_empty()) {
+            let keys = crate::index::entity_keys(e.canonical(), e.kind());
             if wanted
                 .iter()
-                .any(|(k, key)| k.is_none_or(|k| k == e.kind) && keys.contains(key))
+                .any(|(k, key)| k.is_none_or(|k| k == e.kind()) && keys.contains(key))
             {
-                spans.extend(if in_title {
-                    &e.title_spans
-                } else {
-                    &e.body_spans
-                });
+                spans.extend(e.spans(in_title));
             }
         }
         merge(spans)
     }
 
-    fn hit(&self, stored: &StoredArticle, score: Option<f32>, r: &SearchRequest) -> Hit {
-        let a: &Article = &stored.article;
-        let title_spans = self.highlight_spans(stored, r, true);
-        let body_spans = self.highlight_spans(stored, r, false);
+    fn hit(&self, source: &HitSource<'_>, score: Option<f32>, r: &SearchRequest) -> Hit {
+        let a = &source.article;
+        let title_spans = self.highlight_spans(&a.title, true, &source.entities, r);
+        let body_spans = self.highlight_spans(&a.body, false, &source.entities, r);
         let snippets = if r.snippet.fragments == 0 {
             Vec::new()
         } else {
             snippet::snippets(&a.body, &body_spans, &r.snippet)
         };
         Hit {
-            id: a.id.clone(),
-            title: a.title.clone(),
+            id: a.id.to_string(),
+            title: a.title.to_string(),
             title_html: snippet::highlight(&a.title, &title_spans, &r.snippet).html,
             published: a.published,
-            source: a.source.clone(),
-            url: a.url.clone(),
+            source: a.source.as_deref().map(String::from),
+            url: a.url.as_deref().map(String::from),
             score,
             snippets,
-            entities: EntitiesByType::of(&stored.entities),
+            entities: EntitiesByType::of(&source.entities),
         }
     }
 }
@@ -622,7 +615,7 @@ impl Store {
                 Some(
                     snippet::highlight(
                         &stored.article.title,
-                        &self.highlight_spans(&stored, r, true),
+                        &self.highlight_spans(&stored.article.title, true, &stored.entities, r),
                         &r.snippet,
                     )
                     .html,
@@ -630,7 +623,7 @@ impl Store {
                 Some(
                     snippet::highlight(
                         &stored.article.body,
-                        &self.highlight_spans(&stored, r, false),
+                        &self.highlight_spans(&stored.article.body, false, &stored.entities, r),
                         &r.snippet,
                     )
                     .html,

@@ -131,8 +131,15 @@ fn fragment(
     }
 }
 
-const SENTENCE_END: [char; 6] = ['。', '！', '？', '!', '?', '\n'];
-const CLOSING: [char; 8] = ['」', '』', '）', ')', '】', '〕', '”', '"'];
+/// Characters that end a sentence.
+fn is_sentence_end(c: char) -> bool {
+    matches!(c, '。' | '！' | '？' | '!' | '?' | '\n')
+}
+
+/// Closing brackets and quotes that stay with the sentence they follow.
+fn is_closing(c: char) -> bool {
+    matches!(c, '」' | '』' | '）' | ')' | '】' | '〕' | '”' | '"')
+}
 
 /// Byte ranges of the sentences of `text`, in order, found as they are
 /// needed (a snippet near the start of a long article reads only its start).
@@ -142,12 +149,12 @@ pub fn sentences(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
     let mut done = false;
     std::iter::from_fn(move || {
         while let Some((i, c)) = iter.next() {
-            if !SENTENCE_END.contains(&c) {
+            if !is_sentence_end(c) {
                 continue;
             }
             let mut end = i + c.len_utf8();
             while let Some(&(j, n)) = iter.peek() {
-                if !CLOSING.contains(&n) {
+                if !is_closing(n) {
                     break;
                 }
                 end = j + n.len_utf8();
