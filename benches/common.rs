@@ -4,6 +4,10 @@
 
 use std::path::PathBuf;
 
+/// The allocator the `kiji` binary uses, so the benches measure what runs.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// True under `cargo bench` (which passes `--bench`); `cargo test
 /// --all-targets` also runs bench binaries, and then they only say so.
 pub fn under_cargo_bench() -> bool {
