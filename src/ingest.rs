@@ -333,7 +333,7 @@ pub fn ingest_batch(
                     Ok(Outcome::Updated) => report.updated.push(id),
                     Ok(Outcome::Unchanged) => report.unchanged.push(id),
                     Err(e) => {
-                        writer.rollback()?;
+                        writer.rollback(store)?;
                         return Err(e);
                     }
                 }

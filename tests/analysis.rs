@@ -243,4 +243,8 @@ fn token_memo_gives_back_exactly_what_it_was_given() {
     assert!(memo.take("北朝鮮の派兵").is_some());
     assert_eq!(memo.take("北朝鮮の派兵"), None);
     assert!(memo.is_empty());
+    // A rollback forgets what was left for documents that were dropped.
+    memo.put("ロシア", indexed);
+    memo.clear();
+    assert!(memo.is_empty());
 }

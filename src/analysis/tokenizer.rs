@@ -103,6 +103,14 @@ impl TokenMemo {
         Some(tokens)
     }
 
+    /// Forgets every waiting text (their documents were dropped).
+    pub fn clear(&self) {
+        self.entries
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clear();
+    }
+
     /// Texts waiting.
     pub fn len(&self) -> usize {
         self.entries

@@ -171,9 +171,11 @@ impl Writer {
     }
 
     /// Drops uncommitted changes.
-    pub fn rollback(&mut self) -> Result<()> {
+    pub fn rollback(&mut self, store: &Store) -> Result<()> {
         self.inner.rollback()?;
         self.pending.clear();
+        // The dropped documents' tokens will never be asked for.
+        store.analyzer.token_memo().clear();
         Ok(())
     }
 
