@@ -234,12 +234,24 @@ impl Store {
 
     /// The stored article at an address.
     pub fn load(&self, searcher: &Searcher, addr: DocAddress) -> Result<StoredArticle> {
+        self.with_stored_json(searcher, addr, |json| {
+            serde_json::from_str(json).map_err(|e| Error::Corrupt(e.to_string()))
+        })
+    }
+
+    /// Hands the stored JSON of the article at an address to `f`.
+    fn with_stored_json<T>(
+        &self,
+        searcher: &Searcher,
+        addr: DocAddress,
+        f: impl FnOnce(&str) -> Result<T>,
+    ) -> Result<T> {
         let doc: TantivyDocument = searcher.doc(addr)?;
         let json = doc
             .get_first(self.fields.doc)
             .and_then(|v| v.as_str())
             .ok_or_else(|| Error::Corrupt(format!("document {addr:?} has no stored article")))?;
-        serde_json::from_str(json).map_err(|e| Error::Corrupt(e.to_string()))
+        f(json)
     }
 
     /// Reads what a search hit shows of the article at an address, and
@@ -250,13 +262,10 @@ impl Store {
         addr: DocAddress,
         f: impl FnOnce(HitSource<'_>) -> T,
     ) -> Result<T> {
-        let doc: TantivyDocument = searcher.doc(addr)?;
-        let json = doc
-            .get_first(self.fields.doc)
-            .and_then(|v| v.as_str())
-            .ok_or_else(|| Error::Corrupt(format!("document {addr:?} has no stored article")))?;
-        let source = serde_json::from_str(json).map_err(|e| Error::Corrupt(e.to_string()))?;
-        Ok(f(source))
+        self.with_stored_json(searcher, addr, |json| {
+            let source = serde_json::from_str(json).map_err(|e| Error::Corrupt(e.to_string()))?;
+            Ok(f(source))
+        })
     }
 
     /// The stored article with this id.

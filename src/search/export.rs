@@ -9,7 +9,7 @@ use serde::Serialize;
 use tantivy::query::EnableScoring;
 use tantivy::{DocAddress, DocSet, TERMINATED};
 
-use super::SearchRequest;
+use super::{Highlighter, SearchRequest};
 use crate::error::Result;
 use crate::index::{Store, StoredArticle};
 use crate::search::EntitiesByType;
@@ -93,6 +93,7 @@ impl Store {
         if !head.is_empty() && !sink(head) {
             return Ok(0);
         }
+        let highlighter = self.highlighter(r);
         let mut n = 0;
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {
             let alive = segment.alive_bitset();
@@ -101,7 +102,7 @@ impl Store {
             while doc != TERMINATED {
                 if alive.is_none_or(|a| a.is_alive(doc)) {
                     let stored = self.load(&searcher, DocAddress::new(ord as u32, doc))?;
-                    let chunk = self.export_row(&stored, r, opts);
+                    let chunk = export_row(&stored, &highlighter, opts);
                     n += 1;
                     if !sink(chunk) {
                         return Ok(n);
@@ -112,62 +113,58 @@ impl Store {
         }
         Ok(n)
     }
+}
 
-    fn export_row(
-        &self,
-        stored: &StoredArticle,
-        r: &SearchRequest,
-        opts: &ExportOptions,
-    ) -> Vec<u8> {
-        let a = &stored.article;
-        let entities = EntitiesByType::of(&stored.entities);
-        let kwic = opts.kwic.then(|| {
-            let spans = self.highlight_spans(&a.body, false, &stored.entities, r);
-            kwic_lines(&a.body, &spans, opts.kwic_width)
-        });
-        let published = a.published.map(|d| d.to_rfc3339());
-        match opts.format {
-            ExportFormat::Ndjson => {
-                let row = Row {
-                    id: &a.id,
-                    title: &a.title,
-                    published,
-                    source: a.source.as_deref(),
-                    url: a.url.as_deref(),
-                    entities,
-                    kwic,
-                };
-                let mut line = serde_json::to_vec(&row).unwrap_or_default();
-                line.push(b'\n');
-                line
-            }
-            ExportFormat::Csv => {
-                let base = [
-                    a.id.clone(),
-                    a.title.clone(),
-                    published.unwrap_or_default(),
-                    a.source.clone().unwrap_or_default(),
-                    a.url.clone().unwrap_or_default(),
-                    entities.person.join("|"),
-                    entities.organization.join("|"),
-                    entities.place.join("|"),
-                ];
-                match kwic {
-                    None => csv_line(&base),
-                    Some(lines) if lines.is_empty() => {
-                        let mut row: Vec<String> = base.to_vec();
-                        row.extend([String::new(), String::new(), String::new()]);
-                        csv_line(&row)
-                    }
-                    Some(lines) => lines
-                        .into_iter()
-                        .flat_map(|k| {
-                            let mut row: Vec<String> = base.to_vec();
-                            row.extend([k.left, k.hit, k.right]);
-                            csv_line(&row)
-                        })
-                        .collect(),
+/// One exported article: a CSV record (one per KWIC line) or an NDJSON line.
+fn export_row(stored: &StoredArticle, highlighter: &Highlighter, opts: &ExportOptions) -> Vec<u8> {
+    let a = &stored.article;
+    let entities = EntitiesByType::of(&stored.entities);
+    let kwic = opts.kwic.then(|| {
+        let spans = highlighter.spans(&a.body, false, &stored.entities);
+        kwic_lines(&a.body, &spans, opts.kwic_width)
+    });
+    let published = a.published.map(|d| d.to_rfc3339());
+    match opts.format {
+        ExportFormat::Ndjson => {
+            let row = Row {
+                id: &a.id,
+                title: &a.title,
+                published,
+                source: a.source.as_deref(),
+                url: a.url.as_deref(),
+                entities,
+                kwic,
+            };
+            let mut line = serde_json::to_vec(&row).unwrap_or_default();
+            line.push(b'\n');
+            line
+        }
+        ExportFormat::Csv => {
+            let base = [
+                a.id.clone(),
+                a.title.clone(),
+                published.unwrap_or_default(),
+                a.source.clone().unwrap_or_default(),
+                a.url.clone().unwrap_or_default(),
+                entities.person.join("|"),
+                entities.organization.join("|"),
+                entities.place.join("|"),
+            ];
+            match kwic {
+                None => csv_line(&base),
+                Some(lines) if lines.is_empty() => {
+                    let mut row: Vec<String> = base.to_vec();
+                    row.extend([String::new(), String::new(), String::new()]);
+                    csv_line(&row)
                 }
+                Some(lines) => lines
+                    .into_iter()
+                    .flat_map(|k| {
+                        let mut row: Vec<String> = base.to_vec();
+                        row.extend([k.left, k.hit, k.right]);
+                        csv_line(&row)
+                    })
+                    .collect(),
             }
         }
     }

@@ -453,8 +453,11 @@ impl Store {
         top: Vec<(Option<f32>, DocAddress)>,
         r: &SearchRequest,
     ) -> Result<Vec<Hit>> {
+        let highlighter = self.highlighter(r);
         let build = |(score, addr): (Option<f32>, DocAddress)| -> Result<Hit> {
-            self.with_hit_source(searcher, addr, |source| self.hit(&source, score, r))
+            self.with_hit_source(searcher, addr, |source| {
+                self.hit(&source, score, r, &highlighter)
+            })
         };
         match self.searches.pool() {
             Some(pool) if top.len() > 1 && self.searches.running() == 1 => {
@@ -464,49 +467,34 @@ impl Store {
         }
     }
 
-    /// Highlight spans (merged byte ranges) for `text`, the title or the body
-    /// of an article with these entities: the query's terms and, for entity
-    /// filters, the entities' mentions (entity=ロシア marks 露 in 露朝).
-    pub fn highlight_spans<E: EntityView>(
-        &self,
-        text: &str,
-        in_title: bool,
-        entities: &[E],
-        r: &SearchRequest,
-    ) -> Vec<(usize, usize)> {
-        let scope = if in_title { Scope::Title } else { Scope::Body };
-        let terms = highlight_terms(r.query.positive(), scope);
-        let mut spans = if terms.is_empty() {
-            Vec::new()
-        } else {
-            find_matches(&normalize(text), &terms)
-        };
-        let wanted: Vec<(Option<EntityType>, String)> = r
-            .entities
-            .iter()
-            .map(|e| (None, self.resolve_entity(e)))
-            .chain(
-                r.typed_entities
-                    .iter()
-                    .map(|(k, e)| (Some(*k), self.resolve_entity(e))),
-            )
-            .collect();
-        for e in entities.iter().filter(|_| !wanted.is_empty()) {
-            let keys = crate::index::entity_keys(e.canonical(), e.kind());
-            if wanted
+    /// What `r` highlights, worked out once for all the articles it shows.
+    pub fn highlighter(&self, r: &SearchRequest) -> Highlighter {
+        Highlighter {
+            title_terms: highlight_terms(r.query.positive(), Scope::Title),
+            body_terms: highlight_terms(r.query.positive(), Scope::Body),
+            wanted: r
+                .entities
                 .iter()
-                .any(|(k, key)| k.is_none_or(|k| k == e.kind()) && keys.contains(key))
-            {
-                spans.extend(e.spans(in_title));
-            }
+                .map(|e| (None, self.resolve_entity(e)))
+                .chain(
+                    r.typed_entities
+                        .iter()
+                        .map(|(k, e)| (Some(*k), self.resolve_entity(e))),
+                )
+                .collect(),
         }
-        merge(spans)
     }
 
-    fn hit(&self, source: &HitSource<'_>, score: Option<f32>, r: &SearchRequest) -> Hit {
+    fn hit(
+        &self,
+        source: &HitSource<'_>,
+        score: Option<f32>,
+        r: &SearchRequest,
+        highlighter: &Highlighter,
+    ) -> Hit {
         let a = &source.article;
-        let title_spans = self.highlight_spans(&a.title, true, &source.entities, r);
-        let body_spans = self.highlight_spans(&a.body, false, &source.entities, r);
+        let title_spans = highlighter.spans(&a.title, true, &source.entities);
+        let body_spans = highlighter.spans(&a.body, false, &source.entities);
         let snippets = if r.snippet.fragments == 0 {
             Vec::new()
         } else {
@@ -523,6 +511,48 @@ impl Store {
             snippets,
             entities: EntitiesByType::of(&source.entities),
         }
+    }
+}
+
+/// What a request highlights: its terms (normalised) for the title and for
+/// the body, and the entity keys of its entity filters, whose mentions are
+/// highlighted too (entity=ロシア marks 露 in 露朝).
+pub struct Highlighter {
+    title_terms: Vec<String>,
+    body_terms: Vec<String>,
+    wanted: Vec<(Option<EntityType>, String)>,
+}
+
+impl Highlighter {
+    /// Highlight spans (merged byte ranges) for `text`, the title or the
+    /// body of an article with these entities.
+    pub fn spans<E: EntityView>(
+        &self,
+        text: &str,
+        in_title: bool,
+        entities: &[E],
+    ) -> Vec<(usize, usize)> {
+        let terms = if in_title {
+            &self.title_terms
+        } else {
+            &self.body_terms
+        };
+        let mut spans = if terms.is_empty() {
+            Vec::new()
+        } else {
+            find_matches(&normalize(text), terms)
+        };
+        for e in entities.iter().filter(|_| !self.wanted.is_empty()) {
+            let keys = crate::index::entity_keys(e.canonical(), e.kind());
+            if self
+                .wanted
+                .iter()
+                .any(|(k, key)| k.is_none_or(|k| k == e.kind()) && keys.contains(key))
+            {
+                spans.extend(e.spans(in_title));
+            }
+        }
+        merge(spans)
     }
 }
 
@@ -611,24 +641,15 @@ impl Store {
             .get(id)?
             .ok_or_else(|| Error::ArticleNotFound(id.to_string()))?;
         let (title_html, body_html) = match r {
-            Some(r) => (
-                Some(
-                    snippet::highlight(
-                        &stored.article.title,
-                        &self.highlight_spans(&stored.article.title, true, &stored.entities, r),
-                        &r.snippet,
-                    )
-                    .html,
-                ),
-                Some(
-                    snippet::highlight(
-                        &stored.article.body,
-                        &self.highlight_spans(&stored.article.body, false, &stored.entities, r),
-                        &r.snippet,
-                    )
-                    .html,
-                ),
-            ),
+            Some(r) => {
+                let h = self.highlighter(r);
+                let a = &stored.article;
+                let html = |text: &str, in_title: bool| {
+                    let spans = h.spans(text, in_title, &stored.entities);
+                    Some(snippet::highlight(text, &spans, &r.snippet).html)
+                };
+                (html(&a.title, true), html(&a.body, false))
+            }
             None => (None, None),
         };
         Ok(ArticleView {
