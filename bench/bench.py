@@ -534,8 +534,8 @@ def latency(servers, rounds, truth):
 
 
 def run_wrk(engine, port):
-    lua = os.path.join(HERE, "wrk_kiji.lua" if engine == "kiji" else "wrk_groonga.lua")
-    env = dict(os.environ, BENCH_QUERIES=QUERIES_FILE)
+    lua = os.path.join(HERE, "wrk_rotate.lua")
+    env = dict(os.environ, BENCH_QUERIES=QUERIES_FILE, BENCH_ENGINE="kiji" if engine == "kiji" else "groonga")
     p = subprocess.run(["timeout", "90", "wrk"] + WRK_ARGS + ["--latency", "-s", lua, f"http://127.0.0.1:{port}"],
                        capture_output=True, text=True, env=env)
     txt = p.stdout + p.stderr
