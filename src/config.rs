@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::search::query::build::Ranking;
 
 /// The annotated default configuration, embedded.
 pub const DEFAULT_TOML: &str = include_str!("../config.toml");
@@ -19,6 +20,7 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub server: ServerConfig,
     pub entities: EntitiesConfig,
+    pub search: SearchConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,6 +57,27 @@ pub struct ServerConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct EntitiesConfig {
     pub user_file: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SearchConfig {
+    pub title_weight: f32,
+    pub body_weight: f32,
+    pub lead_weight: f32,
+    pub bigram_weight: f32,
+}
+
+impl Default for SearchConfig {
+    fn default() -> Self {
+        let r = Ranking::default();
+        SearchConfig {
+            title_weight: r.title,
+            body_weight: r.body,
+            lead_weight: r.lead,
+            bigram_weight: r.bigram,
+        }
+    }
 }
 
 impl Default for IndexConfig {
@@ -159,6 +182,21 @@ impl Config {
         if let Some(v) = env("KIJI_ENTITIES_FILE") {
             self.entities.user_file = v;
         }
+        let weight = |name: &str, v: &str| -> Result<f32> {
+            v.trim()
+                .parse()
+                .map_err(|_| Error::Config(format!("{name}={v:?} is not a number")))
+        };
+        for (name, slot) in [
+            ("KIJI_SEARCH_TITLE_WEIGHT", &mut self.search.title_weight),
+            ("KIJI_SEARCH_BODY_WEIGHT", &mut self.search.body_weight),
+            ("KIJI_SEARCH_LEAD_WEIGHT", &mut self.search.lead_weight),
+            ("KIJI_SEARCH_BIGRAM_WEIGHT", &mut self.search.bigram_weight),
+        ] {
+            if let Some(v) = env(name) {
+                *slot = weight(name, &v)?;
+            }
+        }
         Ok(())
     }
 
@@ -181,6 +219,20 @@ impl Config {
             return bad("server.max_body_bytes must be positive".into());
         }
         self.bind_addr()?;
+        let s = &self.search;
+        for (name, w) in [
+            ("search.title_weight", s.title_weight),
+            ("search.body_weight", s.body_weight),
+            ("search.lead_weight", s.lead_weight),
+            ("search.bigram_weight", s.bigram_weight),
+        ] {
+            if !w.is_finite() || w < 0.0 {
+                return bad(format!("{name} = {w} must be a number of 0 or more"));
+            }
+        }
+        if s.title_weight + s.body_weight == 0.0 {
+            return bad("search.title_weight and search.body_weight cannot both be 0".into());
+        }
         let user = self.user_entities_file();
         if let Some(p) = user
             && !p.is_file()
@@ -202,6 +254,16 @@ impl Config {
     pub fn user_entities_file(&self) -> Option<&Path> {
         let f = self.entities.user_file.trim();
         (!f.is_empty()).then(|| Path::new(f))
+    }
+
+    /// How matches rank.
+    pub fn ranking(&self) -> Ranking {
+        Ranking {
+            title: self.search.title_weight,
+            body: self.search.body_weight,
+            lead: self.search.lead_weight,
+            bigram: self.search.bigram_weight,
+        }
     }
 
     /// The API token, if writes are enabled.

@@ -34,6 +34,12 @@ pub enum Error {
     Index(#[from] tantivy::TantivyError),
     #[error("index at {path}: {message}")]
     IndexOpen { path: PathBuf, message: String },
+    /// The index was made by an older kiji with another schema.
+    #[error(
+        "the index at {path} was made by another version of kiji; rebuild it from the articles it \
+         stores with `kiji ingest --reanalyze` (or move it away and ingest again)"
+    )]
+    IndexFormat { path: PathBuf },
     #[error("I/O: {0}")]
     Io(#[from] std::io::Error),
     #[error("stored data is corrupt: {0}")]
@@ -52,6 +58,7 @@ impl Error {
             Error::IndexLocked { .. } => "index_locked",
             Error::Dictionary(_) => "dictionary_error",
             Error::Index(_) | Error::IndexOpen { .. } => "index_error",
+            Error::IndexFormat { .. } => "index_format",
             Error::Io(_) => "io_error",
             Error::Corrupt(_) => "corrupt_data",
         }

@@ -1,6 +1,6 @@
 //! The `kiji` command line: ingest, analyze, search, serve.
 
-use std::io::{IsTerminal, Read};
+use std::io::{BufRead, IsTerminal, Read, Write};
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::sync::Arc;
@@ -51,7 +51,14 @@ enum Command {
         json: bool,
     },
     /// Analyse Japanese text from standard input; prints tokens and entities as JSON.
-    Analyze,
+    Analyze {
+        /// Print instead what kiji searches in each line of the input: the
+        /// line NFKC-normalised, lower-cased and with spelling variants
+        /// folded (one line out per line in; send JSON strings to keep
+        /// line breaks).
+        #[arg(long)]
+        normalize: bool,
+    },
     /// Search the index from the terminal.
     Search {
         /// The query (same syntax as GET /search?q=).
@@ -108,7 +115,16 @@ fn run() -> anyhow::Result<ExitCode> {
     config.validate()?;
 
     match cli.command {
-        Command::Analyze => {
+        Command::Analyze { normalize: true } => {
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            for line in std::io::stdin().lock().lines() {
+                let line = line.context("standard input is not valid UTF-8 text")?;
+                writeln!(out, "{}", kiji::analysis::normalize::normalize_str(&line))?;
+            }
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Analyze { normalize: false } => {
             let mut text = String::new();
             std::io::stdin()
                 .read_to_string(&mut text)
@@ -135,7 +151,9 @@ fn run() -> anyhow::Result<ExitCode> {
 
 fn open_store(config: &Config) -> anyhow::Result<Store> {
     let analyzer = Analyzer::new(config.user_entities_file())?;
-    Ok(Store::open(&config.index.path, analyzer)?)
+    let mut store = Store::open(&config.index.path, analyzer)?;
+    store.ranking = config.ranking();
+    Ok(store)
 }
 
 /// A progress bar on stderr when it is a terminal (or KIJI_PROGRESS=1).
@@ -195,7 +213,29 @@ fn run_ingest(
     if let Some(url) = server {
         return kiji_cli::ingest_via_server(config, &url, &paths, json);
     }
-    let store = open_store(config)?;
+    let analyzer = Analyzer::new(config.user_entities_file())?;
+    let store = match Store::open(&config.index.path, analyzer.clone()) {
+        Err(kiji::Error::IndexFormat { path }) if reanalyze => {
+            eprintln!(
+                "rebuilding the index at {} for this version of kiji",
+                path.display()
+            );
+            let bar = Bar::new(false);
+            let n = kiji::index::rebuild::rebuild(
+                &path,
+                analyzer,
+                config.index.writer_memory_mb,
+                &mut |p| match p {
+                    kiji::index::rebuild::Progress::Total(n) => bar.0.set_length(n),
+                    kiji::index::rebuild::Progress::Done(n) => bar.0.inc(n),
+                },
+            )?;
+            bar.0.finish_and_clear();
+            eprintln!("rebuilt: {n} articles analysed again");
+            return Ok(ExitCode::SUCCESS);
+        }
+        other => other?,
+    };
     let mut writer = Writer::new(&store, config.index.writer_memory_mb)?;
     if reanalyze {
         let bar = Bar::new(false);

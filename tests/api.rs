@@ -89,9 +89,17 @@ async fn keyword_search_highlights_the_whole_word() {
 #[actix_web::test]
 async fn phrase_of_several_morphemes_is_one_span() {
     let (app, _dir) = app!(None);
-    let (_, body) = get(&app, &format!("/search?q={}", enc("北朝鮮の派兵"))).await;
+    // A quoted phrase is one span; natural text marks each of its units.
+    let (_, body) = get(&app, &format!("/search?q={}", enc("\"北朝鮮の派兵\""))).await;
     let html = first_snippet_html(&body, SEED);
     assert!(html.contains("<mark>北朝鮮の派兵</mark>"), "{html}");
+    assert!(!html.contains("<mark>の</mark>"), "{html}");
+    let (_, body) = get(&app, &format!("/search?q={}", enc("北朝鮮の派兵"))).await;
+    let html = first_snippet_html(&body, SEED);
+    assert!(
+        html.contains("<mark>北朝鮮</mark>") && html.contains("<mark>派兵</mark>"),
+        "{html}"
+    );
     assert!(!html.contains("<mark>の</mark>"), "{html}");
     let (_, body) = get(&app, &format!("/search?q={}", enc("金正恩"))).await;
     let html = first_snippet_html(&body, SEED);
@@ -215,18 +223,71 @@ async fn filters_sort_paging_and_facets() {
 }
 
 #[actix_web::test]
+async fn natural_text_is_read_not_rejected() {
+    let (app, _dir) = app!(None);
+    for q in [
+        "\"北朝鮮",
+        "author:誰",
+        "関西テレビ「あるある大事典II」で捏造発覚―“納豆現象\"起こした回で",
+        "自民党総裁選:麻生幹事長を第23代総裁に選出-6割強の得票",
+        "Debian 3.0 （コードネーム: woody）が公開されたのは - いつ？",
+        "Yahoo ! CEOに就任したのはいつか？",
+    ] {
+        for op in ["and", "or"] {
+            let (status, body) = get(&app, &format!("/search?op={op}&q={}", enc(q))).await;
+            assert_eq!(status, StatusCode::OK, "{q}: {body}");
+        }
+    }
+    // A stray quote is text: `"北朝鮮` finds and marks 北朝鮮.
+    let (_, body) = get(&app, &format!("/search?q={}", enc("\"北朝鮮"))).await;
+    assert!(body["total"].as_u64().unwrap() > 0, "{body}");
+    let html = first_snippet_html(&body, SEED);
+    assert!(html.contains("<mark>北朝鮮</mark>"), "{html}");
+}
+
+#[actix_web::test]
+async fn min_match_requires_a_share_of_the_units() {
+    let (app, _dir) = app!(None);
+    let q = enc("北朝鮮 ウズベキスタン ズズズズ");
+    let total = |body: &serde_json::Value| body["total"].as_u64().unwrap();
+    let (_, and) = get(&app, &format!("/search?q={q}")).await;
+    let (_, or) = get(&app, &format!("/search?q={q}&op=or")).await;
+    let (_, two) = get(&app, &format!("/search?q={q}&min_match=2")).await;
+    let (_, most) = get(&app, &format!("/search?q={q}&min_match=67%25")).await;
+    assert_eq!(total(&and), 0);
+    assert!(total(&or) > total(&two), "{or} / {two}");
+    assert!(total(&two) >= 1, "{two}");
+    assert_eq!(total(&two), total(&most));
+}
+
+#[actix_web::test]
 async fn bad_requests_are_400_with_a_code_that_names_the_problem() {
     let (app, _dir) = app!(None);
     for (uri, code, needle) in [
         (
-            format!("/search?q={}", enc("\"北朝鮮")),
+            format!("/search?q={}", enc("title: 北朝鮮")),
             "invalid_query",
-            "unbalanced quote",
+            "`title:` at character 1 needs a word",
         ),
         (
-            format!("/search?q={}", enc("author:誰")),
+            format!("/search?q={}", enc("ロシア OR")),
             "invalid_query",
-            "unknown field",
+            "`OR` needs a word after it",
+        ),
+        (
+            format!("/search?q={}", enc("？")),
+            "invalid_query",
+            "no searchable characters",
+        ),
+        (
+            "/search?q=a&min_match=0".to_string(),
+            "invalid_parameter",
+            "min_match",
+        ),
+        (
+            "/search?q=a&min_match=120%25".to_string(),
+            "invalid_parameter",
+            "min_match",
         ),
         (
             "/search?limit=100000".to_string(),

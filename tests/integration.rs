@@ -5,5 +5,6 @@ mod common;
 mod analysis;
 mod api;
 mod ingest;
+mod query;
 mod real_corpus;
 mod server;

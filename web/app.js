@@ -9,6 +9,8 @@
   const CO_LIMIT = 60; // fetched; shown after the client-side type filter
   const CO_SHOWN = 20;
   const SORTS = ['relevance', 'newest', 'oldest'];
+  // How many of the query's words must match: all (op=and), most (min_match=75%), any (op=or).
+  const MATCHES = { all: [], most: [['min_match', '75%']], any: [['op', 'or']] };
   const INTERVALS = ['auto', 'year', 'month', 'week', 'day'];
   const TYPE_LABEL = { person: '人物', organization: '組織', place: '場所', source: '情報源' };
   const INTERVAL_LABEL = { year: '年', month: '月', week: '週', day: '日' };
@@ -24,6 +26,7 @@
     from: '',
     to: '',
     sort: 'relevance',
+    match: 'all',
     interval: 'auto',
     offset: 0,
     coType: '',
@@ -96,11 +99,16 @@
 
   /** The filters shared by /search, /timeline and /export. */
   function filterPairs() {
-    const pairs = [['q', state.q.trim()]];
+    const pairs = [['q', state.q.trim()], ...matchPairs()];
     for (const e of state.entities) pairs.push(['entity', e]);
     for (const s of state.sources) pairs.push(['source', s]);
     pairs.push(['from', state.from], ['to', state.to]);
     return pairs;
+  }
+
+  /** The parameters for the chosen word match (none for the default, all words). */
+  function matchPairs() {
+    return state.q.trim() ? MATCHES[state.match] : [];
   }
 
   /** Relevance is meaningless without words: list newest first then. */
@@ -169,6 +177,7 @@
     state.from = validDate(p.get('from'));
     state.to = validDate(p.get('to'));
     state.sort = SORTS.includes(p.get('sort')) ? p.get('sort') : 'relevance';
+    state.match = Object.hasOwn(MATCHES, p.get('match')) ? p.get('match') : 'all';
     state.interval = INTERVALS.includes(p.get('interval')) ? p.get('interval') : 'auto';
     state.offset = 0;
   }
@@ -179,6 +188,7 @@
     for (const s of state.sources) pairs.push(['source', s]);
     pairs.push(['from', state.from], ['to', state.to]);
     if (state.sort !== 'relevance') pairs.push(['sort', state.sort]);
+    if (state.match !== 'all') pairs.push(['match', state.match]);
     if (state.interval !== 'auto') pairs.push(['interval', state.interval]);
     const qs = toQuery(pairs);
     history.replaceState(null, '', qs ? `${location.pathname}?${qs}` : location.pathname);
@@ -187,6 +197,7 @@
   function syncControls() {
     $('#q').value = state.q;
     $('#sort').value = state.sort;
+    $('#match').value = state.match;
     $('#from').value = state.from;
     $('#to').value = state.to;
     $('#interval').value = state.interval;
@@ -737,6 +748,7 @@
         ['limit', CO_LIMIT],
         ['sort', state.coSort === 'lift' ? 'lift' : ''],
         ['q', state.q.trim()],
+        ...matchPairs(),
         ['from', state.from],
         ['to', state.to],
       ]);
@@ -867,6 +879,11 @@
       ev.preventDefault();
       state.q = $('#q').value;
       runAll();
+    });
+    $('#match').addEventListener('change', (ev) => {
+      state.match = ev.target.value;
+      if (state.q.trim()) runAll();
+      else writeUrl();
     });
     $('#sort').addEventListener('change', (ev) => {
       state.sort = ev.target.value;

@@ -6,6 +6,7 @@ mod embedded {
 
 pub use embedded::load as load_system_dictionary;
 
+use lindera::dictionary::{Dictionary, UserDictionary};
 use lindera::segmenter::Segmenter;
 use lindera_dictionary::viterbi::WordId;
 
@@ -40,20 +41,42 @@ impl<'a> Features<'a> {
 
     /// The features of a word of `segmenter`'s dictionaries.
     pub fn of(segmenter: &'a Segmenter, word_id: WordId) -> Features<'a> {
+        Self::in_dictionaries(
+            &segmenter.dictionary,
+            segmenter.user_dictionary.as_ref(),
+            word_id,
+        )
+    }
+
+    /// The features of a word of these dictionaries (as a lindera token
+    /// carries them).
+    pub fn in_dictionaries(
+        dictionary: &'a Dictionary,
+        user: Option<&'a UserDictionary>,
+        word_id: WordId,
+    ) -> Features<'a> {
         let id = word_id.id() as usize;
         if word_id.is_unknown() {
-            return Features::List(segmenter.dictionary.unknown_word_details(id));
+            return Features::List(dictionary.unknown_word_details(id));
         }
         let record = if word_id.is_system() {
-            let d = &segmenter.dictionary.prefix_dictionary;
+            let d = &dictionary.prefix_dictionary;
             joined_record(&d.words_idx_data, &d.words_data, id)
         } else {
-            segmenter
-                .user_dictionary
-                .as_ref()
-                .and_then(|u| joined_record(&u.dict.words_idx_data, &u.dict.words_data, id))
+            user.and_then(|u| joined_record(&u.dict.words_idx_data, &u.dict.words_data, id))
         };
         record.map_or(Features::List(Vec::new()), Features::Joined)
+    }
+
+    /// The dictionary form an inflected content word (a verb or adjective,
+    /// `自立`) is also indexed under, when it differs from `surface`: a
+    /// query for 行う then finds 行った and 行われる.
+    pub fn base_form_token(&self, surface: &str) -> Option<&'a str> {
+        if !matches!(self.get(0), Some("動詞" | "形容詞")) || self.get(1) != Some("自立") {
+            return None;
+        }
+        self.get(6)
+            .filter(|b| *b != "*" && !b.is_empty() && *b != surface)
     }
 }
 

@@ -1,7 +1,8 @@
 //! Japanese analysis: one definition used at index time, at query time, for
 //! snippets and for `kiji analyze`.
 //!
-//! * [`normalize`] — NFKC + lower case with an offset map back to the original.
+//! * [`normalize`] — NFKC + lower case + spelling variants ([`variants`]) with an
+//!   offset map back to the original.
 //! * [`dictionary`] — the embedded IPADIC, built from Debian's mecab-ipadic.
 //! * [`tokenizer`] — the `ja` (morphemes) and `ja_bigram` (substring) tokenizers.
 //! * [`gazetteer`] + [`entities`] — people, organisations and places.
@@ -11,7 +12,9 @@ pub mod entities;
 pub mod eval;
 pub mod gazetteer;
 pub mod normalize;
+pub mod sentences;
 pub mod tokenizer;
+pub mod variants;
 
 use std::borrow::Cow;
 use std::path::Path;
@@ -232,11 +235,21 @@ impl Analyzer {
         let Ok(tokens) = self.segment(&norm.text) else {
             return Vec::new();
         };
+        let features: Vec<dictionary::Features<'_>> = tokens
+            .iter()
+            .map(|t| dictionary::Features::of(&self.segmenter, t.word_id))
+            .collect();
         tokenizer::tokens_from_morphemes(
             norm,
-            tokens
-                .iter()
-                .map(|t| (t.surface.as_ref(), t.byte_start, t.byte_end)),
+            tokens.iter().zip(&features).map(|(t, f)| {
+                let surface = t.surface.as_ref();
+                (
+                    surface,
+                    t.byte_start,
+                    t.byte_end,
+                    f.base_form_token(surface),
+                )
+            }),
         )
     }
 
@@ -267,8 +280,17 @@ impl Analyzer {
     pub fn index_analysis(&self, text: &str) -> (Vec<tantivy::tokenizer::Token>, Vec<Mention>) {
         let norm = normalize(text);
         let ms = self.morphemes(&norm.text);
-        let tokens =
-            tokenizer::tokens_from_morphemes(&norm, ms.iter().map(|m| (m.surface, m.start, m.end)));
+        let tokens = tokenizer::tokens_from_morphemes(
+            &norm,
+            ms.iter().map(|m| {
+                (
+                    m.surface,
+                    m.start,
+                    m.end,
+                    m.details.base_form_token(m.surface),
+                )
+            }),
+        );
         let mentions = map_mentions(
             entities::extract(&norm.text, &ms, &self.gazetteer),
             &norm,

@@ -11,6 +11,8 @@
 use unicode_normalization::UnicodeNormalization;
 use unicode_normalization::char::{canonical_combining_class, decompose_compatible};
 
+use super::variants;
+
 /// Normalised text plus the map back to the original.
 #[derive(Debug, Clone, Default)]
 pub struct Normalized {
@@ -120,8 +122,14 @@ fn is_stable(c: char) -> bool {
     cp < 0x10000 && STABLE_BMP[(cp >> 6) as usize] & (1 << (cp & 63)) != 0
 }
 
-/// The definition of [`is_stable`], as ranges.
-const fn in_stable_ranges(cp: u32) -> bool {
+/// The definition of [`is_stable`]: Unicode ranges that NFKC and lower
+/// case leave alone, minus the characters a variant rule changes.
+#[cfg(test)]
+fn in_stable_ranges(cp: u32) -> bool {
+    in_unchanged_ranges(cp) && char::from_u32(cp).is_some_and(|c| !variants::is_fold_trigger(c))
+}
+
+const fn in_unchanged_ranges(cp: u32) -> bool {
     matches!(cp,
         0..=0x7F
         | 0x3001..=0x3002
@@ -140,10 +148,16 @@ static STABLE_BMP: [u64; 1024] = {
     let mut table = [0u64; 1024];
     let mut cp = 0u32;
     while cp < 0x10000 {
-        if in_stable_ranges(cp) {
+        if in_unchanged_ranges(cp) {
             table[(cp >> 6) as usize] |= 1 << (cp & 63);
         }
         cp += 1;
+    }
+    let mut i = 0;
+    while i < variants::TRIGGERS.len() {
+        let cp = variants::TRIGGERS[i] as u32;
+        table[(cp >> 6) as usize] &= !(1 << (cp & 63));
+        i += 1;
     }
     table
 };
@@ -154,8 +168,10 @@ enum Piece<'a> {
     Same(&'a str),
     /// A capital ASCII letter.
     Upper(char),
-    /// A chunk (a starter and the marks that attach to it) for NFKC.
-    Chunk(&'a str),
+    /// A chunk (a starter and the marks that attach to it) for NFKC and the
+    /// variant rules; `next_kana`: a katakana letter follows it (so a `ー`
+    /// that ends the chunk does not end a word).
+    Chunk(&'a str, bool),
 }
 
 /// The character at byte `i` of `s` (a char boundary) and its length.
@@ -176,6 +192,20 @@ fn char_at(s: &str, i: usize) -> (char, usize) {
         .next()
         .expect("a char boundary inside the text");
     (c, c.len_utf8())
+}
+
+/// True for the long-vowel mark, full or half width.
+fn is_long_vowel(c: char) -> bool {
+    matches!(c, variants::LONG_VOWEL | '\u{FF70}')
+}
+
+/// True when the original text at byte `at` starts with something that
+/// normalises to a katakana letter.
+fn kana_at(original: &str, at: usize) -> bool {
+    original[at..]
+        .chars()
+        .next()
+        .is_some_and(variants::is_katakana_source)
 }
 
 /// Splits `original` into pieces: `(original start, piece)`. One pass over
@@ -204,9 +234,35 @@ fn for_each_piece(original: &str, mut emit: impl FnMut(usize, Piece<'_>)) {
             }
             (c, width)
         };
+        let mut end = i + width;
+        // A run of long-vowel marks: inside a katakana word it stays as it
+        // is; at the end of one it may be dropped (see `variants`), and then
+        // the character before it joins its chunk, so that the dropped mark
+        // still maps back into the original.
+        let mut word_final_mark = false;
+        if is_long_vowel(c) {
+            let mut full_width = c == variants::LONG_VOWEL;
+            while end < n {
+                let (m, w) = char_at(original, end);
+                if !is_long_vowel(m) {
+                    break;
+                }
+                full_width &= m == variants::LONG_VOWEL;
+                end += w;
+            }
+            if kana_at(original, end) {
+                if full_width {
+                    prev = end - variants::LONG_VOWEL.len_utf8();
+                    i = end;
+                    continue;
+                }
+            } else {
+                word_final_mark = true;
+            }
+        }
         // `c` needs normalising. A combining mark takes the (unchanged)
         // character before it into its chunk: か + U+3099 is が.
-        let start = if i > run && !c.is_ascii() && is_continuation(c) {
+        let start = if i > run && (word_final_mark || (!c.is_ascii() && is_continuation(c))) {
             prev
         } else {
             i
@@ -214,7 +270,6 @@ fn for_each_piece(original: &str, mut emit: impl FnMut(usize, Piece<'_>)) {
         if start > run {
             emit(run, Piece::Same(&original[run..start]));
         }
-        let mut end = i + width;
         while end < n {
             let (next, w) = char_at(original, end);
             if is_stable(next) || !is_continuation(next) {
@@ -222,10 +277,20 @@ fn for_each_piece(original: &str, mut emit: impl FnMut(usize, Piece<'_>)) {
             }
             end += w;
         }
+        // ヴ and the small kana after it are one chunk (ヴァ → バ).
+        if ends_with_vu(&original[start..end]) && end < n {
+            let (next, w) = char_at(original, end);
+            if is_small_after_vu(next) {
+                end += w;
+            }
+        }
         if end - start == 1 {
             emit(start, Piece::Upper(c.to_ascii_lowercase()));
         } else {
-            emit(start, Piece::Chunk(&original[start..end]));
+            emit(
+                start,
+                Piece::Chunk(&original[start..end], kana_at(original, end)),
+            );
         }
         run = end;
         prev = i;
@@ -234,6 +299,19 @@ fn for_each_piece(original: &str, mut emit: impl FnMut(usize, Piece<'_>)) {
     if n > run {
         emit(run, Piece::Same(&original[run..]));
     }
+}
+
+/// True when `chunk` normalises to text ending in ヴ or ゔ.
+fn ends_with_vu(chunk: &str) -> bool {
+    chunk.ends_with(['ヴ', 'ゔ']) || chunk.ends_with("ｳﾞ")
+}
+
+/// Small kana that can follow ヴ in a variant spelling (any width).
+fn is_small_after_vu(c: char) -> bool {
+    matches!(
+        c,
+        'ァ' | 'ィ' | 'ゥ' | 'ェ' | 'ォ' | 'ュ' | 'ぁ' | 'ぃ' | 'ぅ' | 'ぇ' | 'ぉ' | 'ゅ'
+    ) || matches!(c, '\u{FF67}'..='\u{FF6B}' | '\u{FF6D}')
 }
 
 impl Piece<'_> {
@@ -249,9 +327,15 @@ impl Piece<'_> {
                 text.push(c);
                 1
             }
-            Piece::Chunk(t) => {
+            Piece::Chunk(t, next_kana) => {
+                let from = text.len();
                 for n in t.nfkc() {
                     text.extend(n.to_lowercase());
+                }
+                if text[from..].chars().any(variants::is_fold_trigger) {
+                    let tail: Vec<char> = text[from..].chars().collect();
+                    text.truncate(from);
+                    variants::fold_into(text, &tail, next_kana);
                 }
                 t.len()
             }
@@ -259,14 +343,24 @@ impl Piece<'_> {
     }
 }
 
-/// NFKC-normalises and lower-cases `original`, keeping an offset map.
+/// NFKC-normalises, lower-cases and folds spelling variants
+/// ([`variants`]) of `original`, keeping an offset map.
 pub fn normalize(original: &str) -> Normalized {
     let mut text = String::with_capacity(original.len() + original.len() / 8);
-    let mut pieces = Vec::new();
+    let mut pieces: Vec<(usize, usize, usize, bool)> = Vec::new();
     for_each_piece(original, |start, piece| {
         let norm = text.len();
         let len = piece.push_to(&mut text);
-        pieces.push((norm, start, start + len, matches!(piece, Piece::Same(_))));
+        let same = matches!(piece, Piece::Same(_));
+        if text.len() == norm {
+            // Folded away (a word-final ー after a chunk): the piece before
+            // covers it.
+            if let Some(last) = pieces.last_mut().filter(|p| !p.3) {
+                last.2 = start + len;
+            }
+            return;
+        }
+        pieces.push((norm, start, start + len, same));
     });
     Normalized {
         text,
@@ -404,22 +498,58 @@ mod tests {
         (text, chunks)
     }
 
+    /// True when `s` has something a variant rule may change.
+    fn may_fold(s: &str) -> bool {
+        s.chars().any(|c| {
+            variants::is_fold_trigger(c)
+                || is_long_vowel(c)
+                || variants::is_katakana_source(c) && !variants::is_katakana_letter(c)
+        }) || variants::fold(&reference(s).0) != reference(s).0
+    }
+
+    #[test]
+    fn variants_fold_and_map_back_to_what_the_article_wrote() {
+        let original = "新型コンピューターと齋藤氏のヴァイオリン、霞ヶ関。コピー";
+        let n = normalize(original);
+        assert_eq!(
+            n.text,
+            "新型コンピュータと斎藤氏のバイオリン、霞ケ関。コピー"
+        );
+        for (term, written) in [
+            ("コンピュータ", "コンピューター"),
+            ("斎藤", "齋藤"),
+            ("バイオリン", "ヴァイオリン"),
+            ("霞ケ関", "霞ヶ関"),
+            ("コピー", "コピー"),
+        ] {
+            let at = n.text.find(term).unwrap();
+            let (s, e) = n.original_range(at, at + term.len());
+            assert_eq!(&original[s..e], written, "{term}");
+        }
+        assert_eq!(normalize_str("ｺﾝﾋﾟｭｰﾀｰ"), "コンピュータ");
+        assert_eq!(normalize_str("ｳﾞｧｲｵﾘﾝ"), "バイオリン");
+        assert_eq!(normalize_str("サーバーとサーバ"), "サーバとサーバ");
+    }
+
     proptest! {
         #[test]
-        fn fast_path_equals_the_definition(s in "(\\PC|[かアe北Ａ\u{3099}\u{301}\u{FF9E}ｶ]){0,48}") {
+        fn fast_path_equals_the_definition(s in "(\\PC|[かアe北Ａ\u{3099}\u{301}\u{FF9E}ｶーｰヴァュｳｧ齋ヶタ・]){0,48}") {
             let (text, chunks) = reference(&s);
-            prop_assert_eq!(normalize_str(&s), text.clone());
+            let folded = variants::fold(&text);
+            prop_assert_eq!(normalize_str(&s), folded.clone());
             let n = normalize(&s);
-            prop_assert_eq!(&n.text, &text);
-            // Every normalised character maps back to the chunk that made it.
-            let mut norm_at = 0;
-            for (start, end) in chunks {
-                let piece: String = s[start..end].nfkc().flat_map(char::to_lowercase).collect();
-                if !piece.is_empty() {
-                    let (a, b) = n.original_range(norm_at, norm_at + piece.len());
-                    prop_assert_eq!((a, b), (start, end));
+            prop_assert_eq!(&n.text, &folded);
+            if !may_fold(&s) {
+                // Every normalised character maps back to the chunk that made it.
+                let mut norm_at = 0;
+                for (start, end) in chunks {
+                    let piece: String = s[start..end].nfkc().flat_map(char::to_lowercase).collect();
+                    if !piece.is_empty() {
+                        let (a, b) = n.original_range(norm_at, norm_at + piece.len());
+                        prop_assert_eq!((a, b), (start, end));
+                    }
+                    norm_at += piece.len();
                 }
-                norm_at += piece.len();
             }
         }
 

@@ -13,10 +13,14 @@
 use std::hash::BuildHasher;
 use std::sync::{Arc, Mutex};
 
+use std::borrow::Cow;
+
+use lindera_analysis::token_filter::{BoxTokenFilter, TokenFilter};
 use lindera_tantivy::tokenizer::LinderaTokenizer;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
+use super::dictionary::Features;
 use super::normalize::{Normalized, normalize, normalize_str};
 
 /// Tokens computed up front, handed to tantivy one by one.
@@ -135,42 +139,96 @@ pub struct MorphTokenizer {
 
 impl MorphTokenizer {
     pub fn new(segmenter: lindera::segmenter::Segmenter, memo: Arc<TokenMemo>) -> Self {
-        MorphTokenizer {
-            inner: LinderaTokenizer::from_segmenter(segmenter),
-            memo,
-        }
+        let mut inner = LinderaTokenizer::from_segmenter(segmenter);
+        inner.append_token_filter(BoxTokenFilter::from(BaseForms));
+        MorphTokenizer { inner, memo }
     }
 
     /// Tokens of already normalised text, offsets into the original.
     pub fn tokens_of(&mut self, norm: &Normalized) -> Vec<Token> {
-        let mut surfaces = Vec::new();
+        let mut tokens = Vec::new();
         let mut stream = self.inner.token_stream(&norm.text);
         while stream.advance() {
             let t = stream.token();
-            surfaces.push((t.text.clone(), t.offset_from, t.offset_to));
+            if is_indexable(&t.text) {
+                let (offset_from, offset_to) = norm.original_range(t.offset_from, t.offset_to);
+                tokens.push(Token {
+                    offset_from,
+                    offset_to,
+                    position: t.position,
+                    text: t.text.clone(),
+                    position_length: 1,
+                });
+            }
         }
-        tokens_from_morphemes(norm, surfaces.iter().map(|(s, a, b)| (s.as_str(), *a, *b)))
+        tokens
     }
 }
 
-/// The `ja` tokens for morphemes `(surface, start, end)` of normalised text:
-/// punctuation is dropped but keeps its position (a phrase never spans it);
-/// offsets map into the original. Index time and query time both come here.
+/// A lindera token filter: after each inflected content word, its
+/// dictionary form at the same position (see
+/// [`Features::base_form_token`]). The index-time analysis pass gives the
+/// same tokens through [`tokens_from_morphemes`].
+#[derive(Clone)]
+struct BaseForms;
+
+impl TokenFilter for BaseForms {
+    fn name(&self) -> &'static str {
+        "kiji_base_forms"
+    }
+
+    fn apply(&self, tokens: &mut Vec<lindera::token::Token<'_>>) -> lindera::LinderaResult<()> {
+        let mut out = Vec::with_capacity(tokens.len() + tokens.len() / 8);
+        for t in tokens.drain(..) {
+            let base = Features::in_dictionaries(t.dictionary, t.user_dictionary, t.word_id)
+                .base_form_token(&t.surface)
+                .map(str::to_string);
+            let base = base.map(|b| {
+                let mut extra = lindera::token::Token::new(
+                    Cow::Owned(b),
+                    t.byte_start,
+                    t.byte_end,
+                    t.position,
+                    t.word_id,
+                    t.dictionary,
+                    t.user_dictionary,
+                );
+                extra.position_length = 1;
+                extra
+            });
+            out.push(t);
+            out.extend(base);
+        }
+        *tokens = out;
+        Ok(())
+    }
+}
+
+/// One morpheme for [`tokens_from_morphemes`]: surface, byte range in the
+/// normalised text, and the dictionary form it is also indexed under.
+pub type MorphemeSpan<'a> = (&'a str, usize, usize, Option<&'a str>);
+
+/// The `ja` tokens for morphemes of normalised text: punctuation is dropped
+/// but keeps its position (a phrase never spans it); an inflected word's
+/// dictionary form shares its position; offsets map into the original.
+/// Index time and query time both come here.
 pub fn tokens_from_morphemes<'a>(
     norm: &Normalized,
-    morphemes: impl Iterator<Item = (&'a str, usize, usize)>,
+    morphemes: impl Iterator<Item = MorphemeSpan<'a>>,
 ) -> Vec<Token> {
     let mut tokens = Vec::new();
-    for (position, (surface, from, to)) in morphemes.enumerate() {
+    for (position, (surface, from, to, base)) in morphemes.enumerate() {
         if is_indexable(surface) {
             let (offset_from, offset_to) = norm.original_range(from, to);
-            tokens.push(Token {
-                offset_from,
-                offset_to,
-                position,
-                text: surface.to_string(),
-                position_length: 1,
-            });
+            for text in std::iter::once(surface).chain(base) {
+                tokens.push(Token {
+                    offset_from,
+                    offset_to,
+                    position,
+                    text: text.to_string(),
+                    position_length: 1,
+                });
+            }
         }
     }
     tokens

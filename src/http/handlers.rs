@@ -53,8 +53,9 @@ fn limit_param(limit: Option<usize>, default: usize, max: usize) -> Result<usize
 /// Search articles by keyword, entity, date and source, with highlighted snippets.
 #[utoipa::path(get, path = "/search",
     params(
-        ("q" = Option<String>, Query, description = "Query: words ANDed, \"phrase\", -exclude, a OR b, title:/body: scopes"),
-        ("op" = Option<String>, Query, description = "and (default) | or"),
+        ("q" = Option<String>, Query, description = "Query as Japanese is written (a word, a compound, a headline, a question): analysed with IPADIC into content units (compound nouns; verbs and adjectives in any inflection; particles and symbols dropped), each matching as its morphemes or as an exact substring. Spelling variants fold (コンピューター = コンピュータ, ヴァ = バ, 齋 = 斎). Syntax: \"exact phrase\", -exclude, a OR b, title:/body: scopes; anything else is text, so natural text never fails."),
+        ("op" = Option<String>, Query, description = "and (default): every unit | or: any unit, or any word of a compound unit, ranked by BM25F"),
+        ("min_match" = Option<String>, Query, description = "At least this many units (2) or this share of them (75%, rounded down, at least 1); replaces op"),
         ("entity" = Option<Vec<String>>, Query, description = "Entity (canonical name or alias); repeatable, ANDed"),
         ("person" = Option<String>, Query, description = "Person filter"),
         ("organization" = Option<String>, Query, description = "Organisation filter"),
@@ -412,7 +413,7 @@ pub struct CooccurrenceParams {
 /// Counts over time of the articles matching the /search filters.
 #[utoipa::path(get, path = "/timeline",
     params(("interval" = Option<String>, Query, description = "day | week | month (default) | year"),
-           ("q" = Option<String>, Query, description = "Same filters as /search: q, op, entity, person, organization, place, from, to, source")),
+           ("q" = Option<String>, Query, description = "Same filters as /search: q, op, min_match, entity, person, organization, place, from, to, source")),
     responses((status = 200, body = Timeline), (status = 400, body = super::error::ErrorBody)))]
 pub async fn timeline(
     state: web::Data<AppState>,

@@ -1,6 +1,7 @@
 //! The index: one schema ([`schema`]), opening and reading ([`Store`]), and
 //! the single writer ([`writer`]).
 
+pub mod rebuild;
 pub mod schema;
 pub mod writer;
 
@@ -162,6 +163,8 @@ pub struct Store {
     /// Searches running now, and the threads that build the hits of a
     /// search that runs alone (see `Store::search`).
     pub(crate) searches: crate::search::SearchSlots,
+    /// How matches rank (`[search]` of the configuration).
+    pub ranking: crate::search::query::build::Ranking,
 }
 
 impl Store {
@@ -176,13 +179,11 @@ impl Store {
             path: path.into(),
             message: e.to_string(),
         })?;
-        let index = Index::open_or_create(dir, schema).map_err(|e| Error::IndexOpen {
-            path: path.into(),
-            message: match e {
-                tantivy::TantivyError::SchemaError(m) => format!(
-                    "{m}; it was made by another version of kiji: move it away and ingest again"
-                ),
-                other => other.to_string(),
+        let index = Index::open_or_create(dir, schema).map_err(|e| match e {
+            tantivy::TantivyError::SchemaError(_) => Error::IndexFormat { path: path.into() },
+            other => Error::IndexOpen {
+                path: path.into(),
+                message: other.to_string(),
             },
         })?;
         analyzer.register(&index);
@@ -199,6 +200,7 @@ impl Store {
             path: path.to_path_buf(),
             commit: std::sync::RwLock::new(None),
             searches: Default::default(),
+            ranking: Default::default(),
         })
     }
 

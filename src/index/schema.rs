@@ -18,6 +18,9 @@ pub struct Fields {
     pub title_bigram: tantivy::schema::Field,
     pub body: tantivy::schema::Field,
     pub body_bigram: tantivy::schema::Field,
+    /// The body's first sentence, morphemes again (ranking counts the
+    /// words of an article's opening twice; frequencies only).
+    pub lead: tantivy::schema::Field,
     /// Publication time, seconds since the epoch (range filters, date sort, timelines).
     pub published: tantivy::schema::Field,
     /// The publisher (`source` filter and facet).
@@ -52,6 +55,14 @@ pub fn build() -> (Schema, Fields) {
         title_bigram: b.add_text_field("title_bigram", text(BIGRAM)),
         body: b.add_text_field("body", text(MORPH)),
         body_bigram: b.add_text_field("body_bigram", text(BIGRAM)),
+        lead: b.add_text_field(
+            "lead",
+            TextOptions::default().set_indexing_options(
+                TextFieldIndexing::default()
+                    .set_tokenizer(MORPH)
+                    .set_index_option(IndexRecordOption::WithFreqs),
+            ),
+        ),
         published: b.add_i64_field("published", INDEXED | FAST),
         source: b.add_text_field("source", STRING | FAST),
         entity: b.add_text_field("entity", STRING),

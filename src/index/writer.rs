@@ -202,6 +202,17 @@ fn document(store: &Store, analysed: Analysed) -> Result<TantivyDocument> {
     memo.put(&a.title, title_tokens);
     doc.add_text(f.title, &a.title);
     doc.add_text(f.title_bigram, &a.title);
+    let (lead_start, lead_end) = crate::analysis::sentences::lead_range(&a.body);
+    let lead = &a.body[lead_start..lead_end];
+    if !lead.is_empty() {
+        let lead_tokens = body_tokens
+            .iter()
+            .filter(|t| t.offset_from >= lead_start && t.offset_to <= lead_end)
+            .cloned()
+            .collect();
+        memo.put(lead, lead_tokens);
+        doc.add_text(f.lead, lead);
+    }
     memo.put(&a.body, body_tokens);
     doc.add_text(f.body, &a.body);
     doc.add_text(f.body_bigram, &a.body);

@@ -32,8 +32,8 @@ use crate::article::{Article, tokyo};
 use crate::error::{Error, Result};
 use crate::index::{CommitInfo, EntityView, HitSource, Store};
 use facets::FacetCollector;
-use query::{Operator, ParsedQuery, Scope, highlight_terms};
-use snippet::{Snippet, SnippetOptions, find_matches, merge};
+use query::{Operator, ParsedQuery, QueryPlan, Scope, highlight_terms};
+use snippet::{Mark, Snippet, SnippetOptions, find_matches, spans_of};
 
 /// Largest `limit`.
 pub const MAX_LIMIT: usize = 100;
@@ -137,6 +137,7 @@ impl SearchRequest {
     pub fn from_pairs(pairs: &[(String, String)], extra: &[&str]) -> Result<SearchRequest> {
         let mut r = SearchRequest::default();
         let mut cursor = None;
+        let mut min_match = None;
         for (k, v) in pairs {
             match k.as_str() {
                 "q" => r.q = v.clone(),
@@ -147,6 +148,7 @@ impl SearchRequest {
                         _ => return Err(Error::param("op", format!("{v:?}: use `and` or `or`"))),
                     }
                 }
+                "min_match" => min_match = Some(parse_min_match(v)?),
                 "entity" => r.entities.push(v.clone()),
                 "person" | "organization" | "place" => {
                     let kind = EntityType::parse(k).expect("the three type names parse");
@@ -209,6 +211,9 @@ impl SearchRequest {
         if let Some(o) = cursor {
             r.offset = o;
         }
+        if let Some(m) = min_match {
+            r.op = m;
+        }
         if r.offset + r.limit > MAX_WINDOW {
             return Err(Error::param(
                 "offset",
@@ -225,6 +230,36 @@ impl SearchRequest {
         }
         r.query = query::parse(&r.q)?;
         Ok(r)
+    }
+}
+
+/// `min_match`: a number of units (`3`) or a share of them (`75%`).
+fn parse_min_match(v: &str) -> Result<Operator> {
+    let v = v.trim();
+    let bad = || {
+        Error::param(
+            "min_match",
+            format!("{v:?}: use a number of words (e.g. 2) or a percentage (e.g. 75%)"),
+        )
+    };
+    match v.strip_suffix('%') {
+        Some(p) => {
+            let p: u8 = p.trim().parse().map_err(|_| bad())?;
+            if !(1..=100).contains(&p) {
+                return Err(Error::param(
+                    "min_match",
+                    format!("{v:?}: between 1% and 100%"),
+                ));
+            }
+            Ok(Operator::Percent(p))
+        }
+        None => {
+            let n: usize = v.parse().map_err(|_| bad())?;
+            if n == 0 {
+                return Err(Error::param("min_match", "at least 1"));
+            }
+            Ok(Operator::AtLeast(n))
+        }
     }
 }
 
@@ -327,9 +362,11 @@ impl Store {
         let builder = query::QueryBuilder {
             analyzer: &self.analyzer,
             fields: &self.fields,
+            ranking: &self.ranking,
         };
+        let plan = self.plan(r)?;
         let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        if let Some(q) = builder.text_query(&r.query, r.op)? {
+        if let Some(q) = builder.text_query(&plan, r.op)? {
             must.push((Occur::Must, q));
         }
         let term = |s: String| -> Box<dyn Query> {
@@ -467,11 +504,18 @@ impl Store {
         }
     }
 
+    /// The request's `q`, analysed into units.
+    pub fn plan(&self, r: &SearchRequest) -> Result<QueryPlan> {
+        QueryPlan::new(&self.analyzer, &r.query)
+    }
+
     /// What `r` highlights, worked out once for all the articles it shows.
     pub fn highlighter(&self, r: &SearchRequest) -> Highlighter {
+        let plan = self.plan(r).unwrap_or_default();
         Highlighter {
-            title_terms: highlight_terms(r.query.positive(), Scope::Title),
-            body_terms: highlight_terms(r.query.positive(), Scope::Body),
+            title_terms: highlight_terms(&plan, Scope::Title),
+            body_terms: highlight_terms(&plan, Scope::Body),
+            units: plan.positive_units().count(),
             wanted: r
                 .entities
                 .iter()
@@ -493,12 +537,12 @@ impl Store {
         highlighter: &Highlighter,
     ) -> Hit {
         let a = &source.article;
-        let title_spans = highlighter.spans(&a.title, true, &source.entities);
-        let body_spans = highlighter.spans(&a.body, false, &source.entities);
+        let title_spans = spans_of(&highlighter.marks(&a.title, true, &source.entities));
         let snippets = if r.snippet.fragments == 0 {
             Vec::new()
         } else {
-            snippet::snippets(&a.body, &body_spans, &r.snippet)
+            let body_marks = highlighter.marks(&a.body, false, &source.entities);
+            snippet::snippets(&a.body, &body_marks, &r.snippet)
         };
         Hit {
             id: a.id.to_string(),
@@ -514,45 +558,59 @@ impl Store {
     }
 }
 
-/// What a request highlights: its terms (normalised) for the title and for
-/// the body, and the entity keys of its entity filters, whose mentions are
-/// highlighted too (entity=ロシア marks 露 in 露朝).
+/// What a request highlights: the strings of its units (normalised, each
+/// with its unit's number) for the title and for the body, and the entity
+/// keys of its entity filters, whose mentions are highlighted too
+/// (entity=ロシア marks 露 in 露朝); each filter counts as one more unit.
 pub struct Highlighter {
-    title_terms: Vec<String>,
-    body_terms: Vec<String>,
+    title_terms: Vec<(usize, String)>,
+    body_terms: Vec<(usize, String)>,
     wanted: Vec<(Option<EntityType>, String)>,
+    units: usize,
 }
 
 impl Highlighter {
-    /// Highlight spans (merged byte ranges) for `text`, the title or the
-    /// body of an article with these entities.
+    /// The matches of the request in `text`, the title or the body of an
+    /// article with these entities, sorted by position.
+    pub fn marks<E: EntityView>(&self, text: &str, in_title: bool, entities: &[E]) -> Vec<Mark> {
+        let terms = if in_title {
+            &self.title_terms
+        } else {
+            &self.body_terms
+        };
+        let mut marks = if terms.is_empty() {
+            Vec::new()
+        } else {
+            find_matches(&normalize(text), terms)
+        };
+        if !self.wanted.is_empty() {
+            for e in entities {
+                let keys = crate::index::entity_keys(e.canonical(), e.kind());
+                let wanted = self
+                    .wanted
+                    .iter()
+                    .position(|(k, key)| k.is_none_or(|k| k == e.kind()) && keys.contains(key));
+                if let Some(w) = wanted {
+                    marks.extend(e.spans(in_title).into_iter().map(|(start, end)| Mark {
+                        start,
+                        end,
+                        unit: self.units + w,
+                    }));
+                }
+            }
+            marks.sort_unstable();
+        }
+        marks
+    }
+
+    /// Highlight spans (merged byte ranges) for `text`.
     pub fn spans<E: EntityView>(
         &self,
         text: &str,
         in_title: bool,
         entities: &[E],
     ) -> Vec<(usize, usize)> {
-        let terms = if in_title {
-            &self.title_terms
-        } else {
-            &self.body_terms
-        };
-        let mut spans = if terms.is_empty() {
-            Vec::new()
-        } else {
-            find_matches(&normalize(text), terms)
-        };
-        for e in entities.iter().filter(|_| !self.wanted.is_empty()) {
-            let keys = crate::index::entity_keys(e.canonical(), e.kind());
-            if self
-                .wanted
-                .iter()
-                .any(|(k, key)| k.is_none_or(|k| k == e.kind()) && keys.contains(key))
-            {
-                spans.extend(e.spans(in_title));
-            }
-        }
-        merge(spans)
+        spans_of(&self.marks(text, in_title, entities))
     }
 }
 

@@ -6,8 +6,14 @@
 //! * A query term is highlighted as one span however many morphemes it has
 //!   (北朝鮮の派兵 is one `<mark>`, not 北朝鮮 / の / 派兵), and a substring
 //!   match (北朝 inside 北朝鮮) is highlighted too.
-//! * Fragments are whole sentences (cut after 。！？ and their closing
-//!   brackets) where they fit; sizes are counted in characters, not bytes.
+//! * The fragments shown are the passages holding the most *distinct* query
+//!   units (then the most matches): for `北朝鮮のロシア派兵` the sentence with
+//!   both, not the first mention of either. Fragments are whole sentences
+//!   (cut after 。！？ and their closing brackets) where they fit; a longer
+//!   sentence is cut to the window of `fragment_size` characters that holds
+//!   the most units. Sizes are counted in characters, not bytes.
+//! * Linear in the article's length plus its matches: sentences and matches
+//!   are walked once, side by side.
 //! * Highlights are returned as `[start, end)` code-point offsets into `text`;
 //!   `html` is the escaped text with only the highlight tags added.
 
@@ -15,6 +21,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use crate::analysis::normalize::Normalized;
+use crate::analysis::sentences::sentences;
 use crate::analysis::tokenizer::same_word_class;
 
 /// How snippets are cut and marked.
@@ -50,12 +57,21 @@ pub struct Snippet {
     pub highlights: Vec<[usize; 2]>,
 }
 
-/// Byte ranges of `original` where any of `terms` (normalised) occurs.
-/// Runs of Latin letters or digits match whole (`csis` not in `csiss`).
-pub fn find_matches(norm: &Normalized, terms: &[String]) -> Vec<(usize, usize)> {
+/// A match of query unit `unit` at byte range `start..end` of the original.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub struct Mark {
+    pub start: usize,
+    pub end: usize,
+    pub unit: usize,
+}
+
+/// Where the strings of `terms` (normalised, each with the unit it stands
+/// for) occur in the original of `norm`, sorted by position. Runs of Latin
+/// letters or digits match whole (`csis` not in `csiss`).
+pub fn find_matches(norm: &Normalized, terms: &[(usize, String)]) -> Vec<Mark> {
     let mut out = Vec::new();
     let text = norm.text.as_str();
-    for term in terms {
+    for (unit, term) in terms {
         for part in term.split_whitespace() {
             let (Some(first), Some(last)) = (part.chars().next(), part.chars().next_back()) else {
                 continue;
@@ -70,11 +86,22 @@ pub fn find_matches(norm: &Normalized, terms: &[String]) -> Vec<(usize, usize)> 
                 {
                     continue;
                 }
-                out.push(norm.original_range(at, end));
+                let (start, end) = norm.original_range(at, end);
+                out.push(Mark {
+                    start,
+                    end,
+                    unit: *unit,
+                });
             }
         }
     }
+    out.sort_unstable();
     out
+}
+
+/// The merged byte ranges of `marks`.
+pub fn spans_of(marks: &[Mark]) -> Vec<(usize, usize)> {
+    merge(marks.iter().map(|m| (m.start, m.end)).collect())
 }
 
 /// Sorts spans and merges overlapping or touching ones.
@@ -108,7 +135,9 @@ fn fragment(
     let mut highlights = Vec::new();
     let mut cursor = from;
     let mut chars_before = 0;
-    for &(s, e) in spans {
+    // Only the spans that reach into the fragment (sorted and disjoint).
+    let first = spans.partition_point(|sp| sp.1 <= from);
+    for &(s, e) in spans[first..].iter().take_while(|sp| sp.0 < to) {
         let (s, e) = (s.max(from), e.min(to));
         if s >= e || s < cursor {
             continue;
@@ -129,49 +158,6 @@ fn fragment(
         text: piece.to_string(),
         highlights,
     }
-}
-
-/// Characters that end a sentence.
-fn is_sentence_end(c: char) -> bool {
-    matches!(c, '。' | '！' | '？' | '!' | '?' | '\n')
-}
-
-/// Closing brackets and quotes that stay with the sentence they follow.
-fn is_closing(c: char) -> bool {
-    matches!(c, '」' | '』' | '）' | ')' | '】' | '〕' | '”' | '"')
-}
-
-/// Byte ranges of the sentences of `text`, in order, found as they are
-/// needed (a snippet near the start of a long article reads only its start).
-pub fn sentences(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
-    let mut start = 0;
-    let mut iter = text.char_indices().peekable();
-    let mut done = false;
-    std::iter::from_fn(move || {
-        while let Some((i, c)) = iter.next() {
-            if !is_sentence_end(c) {
-                continue;
-            }
-            let mut end = i + c.len_utf8();
-            while let Some(&(j, n)) = iter.peek() {
-                if !is_closing(n) {
-                    break;
-                }
-                end = j + n.len_utf8();
-                iter.next();
-            }
-            let sentence = (start, end);
-            start = end;
-            if !text[sentence.0..sentence.1].trim().is_empty() {
-                return Some(sentence);
-            }
-        }
-        if done {
-            return None;
-        }
-        done = true;
-        (start < text.len() && !text[start..].trim().is_empty()).then_some((start, text.len()))
-    })
 }
 
 /// Moves `byte` back to the previous char boundary.
@@ -202,56 +188,153 @@ fn retreat_chars(text: &str, to: usize, n: usize, floor: usize) -> usize {
         .unwrap_or(floor)
 }
 
-/// Up to `opts.fragments` fragments of `text` around `spans` (merged byte ranges).
-/// With no spans, the opening of the text.
-pub fn snippets(text: &str, spans: &[(usize, usize)], opts: &SnippetOptions) -> Vec<Snippet> {
+/// A sentence that holds matches: its byte range and its marks
+/// `marks[from..to]`.
+struct Passage {
+    start: usize,
+    end: usize,
+    from: usize,
+    to: usize,
+    distinct: usize,
+}
+
+/// Counts, per unit, the marks in a window: how many distinct units it holds.
+struct UnitCounts {
+    count: Vec<u32>,
+    distinct: usize,
+}
+
+impl UnitCounts {
+    fn new() -> Self {
+        UnitCounts {
+            count: Vec::new(),
+            distinct: 0,
+        }
+    }
+
+    fn add(&mut self, unit: usize) {
+        if unit >= self.count.len() {
+            self.count.resize(unit + 1, 0);
+        }
+        if self.count[unit] == 0 {
+            self.distinct += 1;
+        }
+        self.count[unit] += 1;
+    }
+
+    fn remove(&mut self, unit: usize) {
+        self.count[unit] -= 1;
+        if self.count[unit] == 0 {
+            self.distinct -= 1;
+        }
+    }
+}
+
+/// Up to `opts.fragments` fragments of `text` around `marks` (sorted by
+/// position): the sentences that hold the most distinct units, then the
+/// most matches, earlier first among equals; shown in text order. With no
+/// marks, the opening of the text.
+pub fn snippets(text: &str, marks: &[Mark], opts: &SnippetOptions) -> Vec<Snippet> {
     let size = opts.fragment_chars.max(1);
-    // Sentences up to the one holding the last span (spans are sorted);
-    // with no spans, the first sentence only.
-    let last_span = spans.last().map(|sp| sp.0);
+    let spans = spans_of(marks);
+    let mut counts = UnitCounts::new();
     let mut first = None;
-    let mut scored: Vec<((usize, usize), usize)> = Vec::new();
+    let mut passages: Vec<Passage> = Vec::new();
+    let mut next = 0;
+    // Sentences up to the one holding the last mark; with no marks, the first.
+    let last_mark = marks.last().map(|m| m.start);
     for (s, e) in sentences(text) {
         first.get_or_insert((s, e));
-        let n = spans.iter().filter(|sp| sp.0 >= s && sp.0 < e).count();
-        if n > 0 {
-            scored.push(((s, e), n));
+        let from = next;
+        while next < marks.len() && marks[next].start < e {
+            counts.add(marks[next].unit);
+            next += 1;
         }
-        if last_span.is_none_or(|l| e > l) {
+        if next > from {
+            passages.push(Passage {
+                start: s,
+                end: e,
+                from,
+                to: next,
+                distinct: counts.distinct,
+            });
+            for m in &marks[from..next] {
+                counts.remove(m.unit);
+            }
+        }
+        if last_mark.is_none_or(|l| e > l) {
             break;
         }
     }
     let Some((s, e)) = first else {
         return Vec::new();
     };
-    if scored.is_empty() {
+    if passages.is_empty() {
         let end = advance_chars(text, s, size).min(e);
         return vec![fragment(text, s, end, &[], opts)];
     }
-    // Most highlights first, earlier first among equals; then in text order.
-    scored.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
-    scored.truncate(opts.fragments.max(1));
-    scored.sort();
-    scored
+    passages.sort_by(|a, b| {
+        (b.distinct, b.to - b.from)
+            .cmp(&(a.distinct, a.to - a.from))
+            .then(a.start.cmp(&b.start))
+    });
+    passages.truncate(opts.fragments.max(1));
+    passages.sort_by_key(|p| p.start);
+    passages
         .into_iter()
-        .map(|((s, e), _)| {
-            let s = s + (text[s..e].len() - text[s..e].trim_start().len());
-            if text[s..e].chars().count() <= size {
-                return fragment(text, s, e, spans, opts);
+        .map(|p| {
+            let sentence = &text[p.start..p.end];
+            let s = p.start + (sentence.len() - sentence.trim_start().len());
+            if text[s..p.end].chars().count() <= size {
+                return fragment(text, s, p.end, &spans, opts);
             }
-            // A long sentence: a window of `size` characters around its first match.
-            let first = spans
-                .iter()
-                .find(|sp| sp.0 >= s && sp.0 < e)
-                .copied()
-                .unwrap_or((s, s));
-            let match_chars = text[first.0..first.1.min(e)].chars().count();
-            let lead = size.saturating_sub(match_chars) / 3;
-            let from = retreat_chars(text, first.0, lead, s);
-            let to = floor_boundary(text, advance_chars(text, from, size).min(e));
-            fragment(text, from, to, spans, opts)
+            let (from, to) = best_window(text, s, p.end, &marks[p.from..p.to], size);
+            fragment(text, from, to, &spans, opts)
         })
         .collect()
+}
+
+/// The window of `size` characters of the sentence `s..e` that holds the
+/// most distinct units of `marks` (then the most marks), starting a little
+/// before its first mark. Linear in the sentence and its marks.
+fn best_window(text: &str, s: usize, e: usize, marks: &[Mark], size: usize) -> (usize, usize) {
+    // Code-point offsets of the marks' starts and ends, in one pass.
+    let mut starts = Vec::with_capacity(marks.len());
+    let (mut byte, mut chars) = (s, 0usize);
+    for m in marks {
+        let at = m.start.clamp(byte, e);
+        chars += text[byte..at].chars().count();
+        byte = at;
+        starts.push(chars);
+    }
+    let ends: Vec<usize> = marks
+        .iter()
+        .zip(&starts)
+        .map(|(m, &c)| c + text[m.start.min(e)..m.end.min(e)].chars().count())
+        .collect();
+    // Two pointers: marks[i..j] fit in `size` characters from mark i.
+    let mut counts = UnitCounts::new();
+    let mut j = 0;
+    let mut best = (0usize, 0usize, 0usize); // (distinct units, marks, first mark)
+    for i in 0..marks.len() {
+        j = j.max(i);
+        while j < marks.len() && ends[j] <= starts[i] + size {
+            counts.add(marks[j].unit);
+            j += 1;
+        }
+        if (counts.distinct, j - i) > (best.0, best.1) {
+            best = (counts.distinct, j - i, i);
+        }
+        if j > i {
+            counts.remove(marks[i].unit);
+        }
+    }
+    let first = marks[best.2];
+    let match_chars = text[first.start..first.end.min(e)].chars().count();
+    let lead = size.saturating_sub(match_chars) / 3;
+    let from = retreat_chars(text, first.start, lead, s);
+    let to = floor_boundary(text, advance_chars(text, from, size).min(e));
+    (from, to)
 }
 
 #[cfg(test)]
@@ -263,11 +346,15 @@ mod tests {
     fn marked(text: &str, terms: &[&str]) -> Vec<String> {
         let norm = normalize(text);
         let terms: Vec<String> = terms.iter().map(|t| normalize_str(t)).collect();
-        let spans = merge(find_matches(&norm, &terms));
-        snippets(text, &spans, &SnippetOptions::default())
-            .into_iter()
-            .map(|s| s.html)
-            .collect()
+        let terms: Vec<(usize, String)> = terms.into_iter().enumerate().collect();
+        snippets(
+            text,
+            &find_matches(&norm, &terms),
+            &SnippetOptions::default(),
+        )
+        .into_iter()
+        .map(|s| s.html)
+        .collect()
     }
 
     #[test]
@@ -307,8 +394,8 @@ mod tests {
     fn highlights_are_code_points() {
         let text = "㈱とロシア";
         let norm = normalize(text);
-        let spans = merge(find_matches(&norm, &["ロシア".into()]));
-        let s = &snippets(text, &spans, &SnippetOptions::default())[0];
+        let marks = find_matches(&norm, &[(0, "ロシア".into())]);
+        let s = &snippets(text, &marks, &SnippetOptions::default())[0];
         assert_eq!(s.highlights, vec![[2, 5]]);
         let h: String = s.text.chars().skip(2).take(3).collect();
         assert_eq!(h, "ロシア");
@@ -318,8 +405,8 @@ mod tests {
     fn long_lines_are_windowed_by_characters() {
         let text = format!("{}ロシア{}", "あ".repeat(100_000), "い".repeat(100_000));
         let norm = normalize(&text);
-        let spans = merge(find_matches(&norm, &["ロシア".into()]));
-        let s = &snippets(&text, &spans, &SnippetOptions::default())[0];
+        let marks = find_matches(&norm, &[(0, "ロシア".into())]);
+        let s = &snippets(&text, &marks, &SnippetOptions::default())[0];
         assert_eq!(s.text.chars().count(), 120);
         assert_eq!(s.highlights.len(), 1);
     }
@@ -328,9 +415,9 @@ mod tests {
         #[test]
         fn never_panics_and_offsets_are_valid(text in "\\PC{0,200}", term in "\\PC{1,4}", size in 1usize..50) {
             let norm = normalize(&text);
-            let spans = merge(find_matches(&norm, &[normalize_str(&term)]));
+            let marks = find_matches(&norm, &[(0, normalize_str(&term))]);
             let opts = SnippetOptions { fragment_chars: size, ..SnippetOptions::default() };
-            for s in snippets(&text, &spans, &opts) {
+            for s in snippets(&text, &marks, &opts) {
                 let n = s.text.chars().count();
                 for [a, b] in s.highlights {
                     prop_assert!(a < b && b <= n);

@@ -1,0 +1,222 @@
+//! BM25F: a term scored over several fields as if they were one document.
+//!
+//! Summing one BM25 per field (tantivy's `BooleanQuery` of `TermQuery`s)
+//! counts a word twice when it is in the title and the body, and rewards a
+//! short title's match more than the body's: an article whose title repeats
+//! the query outranks the article that *is* about it. BM25F (Robertson,
+//! Zaragoza & Taylor, 2004) adds the fields' weighted term frequencies and
+//! lengths first and saturates once:
+//!
+//! ```text
+//! tf  = Σ w_f · tf_f(t, d)          len = Σ w_f · len_f(d)      avg = Σ w_f · avg_len_f
+//! score = idf(t) · tf · (k1 + 1) / (tf + k1 · (1 − b + b · len / avg))
+//! ```
+//!
+//! `idf` uses the largest document frequency of the term among the fields
+//! (the body's, nearly always: it holds nearly every word of an article).
+
+use std::fmt;
+
+use tantivy::fieldnorm::FieldNormReader;
+use tantivy::postings::SegmentPostings;
+use tantivy::query::{EnableScoring, Explanation, Query, Scorer, Weight};
+use tantivy::schema::{Field, IndexRecordOption};
+use tantivy::{DocId, DocSet, Score, SegmentReader, TERMINATED, Term};
+
+/// BM25's term-frequency saturation.
+pub const K1: f32 = 1.2;
+/// BM25's length normalisation.
+pub const B: f32 = 0.75;
+
+/// One term (its text) over weighted fields.
+#[derive(Clone)]
+pub struct Bm25fQuery {
+    text: String,
+    fields: Vec<(Field, f32)>,
+}
+
+impl fmt::Debug for Bm25fQuery {
+    fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
+        write!(
+            f,
+            "Bm25f({:?} over {} fields)",
+            self.text,
+            self.fields.len()
+        )
+    }
+}
+
+impl Bm25fQuery {
+    /// `text` (an indexed term) over `fields` with their weights.
+    pub fn new(text: impl Into<String>, fields: Vec<(Field, f32)>) -> Bm25fQuery {
+        Bm25fQuery {
+            text: text.into(),
+            fields,
+        }
+    }
+
+    fn term(&self, field: Field) -> Term {
+        Term::from_field_text(field, &self.text)
+    }
+}
+
+impl Query for Bm25fQuery {
+    fn weight(&self, enable_scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        let (idf, avg_len) = match enable_scoring {
+            EnableScoring::Enabled {
+                statistics_provider: stats,
+                ..
+            } => {
+                let docs = stats.total_num_docs()?.max(1) as f32;
+                let mut df = 0u64;
+                let mut avg_len = 0.0f32;
+                for &(field, w) in &self.fields {
+                    df = df.max(stats.doc_freq(&self.term(field))?);
+                    avg_len += w * stats.total_num_tokens(field)? as f32 / docs;
+                }
+                let df = df as f32;
+                (
+                    (1.0 + (docs - df + 0.5) / (df + 0.5)).ln(),
+                    avg_len.max(1.0),
+                )
+            }
+            EnableScoring::Disabled { .. } => (1.0, 1.0),
+        };
+        Ok(Box::new(Bm25fWeight {
+            terms: self
+                .fields
+                .iter()
+                .map(|&(f, w)| (self.term(f), w))
+                .collect(),
+            idf,
+            avg_len,
+        }))
+    }
+
+    fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
+        // Terms are built per field on demand; nothing borrowable to report.
+        let _ = visitor;
+    }
+}
+
+struct Bm25fWeight {
+    terms: Vec<(Term, f32)>,
+    idf: f32,
+    avg_len: f32,
+}
+
+impl Bm25fWeight {
+    fn bm25f_scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Bm25fScorer> {
+        let mut postings = Vec::with_capacity(self.terms.len());
+        let mut norms = Vec::with_capacity(self.terms.len());
+        for (term, w) in &self.terms {
+            let field = term.field();
+            norms.push((reader.get_fieldnorms_reader(field)?, *w));
+            if let Some(p) = reader
+                .inverted_index(field)?
+                .read_postings(term, IndexRecordOption::WithFreqs)?
+            {
+                postings.push((p, *w));
+            }
+        }
+        let mut scorer = Bm25fScorer {
+            postings,
+            norms,
+            doc: 0,
+            weight: self.idf * boost * (K1 + 1.0),
+            avg_len: self.avg_len,
+        };
+        scorer.doc = scorer.min_doc();
+        Ok(scorer)
+    }
+}
+
+impl Weight for Bm25fWeight {
+    fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
+        Ok(Box::new(self.bm25f_scorer(reader, boost)?))
+    }
+
+    fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
+        let mut scorer = self.bm25f_scorer(reader, 1.0)?;
+        if scorer.seek(doc) != doc {
+            return Err(tantivy::TantivyError::InvalidArgument(format!(
+                "document {doc} does not match"
+            )));
+        }
+        Ok(Explanation::new("BM25F", scorer.score()))
+    }
+}
+
+/// The union of a term's postings in each field, scored by BM25F.
+struct Bm25fScorer {
+    postings: Vec<(SegmentPostings, f32)>,
+    /// Every field's lengths, with its weight (also fields without the term).
+    norms: Vec<(FieldNormReader, f32)>,
+    doc: DocId,
+    /// `idf · boost · (k1 + 1)`.
+    weight: f32,
+    avg_len: f32,
+}
+
+impl Bm25fScorer {
+    fn min_doc(&self) -> DocId {
+        self.postings
+            .iter()
+            .map(|(p, _)| p.doc())
+            .min()
+            .unwrap_or(TERMINATED)
+    }
+}
+
+impl DocSet for Bm25fScorer {
+    fn advance(&mut self) -> DocId {
+        let current = self.doc;
+        for (p, _) in &mut self.postings {
+            if p.doc() == current {
+                p.advance();
+            }
+        }
+        self.doc = self.min_doc();
+        self.doc
+    }
+
+    fn seek(&mut self, target: DocId) -> DocId {
+        for (p, _) in &mut self.postings {
+            if p.doc() < target {
+                p.seek(target);
+            }
+        }
+        self.doc = self.min_doc();
+        self.doc
+    }
+
+    fn doc(&self) -> DocId {
+        self.doc
+    }
+
+    fn size_hint(&self) -> u32 {
+        self.postings
+            .iter()
+            .map(|(p, _)| p.size_hint())
+            .max()
+            .unwrap_or(0)
+    }
+}
+
+impl Scorer for Bm25fScorer {
+    fn score(&mut self) -> Score {
+        let doc = self.doc;
+        let tf: f32 = self
+            .postings
+            .iter()
+            .filter(|(p, _)| p.doc() == doc)
+            .map(|(p, w)| w * tantivy::postings::Postings::term_freq(p) as f32)
+            .sum();
+        let len: f32 = self
+            .norms
+            .iter()
+            .map(|(n, w)| w * n.fieldnorm(doc) as f32)
+            .sum();
+        self.weight * tf / (tf + K1 * (1.0 - B + B * len / self.avg_len))
+    }
+}

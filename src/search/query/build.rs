@@ -1,0 +1,367 @@
+//! From an understood query to a tantivy query: what must match, and how
+//! matches rank.
+
+use tantivy::Term;
+use tantivy::query::{
+    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query, RegexQuery,
+    TermQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption};
+
+use super::bm25f::Bm25fQuery;
+use super::syntax::{Clause, ParsedQuery, Scope};
+use super::units::{Unit, phrase_unit, units};
+use crate::analysis::Analyzer;
+use crate::analysis::normalize::normalize;
+use crate::analysis::tokenizer::{BigramTokenizer, is_cjk};
+use crate::error::{Error, Result};
+use crate::index::Fields;
+
+/// How many of the query's units a match needs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Operator {
+    /// Every unit (`op=and`, the default).
+    #[default]
+    And,
+    /// Any unit, ranked (`op=or`).
+    Or,
+    /// At least this many (`min_match=3`).
+    AtLeast(usize),
+    /// At least this share, rounded down, and at least one (`min_match=75%`).
+    Percent(u8),
+}
+
+impl Operator {
+    /// Units a document must match, out of `n`.
+    pub fn required(self, n: usize) -> usize {
+        match self {
+            Operator::And => n,
+            Operator::Or => 1.min(n),
+            Operator::AtLeast(k) => k.min(n),
+            Operator::Percent(p) => (n * p as usize / 100).clamp(1.min(n), n),
+        }
+    }
+}
+
+/// A clause with its units.
+#[derive(Debug, Clone)]
+pub struct PlannedClause {
+    pub clause: Clause,
+    pub units: Vec<Unit>,
+}
+
+/// A parsed query, analysed: groups (ORed clauses) of units.
+#[derive(Debug, Clone, Default)]
+pub struct QueryPlan {
+    pub groups: Vec<Vec<PlannedClause>>,
+}
+
+impl QueryPlan {
+    /// Analyses every clause of `parsed` with the index's analysis.
+    pub fn new(analyzer: &Analyzer, parsed: &ParsedQuery) -> Result<QueryPlan> {
+        let mut groups = Vec::with_capacity(parsed.groups.len());
+        for group in &parsed.groups {
+            let mut planned = Vec::with_capacity(group.len());
+            for clause in group {
+                let units = if clause.quoted {
+                    phrase_unit(analyzer, &clause.text).into_iter().collect()
+                } else {
+                    units(analyzer, &clause.text)
+                };
+                if units.is_empty() {
+                    continue;
+                }
+                planned.push(PlannedClause {
+                    clause: clause.clone(),
+                    units,
+                });
+            }
+            if !planned.is_empty() {
+                groups.push(planned);
+            }
+        }
+        if groups.is_empty() && !parsed.is_empty() {
+            return Err(Error::InvalidQuery(
+                "the query has no searchable characters".into(),
+            ));
+        }
+        Ok(QueryPlan { groups })
+    }
+
+    /// The positive clauses' units (what snippets highlight), with their scope.
+    pub fn positive_units(&self) -> impl Iterator<Item = (&Unit, Scope)> {
+        self.groups
+            .iter()
+            .flatten()
+            .filter(|c| !c.clause.negated)
+            .flat_map(|c| c.units.iter().map(move |u| (u, c.clause.scope)))
+    }
+}
+
+/// How matches rank: BM25F field weights, and the share of the score that
+/// the units' character bigrams add (`[search]` in config.toml).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Ranking {
+    /// Weight of the title in BM25F.
+    pub title: f32,
+    /// Weight of the body in BM25F.
+    pub body: f32,
+    /// Weight of the lead (the body's first sentence), counted again.
+    pub lead: f32,
+    /// Weight of the BM25F of the units' character bigrams.
+    pub bigram: f32,
+}
+
+impl Default for Ranking {
+    fn default() -> Self {
+        Ranking {
+            title: 1.0,
+            body: 1.0,
+            lead: 1.0,
+            bigram: 0.2,
+        }
+    }
+}
+
+/// Clauses of a tantivy `BooleanQuery`.
+type Clauses = Vec<(Occur, Box<dyn Query>)>;
+
+/// Builds tantivy queries from query plans.
+pub struct QueryBuilder<'a> {
+    pub analyzer: &'a Analyzer,
+    pub fields: &'a Fields,
+    pub ranking: &'a Ranking,
+}
+
+impl QueryBuilder<'_> {
+    /// The tantivy query for a plan (None when the query is empty).
+    ///
+    /// Matching and ranking are separate: the units decide *which*
+    /// articles match (each as its morpheme phrase or exact substring),
+    /// without a score of their own; the score is BM25F over title, body
+    /// and lead of the units' words, plus a little of the same over their
+    /// character bigrams (words IPADIC cuts differently in the article).
+    pub fn text_query(&self, plan: &QueryPlan, op: Operator) -> Result<Option<Box<dyn Query>>> {
+        let mut items: Vec<Box<dyn Query>> = Vec::new();
+        let mut excluded: Clauses = Vec::new();
+        let mut positive: Vec<(&Unit, Scope)> = Vec::new();
+        for group in &plan.groups {
+            let mut alternatives: Clauses = Vec::new();
+            for c in group {
+                let scope = c.clause.scope;
+                if c.clause.negated {
+                    excluded.push((Occur::MustNot, self.all_units(&c.units, scope)?));
+                    continue;
+                }
+                positive.extend(c.units.iter().map(|u| (u, scope)));
+                if group.len() == 1 {
+                    for u in &c.units {
+                        items.push(self.unit_query(u, scope)?);
+                    }
+                } else {
+                    alternatives.push((Occur::Should, self.all_units(&c.units, scope)?));
+                }
+            }
+            if !alternatives.is_empty() {
+                items.push(Box::new(BooleanQuery::new(alternatives)));
+            }
+        }
+        if items.is_empty() {
+            return Ok((!excluded.is_empty()).then(|| {
+                excluded.push((Occur::Must, Box::new(AllQuery)));
+                Box::new(BooleanQuery::new(excluded)) as Box<dyn Query>
+            }));
+        }
+        let (words, bigrams) = self.ranking(&positive);
+        let required = op.required(items.len());
+        let matches: Clauses = items
+            .into_iter()
+            .map(|q| (Occur::Should, zero(q)))
+            .collect();
+        let mut clauses: Clauses = Vec::new();
+        if op == Operator::Or {
+            // Any unit, or any word of one, matches.
+            let mut any = matches;
+            any.extend(words);
+            clauses.push((
+                Occur::Must,
+                Box::new(BooleanQuery::with_minimum_required_clauses(any, 1)),
+            ));
+        } else {
+            let n = matches.len();
+            let matching: Box<dyn Query> = if n == 1 {
+                matches.into_iter().next().map(|(_, q)| q).expect("one")
+            } else if required == n {
+                Box::new(BooleanQuery::new(
+                    matches.into_iter().map(|(_, q)| (Occur::Must, q)).collect(),
+                ))
+            } else {
+                Box::new(BooleanQuery::with_minimum_required_clauses(
+                    matches, required,
+                ))
+            };
+            clauses.push((Occur::Must, matching));
+            clauses.extend(words);
+        }
+        clauses.extend(bigrams);
+        clauses.extend(excluded);
+        Ok(Some(Box::new(BooleanQuery::new(clauses))))
+    }
+
+    /// The ranking clauses: BM25F of each distinct word of the units, and
+    /// (weighted by `bigram`) of each distinct character bigram of them.
+    fn ranking(&self, units: &[(&Unit, Scope)]) -> (Clauses, Clauses) {
+        let f = self.fields;
+        let rank = self.ranking;
+        let mut seen_words: Vec<(&str, Scope)> = Vec::new();
+        let mut seen_bigrams: Vec<(String, Scope)> = Vec::new();
+        let mut words: Clauses = Vec::new();
+        let mut bigrams: Clauses = Vec::new();
+        for &(u, scope) in units {
+            let (word_fields, bigram_fields) = match scope {
+                Scope::Any => (
+                    vec![
+                        (f.title, rank.title),
+                        (f.body, rank.body),
+                        (f.lead, rank.lead),
+                    ],
+                    vec![(f.title_bigram, rank.title), (f.body_bigram, rank.body)],
+                ),
+                Scope::Title => (vec![(f.title, 1.0)], vec![(f.title_bigram, 1.0)]),
+                Scope::Body => (
+                    vec![(f.body, rank.body), (f.lead, rank.lead)],
+                    vec![(f.body_bigram, 1.0)],
+                ),
+            };
+            let surfaces = u.terms.iter().map(|(_, t)| t.as_str());
+            let ranked: Vec<&str> = match &u.base {
+                Some(b) => vec![b.as_str()],
+                None => surfaces.clone().collect(),
+            };
+            for w in ranked {
+                if seen_words.contains(&(w, scope)) {
+                    continue;
+                }
+                seen_words.push((w, scope));
+                words.push((
+                    Occur::Should,
+                    Box::new(Bm25fQuery::new(w, word_fields.clone())),
+                ));
+            }
+            if rank.bigram <= 0.0 {
+                continue;
+            }
+            for s in surfaces {
+                for t in BigramTokenizer::tokens_of(&normalize(s)) {
+                    if seen_bigrams
+                        .iter()
+                        .any(|(b, sc)| *b == t.text && *sc == scope)
+                    {
+                        continue;
+                    }
+                    bigrams.push((
+                        Occur::Should,
+                        Box::new(BoostQuery::new(
+                            Box::new(Bm25fQuery::new(&t.text, bigram_fields.clone())),
+                            rank.bigram,
+                        )),
+                    ));
+                    seen_bigrams.push((t.text, scope));
+                }
+            }
+        }
+        (words, bigrams)
+    }
+
+    /// Matches when every unit matches.
+    fn all_units(&self, units: &[Unit], scope: Scope) -> Result<Box<dyn Query>> {
+        if let [u] = units {
+            return self.unit_query(u, scope);
+        }
+        let mut must = Vec::with_capacity(units.len());
+        for u in units {
+            must.push((Occur::Must, self.unit_query(u, scope)?));
+        }
+        Ok(Box::new(BooleanQuery::new(must)))
+    }
+
+    /// One unit: its morpheme phrase (boost 2) or its exact substring
+    /// (bigram phrase); an inflected word also by its dictionary form.
+    fn unit_query(&self, u: &Unit, scope: Scope) -> Result<Box<dyn Query>> {
+        let norm = normalize(&u.text);
+        let bigrams = BigramTokenizer::tokens_of(&norm);
+        let f = self.fields;
+        let pairs: &[(Field, Field, f32)] = match scope {
+            Scope::Any => &[(f.title, f.title_bigram, 1.0), (f.body, f.body_bigram, 1.0)],
+            Scope::Title => &[(f.title, f.title_bigram, 1.0)],
+            Scope::Body => &[(f.body, f.body_bigram, 1.0)],
+        };
+        let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
+        for &(morph_field, bigram_field, _) in pairs {
+            if let Some(q) = phrase(morph_field, &u.terms) {
+                should.push((Occur::Should, q));
+            }
+            if let Some(base) = &u.base {
+                should.push((
+                    Occur::Should,
+                    Box::new(TermQuery::new(
+                        Term::from_field_text(morph_field, base),
+                        IndexRecordOption::Basic,
+                    )),
+                ));
+            }
+            let bigram_terms: Vec<(usize, String)> = bigrams
+                .iter()
+                .map(|t| (t.position, t.text.clone()))
+                .collect();
+            if let Some(q) = bigram_query(bigram_field, &bigram_terms)? {
+                should.push((Occur::Should, q));
+            }
+        }
+        if should.is_empty() {
+            return Err(Error::InvalidQuery(format!(
+                "`{}` has no searchable characters",
+                u.text
+            )));
+        }
+        Ok(Box::new(BooleanQuery::new(should)))
+    }
+}
+
+/// A query that matches as `q` does, with no score of its own.
+fn zero(q: Box<dyn Query>) -> Box<dyn Query> {
+    Box::new(ConstScoreQuery::new(q, 0.0))
+}
+
+/// A term, or a phrase of terms at their positions.
+fn phrase(field: Field, terms: &[(usize, String)]) -> Option<Box<dyn Query>> {
+    match terms {
+        [] => None,
+        [(_, t)] => Some(Box::new(TermQuery::new(
+            Term::from_field_text(field, t),
+            IndexRecordOption::WithFreqs,
+        ))),
+        [(first, _), ..] => Some(Box::new(PhraseQuery::new_with_offset(
+            terms
+                .iter()
+                .map(|(p, t)| (p - first, Term::from_field_text(field, t)))
+                .collect(),
+        ))),
+    }
+}
+
+/// Bigram phrase; a single CJK character matches every bigram containing it.
+fn bigram_query(field: Field, terms: &[(usize, String)]) -> Result<Option<Box<dyn Query>>> {
+    if let [(_, t)] = terms {
+        let mut cs = t.chars();
+        if let (Some(c), None) = (cs.next(), cs.next())
+            && is_cjk(c)
+        {
+            let pattern = format!("{c}.?|.{c}");
+            let q = RegexQuery::from_pattern(&pattern, field)
+                .map_err(|e| Error::InvalidQuery(format!("cannot search for `{c}`: {e}")))?;
+            return Ok(Some(Box::new(q)));
+        }
+    }
+    Ok(phrase(field, terms))
+}

@@ -1,0 +1,35 @@
+//! Query understanding: the `q` language, read the way people type Japanese.
+//!
+//! 1. [`syntax`] reads what is clearly syntax (`"phrases"`, `-exclusion`,
+//!    `OR`, `title:` / `body:`) and leaves everything else as text.
+//! 2. [`units`] analyses each clause with the index's own IPADIC analysis
+//!    into content units (compound nouns, inflected words), so that
+//!    `北朝鮮のロシア派兵` asks for `北朝鮮` and `ロシア派兵`.
+//! 3. [`build`] turns the units into a tantivy query: each unit matches as
+//!    its morpheme phrase or as an exact substring; `op` / `min_match` say
+//!    how many must match; ranking adds what makes a match a good one.
+
+pub mod bm25f;
+pub mod build;
+pub mod syntax;
+pub mod units;
+
+pub use build::{Operator, PlannedClause, QueryBuilder, QueryPlan};
+pub use syntax::{Clause, ParsedQuery, Scope, parse};
+
+/// The normalised strings snippets highlight for a plan, in one field,
+/// each with the number of its unit (units count in plan order).
+pub fn highlight_terms(plan: &QueryPlan, scope: Scope) -> Vec<(usize, String)> {
+    let mut out: Vec<(usize, String)> = Vec::new();
+    for (n, (u, s)) in plan.positive_units().enumerate() {
+        if s != Scope::Any && s != scope {
+            continue;
+        }
+        for t in std::iter::once(&u.text).chain(u.base.as_ref()) {
+            if !t.trim().is_empty() && !out.iter().any(|(_, x)| x == t) {
+                out.push((n, t.clone()));
+            }
+        }
+    }
+    out
+}

@@ -1,0 +1,124 @@
+//! Query understanding: which units natural Japanese becomes (golden), and
+//! the variant pairs of the README finding the same articles.
+
+use crate::common::analyzer;
+use kiji::search::query::{QueryPlan, parse};
+
+/// One line per unit: `clause → unit [terms] (base)`.
+fn render(q: &str) -> String {
+    let plan = QueryPlan::new(&analyzer(), &parse(q).unwrap()).unwrap();
+    let mut out = format!("{q}\n");
+    for c in plan.groups.iter().flatten() {
+        for u in &c.units {
+            let terms: Vec<String> = u.terms.iter().map(|(p, t)| format!("{p}:{t}")).collect();
+            out.push_str(&format!(
+                "  {}{}{} [{}]{}\n",
+                if c.clause.negated { "-" } else { "" },
+                if c.clause.quoted { "\"" } else { "" },
+                u.text,
+                terms.join(" "),
+                u.base
+                    .as_ref()
+                    .map(|b| format!(" ({b})"))
+                    .unwrap_or_default()
+            ));
+        }
+    }
+    out
+}
+
+#[test]
+fn golden_units_of_natural_queries() {
+    let rendered: String = [
+        "北朝鮮",
+        "経済産業省",
+        "北朝鮮のロシア派兵",
+        "\"北朝鮮の派兵\" -中国",
+        "日本のネットニュースサイト運営会社で、J-CASTニュースの運営と配信を行っているのは？",
+        "ジェイ・キャストのコンテンツの特徴とは。",
+        "訃報ジェラルド・フォード元米大統領",
+        "台風20号、南シナ海北部をゆっくり横断",
+        "新しく浮上した政治資金疑惑で舛添東京都知事が会見で説明へ",
+        "コンピューターとヴァイオリンの齋藤さん",
+        "する",
+        "Yahoo ! CEOに就任したのはいつか？",
+    ]
+    .iter()
+    .map(|q| render(q))
+    .collect();
+    insta::assert_snapshot!("query_units", rendered);
+}
+
+/// Ids of the articles `q` finds (the library's search, default op).
+fn ids(store: &kiji::index::Store, q: &str) -> Vec<String> {
+    let pairs = vec![
+        ("q".to_string(), q.to_string()),
+        ("limit".into(), "100".into()),
+    ];
+    let r = kiji::search::SearchRequest::from_pairs(&pairs, &[]).unwrap();
+    let mut ids: Vec<String> = store
+        .search(&r)
+        .unwrap()
+        .hits
+        .into_iter()
+        .map(|h| h.id)
+        .collect();
+    ids.sort();
+    ids
+}
+
+#[test]
+fn each_variant_pair_finds_the_same_articles() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("variants.jsonl");
+    let articles = [
+        ("a1", "新型コンピューターを発表", "サーバーとユーザーの話。"),
+        ("a2", "コンピュータの歴史", "サーバの更新。"),
+        (
+            "a3",
+            "ヴァイオリンの演奏会",
+            "ヴィオラも。インタヴューに答えた。",
+        ),
+        ("a4", "バイオリン教室", "インタビューに答えた。"),
+        ("a5", "齋藤氏と髙橋氏", "山﨑氏と渡邊氏、霞ヶ関で。"),
+        ("a6", "斎藤氏と高橋氏", "山崎氏と渡辺氏、霞ケ関で。"),
+        ("a7", "齊藤氏", "渡邉氏が語った。"),
+    ];
+    let lines: String = articles
+        .iter()
+        .map(|(id, title, body)| {
+            serde_json::json!({"id": id, "title": title, "published": "2024-01-01", "body": body})
+                .to_string()
+                + "\n"
+        })
+        .collect();
+    std::fs::write(&file, lines).unwrap();
+    let t = crate::common::index_with(&[file]);
+    for (a, b) in [
+        ("コンピューター", "コンピュータ"),
+        ("サーバー", "サーバ"),
+        ("ヴァイオリン", "バイオリン"),
+        ("インタヴュー", "インタビュー"),
+        ("齋藤", "斎藤"),
+        ("齊藤", "斎藤"),
+        ("髙橋", "高橋"),
+        ("山﨑", "山崎"),
+        ("渡邊", "渡辺"),
+        ("渡邉", "渡辺"),
+        ("霞ヶ関", "霞ケ関"),
+    ] {
+        let (x, y) = (ids(&t.store, a), ids(&t.store, b));
+        assert!(x.len() >= 2, "{a}: {x:?}");
+        assert_eq!(x, y, "{a} / {b}");
+    }
+    // The highlight is on the spelling the article uses.
+    let pairs = vec![("q".to_string(), "コンピュータ".to_string())];
+    let r = kiji::search::SearchRequest::from_pairs(&pairs, &[]).unwrap();
+    let res = t.store.search(&r).unwrap();
+    let a1 = res.hits.iter().find(|h| h.id == "a1").unwrap();
+    assert!(
+        a1.title_html.contains("<mark>コンピューター</mark>"),
+        "{}",
+        a1.title_html
+    );
+}
