@@ -19,6 +19,7 @@ pub struct Config {
     pub ingest: IngestConfig,
     pub server: ServerConfig,
     pub entities: EntitiesConfig,
+    pub opensearch: OpenSearchConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -55,6 +56,45 @@ pub struct ServerConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct EntitiesConfig {
     pub user_file: String,
+}
+
+/// The `[opensearch]` section: the cluster kiji exports to (see `src/opensearch/`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpenSearchConfig {
+    pub url: String,
+    pub alias: String,
+    pub username: String,
+    pub password: String,
+    pub shards: u32,
+    pub replicas: u32,
+    pub keep_previous: usize,
+    pub batch_docs: usize,
+    pub batch_bytes: usize,
+    pub max_retries: u32,
+    pub retry_base_ms: u64,
+    pub timeout_secs: u64,
+    pub outbox_path: PathBuf,
+}
+
+impl Default for OpenSearchConfig {
+    fn default() -> Self {
+        OpenSearchConfig {
+            url: String::new(),
+            alias: "kiji-articles".into(),
+            username: String::new(),
+            password: String::new(),
+            shards: 1,
+            replicas: 1,
+            keep_previous: 1,
+            batch_docs: 500,
+            batch_bytes: 5_000_000,
+            max_retries: 5,
+            retry_base_ms: 250,
+            timeout_secs: 60,
+            outbox_path: PathBuf::from("opensearch-outbox"),
+        }
+    }
 }
 
 impl Default for IndexConfig {
@@ -159,6 +199,18 @@ impl Config {
         if let Some(v) = env("KIJI_ENTITIES_FILE") {
             self.entities.user_file = v;
         }
+        if let Some(v) = env("KIJI_OPENSEARCH_URL") {
+            self.opensearch.url = v;
+        }
+        if let Some(v) = env("KIJI_OPENSEARCH_ALIAS") {
+            self.opensearch.alias = v;
+        }
+        if let Some(v) = env("KIJI_OPENSEARCH_PASSWORD") {
+            self.opensearch.password = v;
+        }
+        if let Some(v) = env("KIJI_OPENSEARCH_OUTBOX") {
+            self.opensearch.outbox_path = v.into();
+        }
         Ok(())
     }
 
@@ -181,6 +233,7 @@ impl Config {
             return bad("server.max_body_bytes must be positive".into());
         }
         self.bind_addr()?;
+        self.opensearch.validate()?;
         let user = self.user_entities_file();
         if let Some(p) = user
             && !p.is_file()
@@ -208,6 +261,39 @@ impl Config {
     pub fn api_token(&self) -> Option<&str> {
         let t = self.server.api_token.trim();
         (!t.is_empty()).then_some(t)
+    }
+}
+
+impl OpenSearchConfig {
+    /// Checks the section; the message names the setting.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Config(m));
+        let url = self.url.trim();
+        if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
+            return bad(format!(
+                "opensearch.url = {url:?} is not an http:// or https:// URL"
+            ));
+        }
+        let a = &self.alias;
+        let legal = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c);
+        if a.is_empty() || !a.chars().all(legal) || a.starts_with(['-', '_', '.']) {
+            return bad(format!(
+                "opensearch.alias = {a:?} must be lower-case letters, digits, '-', '_' or '.', not starting with '-', '_' or '.'"
+            ));
+        }
+        if self.shards == 0 {
+            return bad("opensearch.shards must be at least 1".into());
+        }
+        if self.batch_docs == 0 || self.batch_bytes == 0 {
+            return bad("opensearch.batch_docs and opensearch.batch_bytes must be positive".into());
+        }
+        if self.timeout_secs == 0 {
+            return bad("opensearch.timeout_secs must be positive".into());
+        }
+        if self.outbox_path.as_os_str().is_empty() {
+            return bad("opensearch.outbox_path is empty".into());
+        }
+        Ok(())
     }
 }
 
@@ -249,5 +335,34 @@ mod tests {
         assert!(err.to_string().contains("paht"));
         let bad_env = |k: &str| (k == "KIJI_MAX_FILE_BYTES").then(|| "lots".to_string());
         assert!(Config::default().apply_env(bad_env).is_err());
+    }
+
+    #[test]
+    fn opensearch_section_from_env_and_validated() {
+        let env = |k: &str| match k {
+            "KIJI_OPENSEARCH_URL" => Some("https://search.internal:9200".to_string()),
+            "KIJI_OPENSEARCH_PASSWORD" => Some("s3cret".to_string()),
+            _ => None,
+        };
+        let mut c = Config::default();
+        c.apply_env(env).unwrap();
+        assert_eq!(c.opensearch.url, "https://search.internal:9200");
+        assert_eq!(c.opensearch.password, "s3cret");
+        c.validate().unwrap();
+        c.opensearch.alias = "Kiji Articles".into();
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("opensearch.alias")
+        );
+        c.opensearch.alias = "kiji".into();
+        c.opensearch.url = "search.internal:9200".into();
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("opensearch.url")
+        );
     }
 }

@@ -5,5 +5,7 @@ mod common;
 mod analysis;
 mod api;
 mod ingest;
+mod opensearch;
+mod parity;
 mod real_corpus;
 mod server;
