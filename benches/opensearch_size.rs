@@ -226,7 +226,7 @@ fn main() -> anyhow::Result<()> {
          | measure | bytes per article |\n|---|---|\n\
          | kiji's tantivy index (`kiji ingest`) | {per_kiji:.0} |\n\
          | OpenSearch shard, Lucene {}: {lucene_docs:.0} Lucene documents (articles + nested spans), force-merged | {per_os:.0} |\n\
-         | of which `_source` (the JSON kiji sends) | {:.0} |\n\n\
+         | `_source` as kiji sends it (uncompressed JSON; the shard stores it LZ4-compressed, included above) | {:.0} |\n\n\
          Lucene indexing took {:.1} s (JVM start included).\n\n\
          | articles | primary | with 1 replica | kiji (one machine) | primary shards at ~30 GiB |\n|---|---|---|---|---|\n{rows}\n\
          Scale the per-article figures by your articles' length: they grow about linearly with the text.\n",

@@ -108,7 +108,8 @@ fn golden_bulk_body_of_the_seed_article() {
             version: 1_730_332_800_000_001,
         },
     ];
-    let body = String::from_utf8(bulk::body(&ops, &["kiji-articles".into()])).unwrap();
+    let alias = bulk::Target::Alias("kiji-articles".into());
+    let body = String::from_utf8(bulk::body(&ops, &[alias])).unwrap();
     assert_eq!(body.lines().count(), 3);
     insta::assert_snapshot!("opensearch_bulk_seed", redact_dictionary(&body));
 }
@@ -192,7 +193,7 @@ fn user_dictionary_and_normalisation_come_from_kiji() {
 
 #[test]
 fn forward_batches_and_retries_on_429_and_5xx() {
-    let fake = FakeOpenSearch::default();
+    let fake = FakeOpenSearch::with_alias("kiji-articles");
     let server = fake.start();
     let dir = tempfile::tempdir().unwrap();
     let sink = Sink::new(&server.uri(), &config(dir.path()), provenance()).unwrap();
@@ -222,7 +223,7 @@ fn forward_batches_and_retries_on_429_and_5xx() {
 
 #[test]
 fn forward_deletes_and_never_lets_an_older_write_win() {
-    let fake = FakeOpenSearch::default();
+    let fake = FakeOpenSearch::with_alias("kiji-articles");
     let server = fake.start();
     let dir = tempfile::tempdir().unwrap();
     let sink = Sink::new(&server.uri(), &config(dir.path()), provenance()).unwrap();
@@ -254,7 +255,7 @@ fn forward_deletes_and_never_lets_an_older_write_win() {
 
 #[test]
 fn a_partial_failure_is_reported_per_article_and_kept() {
-    let fake = FakeOpenSearch::default();
+    let fake = FakeOpenSearch::with_alias("kiji-articles");
     let server = fake.start();
     let dir = tempfile::tempdir().unwrap();
     let sink = Sink::new(&server.uri(), &config(dir.path()), provenance()).unwrap();
@@ -312,7 +313,7 @@ fn the_outbox_survives_a_restart_while_the_cluster_is_down() {
             .unwrap();
         assert_eq!(report.pending, 6);
     } // kiji stops.
-    let fake = FakeOpenSearch::default();
+    let fake = FakeOpenSearch::with_alias("kiji-articles");
     let server = fake.start();
     // kiji starts again, the cluster is back: the outbox drains, in order.
     let sink = Sink::new(&server.uri(), &config(dir.path()), provenance()).unwrap();
@@ -447,4 +448,28 @@ fn a_rebuild_that_cannot_finish_leaves_the_alias_alone() {
         .unwrap_err();
     assert_eq!(err.code(), "opensearch_unavailable", "{err}");
     assert_eq!(fake.state().aliases, before);
+}
+
+#[test]
+fn writes_before_the_first_rebuild_wait_for_the_alias() {
+    let fake = FakeOpenSearch::default();
+    let server = fake.start();
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = config(dir.path());
+    let sink = Sink::new(&server.uri(), &cfg, provenance()).unwrap();
+    let articles = sample_articles();
+    let report = sink.forward(&articles[..2], &[]).unwrap();
+    assert_eq!((report.delivered, report.pending), (0, 2), "{report:?}");
+    assert!(
+        fake.state().indices.is_empty(),
+        "no index named like the alias was created"
+    );
+    // The first push builds the index and the alias; the waiting writes are
+    // older than its snapshot: superseded, and the outbox is empty.
+    let t = sample_index();
+    let tpl = template::index_template(&cfg, &analyzer());
+    let report = kiji::opensearch::push(&t.store, &sink, &tpl, false).unwrap();
+    assert_eq!(report.rebuild.unwrap().indexed, 5);
+    assert_eq!((report.outbox.superseded, report.outbox.pending), (2, 0));
+    assert_eq!(fake.state().docs_of("kiji-articles").len(), 5);
 }

@@ -12,6 +12,24 @@ use serde_json::{Value, json};
 
 use super::error::{Error, Result};
 
+/// Where an operation goes.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Target {
+    /// The alias: sent with `require_alias`, so that a missing alias is an
+    /// error instead of a new index named like it.
+    Alias(String),
+    /// A concrete index (the one a rebuild fills).
+    Index(String),
+}
+
+impl Target {
+    pub fn name(&self) -> &str {
+        match self {
+            Target::Alias(n) | Target::Index(n) => n,
+        }
+    }
+}
+
 /// One write for the cluster.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "lowercase")]
@@ -40,15 +58,19 @@ impl Op {
         }
     }
 
-    /// Appends the NDJSON lines of this operation on `index` to `out`.
-    pub fn write_ndjson(&self, index: &str, out: &mut Vec<u8>) {
+    /// Appends the NDJSON lines of this operation on `target` to `out`.
+    pub fn write_ndjson(&self, target: &Target, out: &mut Vec<u8>) {
         let (kind, id, version) = match self {
             Op::Index { id, version, .. } => ("index", id, version),
             Op::Delete { id, version } => ("delete", id, version),
         };
-        let action = json!({ kind: {
-            "_index": index, "_id": id, "version": version, "version_type": "external",
-        }});
+        let mut action = json!({
+            "_index": target.name(), "_id": id, "version": version, "version_type": "external",
+        });
+        if matches!(target, Target::Alias(_)) {
+            action["require_alias"] = json!(true);
+        }
+        let action = json!({ kind: action });
         serde_json::to_writer(&mut *out, &action).expect("JSON values always serialise");
         out.push(b'\n');
         if let Op::Index { doc, .. } = self {
@@ -57,16 +79,16 @@ impl Op {
         }
     }
 
-    /// Bytes this operation adds to a request body (for one target index).
-    pub fn ndjson_len(&self, index: &str) -> usize {
+    /// Bytes this operation adds to a request body (for one target).
+    pub fn ndjson_len(&self, target: &Target) -> usize {
         let mut v = Vec::new();
-        self.write_ndjson(index, &mut v);
+        self.write_ndjson(target, &mut v);
         v.len()
     }
 }
 
-/// The body of one `_bulk` request: every op, once for each target index.
-pub fn body(ops: &[Op], targets: &[String]) -> Vec<u8> {
+/// The body of one `_bulk` request: every op, once for each target.
+pub fn body(ops: &[Op], targets: &[Target]) -> Vec<u8> {
     let mut out = Vec::new();
     for op in ops {
         for t in targets {
@@ -81,14 +103,14 @@ pub fn body(ops: &[Op], targets: &[String]) -> Vec<u8> {
 /// article larger than the limit still goes, alone).
 pub fn batches(
     ops: &[Op],
-    index: &str,
+    target: &Target,
     max_docs: usize,
     max_bytes: usize,
 ) -> Vec<std::ops::Range<usize>> {
     let mut out = Vec::new();
     let (mut start, mut bytes) = (0, 0);
     for (i, op) in ops.iter().enumerate() {
-        let len = op.ndjson_len(index);
+        let len = op.ndjson_len(target);
         if i > start && (i - start >= max_docs || bytes + len > max_bytes) {
             out.push(start..i);
             (start, bytes) = (i, 0);
@@ -193,8 +215,11 @@ pub fn parse_response(body: &str, expected: usize) -> Result<Vec<ItemOutcome>> {
                     _ => format!("HTTP {status}"),
                 }
             };
+            let no_index = result["error"]["type"] == "index_not_found_exception";
             Ok(match status {
                 200..=299 => ItemOutcome::Done,
+                // The alias has no index yet (`require_alias`): wait for a rebuild.
+                404 if no_index => ItemOutcome::Retry(reason()),
                 404 if kind == "delete" => ItemOutcome::Done,
                 409 => ItemOutcome::Superseded,
                 429 | 500..=599 => ItemOutcome::Retry(reason()),
@@ -225,7 +250,8 @@ mod tests {
                 version: 8,
             },
         ];
-        let text = String::from_utf8(body(&ops, &["i1".into()])).unwrap();
+        let i1 = Target::Index("i1".into());
+        let text = String::from_utf8(body(&ops, std::slice::from_ref(&i1))).unwrap();
         assert_eq!(
             text,
             concat!(
@@ -237,19 +263,27 @@ mod tests {
                 "\n"
             )
         );
-        let two = String::from_utf8(body(&ops[1..], &["i1".into(), "i2".into()])).unwrap();
+        let two = body(&ops[1..], &[Target::Alias("a".into()), i1]);
+        let two = String::from_utf8(two).unwrap();
         assert_eq!(two.lines().count(), 2);
+        assert!(
+            two.lines()
+                .next()
+                .unwrap()
+                .contains(r#""require_alias":true"#)
+        );
     }
 
     #[test]
     fn batches_are_bounded_by_count_and_bytes() {
         let ops: Vec<Op> = (0..5).map(|i| op(&format!("a{i}"), "本文")).collect();
-        assert_eq!(batches(&ops, "i", 2, 1 << 20), vec![0..2, 2..4, 4..5]);
-        let one = ops[0].ndjson_len("i");
-        assert_eq!(batches(&ops, "i", 100, one * 2), vec![0..2, 2..4, 4..5]);
+        let i = Target::Index("i".into());
+        assert_eq!(batches(&ops, &i, 2, 1 << 20), vec![0..2, 2..4, 4..5]);
+        let one = ops[0].ndjson_len(&i);
+        assert_eq!(batches(&ops, &i, 100, one * 2), vec![0..2, 2..4, 4..5]);
         // Larger than the byte limit alone: still sent, alone.
-        assert_eq!(batches(&ops[..2], "i", 100, 1), vec![0..1, 1..2]);
-        assert!(batches(&[], "i", 2, 10).is_empty());
+        assert_eq!(batches(&ops[..2], &i, 100, 1), vec![0..1, 1..2]);
+        assert!(batches(&[], &i, 2, 10).is_empty());
     }
 
     #[test]
@@ -259,8 +293,9 @@ mod tests {
             {"index":{"_id":"b","status":400,"error":{"type":"mapper_parsing_exception","reason":"failed to parse field [published]"}}},
             {"index":{"_id":"c","status":429,"error":{"type":"es_rejected_execution_exception","reason":"queue full"}}},
             {"index":{"_id":"d","status":409,"error":{"type":"version_conflict_engine_exception","reason":"newer"}}},
-            {"delete":{"_id":"e","status":404,"result":"not_found"}}]}"#;
-        let out = parse_response(body, 5).unwrap();
+            {"delete":{"_id":"e","status":404,"result":"not_found"}},
+            {"index":{"_id":"f","status":404,"error":{"type":"index_not_found_exception","reason":"no such index [kiji-articles] and [require_alias] request flag is [true]"}}}]}"#;
+        let out = parse_response(body, 6).unwrap();
         assert_eq!(out[0], ItemOutcome::Done);
         assert_eq!(
             out[1],
@@ -271,6 +306,10 @@ mod tests {
         assert!(matches!(out[2], ItemOutcome::Retry(_)));
         assert_eq!(out[3], ItemOutcome::Superseded);
         assert_eq!(out[4], ItemOutcome::Done);
+        assert!(
+            matches!(out[5], ItemOutcome::Retry(_)),
+            "waits for the alias"
+        );
         assert!(parse_response(body, 4).is_err());
         assert!(parse_response("<html>", 1).is_err());
     }

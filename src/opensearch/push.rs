@@ -32,6 +32,15 @@ pub fn push(store: &Store, sink: &Sink, template: &Value, incremental: bool) -> 
         report.rebuild = Some(sink.rebuild(template, |each| {
             each_article(store, &store.searcher(), each)
         })?);
+        // Writes that waited for the alias: older than the rebuild's
+        // snapshot, so the cluster answers them as superseded.
+        let after = sink.drain()?;
+        report.outbox.delivered += after.delivered;
+        report.outbox.superseded += after.superseded;
+        report.outbox.requests += after.requests;
+        report.outbox.rejected.extend(after.rejected);
+        report.outbox.pending = after.pending;
+        report.outbox.error = after.error;
         return Ok(report);
     }
     let searcher = store.searcher();

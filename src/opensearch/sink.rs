@@ -18,7 +18,7 @@ use std::sync::Mutex;
 use serde::Serialize;
 use serde_json::{Value, json};
 
-use super::bulk::{self, ItemOutcome, Op, VersionClock};
+use super::bulk::{self, ItemOutcome, Op, Target, VersionClock};
 use super::client::Client;
 use super::document::{Provenance, document};
 use super::error::{Error, Result};
@@ -148,14 +148,14 @@ impl Sink {
         let mut report = SinkReport::default();
         for seq in self.outbox.batches()? {
             let ops = self.outbox.read(seq)?;
-            let mut targets = vec![self.alias.clone()];
+            let mut targets = vec![Target::Alias(self.alias.clone())];
             if let Some(t) = self
                 .rebuilding
                 .lock()
                 .unwrap_or_else(|e| e.into_inner())
                 .clone()
             {
-                targets.push(t);
+                targets.push(Target::Index(t));
             }
             let sent = self.send(&ops, &targets);
             report.requests += sent.requests;
@@ -193,7 +193,7 @@ impl Sink {
 
     /// Sends `ops` to every target index in bounded `_bulk` batches; stops at
     /// the first request that fails as a whole (the rest stay unsent: `None`).
-    fn send(&self, ops: &[Op], targets: &[String]) -> Sent {
+    fn send(&self, ops: &[Op], targets: &[Target]) -> Sent {
         let mut sent = Sent {
             outcomes: vec![None; ops.len()],
             requests: 0,
@@ -220,7 +220,7 @@ impl Sink {
 
     /// One `_bulk` request (retried by the client on 429/5xx); one outcome
     /// per operation, the worst over its targets.
-    fn bulk(&self, batch: &[Op], targets: &[String]) -> Result<Vec<ItemOutcome>> {
+    fn bulk(&self, batch: &[Op], targets: &[Target]) -> Result<Vec<ItemOutcome>> {
         let body = bulk::body(batch, targets);
         let r = self
             .client
@@ -345,7 +345,7 @@ impl Sink {
     /// Indexes one batch into the new index; items the cluster could not
     /// take now are retried (with the client's backoff) before giving up.
     fn load_batch(&self, index: &str, mut ops: Vec<Op>, report: &mut RebuildReport) -> Result<()> {
-        let targets = [index.to_string()];
+        let targets = [Target::Index(index.to_string())];
         let mut refused = Vec::new();
         let mut round = 0;
         while !ops.is_empty() {

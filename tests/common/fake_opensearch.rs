@@ -114,6 +114,18 @@ impl FakeOpenSearch {
         self.state.lock().unwrap()
     }
 
+    /// A cluster that already serves `alias` from an empty index.
+    pub fn with_alias(alias: &str) -> FakeOpenSearch {
+        let fake = FakeOpenSearch::default();
+        {
+            let mut s = fake.state();
+            let index = format!("{alias}-v00000000-000000-000");
+            s.indices.insert(index.clone(), Index::default());
+            s.aliases.insert(alias.to_string(), BTreeSet::from([index]));
+        }
+        fake
+    }
+
     /// Starts a server answering as this fake; keep the server alive while used.
     pub fn start(&self) -> MockServer {
         let rt = tokio::runtime::Builder::new_current_thread()
@@ -172,7 +184,17 @@ impl FakeOpenSearch {
                 items.push(failure(429, "es_rejected_execution_exception", "busy"));
                 continue;
             }
-            let Some(index) = s.resolve(meta["_index"].as_str().unwrap()) else {
+            let name = meta["_index"].as_str().unwrap();
+            if meta["require_alias"] == true && s.aliases.get(name).is_none_or(|a| a.is_empty()) {
+                errors = true;
+                items.push(failure(
+                    404,
+                    "index_not_found_exception",
+                    &format!("no such index [{name}] and [require_alias] request flag is [true]"),
+                ));
+                continue;
+            }
+            let Some(index) = s.resolve(name) else {
                 errors = true;
                 items.push(failure(400, "illegal_argument_exception", "no write index"));
                 continue;
