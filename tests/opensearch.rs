@@ -473,3 +473,52 @@ fn writes_before_the_first_rebuild_wait_for_the_alias() {
     assert_eq!((report.outbox.superseded, report.outbox.pending), (2, 0));
     assert_eq!(fake.state().docs_of("kiji-articles").len(), 5);
 }
+
+#[test]
+fn cli_template_and_push() {
+    let kiji = || {
+        let mut c = std::process::Command::new(env!("CARGO_BIN_EXE_kiji"));
+        c.env("KIJI_LOG", "warn").env_remove("KIJI_OPENSEARCH_URL");
+        c
+    };
+    let out = kiji().args(["opensearch", "template"]).output().unwrap();
+    assert!(out.status.success());
+    let printed: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        printed,
+        template::index_template(&OpenSearchConfig::default(), &analyzer())
+    );
+
+    let fake = FakeOpenSearch::default();
+    let server = fake.start();
+    let t = sample_index();
+    let index = t.dir.path().join("index");
+    let outbox = t.dir.path().join("outbox");
+    let out = kiji()
+        .arg("--index")
+        .arg(&index)
+        .args(["opensearch", "push", "--json", "--alias", "news"])
+        .args(["--url", &server.uri()])
+        .env("KIJI_OPENSEARCH_OUTBOX", &outbox)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["rebuild"]["indexed"], 5, "{report}");
+    assert_eq!(fake.state().docs_of("news").len(), 5);
+    assert!(fake.state().templates.contains_key("news"));
+
+    // No URL anywhere: a clear error, nothing sent.
+    let out = kiji()
+        .arg("--index")
+        .arg(&index)
+        .args(["opensearch", "push"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--url"));
+}
