@@ -317,7 +317,7 @@ fn the_outbox_survives_a_restart_while_the_cluster_is_down() {
     let server = fake.start();
     // kiji starts again, the cluster is back: the outbox drains, in order.
     let sink = Sink::new(&server.uri(), &config(dir.path()), provenance()).unwrap();
-    assert_eq!(sink.outbox().pending().unwrap(), 6);
+    assert_eq!(sink.outbox().pending(), 6);
     let report = sink.drain().unwrap();
     assert_eq!(
         (report.delivered, report.pending, report.error),

@@ -8,9 +8,11 @@
 //! Operations the cluster refused for good are appended to
 //! `rejected.ndjson` with the reason: kept, never silently dropped.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{BufRead, BufReader, Write};
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use serde::Serialize;
@@ -33,6 +35,9 @@ pub struct Rejected {
 pub struct Outbox {
     dir: PathBuf,
     next: AtomicU64,
+    /// Operations per stored batch (read once at opening, then kept up to
+    /// date), so counting what waits does not read the files again.
+    counts: Mutex<BTreeMap<u64, usize>>,
 }
 
 impl Outbox {
@@ -49,10 +54,21 @@ impl Outbox {
                 last = last.max(seq);
             }
         }
-        Ok(Outbox {
+        let outbox = Outbox {
             dir: dir.to_path_buf(),
             next: AtomicU64::new(last + 1),
-        })
+            counts: Mutex::default(),
+        };
+        let mut counts = BTreeMap::new();
+        for seq in outbox.batches()? {
+            counts.insert(seq, outbox.read(seq)?.len());
+        }
+        *outbox.counts() = counts;
+        Ok(outbox)
+    }
+
+    fn counts(&self) -> std::sync::MutexGuard<'_, BTreeMap<u64, usize>> {
+        self.counts.lock().unwrap_or_else(|e| e.into_inner())
     }
 
     pub fn path(&self) -> &Path {
@@ -67,6 +83,7 @@ impl Outbox {
     pub fn push(&self, ops: &[Op]) -> Result<u64> {
         let seq = self.next.fetch_add(1, Ordering::SeqCst);
         self.write(seq, ops)?;
+        self.counts().insert(seq, ops.len());
         Ok(seq)
     }
 
@@ -131,19 +148,18 @@ impl Outbox {
         if left.is_empty() {
             let path = self.file(seq);
             fs::remove_file(&path).map_err(|e| Error::outbox(&path, e))?;
-            self.sync_dir()
+            self.sync_dir()?;
+            self.counts().remove(&seq);
         } else {
-            self.write(seq, left)
+            self.write(seq, left)?;
+            self.counts().insert(seq, left.len());
         }
+        Ok(())
     }
 
     /// Operations waiting, over all batches.
-    pub fn pending(&self) -> Result<usize> {
-        let mut n = 0;
-        for seq in self.batches()? {
-            n += self.read(seq)?.len();
-        }
-        Ok(n)
+    pub fn pending(&self) -> usize {
+        self.counts().values().sum()
     }
 
     /// Appends refused operations to `rejected.ndjson` (synced).
@@ -206,7 +222,9 @@ mod tests {
         outbox.settle(a, &[del("a2")]).unwrap();
         outbox.settle(b, &[]).unwrap();
         assert_eq!(outbox.batches().unwrap(), vec![a, c]);
-        assert_eq!(outbox.pending().unwrap(), 2);
+        assert_eq!(outbox.pending(), 2);
+        drop(outbox);
+        assert_eq!(Outbox::open(dir.path()).unwrap().pending(), 2);
     }
 
     #[test]

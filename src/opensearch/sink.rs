@@ -131,14 +131,24 @@ impl Sink {
         }
     }
 
-    /// Records the writes in the outbox, durably, then delivers everything
-    /// waiting. Errors only when the outbox cannot be written; a cluster that
-    /// is down is reported in [`SinkReport::error`], its writes kept.
-    pub fn forward(&self, upserts: &[StoredArticle], deletes: &[String]) -> Result<SinkReport> {
+    /// Records the writes in the outbox, durably, and returns: the fast half
+    /// of [`Sink::forward`], for a write path that must not wait for the
+    /// cluster (a background thread then calls [`Sink::drain`]).
+    pub fn record(&self, upserts: &[StoredArticle], deletes: &[String]) -> Result<()> {
         let ops = self.operations(upserts, deletes);
         if !ops.is_empty() {
             self.outbox.push(&ops)?;
         }
+        Ok(())
+    }
+
+    /// Records the writes in the outbox, durably, then delivers everything
+    /// waiting. Errors only when the outbox cannot be written; a cluster that
+    /// is down is reported in [`SinkReport::error`], its writes kept. (With a
+    /// cluster down this waits for the client's retries: `max_retries` tries
+    /// with backoff.)
+    pub fn forward(&self, upserts: &[StoredArticle], deletes: &[String]) -> Result<SinkReport> {
+        self.record(upserts, deletes)?;
         self.drain()
     }
 
@@ -187,7 +197,7 @@ impl Sink {
                 break;
             }
         }
-        report.pending = self.outbox.pending()?;
+        report.pending = self.outbox.pending();
         Ok(report)
     }
 
