@@ -449,69 +449,23 @@ mod kiji_cli {
                 }
                 let store = Store::open(&config.index.path, analyzer.clone())?;
                 let sink = Sink::new(url, &config.opensearch, Provenance::of(&analyzer))?;
-                let started = std::time::Instant::now();
                 let report = kiji::opensearch::push(&store, &sink, &tpl, incremental)?;
-                let rejected: Vec<_> = [&report.outbox.rejected]
-                    .into_iter()
-                    .chain(report.rebuild.as_ref().map(|r| &r.rejected))
-                    .chain(report.incremental.as_ref().map(|r| &r.rejected))
-                    .flatten()
-                    .collect();
                 if json {
                     println!("{}", serde_json::to_string_pretty(&report)?);
                 } else {
-                    for r in &rejected {
+                    for r in report.rejected() {
                         eprintln!("rejected: {} ({}): {}", r.id, r.op, r.reason);
                     }
-                    if report.outbox.delivered + report.outbox.pending > 0 {
-                        eprintln!(
-                            "outbox: {} delivered, {} still waiting",
-                            report.outbox.delivered, report.outbox.pending
-                        );
-                    }
-                    if let Some(r) = &report.rebuild {
-                        println!(
-                            "{} articles into {} ({} refused); alias {} now points to it (was: {}); deleted: {} ({:.1} s)",
-                            r.indexed,
-                            r.index,
-                            r.rejected.len(),
-                            sink.alias(),
-                            if r.previous.is_empty() {
-                                "none".into()
-                            } else {
-                                r.previous.join(", ")
-                            },
-                            if r.deleted.is_empty() {
-                                "none".into()
-                            } else {
-                                r.deleted.join(", ")
-                            },
-                            started.elapsed().as_secs_f64()
-                        );
-                    }
-                    if let Some(r) = &report.incremental {
-                        println!(
-                            "{} articles upserted into {} ({} refused, {} waiting in the outbox)",
-                            r.delivered,
-                            sink.alias(),
-                            r.rejected.len(),
-                            r.pending
-                        );
-                    }
+                    println!("{}", report.summary(sink.alias()));
                 }
-                let waiting = report
-                    .incremental
-                    .as_ref()
-                    .and_then(|r| r.error.clone())
-                    .or(report.outbox.error.clone());
-                if let Some(e) = waiting {
+                if let Some(e) = report.stopped() {
                     eprintln!(
                         "error: {e}; the writes wait in {}",
                         sink.outbox().path().display()
                     );
                     return Ok(ExitCode::from(2));
                 }
-                Ok(if rejected.is_empty() {
+                Ok(if report.rejected().is_empty() {
                     ExitCode::SUCCESS
                 } else {
                     ExitCode::from(1)

@@ -512,6 +512,34 @@ fn cli_template_and_push() {
     assert_eq!(fake.state().docs_of("news").len(), 5);
     assert!(fake.state().templates.contains_key("news"));
 
+    // Again, for a person: a new index, the alias moved from the first one.
+    let first = report["rebuild"]["index"].as_str().unwrap().to_string();
+    let out = kiji()
+        .arg("--index")
+        .arg(&index)
+        .args([
+            "opensearch",
+            "push",
+            "--alias",
+            "news",
+            "--url",
+            &server.uri(),
+        ])
+        .env("KIJI_OPENSEARCH_OUTBOX", &outbox)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let text = String::from_utf8(out.stdout).unwrap();
+    assert!(text.starts_with("5 articles into news-v"), "{text}");
+    assert!(
+        text.contains(&format!("alias news now points to it (before: {first})")),
+        "{text}"
+    );
+
     // No URL anywhere: a clear error, nothing sent.
     let out = kiji()
         .arg("--index")

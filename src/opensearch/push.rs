@@ -4,6 +4,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::error::Result;
+use super::outbox::Rejected;
 use super::sink::{RebuildReport, Sink, SinkReport};
 use crate::index::{Store, StoredArticle};
 
@@ -16,6 +17,65 @@ pub struct PushReport {
     pub rebuild: Option<RebuildReport>,
     /// The upserts of an incremental push.
     pub incremental: Option<SinkReport>,
+}
+
+impl PushReport {
+    /// Every article the cluster refused, whichever step sent it.
+    pub fn rejected(&self) -> Vec<&Rejected> {
+        let rebuild = self.rebuild.iter().flat_map(|r| &r.rejected);
+        let incremental = self.incremental.iter().flat_map(|r| &r.rejected);
+        self.outbox
+            .rejected
+            .iter()
+            .chain(rebuild)
+            .chain(incremental)
+            .collect()
+    }
+
+    /// Why writes were left waiting in the outbox, if they were.
+    pub fn stopped(&self) -> Option<&str> {
+        self.incremental
+            .as_ref()
+            .and_then(|r| r.error.as_deref())
+            .or(self.outbox.error.as_deref())
+    }
+
+    /// What happened, in a few lines for a person.
+    pub fn summary(&self, alias: &str) -> String {
+        let list = |v: &[String]| {
+            if v.is_empty() {
+                "none".to_string()
+            } else {
+                v.join(", ")
+            }
+        };
+        let mut lines = Vec::new();
+        if self.outbox.delivered + self.outbox.pending > 0 {
+            lines.push(format!(
+                "outbox: {} delivered ({} superseded), {} still waiting",
+                self.outbox.delivered, self.outbox.superseded, self.outbox.pending
+            ));
+        }
+        if let Some(r) = &self.rebuild {
+            lines.push(format!(
+                "{} articles into {} ({} refused); alias {alias} now points to it (before: {}); deleted: {}",
+                r.indexed,
+                r.index,
+                r.rejected.len(),
+                list(&r.previous),
+                list(&r.deleted)
+            ));
+        }
+        if let Some(r) = &self.incremental {
+            lines.push(format!(
+                "{} articles upserted into {alias} ({} refused, {} waiting in the outbox)",
+                r.delivered,
+                r.rejected.len(),
+                r.pending
+            ));
+        }
+        lines.join("\n")
+    }
 }
 
 /// Drains the outbox, then sends every article of `store`: by default (or
