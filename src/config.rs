@@ -21,6 +21,7 @@ pub struct Config {
     pub server: ServerConfig,
     pub entities: EntitiesConfig,
     pub search: SearchConfig,
+    pub opensearch: OpenSearchConfig,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,6 +77,45 @@ impl Default for SearchConfig {
             body_weight: r.body,
             lead_weight: r.lead,
             bigram_weight: r.bigram,
+        }
+    }
+}
+
+/// The `[opensearch]` section: the cluster kiji exports to (see `src/opensearch/`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OpenSearchConfig {
+    pub url: String,
+    pub alias: String,
+    pub username: String,
+    pub password: String,
+    pub shards: u32,
+    pub replicas: u32,
+    pub keep_previous: usize,
+    pub batch_docs: usize,
+    pub batch_bytes: usize,
+    pub max_retries: u32,
+    pub retry_base_ms: u64,
+    pub timeout_secs: u64,
+    pub outbox_path: PathBuf,
+}
+
+impl Default for OpenSearchConfig {
+    fn default() -> Self {
+        OpenSearchConfig {
+            url: String::new(),
+            alias: "kiji-articles".into(),
+            username: String::new(),
+            password: String::new(),
+            shards: 1,
+            replicas: 1,
+            keep_previous: 1,
+            batch_docs: 500,
+            batch_bytes: 5_000_000,
+            max_retries: 5,
+            retry_base_ms: 250,
+            timeout_secs: 60,
+            outbox_path: PathBuf::from("opensearch-outbox"),
         }
     }
 }
@@ -197,6 +237,18 @@ impl Config {
                 *slot = weight(name, &v)?;
             }
         }
+        if let Some(v) = env("KIJI_OPENSEARCH_URL") {
+            self.opensearch.url = v;
+        }
+        if let Some(v) = env("KIJI_OPENSEARCH_ALIAS") {
+            self.opensearch.alias = v;
+        }
+        if let Some(v) = env("KIJI_OPENSEARCH_PASSWORD") {
+            self.opensearch.password = v;
+        }
+        if let Some(v) = env("KIJI_OPENSEARCH_OUTBOX") {
+            self.opensearch.outbox_path = v.into();
+        }
         Ok(())
     }
 
@@ -233,6 +285,7 @@ impl Config {
         if s.title_weight + s.body_weight == 0.0 {
             return bad("search.title_weight and search.body_weight cannot both be 0".into());
         }
+        self.opensearch.validate()?;
         let user = self.user_entities_file();
         if let Some(p) = user
             && !p.is_file()
@@ -270,6 +323,39 @@ impl Config {
     pub fn api_token(&self) -> Option<&str> {
         let t = self.server.api_token.trim();
         (!t.is_empty()).then_some(t)
+    }
+}
+
+impl OpenSearchConfig {
+    /// Checks the section; the message names the setting.
+    pub fn validate(&self) -> Result<()> {
+        let bad = |m: String| Err(Error::Config(m));
+        let url = self.url.trim();
+        if !(url.is_empty() || url.starts_with("http://") || url.starts_with("https://")) {
+            return bad(format!(
+                "opensearch.url = {url:?} is not an http:// or https:// URL"
+            ));
+        }
+        let a = &self.alias;
+        let legal = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_.".contains(c);
+        if a.is_empty() || !a.chars().all(legal) || a.starts_with(['-', '_', '.']) {
+            return bad(format!(
+                "opensearch.alias = {a:?} must be lower-case letters, digits, '-', '_' or '.', not starting with '-', '_' or '.'"
+            ));
+        }
+        if self.shards == 0 {
+            return bad("opensearch.shards must be at least 1".into());
+        }
+        if self.batch_docs == 0 || self.batch_bytes == 0 {
+            return bad("opensearch.batch_docs and opensearch.batch_bytes must be positive".into());
+        }
+        if self.timeout_secs == 0 {
+            return bad("opensearch.timeout_secs must be positive".into());
+        }
+        if self.outbox_path.as_os_str().is_empty() {
+            return bad("opensearch.outbox_path is empty".into());
+        }
+        Ok(())
     }
 }
 
@@ -311,5 +397,34 @@ mod tests {
         assert!(err.to_string().contains("paht"));
         let bad_env = |k: &str| (k == "KIJI_MAX_FILE_BYTES").then(|| "lots".to_string());
         assert!(Config::default().apply_env(bad_env).is_err());
+    }
+
+    #[test]
+    fn opensearch_section_from_env_and_validated() {
+        let env = |k: &str| match k {
+            "KIJI_OPENSEARCH_URL" => Some("https://search.internal:9200".to_string()),
+            "KIJI_OPENSEARCH_PASSWORD" => Some("s3cret".to_string()),
+            _ => None,
+        };
+        let mut c = Config::default();
+        c.apply_env(env).unwrap();
+        assert_eq!(c.opensearch.url, "https://search.internal:9200");
+        assert_eq!(c.opensearch.password, "s3cret");
+        c.validate().unwrap();
+        c.opensearch.alias = "Kiji Articles".into();
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("opensearch.alias")
+        );
+        c.opensearch.alias = "kiji".into();
+        c.opensearch.url = "search.internal:9200".into();
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("opensearch.url")
+        );
     }
 }

@@ -11,6 +11,7 @@ pub mod error;
 pub mod http;
 pub mod index;
 pub mod ingest;
+pub mod opensearch;
 pub mod search;
 pub mod watch;
 

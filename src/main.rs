@@ -72,6 +72,11 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Export to an OpenSearch cluster (see docs/scale-out.md).
+    Opensearch {
+        #[command(subcommand)]
+        command: OpenSearchCommand,
+    },
     /// Serve the REST API (ingests the corpus first when the index is empty).
     Serve {
         /// Address to listen on, e.g. 127.0.0.1:8080.
@@ -80,6 +85,35 @@ enum Command {
         /// Watch the corpus folder and ingest new or changed files.
         #[arg(long)]
         watch: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum OpenSearchCommand {
+    /// Print the index template generated from the configuration (JSON).
+    Template {
+        /// Write it to this file instead of standard output.
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Send the local index to the cluster: a full rebuild into a new
+    /// versioned index and an atomic alias swap (first delivers what the
+    /// outbox holds).
+    Push {
+        /// The cluster's base URL (default: opensearch.url of the config).
+        #[arg(long, value_name = "URL")]
+        url: Option<String>,
+        /// The alias to (re)build (default: opensearch.alias). The index
+        /// behind it is `<alias>-v<UTC time>`.
+        #[arg(long, value_name = "NAME")]
+        alias: Option<String>,
+        /// Upsert every article into the index behind the alias instead of
+        /// rebuilding (articles deleted locally stay in the cluster).
+        #[arg(long)]
+        incremental: bool,
+        /// Print the report as JSON.
+        #[arg(long)]
+        json: bool,
     },
 }
 
@@ -105,6 +139,17 @@ fn run() -> anyhow::Result<ExitCode> {
     let mut config = Config::load(cli.config.as_deref(), |k| std::env::var(k).ok())?;
     if let Some(index) = cli.index {
         config.index.path = index;
+    }
+    if let Command::Opensearch {
+        command: OpenSearchCommand::Push { url, alias, .. },
+    } = &cli.command
+    {
+        if let Some(u) = url {
+            config.opensearch.url = u.clone();
+        }
+        if let Some(a) = alias {
+            config.opensearch.alias = a.clone();
+        }
     }
     if let Command::Serve { bind, watch } = &cli.command {
         if let Some(b) = bind {
@@ -145,6 +190,7 @@ fn run() -> anyhow::Result<ExitCode> {
             limit,
             json,
         } => kiji_cli::search(&config, query, entity, limit, json),
+        Command::Opensearch { command } => kiji_cli::opensearch(&config, command),
         Command::Serve { .. } => kiji_cli::serve(config),
     }
 }
@@ -410,6 +456,62 @@ mod kiji_cli {
         // In-flight requests have finished; every write was committed when it was acknowledged.
         tracing::info!("stopped");
         Ok(ExitCode::SUCCESS)
+    }
+
+    pub fn opensearch(config: &Config, command: OpenSearchCommand) -> anyhow::Result<ExitCode> {
+        use kiji::opensearch::{Provenance, Sink, template};
+        let analyzer = Analyzer::new(config.user_entities_file())?;
+        let tpl = template::index_template(&config.opensearch, &analyzer);
+        match command {
+            OpenSearchCommand::Template { out } => {
+                let text = serde_json::to_string_pretty(&tpl)? + "\n";
+                match out {
+                    Some(path) => std::fs::write(&path, text)
+                        .with_context(|| format!("cannot write {}", path.display()))?,
+                    None => {
+                        use std::io::Write;
+                        match std::io::stdout().lock().write_all(text.as_bytes()) {
+                            Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => {
+                                return Err(e).context("cannot write to standard output");
+                            }
+                            _ => {}
+                        }
+                    }
+                }
+                Ok(ExitCode::SUCCESS)
+            }
+            OpenSearchCommand::Push {
+                incremental, json, ..
+            } => {
+                let url = config.opensearch.url.trim();
+                if url.is_empty() {
+                    bail!("no cluster: give --url URL (or opensearch.url / KIJI_OPENSEARCH_URL)");
+                }
+                let store = Store::open(&config.index.path, analyzer.clone())?;
+                let sink = Sink::new(url, &config.opensearch, Provenance::of(&analyzer))?;
+                let report = kiji::opensearch::push(&store, &sink, &tpl, incremental)?;
+                if json {
+                    println!("{}", serde_json::to_string_pretty(&report)?);
+                } else {
+                    for r in report.rejected() {
+                        eprintln!("rejected: {} ({}): {}", r.id, r.op, r.reason);
+                    }
+                    println!("{}", report.summary(sink.alias()));
+                }
+                if let Some(e) = report.stopped() {
+                    eprintln!(
+                        "error: {e}; the writes wait in {}",
+                        sink.outbox().path().display()
+                    );
+                    return Ok(ExitCode::from(2));
+                }
+                Ok(if report.rejected().is_empty() {
+                    ExitCode::SUCCESS
+                } else {
+                    ExitCode::from(1)
+                })
+            }
+        }
     }
 
     pub fn ingest_via_server(

@@ -5,6 +5,8 @@ mod common;
 mod analysis;
 mod api;
 mod ingest;
+mod opensearch;
+mod parity;
 mod query;
 mod real_corpus;
 mod server;

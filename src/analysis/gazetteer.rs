@@ -190,27 +190,41 @@ impl Gazetteer {
         self.entries.is_empty()
     }
 
+    /// Every normalised surface form (canonical names and aliases) with the
+    /// entry it names, sorted by surface.
+    pub fn surfaces(&self) -> Vec<(&str, &Entry)> {
+        let mut rows: Vec<(&str, &Entry)> = self
+            .by_surface
+            .iter()
+            .map(|(s, &i)| (s.as_str(), &self.entries[i]))
+            .collect();
+        rows.sort_by(|a, b| a.0.cmp(b.0));
+        rows
+    }
+
     /// Full 13-column IPADIC rows for lindera's user dictionary, one per surface.
     pub fn user_dictionary_csv(&self) -> String {
-        let mut rows: Vec<(&String, &usize)> = self.by_surface.iter().collect();
-        rows.sort();
         let mut out = String::new();
-        for (surface, &i) in rows {
+        for (surface, entry) in self.surfaces() {
             if surface.contains([',', '"', '\n']) || surface.chars().count() < 2 {
                 continue;
             }
-            let (pos, id) = self.entries[i].kind.ipadic_pos();
-            // Cost: low enough that a long name wins over IPADIC's split of it
-            // (金正恩 → 金+正+恩); short names cost more, so that タイ does not
-            // cut タイムリー or 維新 明治維新.
-            let cost = match surface.chars().count() {
-                0..=2 => 3000,
-                3 => 500,
-                _ => -2000,
-            };
+            let (pos, id) = entry.kind.ipadic_pos();
+            let cost = user_word_cost(surface);
             out.push_str(&format!("{surface},{id},{id},{cost},{pos},{surface},*,*\n"));
         }
         out
+    }
+}
+
+/// The word cost of a gazetteer surface in the user dictionary: low enough
+/// that a long name wins over IPADIC's split of it (金正恩 → 金+正+恩); short
+/// names cost more, so that タイ does not cut タイムリー or 維新 明治維新.
+pub fn user_word_cost(surface: &str) -> i32 {
+    match surface.chars().count() {
+        0..=2 => 3000,
+        3 => 500,
+        _ => -2000,
     }
 }
 

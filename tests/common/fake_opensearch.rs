@@ -1,0 +1,353 @@
+//! An in-process fake OpenSearch (a wiremock server with a stateful
+//! responder): enough of the REST API for the sink — index templates,
+//! indices, aliases, `_bulk` with external versions and `dynamic: strict`
+//! mappings — plus switches to make it fail: whole `_bulk` requests answered
+//! 429/5xx, articles refused or answered 429 per item.
+
+use std::collections::{BTreeMap, BTreeSet, VecDeque};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use serde_json::{Value, json};
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+#[derive(Debug, Default)]
+pub struct Index {
+    pub settings: Value,
+    /// id → (version, document; None once deleted).
+    pub docs: BTreeMap<String, (u64, Option<Value>)>,
+}
+
+impl Index {
+    /// The live documents.
+    pub fn live(&self) -> BTreeMap<&str, &Value> {
+        self.docs
+            .iter()
+            .filter_map(|(id, (_, d))| d.as_ref().map(|d| (id.as_str(), d)))
+            .collect()
+    }
+}
+
+#[derive(Debug, Default)]
+pub struct State {
+    pub templates: BTreeMap<String, Value>,
+    pub indices: BTreeMap<String, Index>,
+    pub aliases: BTreeMap<String, BTreeSet<String>>,
+    /// Every request: method, path (with query), body.
+    pub requests: Vec<(String, String, String)>,
+    /// Statuses to answer the next `_bulk` requests with, instead of handling them.
+    pub bulk_failures: VecDeque<u16>,
+    /// Ids whose operations are refused: (status, error type).
+    pub refuse: BTreeMap<String, (u16, String)>,
+    /// Ids whose operations get a per-item 429 this many more times.
+    pub busy: BTreeMap<String, u32>,
+}
+
+impl State {
+    pub fn bulk_requests(&self) -> Vec<&str> {
+        self.requests
+            .iter()
+            .filter(|(m, p, _)| m == "POST" && p == "/_bulk")
+            .map(|(_, _, b)| b.as_str())
+            .collect()
+    }
+
+    /// The index behind a name (an index, or an alias with one index).
+    fn resolve(&self, name: &str) -> Option<String> {
+        match self.aliases.get(name) {
+            Some(set) if set.len() == 1 => set.iter().next().cloned(),
+            Some(_) => None,
+            None => Some(name.to_string()),
+        }
+    }
+
+    /// The alias's documents.
+    pub fn docs_of(&self, name: &str) -> BTreeMap<String, Value> {
+        let index = self.resolve(name).unwrap_or_default();
+        self.indices
+            .get(&index)
+            .map(|i| {
+                i.live()
+                    .into_iter()
+                    .map(|(k, v)| (k.to_string(), v.clone()))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    /// Top-level properties of the template whose pattern matches `index`.
+    fn strict_properties(&self, index: &str) -> Option<BTreeSet<String>> {
+        self.templates.values().find_map(|t| {
+            let matches = t["index_patterns"].as_array()?.iter().any(|p| {
+                let p = p.as_str().unwrap_or("");
+                index.starts_with(p.trim_end_matches('*'))
+            });
+            let m = &t["template"]["mappings"];
+            (matches && m["dynamic"] == "strict").then(|| {
+                m["properties"]
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .cloned()
+                    .collect()
+            })
+        })
+    }
+}
+
+#[derive(Clone, Default)]
+pub struct FakeOpenSearch {
+    pub state: Arc<Mutex<State>>,
+}
+
+fn ok(body: Value) -> ResponseTemplate {
+    ResponseTemplate::new(200).set_body_json(body)
+}
+
+fn error(status: u16, kind: &str, reason: &str) -> ResponseTemplate {
+    ResponseTemplate::new(status)
+        .set_body_json(json!({ "error": { "type": kind, "reason": reason }, "status": status }))
+}
+
+impl FakeOpenSearch {
+    pub fn state(&self) -> MutexGuard<'_, State> {
+        self.state.lock().unwrap()
+    }
+
+    /// A cluster that already serves `alias` from an empty index.
+    pub fn with_alias(alias: &str) -> FakeOpenSearch {
+        let fake = FakeOpenSearch::default();
+        {
+            let mut s = fake.state();
+            let index = format!("{alias}-v00000000-000000-000");
+            s.indices.insert(index.clone(), Index::default());
+            s.aliases.insert(alias.to_string(), BTreeSet::from([index]));
+        }
+        fake
+    }
+
+    /// Starts a server answering as this fake; keep the server alive while used.
+    pub fn start(&self) -> MockServer {
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        rt.block_on(async {
+            let server = MockServer::start().await;
+            Mock::given(any())
+                .respond_with(self.clone())
+                .mount(&server)
+                .await;
+            server
+        })
+    }
+
+    fn bulk(&self, s: &mut State, body: &str) -> ResponseTemplate {
+        if let Some(status) = s.bulk_failures.pop_front() {
+            return error(status, "es_rejected_execution_exception", "rejected");
+        }
+        let mut lines = body.lines().filter(|l| !l.trim().is_empty());
+        let mut items = Vec::new();
+        let mut errors = false;
+        while let Some(line) = lines.next() {
+            let action: Value = serde_json::from_str(line).expect("an action line");
+            let (kind, meta) = action.as_object().unwrap().iter().next().unwrap();
+            let doc = if kind == "index" {
+                Some(serde_json::from_str::<Value>(lines.next().expect("a source line")).unwrap())
+            } else {
+                None
+            };
+            let id = meta["_id"].as_str().unwrap().to_string();
+            let version = meta["version"].as_u64().unwrap();
+            assert_eq!(meta["version_type"], "external");
+            let item = |status: u16, extra: Value| {
+                let mut v = json!({ "_index": meta["_index"], "_id": id, "status": status });
+                v.as_object_mut()
+                    .unwrap()
+                    .extend(extra.as_object().unwrap().clone());
+                json!({ kind: v })
+            };
+            let failure = |status: u16, kind: &str, reason: &str| {
+                item(
+                    status,
+                    json!({ "error": { "type": kind, "reason": reason } }),
+                )
+            };
+            if let Some((status, kind)) = s.refuse.get(&id).cloned() {
+                errors = true;
+                items.push(failure(status, &kind, "refused by the test"));
+                continue;
+            }
+            if let Some(n) = s.busy.get_mut(&id).filter(|n| **n > 0) {
+                *n -= 1;
+                errors = true;
+                items.push(failure(429, "es_rejected_execution_exception", "busy"));
+                continue;
+            }
+            let name = meta["_index"].as_str().unwrap();
+            if meta["require_alias"] == true && s.aliases.get(name).is_none_or(|a| a.is_empty()) {
+                errors = true;
+                items.push(failure(
+                    404,
+                    "index_not_found_exception",
+                    &format!("no such index [{name}] and [require_alias] request flag is [true]"),
+                ));
+                continue;
+            }
+            let Some(index) = s.resolve(name) else {
+                errors = true;
+                items.push(failure(400, "illegal_argument_exception", "no write index"));
+                continue;
+            };
+            if let (Some(allowed), Some(d)) = (s.strict_properties(&index), &doc) {
+                let extra: Vec<&String> = d
+                    .as_object()
+                    .unwrap()
+                    .keys()
+                    .filter(|k| !allowed.contains(*k))
+                    .collect();
+                if !extra.is_empty() {
+                    errors = true;
+                    items.push(failure(
+                        400,
+                        "strict_dynamic_mapping_exception",
+                        &format!("fields {extra:?} not allowed"),
+                    ));
+                    continue;
+                }
+            }
+            let ix = s.indices.entry(index).or_default();
+            let current = ix.docs.get(&id).map(|(v, _)| *v);
+            if current.is_some_and(|c| c >= version) {
+                errors = true;
+                items.push(failure(
+                    409,
+                    "version_conflict_engine_exception",
+                    "newer version",
+                ));
+                continue;
+            }
+            let existed = ix.docs.get(&id).is_some_and(|(_, d)| d.is_some());
+            ix.docs.insert(id.clone(), (version, doc.clone()));
+            items.push(match (kind.as_str(), existed) {
+                ("delete", false) => item(404, json!({ "result": "not_found" })),
+                ("delete", true) => item(200, json!({ "result": "deleted" })),
+                (_, true) => item(200, json!({ "result": "updated" })),
+                _ => item(201, json!({ "result": "created" })),
+            });
+        }
+        ok(json!({ "took": 1, "errors": errors, "items": items }))
+    }
+}
+
+impl Respond for FakeOpenSearch {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let mut s = self.state();
+        let method = request.method.to_string();
+        let path = request.url.path().to_string();
+        let full = match request.url.query() {
+            Some(q) => format!("{path}?{q}"),
+            None => path.clone(),
+        };
+        let body = String::from_utf8(request.body.clone()).expect("UTF-8 bodies");
+        s.requests.push((method.clone(), full, body.clone()));
+        let parts: Vec<&str> = path.trim_start_matches('/').split('/').collect();
+        let json_body = || serde_json::from_str::<Value>(&body).unwrap_or(Value::Null);
+        match (method.as_str(), parts.as_slice()) {
+            ("GET", [""]) => {
+                ok(json!({ "version": { "distribution": "opensearch", "number": "2.17.0" } }))
+            }
+            ("PUT", ["_index_template", name]) => {
+                s.templates.insert(name.to_string(), json_body());
+                ok(json!({ "acknowledged": true }))
+            }
+            ("POST", ["_bulk"]) => self.bulk(&mut s, &body),
+            ("GET", ["_alias", alias]) => match s.aliases.get(*alias) {
+                Some(set) if !set.is_empty() => ok(Value::Object(
+                    set.iter()
+                        .map(|i| (i.clone(), json!({ "aliases": { *alias: {} } })))
+                        .collect(),
+                )),
+                _ => error(404, "aliases_not_found_exception", "alias missing"),
+            },
+            ("POST", ["_aliases"]) => {
+                let actions = json_body()["actions"]
+                    .as_array()
+                    .cloned()
+                    .unwrap_or_default();
+                // All or nothing: check first, then apply.
+                for a in &actions {
+                    let (_, spec) = a.as_object().unwrap().iter().next().unwrap();
+                    if !s.indices.contains_key(spec["index"].as_str().unwrap()) {
+                        return error(404, "index_not_found_exception", "no such index");
+                    }
+                }
+                for a in &actions {
+                    let (kind, spec) = a.as_object().unwrap().iter().next().unwrap();
+                    let (index, alias) = (
+                        spec["index"].as_str().unwrap(),
+                        spec["alias"].as_str().unwrap(),
+                    );
+                    let set = s.aliases.entry(alias.to_string()).or_default();
+                    if kind == "add" {
+                        set.insert(index.to_string());
+                    } else {
+                        set.remove(index);
+                    }
+                }
+                ok(json!({ "acknowledged": true }))
+            }
+            ("GET", ["_cat", "indices", pattern]) => {
+                let prefix = pattern.trim_end_matches('*');
+                ok(Value::Array(
+                    s.indices
+                        .keys()
+                        .filter(|n| n.starts_with(prefix))
+                        .map(|n| json!({ "index": n }))
+                        .collect(),
+                ))
+            }
+            ("PUT", [index]) => {
+                if s.indices.contains_key(*index) {
+                    return error(400, "resource_already_exists_exception", "exists");
+                }
+                s.indices.insert(
+                    index.to_string(),
+                    Index {
+                        settings: json_body(),
+                        docs: BTreeMap::new(),
+                    },
+                );
+                ok(json!({ "acknowledged": true, "index": index }))
+            }
+            ("PUT", [index, "_settings"]) => match s.indices.get_mut(*index) {
+                Some(ix) => {
+                    ix.settings = json_body();
+                    ok(json!({ "acknowledged": true }))
+                }
+                None => error(404, "index_not_found_exception", "no such index"),
+            },
+            ("POST", [_, "_refresh"]) => ok(json!({ "_shards": { "failed": 0 } })),
+            ("DELETE", [index]) => {
+                s.indices.remove(*index);
+                for set in s.aliases.values_mut() {
+                    set.remove(*index);
+                }
+                ok(json!({ "acknowledged": true }))
+            }
+            _ => error(
+                400,
+                "unsupported",
+                &format!("the fake does not do {method} {path}"),
+            ),
+        }
+    }
+}
+
+/// A URL nothing listens on (a cluster that is down).
+pub fn dead_url() -> String {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let port = listener.local_addr().unwrap().port();
+    drop(listener);
+    format!("http://127.0.0.1:{port}")
+}
