@@ -359,14 +359,18 @@ impl Store {
 
     /// The tantivy query for the request's filters and text.
     pub fn build_query(&self, r: &SearchRequest) -> Result<Box<dyn Query>> {
+        self.build_planned_query(r, &self.plan(r)?)
+    }
+
+    /// [`Store::build_query`] for a request already analysed into `plan`.
+    fn build_planned_query(&self, r: &SearchRequest, plan: &QueryPlan) -> Result<Box<dyn Query>> {
         let builder = query::QueryBuilder {
             analyzer: &self.analyzer,
             fields: &self.fields,
             ranking: &self.ranking,
         };
-        let plan = self.plan(r)?;
         let mut must: Vec<(Occur, Box<dyn Query>)> = Vec::new();
-        if let Some(q) = builder.text_query(&plan, r.op)? {
+        if let Some(q) = builder.text_query(plan, r.op)? {
             must.push((Occur::Must, q));
         }
         let term = |s: String| -> Box<dyn Query> {
@@ -421,7 +425,8 @@ impl Store {
         let started = Instant::now();
         let _running = self.searches.enter();
         let searcher = self.searcher();
-        let query = self.build_query(r)?;
+        let plan = self.plan(r)?;
+        let query = self.build_planned_query(r, &plan)?;
         let facet_collector = FacetCollector {
             fields: r.facets.clone(),
         };
@@ -450,7 +455,7 @@ impl Store {
             }
         };
         let top = if r.limit == 0 { Vec::new() } else { top };
-        let hits = self.hits(&searcher, top, r)?;
+        let hits = self.hits(&searcher, top, r, &plan)?;
         let mut facets = BTreeMap::new();
         for name in &r.facets {
             let mut values: Vec<FacetValue> = facet_counts
@@ -489,8 +494,9 @@ impl Store {
         searcher: &Searcher,
         top: Vec<(Option<f32>, DocAddress)>,
         r: &SearchRequest,
+        plan: &QueryPlan,
     ) -> Result<Vec<Hit>> {
-        let highlighter = self.highlighter(r);
+        let highlighter = self.planned_highlighter(r, plan);
         let build = |(score, addr): (Option<f32>, DocAddress)| -> Result<Hit> {
             self.with_hit_source(searcher, addr, |source| {
                 self.hit(&source, score, r, &highlighter)
@@ -511,10 +517,14 @@ impl Store {
 
     /// What `r` highlights, worked out once for all the articles it shows.
     pub fn highlighter(&self, r: &SearchRequest) -> Highlighter {
-        let plan = self.plan(r).unwrap_or_default();
+        self.planned_highlighter(r, &self.plan(r).unwrap_or_default())
+    }
+
+    /// [`Store::highlighter`] for a request already analysed into `plan`.
+    fn planned_highlighter(&self, r: &SearchRequest, plan: &QueryPlan) -> Highlighter {
         Highlighter {
-            title_terms: highlight_terms(&plan, Scope::Title),
-            body_terms: highlight_terms(&plan, Scope::Body),
+            title_terms: highlight_terms(plan, Scope::Title),
+            body_terms: highlight_terms(plan, Scope::Body),
             units: plan.positive_units().count(),
             wanted: r
                 .entities

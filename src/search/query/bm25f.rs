@@ -18,7 +18,9 @@
 use std::fmt;
 
 use tantivy::fieldnorm::FieldNormReader;
+use tantivy::index::SegmentId;
 use tantivy::postings::SegmentPostings;
+use tantivy::postings::TermInfo;
 use tantivy::query::{EnableScoring, Explanation, Query, Scorer, Weight};
 use tantivy::schema::{Field, IndexRecordOption};
 use tantivy::{DocId, DocSet, Score, SegmentReader, TERMINATED, Term};
@@ -62,19 +64,35 @@ impl Bm25fQuery {
 
 impl Query for Bm25fQuery {
     fn weight(&self, enable_scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        let terms: Vec<(Term, f32)> = self
+            .fields
+            .iter()
+            .map(|&(f, w)| (self.term(f), w))
+            .collect();
+        let mut term_infos = Vec::new();
         let (idf, avg_len) = match enable_scoring {
             EnableScoring::Enabled {
+                searcher,
                 statistics_provider: stats,
-                ..
             } => {
+                // Each term is looked up once per segment here; the scorers
+                // read their postings from these (no second dictionary lookup).
+                let mut df = vec![0u64; terms.len()];
+                for segment in searcher.segment_readers() {
+                    let mut infos = Vec::with_capacity(terms.len());
+                    for (i, (term, _)) in terms.iter().enumerate() {
+                        let info = segment.inverted_index(term.field())?.get_term_info(term)?;
+                        df[i] += info.as_ref().map_or(0, |t| t.doc_freq as u64);
+                        infos.push(info);
+                    }
+                    term_infos.push((segment.segment_id(), infos));
+                }
                 let docs = stats.total_num_docs()?.max(1) as f32;
-                let mut df = 0u64;
                 let mut avg_len = 0.0f32;
                 for &(field, w) in &self.fields {
-                    df = df.max(stats.doc_freq(&self.term(field))?);
                     avg_len += w * stats.total_num_tokens(field)? as f32 / docs;
                 }
-                let df = df as f32;
+                let df = df.into_iter().max().unwrap_or(0) as f32;
                 (
                     (1.0 + (docs - df + 0.5) / (df + 0.5)).ln(),
                     avg_len.max(1.0),
@@ -83,11 +101,8 @@ impl Query for Bm25fQuery {
             EnableScoring::Disabled { .. } => (1.0, 1.0),
         };
         Ok(Box::new(Bm25fWeight {
-            terms: self
-                .fields
-                .iter()
-                .map(|&(f, w)| (self.term(f), w))
-                .collect(),
+            terms,
+            term_infos,
             idf,
             avg_len,
         }))
@@ -101,6 +116,8 @@ impl Query for Bm25fQuery {
 
 struct Bm25fWeight {
     terms: Vec<(Term, f32)>,
+    /// Per segment, each term's dictionary entry (None: not in that segment).
+    term_infos: Vec<(SegmentId, Vec<Option<TermInfo>>)>,
     idf: f32,
     avg_len: f32,
 }
@@ -109,14 +126,24 @@ impl Bm25fWeight {
     fn bm25f_scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Bm25fScorer> {
         let mut postings = Vec::with_capacity(self.terms.len());
         let mut norms = Vec::with_capacity(self.terms.len());
-        for (term, w) in &self.terms {
+        let known = self
+            .term_infos
+            .iter()
+            .find(|(id, _)| *id == reader.segment_id())
+            .map(|(_, infos)| infos);
+        for (i, (term, w)) in self.terms.iter().enumerate() {
             let field = term.field();
             norms.push((reader.get_fieldnorms_reader(field)?, *w));
-            if let Some(p) = reader
-                .inverted_index(field)?
-                .read_postings(term, IndexRecordOption::WithFreqs)?
-            {
-                postings.push((p, *w));
+            let index = reader.inverted_index(field)?;
+            let info = match known {
+                Some(infos) => infos[i].clone(),
+                None => index.get_term_info(term)?,
+            };
+            if let Some(info) = info {
+                postings.push((
+                    index.read_postings_from_terminfo(&info, IndexRecordOption::WithFreqs)?,
+                    *w,
+                ));
             }
         }
         let mut scorer = Bm25fScorer {

@@ -142,6 +142,8 @@ impl QueryBuilder<'_> {
     /// and lead of the units' words, plus a little of the same over their
     /// character bigrams (words IPADIC cuts differently in the article).
     pub fn text_query(&self, plan: &QueryPlan, op: Operator) -> Result<Option<Box<dyn Query>>> {
+        // A unit typed alone keeps its exact meaning whatever `op` says.
+        let several = plan.positive_units().nth(1).is_some();
         let mut items: Vec<Box<dyn Query>> = Vec::new();
         let mut excluded: Clauses = Vec::new();
         let mut positive: Vec<(&Unit, Scope)> = Vec::new();
@@ -156,7 +158,13 @@ impl QueryBuilder<'_> {
                 positive.extend(c.units.iter().map(|u| (u, scope)));
                 if group.len() == 1 {
                     for u in &c.units {
-                        items.push(self.unit_query(u, scope)?);
+                        if op == Operator::Or && several {
+                            // Its words match through the ranking clauses;
+                            // what they miss is the unit as a substring.
+                            items.extend(self.substring_query(u, scope));
+                        } else {
+                            items.push(self.unit_query(u, scope)?);
+                        }
                     }
                 } else {
                     alternatives.push((Occur::Should, self.all_units(&c.units, scope)?));
@@ -325,6 +333,36 @@ impl QueryBuilder<'_> {
             )));
         }
         Ok(Box::new(BooleanQuery::new(should)))
+    }
+}
+
+impl QueryBuilder<'_> {
+    /// The unit as an exact substring (its bigram phrase), for `op=or`;
+    /// none for a single CJK character, which would need a scan of every
+    /// bigram (one character inside other words is no evidence of a topic).
+    fn substring_query(&self, u: &Unit, scope: Scope) -> Option<Box<dyn Query>> {
+        let terms: Vec<(usize, String)> = BigramTokenizer::tokens_of(&normalize(&u.text))
+            .into_iter()
+            .map(|t| (t.position, t.text))
+            .collect();
+        if let [(_, t)] = terms.as_slice()
+            && t.chars().count() == 1
+            && t.chars().all(is_cjk)
+        {
+            return None;
+        }
+        let f = self.fields;
+        let fields: &[Field] = match scope {
+            Scope::Any => &[f.title_bigram, f.body_bigram],
+            Scope::Title => &[f.title_bigram],
+            Scope::Body => &[f.body_bigram],
+        };
+        let should: Clauses = fields
+            .iter()
+            .filter_map(|&field| phrase(field, &terms))
+            .map(|q| (Occur::Should, q))
+            .collect();
+        (!should.is_empty()).then(|| Box::new(BooleanQuery::new(should)) as Box<dyn Query>)
     }
 }
 
