@@ -6,7 +6,7 @@ queries.jsonl raw over one persistent HTTP connection (GET /search?q=<query as w
 snippets on, as a user sees them), write a run file, score it with ../shared/eval/score_retrieval.py (the
 reference scorer) and record latency p50/p99 (client round trip). Writes bench/QUALITY.md.
 
-usage: bench/quality.py [--sets jsquad-dev,wikinews-knownitem-dev] [--param k=v ...] [--label TEXT]
+usage: bench/quality.sh (builds, then runs this) or bench/quality.py [--sets jsquad-dev,wikinews-knownitem-dev] [--param k=v ...] [--label TEXT]
                         [--no-write] [--reuse-index]
 env:   KIJI_BIN (default target/release/kiji), KIJI_EVAL (default ../shared/eval), QUALITY_SCRATCH (/tmp/kiji-quality)
 

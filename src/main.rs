@@ -161,7 +161,8 @@ fn run() -> anyhow::Result<ExitCode> {
 
     match cli.command {
         Command::Analyze { normalize: true } => {
-            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            // One line out for each line in, at once (a caller may wait for it).
+            let mut out = std::io::LineWriter::new(std::io::stdout().lock());
             for line in std::io::stdin().lock().lines() {
                 let line = line.context("standard input is not valid UTF-8 text")?;
                 writeln!(out, "{}", kiji::analysis::normalize::normalize_str(&line))?;
