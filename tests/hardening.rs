@@ -456,6 +456,23 @@ async fn golden_error_bodies() {
                 .uri("/health")
                 .insert_header(("Host", "evil.example")),
         ),
+        (
+            "cors_refused",
+            test::TestRequest::default()
+                .method(actix_web::http::Method::OPTIONS)
+                .uri("/search")
+                .insert_header(("Origin", "https://evil.example"))
+                .insert_header(("Access-Control-Request-Method", "GET")),
+        ),
+        (
+            "unsupported_media_type",
+            post("/articles").insert_header(("Content-Type", "image/png")),
+        ),
+        ("empty_body", post("/articles")),
+        (
+            "invalid_id",
+            test::TestRequest::get().uri(&format!("/articles/{}", "x".repeat(513))),
+        ),
     ] {
         let (status, body) = call(&app, req).await;
         all.insert(

@@ -5,10 +5,10 @@
 
 use std::time::Instant;
 
+use actix_web::HttpResponse;
 use actix_web::body::{BoxBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header;
-use actix_web::{HttpRequest, HttpResponse};
 
 use super::MAX_URI_BYTES;
 use super::error::ApiError;
@@ -101,9 +101,11 @@ pub fn record(res: &ServiceResponse<BoxBody>, started: Instant) {
 }
 
 /// The response to a request the edge refused (`Err`), or of the app's
-/// pending answer; shaped, recorded and returned.
+/// pending answer; shaped, recorded and returned. (An error the app itself
+/// returns, rather than a response, goes back as an [`ApiError`] of the
+/// code its status implies, which actix answers in the one shape.)
 pub async fn finish<B, F>(
-    pending: Result<(HttpRequest, F), ServiceResponse<BoxBody>>,
+    pending: Result<F, ServiceResponse<BoxBody>>,
     started: Instant,
 ) -> Result<ServiceResponse<BoxBody>, actix_web::Error>
 where
@@ -112,9 +114,19 @@ where
 {
     let res = match pending {
         Err(refused) => refused,
-        Ok((http_req, fut)) => match fut.await {
+        Ok(fut) => match fut.await {
             Ok(res) => res.map_into_boxed_body(),
-            Err(e) => ServiceResponse::new(http_req, e.error_response()),
+            Err(e) => {
+                let status = e.as_response_error().status_code().as_u16();
+                let code = ErrorCode::for_status(status);
+                let message = if code == ErrorCode::Internal {
+                    tracing::error!(error = %e, "internal error");
+                    super::error::INTERNAL_MESSAGE.to_string()
+                } else {
+                    e.to_string()
+                };
+                return Err(ApiError::new(code, message).into());
+            }
         },
     };
     let (http_req, response) = res.into_parts();

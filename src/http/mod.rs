@@ -244,7 +244,7 @@ pub fn app(
             let started = std::time::Instant::now();
             let pending = match edge::refuse(&config, &req) {
                 Some(e) => Err(req.into_response(e.error_response())),
-                None => Ok((req.request().clone(), srv.call(req))),
+                None => Ok(srv.call(req)),
             };
             edge::finish(pending, started)
         })
