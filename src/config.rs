@@ -38,7 +38,7 @@ pub struct CorpusConfig {
     pub path: PathBuf,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct IngestConfig {
     /// Deprecated: `limits.article_bytes` (still read from older files).
@@ -177,14 +177,6 @@ impl Default for CorpusConfig {
     fn default() -> Self {
         CorpusConfig {
             path: PathBuf::from("corpus"),
-        }
-    }
-}
-
-impl Default for IngestConfig {
-    fn default() -> Self {
-        IngestConfig {
-            max_file_bytes: None,
         }
     }
 }
