@@ -99,7 +99,7 @@ pub fn serve_fresh(
     config: kiji::config::Config,
     preload: Option<&std::path::Path>,
 ) -> anyhow::Result<(tempfile::TempDir, String, usize)> {
-    use std::sync::{Arc, Mutex};
+    use std::sync::Arc;
     let dir = tempfile::tempdir()?;
     let store = Arc::new(kiji::index::Store::open(
         &dir.path().join("index"),
@@ -112,15 +112,12 @@ pub fn serve_fresh(
             &store,
             &mut writer,
             &[path.to_path_buf()],
-            5_000_000,
+            &Default::default(),
             &kiji::ingest::Quiet,
             &mut report,
         )?;
     }
-    let state = actix_web::web::Data::new(kiji::http::AppState {
-        store,
-        writer: Mutex::new(writer),
-        config: Arc::new(config),
-    });
+    let state =
+        actix_web::web::Data::new(kiji::http::AppState::new(store, writer, Arc::new(config)));
     Ok((dir, serve(state), report.added))
 }

@@ -34,7 +34,7 @@ fn main() -> anyhow::Result<()> {
             &store,
             &mut writer,
             std::slice::from_ref(&path),
-            5_000_000,
+            &Default::default(),
             &Quiet,
             &mut report,
         )?;

@@ -85,7 +85,14 @@ fn main() -> anyhow::Result<()> {
     let mut writer = Writer::new(&store, 256)?;
     let mut report = IngestReport::default();
     let files = ingest::collect_files(std::slice::from_ref(&path), &mut report);
-    ingest::ingest_files(&store, &mut writer, &files, 5_000_000, &Quiet, &mut report)?;
+    ingest::ingest_files(
+        &store,
+        &mut writer,
+        &files,
+        &Default::default(),
+        &Quiet,
+        &mut report,
+    )?;
     writer.close()?;
     store.refresh()?;
     let kiji_bytes = store.size_on_disk() as f64;

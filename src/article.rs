@@ -49,6 +49,23 @@ pub struct Article {
 }
 
 impl Article {
+    /// The bytes of its text (every string field): what the per-article
+    /// limit (`limits.article_bytes`) counts.
+    pub fn text_bytes(&self) -> usize {
+        let opt = |s: &Option<String>| s.as_ref().map_or(0, String::len);
+        let list = |v: &[String]| v.iter().map(String::len).sum::<usize>();
+        self.id.len()
+            + self.title.len()
+            + self.body.len()
+            + opt(&self.source)
+            + opt(&self.url)
+            + opt(&self.author)
+            + opt(&self.author_profile)
+            + list(&self.credits)
+            + list(&self.tags)
+            + list(&self.cited_outlets)
+    }
+
     /// A hash of everything stored, to tell "unchanged" from "updated".
     pub fn content_hash(&self) -> String {
         let json = serde_json::to_vec(self).expect("an Article always serialises");
@@ -71,14 +88,32 @@ pub enum ArticleError {
     Json(String),
     #[error("unknown format {0:?} (expected .txt, .json, .jsonl or .ndjson)")]
     UnknownFormat(String),
-    #[error(
-        "{size} bytes, over the limit of {limit} bytes for one article (ingest.max_file_bytes)"
-    )]
+    #[error("{size} bytes, over the limit of {limit} bytes for one article (limits.article_bytes)")]
     TooLarge { size: u64, limit: u64 },
     #[error("cannot read file: {0}")]
     Io(String),
     #[error("field `{0}` must be {1}")]
     BadField(&'static str, &'static str),
+    #[error("id is {len} bytes, over the limit of {limit} bytes (limits.id_bytes)")]
+    IdTooLong { len: usize, limit: usize },
+}
+
+impl ArticleError {
+    /// The rejection's code in the one vocabulary.
+    pub fn code(&self) -> crate::code::ErrorCode {
+        use crate::code::ErrorCode;
+        match self {
+            ArticleError::InvalidUtf8(_) => ErrorCode::InvalidUtf8,
+            ArticleError::EmptyBody => ErrorCode::EmptyBody,
+            ArticleError::BadDate { .. } => ErrorCode::InvalidDate,
+            ArticleError::Json(_) => ErrorCode::InvalidJson,
+            ArticleError::UnknownFormat(_) => ErrorCode::UnknownFormat,
+            ArticleError::TooLarge { .. } => ErrorCode::TooLarge,
+            ArticleError::Io(_) => ErrorCode::IoError,
+            ArticleError::BadField(..) => ErrorCode::InvalidField,
+            ArticleError::IdTooLong { .. } => ErrorCode::InvalidId,
+        }
+    }
 }
 
 /// An article that was not taken, with where it was and why.

@@ -19,6 +19,7 @@ pub struct Config {
     pub corpus: CorpusConfig,
     pub ingest: IngestConfig,
     pub server: ServerConfig,
+    pub limits: LimitsConfig,
     pub entities: EntitiesConfig,
     pub search: SearchConfig,
     pub opensearch: OpenSearchConfig,
@@ -37,10 +38,12 @@ pub struct CorpusConfig {
     pub path: PathBuf,
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
 #[serde(deny_unknown_fields, default)]
 pub struct IngestConfig {
-    pub max_file_bytes: u64,
+    /// Deprecated: `limits.article_bytes` (still read from older files).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_file_bytes: Option<u64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -48,10 +51,51 @@ pub struct IngestConfig {
 pub struct ServerConfig {
     pub bind: String,
     pub cors_origins: Vec<String>,
-    pub max_body_bytes: usize,
+    /// Host names (or IP addresses) the service answers to; empty = the
+    /// loopback names and the bind address (DNS-rebinding protection).
+    pub allowed_hosts: Vec<String>,
+    /// Deprecated: `limits.body_bytes` (still read from older files).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_body_bytes: Option<usize>,
     pub api_token: String,
     pub watch: bool,
     pub delete_removed_files: bool,
+}
+
+/// The `[limits]` section: what one request or article may cost, applied to
+/// every way in (CLI, watcher, API).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LimitsConfig {
+    /// The largest article, in bytes (a file, a JSON Lines line, or one
+    /// article of a request).
+    pub article_bytes: u64,
+    /// The largest request body, in bytes.
+    pub body_bytes: usize,
+    /// The longest article id, in bytes (UTF-8).
+    pub id_bytes: usize,
+    /// The largest text `/analyze` takes, in bytes.
+    pub analyze_bytes: usize,
+    /// Seconds a client has to send a request's head.
+    pub request_timeout_secs: u64,
+    /// Seconds a client has to send a request's body.
+    pub body_timeout_secs: u64,
+}
+
+/// tantivy drops terms longer than this many bytes, so no id may be longer.
+pub const MAX_ID_BYTES: usize = 65_530;
+
+impl Default for LimitsConfig {
+    fn default() -> Self {
+        LimitsConfig {
+            article_bytes: 5_000_000,
+            body_bytes: 32 * 1024 * 1024,
+            id_bytes: 512,
+            analyze_bytes: 1_000_000,
+            request_timeout_secs: 5,
+            body_timeout_secs: 30,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
@@ -137,20 +181,13 @@ impl Default for CorpusConfig {
     }
 }
 
-impl Default for IngestConfig {
-    fn default() -> Self {
-        IngestConfig {
-            max_file_bytes: 5_000_000,
-        }
-    }
-}
-
 impl Default for ServerConfig {
     fn default() -> Self {
         ServerConfig {
             bind: "127.0.0.1:8080".into(),
             cors_origins: vec!["http://localhost".into(), "http://127.0.0.1".into()],
-            max_body_bytes: 32 * 1024 * 1024,
+            allowed_hosts: Vec::new(),
+            max_body_bytes: None,
             api_token: String::new(),
             watch: false,
             delete_removed_files: false,
@@ -176,7 +213,23 @@ impl Config {
     pub fn from_file(path: &Path) -> Result<Config> {
         let text = std::fs::read_to_string(path)
             .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))?;
-        toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))
+        let mut config: Config =
+            toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        config.take_deprecated();
+        Ok(config)
+    }
+
+    /// Moves settings of older files (`ingest.max_file_bytes`,
+    /// `server.max_body_bytes`) to `[limits]`.
+    fn take_deprecated(&mut self) {
+        if let Some(v) = self.ingest.max_file_bytes.take() {
+            tracing::warn!("ingest.max_file_bytes is now limits.article_bytes");
+            self.limits.article_bytes = v;
+        }
+        if let Some(v) = self.server.max_body_bytes.take() {
+            tracing::warn!("server.max_body_bytes is now limits.body_bytes");
+            self.limits.body_bytes = v;
+        }
     }
 
     fn apply_env(&mut self, env: impl Fn(&str) -> Option<String>) -> Result<()> {
@@ -194,8 +247,29 @@ impl Config {
         if let Some(v) = env("KIJI_WRITER_MEMORY_MB") {
             self.index.writer_memory_mb = parse("KIJI_WRITER_MEMORY_MB", &v)? as usize;
         }
-        if let Some(v) = env("KIJI_MAX_FILE_BYTES") {
-            self.ingest.max_file_bytes = parse("KIJI_MAX_FILE_BYTES", &v)?;
+        for name in ["KIJI_MAX_FILE_BYTES", "KIJI_MAX_ARTICLE_BYTES"] {
+            if let Some(v) = env(name) {
+                self.limits.article_bytes = parse(name, &v)?;
+            }
+        }
+        if let Some(v) = env("KIJI_MAX_ID_BYTES") {
+            self.limits.id_bytes = parse("KIJI_MAX_ID_BYTES", &v)? as usize;
+        }
+        if let Some(v) = env("KIJI_MAX_ANALYZE_BYTES") {
+            self.limits.analyze_bytes = parse("KIJI_MAX_ANALYZE_BYTES", &v)? as usize;
+        }
+        if let Some(v) = env("KIJI_REQUEST_TIMEOUT_SECS") {
+            self.limits.request_timeout_secs = parse("KIJI_REQUEST_TIMEOUT_SECS", &v)?;
+        }
+        if let Some(v) = env("KIJI_BODY_TIMEOUT_SECS") {
+            self.limits.body_timeout_secs = parse("KIJI_BODY_TIMEOUT_SECS", &v)?;
+        }
+        if let Some(v) = env("KIJI_ALLOWED_HOSTS") {
+            self.server.allowed_hosts = v
+                .split(',')
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty())
+                .collect();
         }
         if let Some(v) = env("KIJI_BIND") {
             self.server.bind = v;
@@ -208,7 +282,7 @@ impl Config {
                 .collect();
         }
         if let Some(v) = env("KIJI_MAX_BODY_BYTES") {
-            self.server.max_body_bytes = parse("KIJI_MAX_BODY_BYTES", &v)? as usize;
+            self.limits.body_bytes = parse("KIJI_MAX_BODY_BYTES", &v)? as usize;
         }
         if let Some(v) = env("KIJI_API_TOKEN") {
             self.server.api_token = v;
@@ -264,11 +338,24 @@ impl Config {
                 self.index.writer_memory_mb
             ));
         }
-        if self.ingest.max_file_bytes == 0 {
-            return bad("ingest.max_file_bytes must be positive".into());
+        let l = &self.limits;
+        for (name, v) in [
+            ("limits.article_bytes", l.article_bytes),
+            ("limits.body_bytes", l.body_bytes as u64),
+            ("limits.id_bytes", l.id_bytes as u64),
+            ("limits.analyze_bytes", l.analyze_bytes as u64),
+            ("limits.request_timeout_secs", l.request_timeout_secs),
+            ("limits.body_timeout_secs", l.body_timeout_secs),
+        ] {
+            if v == 0 {
+                return bad(format!("{name} must be positive"));
+            }
         }
-        if self.server.max_body_bytes == 0 {
-            return bad("server.max_body_bytes must be positive".into());
+        if l.id_bytes > MAX_ID_BYTES {
+            return bad(format!(
+                "limits.id_bytes = {} is over {MAX_ID_BYTES}, the longest term the index keeps",
+                l.id_bytes
+            ));
         }
         self.bind_addr()?;
         let s = &self.search;
@@ -316,6 +403,37 @@ impl Config {
             body: self.search.body_weight,
             lead: self.search.lead_weight,
             bigram: self.search.bigram_weight,
+        }
+    }
+
+    /// Whether a request's `Host` header (`name`, `name:port`, `[v6]:port`)
+    /// names this service: one of `server.allowed_hosts` (`*` = any), or,
+    /// when that is empty, a loopback name or the bind address; with an
+    /// unspecified bind address (0.0.0.0, ::) any IP address too (DNS
+    /// rebinding needs a name).
+    pub fn host_allowed(&self, host: &str) -> bool {
+        let host = host.trim();
+        let name = if let Some(rest) = host.strip_prefix('[') {
+            rest.split(']').next().unwrap_or("")
+        } else {
+            host.rsplit_once(':')
+                .filter(|(_, port)| port.chars().all(|c| c.is_ascii_digit()))
+                .map_or(host, |(name, _)| name)
+        };
+        let name = name.trim_end_matches('.').to_ascii_lowercase();
+        if !self.server.allowed_hosts.is_empty() {
+            return self
+                .server
+                .allowed_hosts
+                .iter()
+                .any(|h| h == "*" || h.trim_matches(['[', ']']).eq_ignore_ascii_case(&name));
+        }
+        if ["localhost", "127.0.0.1", "::1"].contains(&name.as_str()) {
+            return true;
+        }
+        match (self.bind_addr(), name.parse::<std::net::IpAddr>()) {
+            (Ok(bind), Ok(ip)) => bind.ip() == ip || bind.ip().is_unspecified(),
+            _ => false,
         }
     }
 
@@ -368,6 +486,72 @@ mod tests {
         let parsed: Config = toml::from_str(DEFAULT_TOML).unwrap();
         assert_eq!(parsed, Config::default());
         parsed.validate().unwrap();
+    }
+
+    #[test]
+    fn limits_in_one_section_with_older_names_still_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("c.toml");
+        std::fs::write(
+            &p,
+            "[ingest]\nmax_file_bytes = 7\n[server]\nmax_body_bytes = 9\n",
+        )
+        .unwrap();
+        let c = Config::from_file(&p).unwrap();
+        assert_eq!((c.limits.article_bytes, c.limits.body_bytes), (7, 9));
+        let env = |k: &str| match k {
+            "KIJI_MAX_FILE_BYTES" => Some("11".to_string()),
+            "KIJI_MAX_ID_BYTES" => Some("100".to_string()),
+            _ => None,
+        };
+        let mut c = Config::default();
+        c.apply_env(env).unwrap();
+        assert_eq!((c.limits.article_bytes, c.limits.id_bytes), (11, 100));
+        c.limits.id_bytes = MAX_ID_BYTES + 1;
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("limits.id_bytes")
+        );
+        c.limits.id_bytes = 512;
+        c.limits.body_timeout_secs = 0;
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("body_timeout")
+        );
+    }
+
+    #[test]
+    fn hosts_default_to_loopback_and_the_bind_address() {
+        let mut c = Config::default();
+        for ok in [
+            "localhost",
+            "localhost:8080",
+            "127.0.0.1:8080",
+            "[::1]:8080",
+            "LOCALHOST.",
+        ] {
+            assert!(c.host_allowed(ok), "{ok}");
+        }
+        for bad in [
+            "evil.example",
+            "evil.example:8080",
+            "10.0.0.1:8080",
+            "localhost.evil.example",
+        ] {
+            assert!(!c.host_allowed(bad), "{bad}");
+        }
+        c.server.bind = "0.0.0.0:8080".into();
+        assert!(c.host_allowed("10.0.0.1:8080"));
+        assert!(!c.host_allowed("evil.example:8080"));
+        c.server.allowed_hosts = vec!["kiji.internal".into()];
+        assert!(c.host_allowed("kiji.internal:8080"));
+        assert!(!c.host_allowed("localhost:8080"));
+        c.server.allowed_hosts = vec!["*".into()];
+        assert!(c.host_allowed("evil.example"));
     }
 
     #[test]

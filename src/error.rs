@@ -1,7 +1,9 @@
-//! The library's error type. Every variant has a stable snake_case code; the
-//! HTTP layer (`http::error`) maps codes to statuses.
+//! The library's error type. Every variant has a stable code from the one
+//! vocabulary ([`ErrorCode`]), which knows its HTTP status.
 
 use std::path::PathBuf;
+
+pub use crate::code::ErrorCode;
 
 /// Result with kiji's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
@@ -18,6 +20,14 @@ pub enum Error {
     ArticleNotFound(String),
     #[error("no entity named {0:?}")]
     EntityNotFound(String),
+    /// An article id that cannot be stored (empty or over `limits.id_bytes`).
+    #[error("invalid id: {0}")]
+    InvalidId(String),
+    /// A request body with no article that could be taken: the code of its
+    /// rejections when they share one (`invalid_json`, `too_large`,
+    /// `invalid_id` …), else `invalid_body`.
+    #[error("{message}")]
+    InvalidBody { code: ErrorCode, message: String },
     /// A configuration value is invalid.
     #[error("configuration: {0}")]
     Config(String),
@@ -48,31 +58,27 @@ pub enum Error {
 
 impl Error {
     /// The stable machine-readable code.
-    pub fn code(&self) -> &'static str {
+    pub fn code(&self) -> ErrorCode {
         match self {
-            Error::InvalidQuery(_) => "invalid_query",
-            Error::InvalidParameter { .. } => "invalid_parameter",
-            Error::ArticleNotFound(_) => "article_not_found",
-            Error::EntityNotFound(_) => "entity_not_found",
-            Error::Config(_) => "invalid_config",
-            Error::IndexLocked { .. } => "index_locked",
-            Error::Dictionary(_) => "dictionary_error",
-            Error::Index(_) | Error::IndexOpen { .. } => "index_error",
-            Error::IndexFormat { .. } => "index_format",
-            Error::Io(_) => "io_error",
-            Error::Corrupt(_) => "corrupt_data",
+            Error::InvalidQuery(_) => ErrorCode::InvalidQuery,
+            Error::InvalidParameter { .. } => ErrorCode::InvalidParameter,
+            Error::ArticleNotFound(_) => ErrorCode::ArticleNotFound,
+            Error::EntityNotFound(_) => ErrorCode::EntityNotFound,
+            Error::InvalidId(_) => ErrorCode::InvalidId,
+            Error::InvalidBody { code, .. } => *code,
+            Error::Config(_) => ErrorCode::InvalidConfig,
+            Error::IndexLocked { .. } => ErrorCode::IndexLocked,
+            Error::Dictionary(_) => ErrorCode::DictionaryError,
+            Error::Index(_) | Error::IndexOpen { .. } => ErrorCode::IndexError,
+            Error::IndexFormat { .. } => ErrorCode::IndexFormat,
+            Error::Io(_) => ErrorCode::IoError,
+            Error::Corrupt(_) => ErrorCode::CorruptData,
         }
     }
 
     /// Errors caused by the caller (4xx), as opposed to kiji itself (5xx).
     pub fn is_user_error(&self) -> bool {
-        matches!(
-            self,
-            Error::InvalidQuery(_)
-                | Error::InvalidParameter { .. }
-                | Error::ArticleNotFound(_)
-                | Error::EntityNotFound(_)
-        )
+        self.code().status() < 500
     }
 
     pub fn param(name: &str, message: impl Into<String>) -> Error {

@@ -8,8 +8,12 @@ use serde::Serialize;
 
 use std::io::{BufRead, BufReader};
 
-use crate::article::{ArticleError, Format, Parsed, Rejection, parse_bytes, parse_json_line};
-use crate::error::Result;
+use crate::article::{
+    Article, ArticleError, Format, Parsed, Rejection, parse_bytes, parse_json_line,
+};
+use crate::code::ErrorCode;
+use crate::config::LimitsConfig;
+use crate::error::{Error, Result};
 use crate::index::{Outcome, Store, Writer};
 
 /// A long ingest commits this often (and at the end), so a crash loses at
@@ -38,11 +42,22 @@ pub struct IngestReport {
 
 impl IngestReport {
     pub fn count(&mut self, outcome: Outcome) {
+        count_metric(outcome);
         match outcome {
             Outcome::Added => self.added += 1,
             Outcome::Updated => self.updated += 1,
             Outcome::Unchanged => self.unchanged += 1,
         }
+    }
+
+    /// Records a rejected article (or file).
+    pub fn reject(&mut self, file: &str, line: Option<usize>, e: &ArticleError) {
+        reject_metric(e);
+        self.rejected.push(Rejection {
+            file: file.to_string(),
+            line,
+            reason: e.to_string(),
+        });
     }
 
     /// One line: `added 3, updated 0, unchanged 5, rejected 1`.
@@ -55,6 +70,25 @@ impl IngestReport {
             self.rejected.len()
         )
     }
+}
+
+fn count_metric(outcome: Outcome) {
+    let label = match outcome {
+        Outcome::Added => "added",
+        Outcome::Updated => "updated",
+        Outcome::Unchanged => "unchanged",
+    };
+    crate::metrics::metrics()
+        .ingested
+        .with_label_values(&[label])
+        .inc();
+}
+
+fn reject_metric(e: &ArticleError) {
+    crate::metrics::metrics()
+        .rejected
+        .with_label_values(&[e.code().as_str()])
+        .inc();
 }
 
 /// The article files under `paths`: files as given, folders walked (hidden
@@ -117,84 +151,93 @@ pub trait Progress {
 pub struct Quiet;
 impl Progress for Quiet {}
 
-/// Ingests files into the index through `writer`, committing every
-/// [`COMMIT_EVERY`] and at the end.
-pub fn ingest_files(
-    store: &Store,
-    writer: &mut Writer,
+/// Whether an article may go in: its id (non-empty, at most
+/// `limits.id_bytes`) and its size (the bytes of its text fields, at most
+/// `limits.article_bytes`). Every way in (files, the watcher, `--server`,
+/// `POST /articles`) passes its articles through here.
+pub fn check_article(article: &Article, limits: &LimitsConfig) -> Result<(), ArticleError> {
+    if article.id.trim().is_empty() {
+        return Err(ArticleError::BadField("id", "a non-empty string"));
+    }
+    if article.id.len() > limits.id_bytes {
+        return Err(ArticleError::IdTooLong {
+            len: article.id.len(),
+            limit: limits.id_bytes,
+        });
+    }
+    let size = article.text_bytes() as u64;
+    if size > limits.article_bytes {
+        return Err(ArticleError::TooLarge {
+            size,
+            limit: limits.article_bytes,
+        });
+    }
+    Ok(())
+}
+
+/// An article read from a file, with its line (JSON Lines) or position (JSON array).
+#[derive(Debug, Clone)]
+pub struct Sourced {
+    pub article: Article,
+    pub line: Option<usize>,
+}
+
+/// Reads the articles of `files` — the one reading path of `kiji ingest`,
+/// the watcher and `kiji ingest --server`: format by extension, the size
+/// limit per file (per line for JSON Lines, which is streamed), parsing,
+/// [`check_article`]; rejections go to `report`. The articles are handed to
+/// `sink` in batches of up to `batch` with the file they came from.
+pub fn read_files(
     files: &[PathBuf],
-    max_file_bytes: u64,
+    limits: &LimitsConfig,
+    batch_size: usize,
     progress: &dyn Progress,
     report: &mut IngestReport,
+    mut sink: impl FnMut(&str, Vec<Sourced>, &mut IngestReport) -> Result<()>,
 ) -> Result<()> {
+    let max = limits.article_bytes;
     let sizes: Vec<u64> = files
         .iter()
         .map(|f| f.metadata().map(|m| m.len()).unwrap_or(0))
         .collect();
     progress.start(sizes.iter().sum());
-    let mut last_commit = std::time::Instant::now();
     for (file, &size) in files.iter().zip(&sizes) {
         progress.file(file);
         report.files += 1;
         let name = file.display().to_string();
-        let reject = |report: &mut IngestReport, line: Option<usize>, e: ArticleError| {
-            report.rejected.push(Rejection {
-                file: file.display().to_string(),
-                line,
-                reason: e.to_string(),
-            })
+        let mut batch: Vec<Sourced> = Vec::new();
+        // One parsed item at `at` (line or array position, where known).
+        let mut handle = |item: Parsed,
+                          at: Option<usize>,
+                          report: &mut IngestReport,
+                          batch: &mut Vec<Sourced>|
+         -> Result<()> {
+            match item.and_then(|a| check_article(&a, limits).map(|()| a).map_err(|e| (at, e))) {
+                Ok(article) => {
+                    batch.push(Sourced { article, line: at });
+                    if batch.len() >= batch_size {
+                        return sink(&name, std::mem::take(batch), report);
+                    }
+                }
+                Err((line, e)) => report.reject(&name, line.or(at), &e),
+            }
+            Ok(())
         };
         let format = match Format::from_path(file) {
             Ok(f) => f,
             Err(e) => {
-                reject(report, None, e);
+                report.reject(&name, None, &e);
                 progress.advance(size);
                 continue;
             }
         };
-        // JSON Lines is streamed: the size limit applies to each line (one
-        // article), so an archive of any size goes in. Other formats hold
-        // one document, which the limit applies to as a whole.
-        // Articles are written in batches, so that analysis runs on all cores.
-        let mut batch: Vec<crate::article::Article> = Vec::new();
-        let mut flush =
-            |batch: &mut Vec<crate::article::Article>, report: &mut IngestReport| -> Result<()> {
-                if batch.is_empty() {
-                    return Ok(());
-                }
-                for outcome in writer.upsert_many(store, std::mem::take(batch), Some(&name))? {
-                    report.count(outcome);
-                }
-                if last_commit.elapsed() >= COMMIT_EVERY {
-                    writer.commit(store)?;
-                    last_commit = std::time::Instant::now();
-                }
-                Ok(())
-            };
-        let mut handle = |item: Parsed,
-                          report: &mut IngestReport,
-                          batch: &mut Vec<crate::article::Article>|
-         -> Result<()> {
-            match item {
-                Ok(article) => {
-                    batch.push(article);
-                    if batch.len() >= BATCH {
-                        flush(batch, report)?;
-                    }
-                }
-                Err((line, e)) => report.rejected.push(Rejection {
-                    file: name.clone(),
-                    line,
-                    reason: e.to_string(),
-                }),
-            }
-            Ok(())
-        };
         if format == Format::JsonLines {
+            // Streamed: the size limit applies to each line (one article),
+            // so an archive of any size goes in.
             let f = match std::fs::File::open(file) {
                 Ok(f) => f,
                 Err(e) => {
-                    reject(report, None, ArticleError::Io(e.to_string()));
+                    report.reject(&name, None, &ArticleError::Io(e.to_string()));
                     progress.advance(size);
                     continue;
                 }
@@ -208,59 +251,90 @@ pub fn ingest_files(
                     Ok(0) => break,
                     Ok(n) => n,
                     Err(e) => {
-                        reject(report, Some(line_no + 1), ArticleError::Io(e.to_string()));
+                        report.reject(&name, Some(line_no + 1), &ArticleError::Io(e.to_string()));
                         break;
                     }
                 };
                 line_no += 1;
                 report.bytes += n as u64;
                 progress.advance(n as u64);
-                if n as u64 > max_file_bytes {
-                    let e = ArticleError::TooLarge {
-                        size: n as u64,
-                        limit: max_file_bytes,
-                    };
-                    handle(Err((Some(line_no), e)), report, &mut batch)?;
-                    continue;
-                }
-                if let Some(item) = parse_json_line(&line, line_no) {
-                    handle(item, report, &mut batch)?;
+                let item = if n as u64 > max {
+                    Some(Err((
+                        Some(line_no),
+                        ArticleError::TooLarge {
+                            size: n as u64,
+                            limit: max,
+                        },
+                    )))
+                } else {
+                    parse_json_line(&line, line_no)
+                };
+                if let Some(item) = item {
+                    handle(item, Some(line_no), report, &mut batch)?;
                 }
             }
-            flush(&mut batch, report)?;
-            continue;
-        }
-        if size > max_file_bytes {
-            reject(
-                report,
-                None,
-                ArticleError::TooLarge {
-                    size,
-                    limit: max_file_bytes,
-                },
-            );
+        } else if size > max {
+            // Other formats hold one document, which the limit applies to as a whole.
+            report.reject(&name, None, &ArticleError::TooLarge { size, limit: max });
             progress.advance(size);
             continue;
-        }
-        let bytes = match std::fs::read(file) {
-            Ok(b) => b,
-            Err(e) => {
-                reject(report, None, ArticleError::Io(e.to_string()));
-                progress.advance(size);
-                continue;
+        } else {
+            let bytes = match std::fs::read(file) {
+                Ok(b) => b,
+                Err(e) => {
+                    report.reject(&name, None, &ArticleError::Io(e.to_string()));
+                    progress.advance(size);
+                    continue;
+                }
+            };
+            report.bytes += bytes.len() as u64;
+            let stem = file
+                .file_stem()
+                .map(|s| s.to_string_lossy().to_string())
+                .unwrap_or_default();
+            let items = parse_bytes(format, &bytes, &stem);
+            let positions = items.len() > 1;
+            for (n, item) in items.into_iter().enumerate() {
+                handle(item, positions.then_some(n + 1), report, &mut batch)?;
             }
-        };
-        report.bytes += bytes.len() as u64;
-        let stem = file
-            .file_stem()
-            .map(|s| s.to_string_lossy().to_string())
-            .unwrap_or_default();
-        for item in parse_bytes(format, &bytes, &stem) {
-            handle(item, report, &mut batch)?;
+            progress.advance(size);
         }
-        flush(&mut batch, report)?;
-        progress.advance(size);
+        if !batch.is_empty() {
+            sink(&name, batch, report)?;
+        }
     }
+    Ok(())
+}
+
+/// Ingests files into the index through `writer`, committing every
+/// [`COMMIT_EVERY`] and at the end.
+pub fn ingest_files(
+    store: &Store,
+    writer: &mut Writer,
+    files: &[PathBuf],
+    limits: &LimitsConfig,
+    progress: &dyn Progress,
+    report: &mut IngestReport,
+) -> Result<()> {
+    let mut last_commit = std::time::Instant::now();
+    read_files(
+        files,
+        limits,
+        BATCH,
+        progress,
+        report,
+        |file, batch, report| {
+            let articles = batch.into_iter().map(|s| s.article).collect();
+            for outcome in writer.upsert_many(store, articles, Some(file))? {
+                report.count(outcome);
+            }
+            if last_commit.elapsed() >= COMMIT_EVERY {
+                writer.commit(store)?;
+                last_commit = std::time::Instant::now();
+            }
+            Ok(())
+        },
+    )?;
     writer.commit(store)?;
     Ok(())
 }
@@ -303,46 +377,77 @@ pub struct BatchRejection {
     pub message: String,
 }
 
-/// A rejection code for an article error.
-pub fn rejection_code(e: &ArticleError) -> &'static str {
-    match e {
-        ArticleError::InvalidUtf8(_) => "invalid_utf8",
-        ArticleError::EmptyBody => "empty_body",
-        ArticleError::BadDate { .. } => "invalid_date",
-        ArticleError::Json(_) => "invalid_json",
-        ArticleError::UnknownFormat(_) => "unknown_format",
-        ArticleError::TooLarge { .. } => "too_large",
-        ArticleError::Io(_) => "io_error",
-        ArticleError::BadField(..) => "invalid_field",
+/// The error for a batch of which nothing could be taken.
+fn nothing_taken(rejected: &[BatchRejection], codes: &[ErrorCode]) -> Error {
+    let Some(first) = rejected.first() else {
+        return Error::InvalidBody {
+            code: ErrorCode::InvalidBody,
+            message: "no article in the body (send a JSON object, an array of them, or JSON Lines)"
+                .into(),
+        };
+    };
+    let code = match codes.split_first() {
+        Some((c, rest)) if rest.iter().all(|r| r == c) => *c,
+        _ => ErrorCode::InvalidBody,
+    };
+    let more = match rejected.len() {
+        1 => String::new(),
+        n => format!(" (and {} more rejected)", n - 1),
+    };
+    Error::InvalidBody {
+        code,
+        message: format!(
+            "no article in the body could be taken: position {}: {}{more}",
+            first.position, first.message
+        ),
     }
 }
 
-/// Upserts a parsed batch and commits it: on return, every taken article is durable.
+/// Upserts a parsed batch (`POST /articles`) and commits it: on return,
+/// every taken article is durable. Each article passes [`check_article`];
+/// a batch with no article that could be read is an
+/// [`Error::InvalidBody`] (400), naming the first problem.
 pub fn ingest_batch(
     store: &Store,
     writer: &mut Writer,
-    items: Vec<crate::article::Parsed>,
+    items: Vec<Parsed>,
+    limits: &LimitsConfig,
 ) -> Result<BatchReport> {
     let mut report = BatchReport::default();
+    let mut articles = Vec::new();
+    let mut codes = Vec::new();
     for (n, item) in items.into_iter().enumerate() {
+        let item = item.and_then(|a| check_article(&a, limits).map(|()| a).map_err(|e| (None, e)));
         match item {
-            Ok(article) => {
-                let id = article.id.clone();
-                match writer.upsert(store, article) {
-                    Ok(Outcome::Added) => report.added.push(id),
-                    Ok(Outcome::Updated) => report.updated.push(id),
-                    Ok(Outcome::Unchanged) => report.unchanged.push(id),
-                    Err(e) => {
-                        writer.rollback(store)?;
-                        return Err(e);
-                    }
-                }
+            Ok(article) => articles.push(article),
+            Err((line, e)) => {
+                reject_metric(&e);
+                codes.push(e.code());
+                report.rejected.push(BatchRejection {
+                    position: line.unwrap_or(n + 1),
+                    code: e.code().as_str().to_string(),
+                    message: e.to_string(),
+                })
             }
-            Err((line, e)) => report.rejected.push(BatchRejection {
-                position: line.unwrap_or(n + 1),
-                code: rejection_code(&e).to_string(),
-                message: e.to_string(),
-            }),
+        }
+    }
+    if articles.is_empty() {
+        return Err(nothing_taken(&report.rejected, &codes));
+    }
+    let ids: Vec<String> = articles.iter().map(|a| a.id.clone()).collect();
+    let outcomes = match writer.upsert_many(store, articles, None) {
+        Ok(o) => o,
+        Err(e) => {
+            writer.rollback(store)?;
+            return Err(e);
+        }
+    };
+    for (id, outcome) in ids.into_iter().zip(outcomes) {
+        count_metric(outcome);
+        match outcome {
+            Outcome::Added => report.added.push(id),
+            Outcome::Updated => report.updated.push(id),
+            Outcome::Unchanged => report.unchanged.push(id),
         }
     }
     if !(report.added.is_empty() && report.updated.is_empty()) {

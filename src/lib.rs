@@ -6,11 +6,13 @@
 
 pub mod analysis;
 pub mod article;
+pub mod code;
 pub mod config;
 pub mod error;
 pub mod http;
 pub mod index;
 pub mod ingest;
+pub mod metrics;
 pub mod opensearch;
 pub mod search;
 pub mod watch;

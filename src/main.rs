@@ -118,13 +118,17 @@ enum OpenSearchCommand {
 }
 
 fn main() -> ExitCode {
-    tracing_subscriber::fmt()
-        .with_env_filter(
-            tracing_subscriber::EnvFilter::try_from_env("KIJI_LOG")
-                .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tantivy=warn")),
-        )
-        .with_writer(std::io::stderr)
-        .init();
+    let filter = tracing_subscriber::EnvFilter::try_from_env("KIJI_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tantivy=warn"));
+    let logs = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    // KIJI_LOG_FORMAT=json: one JSON object a line (the access log among them).
+    if std::env::var("KIJI_LOG_FORMAT").is_ok_and(|f| f.trim().eq_ignore_ascii_case("json")) {
+        logs.json().init();
+    } else {
+        logs.init();
+    }
     match run() {
         Ok(code) => code,
         Err(e) => {
@@ -198,9 +202,7 @@ fn run() -> anyhow::Result<ExitCode> {
 
 fn open_store(config: &Config) -> anyhow::Result<Store> {
     let analyzer = Analyzer::new(config.user_entities_file())?;
-    let mut store = Store::open(&config.index.path, analyzer)?;
-    store.ranking = config.ranking();
-    Ok(store)
+    Ok(Store::open(&config.index.path, analyzer)?)
 }
 
 /// A progress bar on stderr when it is a terminal (or KIJI_PROGRESS=1).
@@ -300,7 +302,7 @@ fn run_ingest(
         &store,
         &mut writer,
         &files,
-        config.ingest.max_file_bytes,
+        &config.limits,
         &bar,
         &mut report,
     );
@@ -350,7 +352,6 @@ mod kiji_cli {
     use kiji::article::Article;
     use kiji::http::AppState;
     use kiji::search::SearchRequest;
-    use std::sync::Mutex;
 
     pub fn search(
         config: &Config,
@@ -359,7 +360,7 @@ mod kiji_cli {
         limit: usize,
         json: bool,
     ) -> anyhow::Result<ExitCode> {
-        let store = open_store(config)?;
+        let search = kiji::search::Engine::new(Arc::new(open_store(config)?), config.ranking());
         let color = std::io::stdout().is_terminal() && !json;
         let mut pairs = vec![("limit".to_string(), limit.to_string())];
         if let Some(q) = q {
@@ -378,7 +379,7 @@ mod kiji_cli {
             pairs.push(("post_tag".into(), post.into()));
         }
         let request = SearchRequest::from_pairs(&pairs, &[])?;
-        let response = store.search(&request)?;
+        let response = search.search(&request)?;
         if json {
             println!("{}", serde_json::to_string_pretty(&response)?);
             return Ok(ExitCode::SUCCESS);
@@ -419,7 +420,7 @@ mod kiji_cli {
                 &store,
                 &mut writer,
                 &files,
-                config.ingest.max_file_bytes,
+                &config.limits,
                 &ingest::Quiet,
                 &mut report,
             )?;
@@ -428,21 +429,19 @@ mod kiji_cli {
             }
             tracing::info!("{}", report.summary());
         }
-        let state = web::Data::new(AppState {
-            store: store.clone(),
-            writer: Mutex::new(writer),
-            config: Arc::new(config),
-        });
+        let state = web::Data::new(AppState::new(store.clone(), writer, Arc::new(config)));
         if state.config.server.watch {
             kiji::watch::spawn(
-                state.clone(),
+                state.clone().into_inner(),
                 state.config.corpus.path.clone(),
                 std::time::Duration::from_secs(2),
             );
         }
         let server_state = state.clone();
+        let limits = state.config.limits.clone();
         actix_web::rt::System::new().block_on(async move {
             let server = actix_web::HttpServer::new(move || kiji::http::app(server_state.clone()))
+                .client_request_timeout(std::time::Duration::from_secs(limits.request_timeout_secs))
                 .bind(addr)
                 .with_context(|| format!("cannot listen on {addr}"))?
                 .shutdown_timeout(30)
@@ -529,78 +528,68 @@ mod kiji_cli {
         let files = ingest::collect_files(paths, &mut report);
         let started = std::time::Instant::now();
         let bar = Bar::new(false);
-        let mut batch: Vec<Article> = Vec::new();
-        let send = |batch: &mut Vec<Article>, report: &mut IngestReport| -> anyhow::Result<()> {
-            if batch.is_empty() {
-                return Ok(());
-            }
-            let response = ureq::post(&endpoint)
-                .set("Authorization", &format!("Bearer {token}"))
-                .send_json(serde_json::to_value(&*batch)?);
-            let body: serde_json::Value = match response {
-                Ok(r) => r.into_json()?,
-                Err(ureq::Error::Status(code, r)) => {
-                    let text = r.into_string().unwrap_or_default();
-                    bail!("{endpoint} answered {code}: {text}")
-                }
-                Err(e) => bail!("cannot reach {endpoint}: {e}"),
-            };
-            let n = |k: &str| body[k].as_array().map(|a| a.len()).unwrap_or(0);
-            report.added += n("added");
-            report.updated += n("updated");
-            report.unchanged += n("unchanged");
-            bar.advance(batch.len() as u64);
-            batch.clear();
-            Ok(())
-        };
-        for file in &files {
-            report.files += 1;
-            let name = file.display().to_string();
-            let reject = |report: &mut IngestReport, line, reason: String| {
-                report.rejected.push(kiji::article::Rejection {
-                    file: name.clone(),
-                    line,
-                    reason,
-                })
-            };
-            let size = file.metadata().map(|m| m.len()).unwrap_or(0);
-            if size > config.ingest.max_file_bytes {
-                reject(
-                    &mut report,
-                    None,
-                    format!(
-                        "file is {size} bytes, over the limit of {} bytes",
-                        config.ingest.max_file_bytes
-                    ),
-                );
-                continue;
-            }
-            let format = match kiji::article::Format::from_path(file) {
-                Ok(f) => f,
-                Err(e) => {
-                    reject(&mut report, None, e.to_string());
-                    continue;
-                }
-            };
-            let bytes = std::fs::read(file).with_context(|| format!("cannot read {name}"))?;
-            report.bytes += bytes.len() as u64;
-            let stem = file
-                .file_stem()
-                .map(|s| s.to_string_lossy().to_string())
-                .unwrap_or_default();
-            for item in kiji::article::parse_bytes(format, &bytes, &stem) {
-                match item {
-                    Ok(a) => {
-                        batch.push(a);
-                        if batch.len() >= 500 {
-                            send(&mut batch, &mut report)?;
-                        }
+        // The same reading path as `kiji ingest`; the server checks each batch again.
+        ingest::read_files(
+            &files,
+            &config.limits,
+            500,
+            &ingest::Quiet,
+            &mut report,
+            |file, batch, report| {
+                let articles: Vec<&Article> = batch.iter().map(|s| &s.article).collect();
+                let response = ureq::post(&endpoint)
+                    .set("Authorization", &format!("Bearer {token}"))
+                    .send_json(serde_json::to_value(&articles).map_err(|e| {
+                        kiji::Error::Corrupt(format!("cannot serialise a batch: {e}"))
+                    })?);
+                let reject_all = |report: &mut IngestReport, reason: String| {
+                    for s in &batch {
+                        report.rejected.push(kiji::article::Rejection {
+                            file: file.to_string(),
+                            line: s.line,
+                            reason: reason.clone(),
+                        });
                     }
-                    Err((line, e)) => reject(&mut report, line, e.to_string()),
+                };
+                let body: serde_json::Value = match response {
+                    Ok(r) => r.into_json()?,
+                    Err(ureq::Error::Status(code, r))
+                        if code < 500 && code != 401 && code != 403 =>
+                    {
+                        // The server refused the batch as a whole (its limits may be stricter).
+                        let text = r.into_string().unwrap_or_default();
+                        reject_all(report, format!("{endpoint} answered {code}: {text}"));
+                        bar.advance(batch.len() as u64);
+                        return Ok(());
+                    }
+                    Err(ureq::Error::Status(code, r)) => {
+                        let text = r.into_string().unwrap_or_default();
+                        return Err(kiji::Error::Io(std::io::Error::other(format!(
+                            "{endpoint} answered {code}: {text}"
+                        ))));
+                    }
+                    Err(e) => {
+                        return Err(kiji::Error::Io(std::io::Error::other(format!(
+                            "cannot reach {endpoint}: {e}"
+                        ))));
+                    }
+                };
+                let n = |k: &str| body[k].as_array().map(|a| a.len()).unwrap_or(0);
+                report.added += n("added");
+                report.updated += n("updated");
+                report.unchanged += n("unchanged");
+                for r in body["rejected"].as_array().into_iter().flatten() {
+                    let at = r["position"].as_u64().unwrap_or(0) as usize;
+                    report.rejected.push(kiji::article::Rejection {
+                        file: file.to_string(),
+                        line: batch.get(at.wrapping_sub(1)).and_then(|s| s.line),
+                        reason: r["message"].as_str().unwrap_or("rejected").to_string(),
+                    });
                 }
-            }
-        }
-        send(&mut batch, &mut report)?;
+                bar.advance(batch.len() as u64);
+                Ok(())
+            },
+        )?;
         bar.0.finish_and_clear();
         print_report(&report, started.elapsed().as_secs_f64(), json)?;
         Ok(if report.rejected.is_empty() {

@@ -12,10 +12,11 @@
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use crate::article::Format;
+use crate::config::{Config, LimitsConfig};
 use crate::error::Result;
 use crate::index::{Store, Writer};
 use crate::ingest::{self, IngestReport, Quiet};
@@ -52,7 +53,7 @@ pub fn apply_changes(
     dir: &Path,
     previous: &mut Snapshot,
     delete_removed: bool,
-    max_file_bytes: u64,
+    limits: &LimitsConfig,
 ) -> Result<Changes> {
     let now = scan(dir);
     let settle = SystemTime::now() - Duration::from_secs(1);
@@ -76,14 +77,7 @@ pub fn apply_changes(
     }
     let mut w = writer.lock().unwrap_or_else(|p| p.into_inner());
     if !changed.is_empty() {
-        ingest::ingest_files(
-            store,
-            &mut w,
-            &changed,
-            max_file_bytes,
-            &Quiet,
-            &mut changes.report,
-        )?;
+        ingest::ingest_files(store, &mut w, &changed, limits, &Quiet, &mut changes.report)?;
         for p in &changed {
             previous.insert(p.clone(), now[p]);
         }
@@ -104,9 +98,17 @@ pub fn apply_changes(
     Ok(changes)
 }
 
+/// What the watcher writes to: the index, its one writer and the settings
+/// (the running service's state; the watcher knows nothing of HTTP).
+pub trait Target: Send + Sync + 'static {
+    fn store(&self) -> &Store;
+    fn writer(&self) -> &Mutex<Writer>;
+    fn config(&self) -> &Config;
+}
+
 /// Runs the watcher on its own thread until the process ends.
-pub fn spawn(
-    state: actix_web::web::Data<crate::http::AppState>,
+pub fn spawn<T: Target>(
+    state: Arc<T>,
     dir: PathBuf,
     interval: Duration,
 ) -> std::thread::JoinHandle<()> {
@@ -120,14 +122,14 @@ pub fn spawn(
             tracing::info!(folder = %dir.display(), "watching for new and changed articles");
             loop {
                 std::thread::sleep(interval);
-                let cfg = &state.config;
+                let cfg = state.config();
                 match apply_changes(
-                    &state.store,
-                    &state.writer,
+                    state.store(),
+                    state.writer(),
                     &dir,
                     &mut snapshot,
                     cfg.server.delete_removed_files,
-                    cfg.ingest.max_file_bytes,
+                    &cfg.limits,
                 ) {
                     Ok(c) => {
                         let r = &c.report;

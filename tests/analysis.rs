@@ -214,7 +214,7 @@ fn ingest_hands_every_segmentation_to_tantivy() {
         &store,
         &mut writer,
         &files,
-        5_000_000,
+        &Default::default(),
         &kiji::ingest::Quiet,
         &mut report,
     )

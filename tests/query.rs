@@ -50,7 +50,7 @@ fn golden_units_of_natural_queries() {
 }
 
 /// Ids of the articles `q` finds (the library's search, default op).
-fn ids(store: &kiji::index::Store, q: &str) -> Vec<String> {
+fn ids(store: &kiji::search::Engine, q: &str) -> Vec<String> {
     let pairs = vec![
         ("q".to_string(), q.to_string()),
         ("limit".into(), "100".into()),
@@ -107,14 +107,14 @@ fn each_variant_pair_finds_the_same_articles() {
         ("渡邉", "渡辺"),
         ("霞ヶ関", "霞ケ関"),
     ] {
-        let (x, y) = (ids(&t.store, a), ids(&t.store, b));
+        let (x, y) = (ids(&t.engine(), a), ids(&t.engine(), b));
         assert!(x.len() >= 2, "{a}: {x:?}");
         assert_eq!(x, y, "{a} / {b}");
     }
     // The highlight is on the spelling the article uses.
     let pairs = vec![("q".to_string(), "コンピュータ".to_string())];
     let r = kiji::search::SearchRequest::from_pairs(&pairs, &[]).unwrap();
-    let res = t.store.search(&r).unwrap();
+    let res = t.engine().search(&r).unwrap();
     let a1 = res.hits.iter().find(|h| h.id == "a1").unwrap();
     assert!(
         a1.title_html.contains("<mark>コンピューター</mark>"),

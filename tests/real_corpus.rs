@@ -39,7 +39,7 @@ fn all_wikinews_articles_go_in_and_hit_counts_are_exact() {
         let r =
             SearchRequest::from_pairs(&[("q".into(), q.into()), ("limit".into(), "1".into())], &[])
                 .unwrap();
-        let got = t.store.search(&r).unwrap().total;
+        let got = t.engine().search(&r).unwrap().total;
         assert_eq!(got, truth, "hit count for {q}");
     }
 }

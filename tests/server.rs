@@ -339,6 +339,37 @@ fn ingest_hands_articles_to_a_running_server() {
     assert_eq!(report["added"], 1);
     assert_eq!(report["rejected"][0]["line"], 2);
     assert_eq!(search_total(&server.base, "雪祭り"), 1);
+    // The same reading path as `kiji ingest`: JSON Lines are limited per line,
+    // not as one file, and ids over limits.id_bytes are rejected with their line.
+    let lines = dir.path().join("lines.jsonl");
+    let long_id = "x".repeat(513);
+    std::fs::write(
+        &lines,
+        format!(
+            "{{\"id\":\"s2\",\"title\":\"追加\",\"body\":\"函館で朝市が開かれた。\"}}\n\
+             {{\"id\":\"s3\",\"title\":\"追加\",\"body\":\"小樽で運河祭りが開かれた。\"}}\n\
+             {{\"id\":\"{long_id}\",\"title\":\"t\",\"body\":\"本文。\"}}\n"
+        ),
+    )
+    .unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_kiji"))
+        .args(["ingest", "--json", "--server", &server.base])
+        .arg(&lines)
+        .env("KIJI_API_TOKEN", "tok")
+        .env("KIJI_MAX_FILE_BYTES", "600")
+        .env("KIJI_LOG", "error")
+        .output()
+        .unwrap();
+    let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(report["added"], 2, "{report}");
+    assert_eq!(report["rejected"][0]["line"], 3, "{report}");
+    assert!(
+        report["rejected"][0]["reason"]
+            .as_str()
+            .unwrap()
+            .contains("limits.id_bytes"),
+        "{report}"
+    );
     // a wrong token is refused with the server's message
     let out = Command::new(env!("CARGO_BIN_EXE_kiji"))
         .args(["ingest", "--server", &server.base])

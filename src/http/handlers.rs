@@ -1,6 +1,5 @@
 //! Thin handlers: extract, call the library off the async workers, serialise.
 
-use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use futures_util::StreamExt;
 use serde::Serialize;
@@ -11,6 +10,7 @@ use super::error::ApiError;
 use crate::analysis::Analysis;
 use crate::analysis::gazetteer::EntityType;
 use crate::article::{Format, parse_bytes};
+use crate::code::ErrorCode;
 use crate::error::Error;
 use crate::ingest::BatchReport;
 use crate::search::cooccurrence::{CoSort, Cooccurrence};
@@ -50,6 +50,19 @@ fn limit_param(limit: Option<usize>, default: usize, max: usize) -> Result<usize
     Ok(limit)
 }
 
+/// An id from a path: at most `limits.id_bytes` (400 `invalid_id`).
+fn checked_id(state: &AppState, id: String) -> ApiResult<String> {
+    let limit = state.config.limits.id_bytes;
+    if id.len() > limit {
+        return Err(Error::InvalidId(format!(
+            "the id is {} bytes, over the limit of {limit} bytes (limits.id_bytes)",
+            id.len()
+        ))
+        .into());
+    }
+    Ok(id)
+}
+
 /// Search articles by keyword, entity, date and source, with highlighted snippets.
 #[utoipa::path(get, path = "/search",
     params(
@@ -80,7 +93,7 @@ pub async fn search(
     req: HttpRequest,
 ) -> ApiResult<web::Json<SearchResponse>> {
     let request = SearchRequest::from_pairs(&query_pairs(&req), &[])?;
-    let store = state.store.clone();
+    let store = state.search.clone();
     Ok(web::Json(
         web::block(move || store.search(&request)).await??,
     ))
@@ -102,8 +115,8 @@ pub async fn article(
     } else {
         Some(SearchRequest::from_pairs(&pairs, &[])?)
     };
-    let store = state.store.clone();
-    let id = id.into_inner();
+    let id = checked_id(&state, id.into_inner())?;
+    let store = state.search.clone();
     Ok(web::Json(
         web::block(move || store.article_view(&id, request.as_ref())).await??,
     ))
@@ -131,7 +144,7 @@ pub async fn entities(
     let p = params.into_inner();
     let kind = entity_type_param(p.kind.as_deref())?;
     let limit = limit_param(p.limit, 50, 1000)?;
-    let store = state.store.clone();
+    let store = state.search.clone();
     Ok(web::Json(
         web::block(move || store.list_entities(kind, p.prefix.as_deref(), limit)).await??,
     ))
@@ -145,7 +158,7 @@ pub async fn entity(
     state: web::Data<AppState>,
     name: web::Path<String>,
 ) -> ApiResult<web::Json<EntityDetail>> {
-    let store = state.store.clone();
+    let store = state.search.clone();
     let name = name.into_inner();
     Ok(web::Json(
         web::block(move || store.entity_detail(&name)).await??,
@@ -169,6 +182,10 @@ pub async fn analyze_get(
         .into_inner()
         .text
         .ok_or_else(|| Error::param("text", "missing: pass ?text=…"))?;
+    let limit = state.config.limits.analyze_bytes;
+    if text.len() > limit {
+        return Err(too_large(limit, "limits.analyze_bytes"));
+    }
     analyze_text(state, text).await
 }
 
@@ -180,24 +197,38 @@ pub async fn analyze_post(
     req: HttpRequest,
     body: web::Payload,
 ) -> ApiResult<web::Json<Analysis>> {
-    let bytes = read_body(&req, body, state.config.server.max_body_bytes).await?;
+    let json = match media_type(&req).as_deref() {
+        None | Some("text/plain") => false,
+        Some(t) if is_json_type(t) => true,
+        Some(other) => {
+            return Err(unsupported(other, "text/plain or application/json"));
+        }
+    };
+    let limits = &state.config.limits;
+    let bytes = read_body(
+        &req,
+        body,
+        limits.analyze_bytes,
+        "limits.analyze_bytes",
+        limits.body_timeout_secs,
+    )
+    .await?;
     let text = String::from_utf8(bytes).map_err(|e| {
         ApiError::new(
-            StatusCode::BAD_REQUEST,
-            "invalid_utf8",
+            ErrorCode::InvalidUtf8,
             format!(
                 "the body is not UTF-8 (at byte {})",
                 e.utf8_error().valid_up_to()
             ),
         )
     })?;
-    let text = if is_json(&req) {
+    let text = if json {
         #[derive(serde::Deserialize)]
         struct Body {
             text: String,
         }
         serde_json::from_str::<Body>(&text)
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_json", e.to_string()))?
+            .map_err(|e| ApiError::new(ErrorCode::InvalidJson, e.to_string()))?
             .text
     } else {
         text
@@ -225,7 +256,6 @@ pub async fn health() -> web::Json<Health> {
 
 #[derive(Serialize, ToSchema)]
 pub struct Stats {
-    documents: u64,
     index_bytes: u64,
     index_path: String,
     #[serde(flatten)]
@@ -242,10 +272,9 @@ pub async fn stats(state: web::Data<AppState>) -> ApiResult<web::Json<Stats>> {
         web::block(move || {
             let searcher = st.store.searcher();
             Stats {
-                documents: searcher.num_docs(),
                 index_bytes: st.store.size_on_disk(),
                 index_path: st.store.path().display().to_string(),
-                index: st.store.index_info(&searcher),
+                index: st.search.index_info(&searcher),
                 writes_enabled: st.config.api_token().is_some(),
                 version: env!("CARGO_PKG_VERSION"),
             }
@@ -254,22 +283,57 @@ pub async fn stats(state: web::Data<AppState>) -> ApiResult<web::Json<Stats>> {
     ))
 }
 
-fn is_json(req: &HttpRequest) -> bool {
-    req.headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("json") && !v.contains("ndjson"))
+/// The request's media type (`application/json`), lower case, without parameters.
+fn media_type(req: &HttpRequest) -> Option<String> {
+    let v = req.headers().get("content-type")?.to_str().unwrap_or("?");
+    let t = v
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    (!t.is_empty()).then_some(t)
 }
 
-/// Reads a body up to `limit` bytes; 413 `payload_too_large` beyond.
-async fn read_body(req: &HttpRequest, mut body: web::Payload, limit: usize) -> ApiResult<Vec<u8>> {
-    let too_large = || {
-        ApiError::new(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            "payload_too_large",
-            format!("the request body is over the limit of {limit} bytes (server.max_body_bytes)"),
-        )
-    };
+fn is_json_type(t: &str) -> bool {
+    t == "application/json" || (t.starts_with("application/") && t.ends_with("+json"))
+}
+
+fn is_ndjson_type(t: &str) -> bool {
+    matches!(
+        t,
+        "application/x-ndjson"
+            | "application/ndjson"
+            | "application/jsonl"
+            | "application/x-jsonlines"
+            | "application/jsonlines"
+    )
+}
+
+fn unsupported(given: &str, wanted: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::UnsupportedMediaType,
+        format!("Content-Type {given:?} is not accepted here; send {wanted}"),
+    )
+}
+
+fn too_large(limit: usize, setting: &str) -> ApiError {
+    ApiError::new(
+        ErrorCode::PayloadTooLarge,
+        format!("the request body is over the limit of {limit} bytes ({setting})"),
+    )
+}
+
+/// Reads a body up to `limit` bytes (413 `payload_too_large` beyond) within
+/// `timeout_secs` (408 `request_timeout` after: a slow client cannot hold a
+/// connection).
+async fn read_body(
+    req: &HttpRequest,
+    mut body: web::Payload,
+    limit: usize,
+    setting: &str,
+    timeout_secs: u64,
+) -> ApiResult<Vec<u8>> {
     if let Some(len) = req
         .headers()
         .get("content-length")
@@ -277,26 +341,35 @@ async fn read_body(req: &HttpRequest, mut body: web::Payload, limit: usize) -> A
         .and_then(|v| v.parse::<usize>().ok())
         && len > limit
     {
-        return Err(too_large());
+        return Err(too_large(limit, setting));
     }
-    let mut out = Vec::new();
-    while let Some(chunk) = body.next().await {
-        let chunk = chunk
-            .map_err(|e| ApiError::new(StatusCode::BAD_REQUEST, "invalid_body", e.to_string()))?;
-        if out.len() + chunk.len() > limit {
-            return Err(too_large());
+    let read = async {
+        let mut out = Vec::new();
+        while let Some(chunk) = body.next().await {
+            let chunk = chunk.map_err(|e| ApiError::new(ErrorCode::InvalidBody, e.to_string()))?;
+            if out.len() + chunk.len() > limit {
+                return Err(too_large(limit, setting));
+            }
+            out.extend_from_slice(&chunk);
         }
-        out.extend_from_slice(&chunk);
+        Ok(out)
+    };
+    match tokio::time::timeout(std::time::Duration::from_secs(timeout_secs), read).await {
+        Ok(result) => result,
+        Err(_) => Err(ApiError::new(
+            ErrorCode::RequestTimeout,
+            format!(
+                "the request body did not arrive within {timeout_secs} s (limits.body_timeout_secs)"
+            ),
+        )),
     }
-    Ok(out)
 }
 
 /// Checks the bearer token of a write request.
 fn authorize(state: &AppState, req: &HttpRequest) -> ApiResult<()> {
     let Some(expected) = state.config.api_token() else {
         return Err(ApiError::new(
-            StatusCode::FORBIDDEN,
-            "writes_disabled",
+            ErrorCode::WritesDisabled,
             "writes are disabled: set server.api_token in config.toml or KIJI_API_TOKEN",
         ));
     };
@@ -304,18 +377,16 @@ fn authorize(state: &AppState, req: &HttpRequest) -> ApiResult<()> {
         .headers()
         .get("authorization")
         .and_then(|v| v.to_str().ok())
-        .and_then(|v| v.strip_prefix("Bearer "))
-        .map(str::trim);
+        .and_then(|v| {
+            // The scheme is case-insensitive (RFC 9110 §11.1).
+            let (scheme, token) = v.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        });
     match given {
         Some(t) if constant_time_eq(t.as_bytes(), expected.as_bytes()) => Ok(()),
-        Some(_) => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
-            "wrong API token",
-        )),
+        Some(_) => Err(ApiError::new(ErrorCode::Unauthorized, "wrong API token")),
         None => Err(ApiError::new(
-            StatusCode::UNAUTHORIZED,
-            "unauthorized",
+            ErrorCode::Unauthorized,
             "missing `Authorization: Bearer <token>` header",
         )),
     }
@@ -337,12 +408,34 @@ pub async fn post_articles(
     body: web::Payload,
 ) -> ApiResult<web::Json<BatchReport>> {
     authorize(&state, &req)?;
-    let bytes = read_body(&req, body, state.config.server.max_body_bytes).await?;
-    let ndjson = req
-        .headers()
-        .get("content-type")
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.contains("ndjson") || v.contains("jsonl"));
+    let ndjson = match media_type(&req).as_deref() {
+        None => false,
+        Some(t) if is_json_type(t) => false,
+        Some(t) if is_ndjson_type(t) => true,
+        Some(other) => {
+            return Err(unsupported(
+                other,
+                "application/json or application/x-ndjson",
+            ));
+        }
+    };
+    let limits = &state.config.limits;
+    let bytes = read_body(
+        &req,
+        body,
+        limits.body_bytes,
+        "limits.body_bytes",
+        limits.body_timeout_secs,
+    )
+    .await?;
+    if bytes.trim_ascii().is_empty() {
+        return Err(Error::InvalidBody {
+            code: ErrorCode::InvalidBody,
+            message: "the body is empty: send a JSON object, an array of them, or JSON Lines"
+                .into(),
+        }
+        .into());
+    }
     let st = state.clone();
     let report = web::block(move || {
         let format = if ndjson {
@@ -352,7 +445,7 @@ pub async fn post_articles(
         };
         let items = parse_bytes(format, &bytes, "");
         let mut writer = st.writer.lock().unwrap_or_else(|p| p.into_inner());
-        crate::ingest::ingest_batch(&st.store, &mut writer, items)
+        crate::ingest::ingest_batch(&st.store, &mut writer, items, &st.config.limits)
     })
     .await??;
     Ok(web::Json(report))
@@ -373,7 +466,7 @@ pub async fn delete_article(
     id: web::Path<String>,
 ) -> ApiResult<web::Json<Deleted>> {
     authorize(&state, &req)?;
-    let id = id.into_inner();
+    let id = checked_id(&state, id.into_inner())?;
     let st = state.clone();
     let id2 = id.clone();
     let existed = web::block(move || -> crate::Result<bool> {
@@ -413,7 +506,7 @@ pub struct CooccurrenceParams {
 /// Counts over time of the articles matching the /search filters.
 #[utoipa::path(get, path = "/timeline",
     params(("interval" = Option<String>, Query, description = "day | week | month (default) | year"),
-           ("q" = Option<String>, Query, description = "Same filters as /search: q, op, min_match, entity, person, organization, place, from, to, source")),
+           ("q" = Option<String>, Query, description = "Same filters as /search (only these): q, op, min_match, entity, person, organization, place, type, from, to, source")),
     responses((status = 200, body = Timeline), (status = 400, body = super::error::ErrorBody)))]
 pub async fn timeline(
     state: web::Data<AppState>,
@@ -426,8 +519,8 @@ pub async fn timeline(
         .map(|(_, v)| Interval::parse(v))
         .transpose()?
         .unwrap_or(Interval::Month);
-    let request = SearchRequest::from_pairs(&pairs, &["interval"])?;
-    let store = state.store.clone();
+    let request = SearchRequest::filters_from_pairs(&pairs, &["interval"])?;
+    let store = state.search.clone();
     Ok(web::Json(
         web::block(move || store.timeline(&request, interval)).await??,
     ))
@@ -456,7 +549,7 @@ pub async fn cooccurrence(
         }
     }
     let scope = SearchRequest::from_pairs(&pairs, &[])?;
-    let store = state.store.clone();
+    let store = state.search.clone();
     let min_count = p.min_count.unwrap_or(2);
     Ok(web::Json(
         web::block(move || store.cooccurrence(&p.entity, kind, &scope, limit, sort, min_count))
@@ -470,7 +563,7 @@ pub async fn cooccurrence(
            ("kwic" = Option<bool>, Query, description = "Add keyword-in-context lines (CSV: one row per match)"),
            ("kwic_width" = Option<usize>, Query, description = "Context characters each side (default 30)"),
            ("bom" = Option<bool>, Query, description = "CSV: start with a UTF-8 BOM (for Excel)"),
-           ("q" = Option<String>, Query, description = "Same filters as /search")),
+           ("q" = Option<String>, Query, description = "Same filters as /search (only these): q, op, min_match, entity, person, organization, place, type, from, to, source")),
     responses((status = 200, description = "text/csv or application/x-ndjson, streamed"),
               (status = 400, body = super::error::ErrorBody)))]
 pub async fn export(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
@@ -504,11 +597,12 @@ pub async fn export(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<H
         kwic_width,
         bom: flag("bom")?,
     };
-    let mut request = SearchRequest::from_pairs(&pairs, &["format", "kwic", "kwic_width", "bom"])?;
+    let mut request =
+        SearchRequest::filters_from_pairs(&pairs, &["format", "kwic", "kwic_width", "bom"])?;
     request.limit = 0;
-    state.store.build_query(&request)?;
+    state.search.build_query(&request)?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, ApiError>>(32);
-    let store = state.store.clone();
+    let store = state.search.clone();
     tokio::task::spawn_blocking(move || {
         let result = store.export(&request, &opts, |chunk| {
             tx.blocking_send(Ok(web::Bytes::from(chunk))).is_ok()
@@ -557,8 +651,7 @@ pub async fn page_css() -> HttpResponse {
 pub async fn not_found(req: HttpRequest) -> HttpResponse {
     use actix_web::ResponseError;
     ApiError::new(
-        StatusCode::NOT_FOUND,
-        "not_found",
+        ErrorCode::NotFound,
         format!(
             "no endpoint {} {} (see /openapi.json)",
             req.method(),
@@ -566,6 +659,25 @@ pub async fn not_found(req: HttpRequest) -> HttpResponse {
         ),
     )
     .error_response()
+}
+
+/// Operational metrics, Prometheus text format.
+#[utoipa::path(get, path = "/metrics",
+    responses((status = 200, description = "Prometheus text exposition format 0.0.4", content_type = "text/plain")))]
+pub async fn metrics(state: web::Data<AppState>) -> ApiResult<HttpResponse> {
+    let st = state.clone();
+    let text = web::block(move || {
+        let searcher = st.store.searcher();
+        crate::metrics::metrics().render(
+            searcher.num_docs(),
+            searcher.segment_readers().len(),
+            st.store.size_on_disk(),
+        )
+    })
+    .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; version=0.0.4; charset=utf-8")
+        .body(text))
 }
 
 /// The OpenAPI 3 document of every endpoint.

@@ -1,6 +1,7 @@
 //! The REST service: routes ([`configure`]), thin handlers ([`handlers`]),
 //! error bodies ([`error`]).
 
+pub mod edge;
 pub mod error;
 pub mod handlers;
 
@@ -10,21 +11,49 @@ use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::Service;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::http::StatusCode;
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::{App, HttpRequest, ResponseError, web};
 use utoipa::OpenApi;
 
+use crate::code::ErrorCode;
 use crate::config::Config;
 use crate::index::{Store, Writer};
+use crate::search::Engine;
 use error::ApiError;
 
 /// Shared state of the running service.
 pub struct AppState {
+    /// The index (opened and written by `index`).
     pub store: Arc<Store>,
+    /// The search layer over it.
+    pub search: Arc<Engine>,
     /// The one index writer (tantivy allows one per index).
     pub writer: Mutex<Writer>,
     pub config: Arc<Config>,
+}
+
+impl AppState {
+    /// The state of a service over `store`, writing through `writer`.
+    pub fn new(store: Arc<Store>, writer: Writer, config: Arc<Config>) -> AppState {
+        AppState {
+            search: Arc::new(Engine::new(store.clone(), config.ranking())),
+            store,
+            writer: Mutex::new(writer),
+            config,
+        }
+    }
+}
+
+impl crate::watch::Target for AppState {
+    fn store(&self) -> &Store {
+        &self.store
+    }
+    fn writer(&self) -> &Mutex<Writer> {
+        &self.writer
+    }
+    fn config(&self) -> &Config {
+        &self.config
+    }
 }
 
 #[derive(OpenApi)]
@@ -44,6 +73,10 @@ pub struct AppState {
         handlers::stats,
         handlers::post_articles,
         handlers::delete_article,
+        handlers::timeline,
+        handlers::cooccurrence,
+        handlers::export,
+        handlers::metrics,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail))
 )]
@@ -65,67 +98,78 @@ impl ApiDoc {
 
 fn method_not_allowed(req: HttpRequest) -> ApiError {
     ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
+        ErrorCode::MethodNotAllowed,
         format!("{} is not allowed on {}", req.method(), req.path()),
     )
 }
 
-/// Registers every route and the extractor error handlers.
+/// Every route of the public API with its methods: what [`configure`]
+/// serves, what `/openapi.json` documents (a test checks both).
+pub const API_ROUTES: [(&str, &[&str]); 12] = [
+    ("/search", &["get"]),
+    ("/articles", &["post"]),
+    ("/articles/{id}", &["get", "delete"]),
+    ("/entities", &["get"]),
+    ("/entities/{name}", &["get"]),
+    ("/analyze", &["get", "post"]),
+    ("/timeline", &["get"]),
+    ("/cooccurrence", &["get"]),
+    ("/export", &["get"]),
+    ("/health", &["get"]),
+    ("/stats", &["get"]),
+    ("/metrics", &["get"]),
+];
+
+/// The longest request URI answered (414 `uri_too_long` above; actix itself
+/// refuses URIs over 64 KiB with an empty 400).
+pub const MAX_URI_BYTES: usize = 16 * 1024;
+
+/// Registers every route and the extractor error handlers. A wrong method
+/// on a known path is a 405, an unknown path a 404.
 pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
         let not_allowed =
             || web::to(|req: HttpRequest| async move { method_not_allowed(req).error_response() });
+        let resource = |path: &str| web::resource(path.to_string()).default_service(not_allowed());
         cfg.app_data(state)
             .app_data(web::QueryConfig::default().error_handler(|e, _| {
-                ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", e.to_string()).into()
+                ApiError::new(ErrorCode::InvalidParameter, e.to_string()).into()
             }))
             .app_data(web::PathConfig::default().error_handler(|e, _| {
-                ApiError::new(StatusCode::BAD_REQUEST, "invalid_parameter", e.to_string()).into()
+                ApiError::new(ErrorCode::InvalidParameter, e.to_string()).into()
             }))
+            .service(resource("/search").route(web::get().to(handlers::search)))
+            .service(resource("/articles").route(web::post().to(handlers::post_articles)))
             .service(
-                web::resource("/search")
-                    .route(web::get().to(handlers::search))
-                    .default_service(not_allowed()),
-            )
-            .service(
-                web::resource("/articles")
-                    .route(web::post().to(handlers::post_articles))
-                    .default_service(not_allowed()),
-            )
-            .service(
-                web::resource("/articles/{id}")
+                resource("/articles/{id}")
                     .route(web::get().to(handlers::article))
-                    .route(web::delete().to(handlers::delete_article))
-                    .default_service(not_allowed()),
+                    .route(web::delete().to(handlers::delete_article)),
             )
+            .service(resource("/entities").route(web::get().to(handlers::entities)))
+            .service(resource("/entities/{name}").route(web::get().to(handlers::entity)))
             .service(
-                web::resource("/entities")
-                    .route(web::get().to(handlers::entities))
-                    .default_service(not_allowed()),
-            )
-            .service(
-                web::resource("/entities/{name}")
-                    .route(web::get().to(handlers::entity))
-                    .default_service(not_allowed()),
-            )
-            .service(
-                web::resource("/analyze")
+                resource("/analyze")
                     .route(web::get().to(handlers::analyze_get))
-                    .route(web::post().to(handlers::analyze_post))
-                    .default_service(not_allowed()),
+                    .route(web::post().to(handlers::analyze_post)),
             )
-            .route("/timeline", web::get().to(handlers::timeline))
-            .route("/cooccurrence", web::get().to(handlers::cooccurrence))
-            .route("/export", web::get().to(handlers::export))
-            .route("/", web::get().to(handlers::page))
-            .route("/", web::head().to(handlers::page))
-            .route("/assets/app.js", web::get().to(handlers::page_js))
-            .route("/assets/style.css", web::get().to(handlers::page_css))
-            .route("/health", web::get().to(handlers::health))
-            .route("/health", web::head().to(handlers::health))
-            .route("/stats", web::get().to(handlers::stats))
-            .route("/openapi.json", web::get().to(handlers::openapi))
+            .service(resource("/timeline").route(web::get().to(handlers::timeline)))
+            .service(resource("/cooccurrence").route(web::get().to(handlers::cooccurrence)))
+            .service(resource("/export").route(web::get().to(handlers::export)))
+            .service(
+                resource("/")
+                    .route(web::get().to(handlers::page))
+                    .route(web::head().to(handlers::page)),
+            )
+            .service(resource("/assets/app.js").route(web::get().to(handlers::page_js)))
+            .service(resource("/assets/style.css").route(web::get().to(handlers::page_css)))
+            .service(
+                resource("/health")
+                    .route(web::get().to(handlers::health))
+                    .route(web::head().to(handlers::health)),
+            )
+            .service(resource("/stats").route(web::get().to(handlers::stats)))
+            .service(resource("/metrics").route(web::get().to(handlers::metrics)))
+            .service(resource("/openapi.json").route(web::get().to(handlers::openapi)))
             .default_service(web::to(handlers::not_found));
     }
 }
@@ -171,8 +215,8 @@ pub fn app(
 > {
     let cors = cors(&state.config);
     let provenance = state.clone();
+    let config = state.config.clone();
     App::new()
-        .wrap(actix_web::middleware::Logger::new("%r %s %Dms").log_target("kiji::http"))
         .wrap(cors)
         .wrap_fn(move |req, srv| {
             // Provenance on every response: which index state and dictionary answered.
@@ -194,6 +238,15 @@ pub fn app(
                 }
                 Ok(res)
             }
+        })
+        .wrap_fn(move |req, srv| {
+            // The edge, outermost: refuse early, else run the app; then shape and record.
+            let started = std::time::Instant::now();
+            let pending = match edge::refuse(&config, &req) {
+                Some(e) => Err(req.into_response(e.error_response())),
+                None => Ok(srv.call(req)),
+            };
+            edge::finish(pending, started)
         })
         .configure(configure(state))
 }

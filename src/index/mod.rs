@@ -160,11 +160,6 @@ pub struct Store {
     path: PathBuf,
     /// The last commit's metadata, cached (this process's writer updates it).
     commit: std::sync::RwLock<Option<CommitInfo>>,
-    /// Searches running now, and the threads that build the hits of a
-    /// search that runs alone (see `Store::search`).
-    pub(crate) searches: crate::search::SearchSlots,
-    /// How matches rank (`[search]` of the configuration).
-    pub ranking: crate::search::query::build::Ranking,
 }
 
 impl Store {
@@ -199,8 +194,6 @@ impl Store {
             analyzer,
             path: path.to_path_buf(),
             commit: std::sync::RwLock::new(None),
-            searches: Default::default(),
-            ranking: Default::default(),
         })
     }
 

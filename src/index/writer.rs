@@ -59,6 +59,16 @@ impl Writer {
         Ok(store.get(id)?.map(|s| s.hash))
     }
 
+    /// The one place an upsert's outcome is decided: the content hash
+    /// against the stored (or pending) version of the id.
+    fn outcome(&self, store: &Store, id: &str, hash: &str) -> Result<Outcome> {
+        Ok(match self.current_hash(store, id)? {
+            Some(h) if h == hash => Outcome::Unchanged,
+            Some(_) => Outcome::Updated,
+            None => Outcome::Added,
+        })
+    }
+
     /// Adds or replaces the article with this id; unchanged content is skipped.
     pub fn upsert(&mut self, store: &Store, article: Article) -> Result<Outcome> {
         self.upsert_from(store, article, None)
@@ -72,11 +82,10 @@ impl Writer {
         file: Option<&str>,
     ) -> Result<Outcome> {
         let hash = article.content_hash();
-        let outcome = match self.current_hash(store, &article.id)? {
-            Some(h) if h == hash => return Ok(Outcome::Unchanged),
-            Some(_) => Outcome::Updated,
-            None => Outcome::Added,
-        };
+        let outcome = self.outcome(store, &article.id, &hash)?;
+        if outcome == Outcome::Unchanged {
+            return Ok(outcome);
+        }
         let mut analysed = store.analyse(article);
         analysed.stored.file = file.map(String::from);
         self.put(store, analysed)?;
@@ -95,11 +104,7 @@ impl Writer {
         let mut changed = Vec::new();
         for article in articles {
             let hash = article.content_hash();
-            let outcome = match self.current_hash(store, &article.id)? {
-                Some(h) if h == hash => Outcome::Unchanged,
-                Some(_) => Outcome::Updated,
-                None => Outcome::Added,
-            };
+            let outcome = self.outcome(store, &article.id, &hash)?;
             if outcome != Outcome::Unchanged {
                 // A later copy of the same id in this batch compares with this one.
                 self.pending.insert(article.id.clone(), Some(hash));
@@ -164,6 +169,7 @@ impl Writer {
         let mut prepared = self.inner.prepare_commit()?;
         prepared.set_payload(&serde_json::to_string(&info).unwrap_or_default());
         let opstamp = prepared.commit()?;
+        crate::metrics::metrics().commits.inc();
         self.pending.clear();
         store.invalidate_commit_info();
         store.refresh()?;

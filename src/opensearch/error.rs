@@ -41,7 +41,7 @@ impl Error {
             Error::Protocol { .. } => "opensearch_protocol",
             Error::Outbox { .. } => "outbox_error",
             Error::Config(_) => "invalid_config",
-            Error::Index(e) => e.code(),
+            Error::Index(e) => e.code().as_str(),
         }
     }
 

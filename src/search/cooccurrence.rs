@@ -17,7 +17,6 @@ use super::facets::FacetCollector;
 use super::{IndexInfo, SearchRequest};
 use crate::analysis::gazetteer::EntityType;
 use crate::error::{Error, Result};
-use crate::index::Store;
 
 /// One co-occurring entity.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
@@ -60,7 +59,7 @@ pub enum CoSort {
     Lift,
 }
 
-impl Store {
+impl super::Engine {
     /// Entities co-occurring with `entity` within the scope of `r` (q, dates).
     pub fn cooccurrence(
         &self,

@@ -11,7 +11,6 @@ use super::facets::FacetCollector;
 use crate::analysis::gazetteer::EntityType;
 use crate::analysis::normalize::normalize_str;
 use crate::error::{Error, Result};
-use crate::index::Store;
 
 /// An entity with the number of articles that mention it.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
@@ -39,7 +38,7 @@ pub struct EntityDetail {
     pub last_seen: Option<chrono::DateTime<chrono::FixedOffset>>,
 }
 
-impl Store {
+impl super::Engine {
     /// Entities mentioned in the index, most documents first.
     pub fn list_entities(
         &self,

@@ -11,7 +11,7 @@ use tantivy::{DocAddress, DocSet, TERMINATED};
 
 use super::{Highlighter, SearchRequest};
 use crate::error::Result;
-use crate::index::{Store, StoredArticle};
+use crate::index::StoredArticle;
 use crate::search::EntitiesByType;
 
 /// Export format.
@@ -66,7 +66,7 @@ pub const CSV_HEADER: [&str; 8] = [
     "places",
 ];
 
-impl Store {
+impl super::Engine {
     /// Streams every matching article to `sink`, one chunk (a CSV row or an
     /// NDJSON line) at a time; stops early when `sink` returns false (the
     /// client went away). Returns the number of articles written.

@@ -1,5 +1,8 @@
-//! Search: requests ([`SearchRequest`]), the query language ([`query`]),
-//! snippets ([`snippet`]) and facets ([`facets`]).
+//! The search layer: an [`Engine`] over an open index ([`Store`]) owns
+//! search, articles with highlights, entities, timeline, co-occurrence and
+//! export; requests ([`SearchRequest`]), the query language ([`query`]),
+//! snippets ([`snippet`]) and facets ([`facets`]). `index` opens and writes
+//! and knows nothing of this layer.
 
 pub mod cooccurrence;
 pub mod entities;
@@ -11,11 +14,11 @@ pub mod timeline;
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
-use std::sync::OnceLock;
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
-use base64::Engine;
+use base64::Engine as _;
 use chrono::{Days, NaiveDate, TimeZone};
 use rayon::prelude::*;
 use serde::Serialize;
@@ -32,8 +35,43 @@ use crate::article::{Article, tokyo};
 use crate::error::{Error, Result};
 use crate::index::{CommitInfo, EntityView, HitSource, Store};
 use facets::FacetCollector;
+use query::build::Ranking;
 use query::{Operator, ParsedQuery, QueryPlan, Scope, highlight_terms};
 use snippet::{Mark, Snippet, SnippetOptions, find_matches, spans_of};
+
+/// Searches an open index: what `GET /search`, `/articles/{id}`,
+/// `/entities`, `/timeline`, `/cooccurrence`, `/export` and `kiji search`
+/// run. It reads the index through its [`Store`] (to which it derefs).
+pub struct Engine {
+    store: Arc<Store>,
+    /// How matches rank (`[search]` of the configuration).
+    pub ranking: Ranking,
+    /// Searches running now, and the threads that build the hits of a
+    /// search that runs alone (see [`Engine::search`]).
+    searches: SearchSlots,
+}
+
+impl Engine {
+    pub fn new(store: Arc<Store>, ranking: Ranking) -> Engine {
+        Engine {
+            store,
+            ranking,
+            searches: SearchSlots::default(),
+        }
+    }
+
+    /// The index searched.
+    pub fn store(&self) -> &Arc<Store> {
+        &self.store
+    }
+}
+
+impl std::ops::Deref for Engine {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.store
+    }
+}
 
 /// Largest `limit`.
 pub const MAX_LIMIT: usize = 100;
@@ -48,6 +86,36 @@ pub enum Sort {
     Newest,
     Oldest,
 }
+
+/// The parameters that select articles (`/search`, `/timeline`, `/export`,
+/// `/cooccurrence` share them).
+pub const FILTER_PARAMS: [&str; 11] = [
+    "q",
+    "op",
+    "min_match",
+    "entity",
+    "person",
+    "organization",
+    "place",
+    "type",
+    "from",
+    "to",
+    "source",
+];
+
+/// The parameters of `/search` beyond the filters: order, page, snippets, facets.
+pub const PAGE_PARAMS: [&str; 10] = [
+    "sort",
+    "limit",
+    "offset",
+    "cursor",
+    "fragment_size",
+    "fragments",
+    "pre_tag",
+    "post_tag",
+    "facets",
+    "facet_limit",
+];
 
 /// The facet fields that can be requested.
 pub const FACETS: [&str; 4] = ["person", "organization", "place", "source"];
@@ -120,16 +188,33 @@ pub fn encode_cursor(offset: usize) -> String {
     base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(format!("o:{offset}"))
 }
 
+/// A cursor's offset; only offsets this API can return (at most
+/// [`MAX_WINDOW`]) decode.
 fn decode_cursor(c: &str) -> Result<usize> {
     base64::engine::general_purpose::URL_SAFE_NO_PAD
         .decode(c.trim())
         .ok()
         .and_then(|b| String::from_utf8(b).ok())
-        .and_then(|s| s.strip_prefix("o:").and_then(|n| n.parse().ok()))
+        .and_then(|s| s.strip_prefix("o:").and_then(|n| n.parse::<usize>().ok()))
+        .filter(|&n| n <= MAX_WINDOW)
         .ok_or_else(|| Error::param("cursor", "not a cursor returned by this API"))
 }
 
 impl SearchRequest {
+    /// [`SearchRequest::from_pairs`] for endpoints that honour only the
+    /// filters ([`FILTER_PARAMS`]) and `extra`: `limit`, `sort` and the
+    /// other parameters of `/search` are unknown there (400), not ignored.
+    pub fn filters_from_pairs(pairs: &[(String, String)], extra: &[&str]) -> Result<SearchRequest> {
+        if let Some((k, _)) = pairs.iter().find(|(k, _)| {
+            !(k.starts_with('_')
+                || FILTER_PARAMS.contains(&k.as_str())
+                || extra.contains(&k.as_str()))
+        }) {
+            return Err(Error::param(k, "unknown parameter"));
+        }
+        Self::from_pairs(pairs, extra)
+    }
+
     /// Builds a request from query-string pairs; `extra` names parameters the
     /// caller handles itself (e.g. `format` for /export). Unknown parameters
     /// are an error (a typo should not silently widen a search); names that
@@ -214,7 +299,7 @@ impl SearchRequest {
         if let Some(m) = min_match {
             r.op = m;
         }
-        if r.offset + r.limit > MAX_WINDOW {
+        if r.offset.saturating_add(r.limit) > MAX_WINDOW {
             return Err(Error::param(
                 "offset",
                 format!("offset + limit may not exceed {MAX_WINDOW}; use /export for everything"),
@@ -339,7 +424,7 @@ pub struct SearchResponse {
     pub index: IndexInfo,
 }
 
-impl Store {
+impl Engine {
     /// Provenance of answers given now.
     pub fn index_info(&self, searcher: &Searcher) -> IndexInfo {
         IndexInfo {
@@ -362,7 +447,7 @@ impl Store {
         self.build_planned_query(r, &self.plan(r)?)
     }
 
-    /// [`Store::build_query`] for a request already analysed into `plan`.
+    /// [`Engine::build_query`] for a request already analysed into `plan`.
     fn build_planned_query(&self, r: &SearchRequest, plan: &QueryPlan) -> Result<Box<dyn Query>> {
         let builder = query::QueryBuilder {
             analyzer: &self.analyzer,
@@ -520,7 +605,7 @@ impl Store {
         self.planned_highlighter(r, &self.plan(r).unwrap_or_default())
     }
 
-    /// [`Store::highlighter`] for a request already analysed into `plan`.
+    /// [`Engine::highlighter`] for a request already analysed into `plan`.
     fn planned_highlighter(&self, r: &SearchRequest, plan: &QueryPlan) -> Highlighter {
         Highlighter {
             title_terms: highlight_terms(plan, Scope::Title),
@@ -702,7 +787,7 @@ pub struct ArticleView {
     pub body_html: Option<String>,
 }
 
-impl Store {
+impl Engine {
     /// The article with this id; `r` (q, entity, tags) drives highlighting.
     pub fn article_view(&self, id: &str, r: Option<&SearchRequest>) -> Result<ArticleView> {
         let stored = self
@@ -734,5 +819,57 @@ impl Store {
             title_html,
             body_html,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
+        list.iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn cursors_decode_only_to_offsets_this_api_gives() {
+        assert_eq!(decode_cursor(&encode_cursor(20)).unwrap(), 20);
+        assert_eq!(
+            decode_cursor(&encode_cursor(MAX_WINDOW)).unwrap(),
+            MAX_WINDOW
+        );
+        for n in [MAX_WINDOW + 1, usize::MAX - 3, usize::MAX] {
+            assert!(decode_cursor(&encode_cursor(n)).is_err(), "{n}");
+        }
+        // offset + limit cannot overflow however the cursor was made.
+        let huge = encode_cursor(usize::MAX);
+        let err = SearchRequest::from_pairs(&pairs(&[("cursor", &huge), ("limit", "100")]), &[])
+            .unwrap_err();
+        assert_eq!(err.code(), crate::code::ErrorCode::InvalidParameter);
+    }
+
+    #[test]
+    fn filter_endpoints_refuse_search_only_parameters() {
+        for p in PAGE_PARAMS {
+            let err = SearchRequest::filters_from_pairs(&pairs(&[("q", "a"), (p, "1")]), &[])
+                .unwrap_err();
+            assert!(err.to_string().contains(p), "{err}");
+        }
+        for p in FILTER_PARAMS {
+            let v = match p {
+                "from" | "to" => "2024-01-01",
+                "type" => "person",
+                "op" => "or",
+                "min_match" => "1",
+                _ => "a",
+            };
+            SearchRequest::filters_from_pairs(&pairs(&[(p, v)]), &[]).unwrap();
+        }
+        SearchRequest::filters_from_pairs(
+            &pairs(&[("interval", "day"), ("_", "1")]),
+            &["interval"],
+        )
+        .unwrap();
     }
 }

@@ -411,6 +411,35 @@ mod tests {
         assert_eq!(s.highlights.len(), 1);
     }
 
+    /// Issue 15, item 1: an article with many matches must not make every
+    /// search that hits it slow. Quadratic work (every match for every
+    /// sentence) costs 16× for 4× the text; linear work 4×.
+    #[test]
+    fn time_is_linear_in_the_article_and_its_matches() {
+        let piece = "北朝鮮がロシアに兵を送ったと、米国と韓国が発表した。";
+        let terms = vec![(0, normalize_str("北朝鮮")), (1, normalize_str("発表"))];
+        let run = |text: &str, n: usize| {
+            let t = std::time::Instant::now();
+            let marks = find_matches(&normalize(text), &terms);
+            assert_eq!(marks.len(), 2 * n);
+            let s = snippets(text, &marks, &SnippetOptions::default());
+            assert_eq!(s.len(), 2);
+            t.elapsed()
+        };
+        let (small, big) = (piece.repeat(2_000), piece.repeat(8_000));
+        // Interleaved, best of five: both sizes see the same machine.
+        let (mut t_small, mut t_big) = (std::time::Duration::MAX, std::time::Duration::MAX);
+        for _ in 0..5 {
+            t_small = t_small.min(run(&small, 2_000));
+            t_big = t_big.min(run(&big, 8_000));
+        }
+        let ratio = t_big.as_secs_f64() / t_small.as_secs_f64();
+        assert!(
+            ratio < 10.0,
+            "4x the text took {ratio:.1}x the time ({t_small:?} -> {t_big:?})"
+        );
+    }
+
     proptest! {
         #[test]
         fn never_panics_and_offsets_are_valid(text in "\\PC{0,200}", term in "\\PC{1,4}", size in 1usize..50) {

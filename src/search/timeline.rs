@@ -15,7 +15,6 @@ use utoipa::ToSchema;
 use super::{IndexInfo, SearchRequest};
 use crate::article::tokyo;
 use crate::error::{Error, Result};
-use crate::index::Store;
 
 /// Bucket size.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, ToSchema)]
@@ -141,7 +140,7 @@ impl SegmentCollector for DaySegment {
     }
 }
 
-impl Store {
+impl super::Engine {
     /// Matching articles per bucket, with all articles per bucket.
     pub fn timeline(&self, r: &SearchRequest, interval: Interval) -> Result<Timeline> {
         let searcher = self.searcher();

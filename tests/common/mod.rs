@@ -7,7 +7,7 @@
 pub mod fake_opensearch;
 
 use std::path::{Path, PathBuf};
-use std::sync::{Arc, Mutex, OnceLock};
+use std::sync::{Arc, OnceLock};
 
 use actix_web::web;
 use kiji::analysis::Analyzer;
@@ -54,13 +54,28 @@ pub struct TestIndex {
     pub report: IngestReport,
 }
 
+impl TestIndex {
+    /// The search layer over this index (default ranking).
+    pub fn engine(&self) -> kiji::search::Engine {
+        kiji::search::Engine::new(self.store.clone(), Default::default())
+    }
+}
+
 pub fn index_with(paths: &[PathBuf]) -> TestIndex {
     let dir = tempfile::tempdir().unwrap();
     let store = Arc::new(Store::open(&dir.path().join("index"), analyzer()).unwrap());
     let mut writer = Writer::new(&store, 64).unwrap();
     let mut report = IngestReport::default();
     let files = ingest::collect_files(paths, &mut report);
-    ingest::ingest_files(&store, &mut writer, &files, 5_000_000, &Quiet, &mut report).unwrap();
+    ingest::ingest_files(
+        &store,
+        &mut writer,
+        &files,
+        &Default::default(),
+        &Quiet,
+        &mut report,
+    )
+    .unwrap();
     TestIndex {
         dir,
         store,
@@ -86,14 +101,10 @@ pub fn state(
         config.server.api_token = tok.to_string();
     }
     if let Some(m) = max_body {
-        config.server.max_body_bytes = m;
+        config.limits.body_bytes = m;
     }
     (
-        web::Data::new(AppState {
-            store: t.store,
-            writer: Mutex::new(t.writer),
-            config: Arc::new(config),
-        }),
+        web::Data::new(AppState::new(t.store, t.writer, Arc::new(config))),
         t.dir,
     )
 }
