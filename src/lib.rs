@@ -7,6 +7,7 @@
 pub mod analysis;
 pub mod article;
 pub mod config;
+pub mod dedup;
 pub mod error;
 pub mod http;
 pub mod index;

@@ -4,6 +4,7 @@ mod common;
 
 mod analysis;
 mod api;
+mod dedup;
 mod ingest;
 mod opensearch;
 mod parity;

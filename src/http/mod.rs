@@ -1,6 +1,7 @@
 //! The REST service: routes ([`configure`]), thin handlers ([`handlers`]),
 //! error bodies ([`error`]).
 
+pub mod dedup;
 pub mod error;
 pub mod handlers;
 
@@ -44,6 +45,7 @@ pub struct AppState {
         handlers::stats,
         handlers::post_articles,
         handlers::delete_article,
+        dedup::duplicates,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail))
 )]
@@ -97,6 +99,11 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
                 web::resource("/articles/{id}")
                     .route(web::get().to(handlers::article))
                     .route(web::delete().to(handlers::delete_article))
+                    .default_service(not_allowed()),
+            )
+            .service(
+                web::resource("/articles/{id}/duplicates")
+                    .route(web::get().to(dedup::duplicates))
                     .default_service(not_allowed()),
             )
             .service(

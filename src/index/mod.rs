@@ -165,6 +165,8 @@ pub struct Store {
     pub(crate) searches: crate::search::SearchSlots,
     /// How matches rank (`[search]` of the configuration).
     pub ranking: crate::search::query::build::Ranking,
+    /// Near-duplicate detection (`[dedup]` of the configuration).
+    pub dedup: crate::dedup::Settings,
 }
 
 impl Store {
@@ -201,6 +203,7 @@ impl Store {
             commit: std::sync::RwLock::new(None),
             searches: Default::default(),
             ranking: Default::default(),
+            dedup: Default::default(),
         })
     }
 
@@ -376,6 +379,11 @@ impl Store {
         }
         let mut entities: Vec<ArticleEntity> = by_name.into_values().collect();
         entities.sort_by(|a, b| b.count.cmp(&a.count).then(a.canonical.cmp(&b.canonical)));
+        let signature = self
+            .dedup
+            .enabled
+            .then(|| crate::dedup::Signature::of_body(&article.body))
+            .flatten();
         Analysed {
             stored: StoredArticle {
                 file: None,
@@ -385,6 +393,7 @@ impl Store {
             },
             title_tokens,
             body_tokens,
+            signature,
         }
     }
 }
@@ -395,6 +404,9 @@ pub struct Analysed {
     /// `ja` tokens of the title and body (tantivy takes them pre-tokenized).
     pub title_tokens: Vec<tantivy::tokenizer::Token>,
     pub body_tokens: Vec<tantivy::tokenizer::Token>,
+    /// The body's near-duplicate signature (none when detection is off or
+    /// the body is too short).
+    pub signature: Option<crate::dedup::Signature>,
 }
 
 /// The normalised keys under which an entity is found by `entity=`:
