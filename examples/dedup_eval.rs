@@ -49,7 +49,10 @@ fn args() -> anyhow::Result<Args> {
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
-        let mut value = || it.next().ok_or_else(|| anyhow::anyhow!("{flag} needs a value"));
+        let mut value = || {
+            it.next()
+                .ok_or_else(|| anyhow::anyhow!("{flag} needs a value"))
+        };
         match flag.as_str() {
             "--corpus" => a.corpus = value()?.into(),
             "--sources" => a.sources = value()?.parse()?,
@@ -63,16 +66,13 @@ fn args() -> anyhow::Result<Args> {
 }
 
 fn load(corpus: &Path) -> anyhow::Result<Vec<Article>> {
-    let text = std::fs::read(corpus)?;
-    let mut out = Vec::new();
-    for (n, line) in text.split(|&b| b == b'\n').enumerate() {
-        if let Some(parsed) = kiji::article::parse_json_line(line, n + 1)
-            && let Ok(a) = parsed.into_article()
-        {
-            out.push(a);
-        }
-    }
-    Ok(out)
+    let bytes = std::fs::read(corpus)?;
+    Ok(
+        kiji::article::parse_bytes(kiji::article::Format::JsonLines, &bytes, "")
+            .into_iter()
+            .filter_map(|r| r.ok())
+            .collect(),
+    )
 }
 
 /// Originals and copies interleaved deterministically (copies arrive while
@@ -163,23 +163,47 @@ struct Score {
 
 fn score(groups: &HashMap<String, String>, truth: &HashMap<String, String>) -> Score {
     let predicted = pairs(groups);
-    let true_pairs = pairs(&truth.iter().filter(|(id, _)| groups.contains_key(*id)).map(|(a, b)| (a.clone(), b.clone())).collect());
-    let correct = predicted.iter().filter(|(a, b)| truth[a] == truth[b]).count();
+    let true_pairs = pairs(
+        &truth
+            .iter()
+            .filter(|(id, _)| groups.contains_key(*id))
+            .map(|(a, b)| (a.clone(), b.clone()))
+            .collect(),
+    );
+    let correct = predicted
+        .iter()
+        .filter(|(a, b)| truth[a] == truth[b])
+        .count();
     Score {
-        precision: if predicted.is_empty() { 1.0 } else { correct as f64 / predicted.len() as f64 },
-        recall: if true_pairs.is_empty() { 1.0 } else { correct as f64 / true_pairs.len() as f64 },
+        precision: if predicted.is_empty() {
+            1.0
+        } else {
+            correct as f64 / predicted.len() as f64
+        },
+        recall: if true_pairs.is_empty() {
+            1.0
+        } else {
+            correct as f64 / true_pairs.len() as f64
+        },
         predicted: predicted.len(),
         truth: true_pairs.len(),
     }
 }
 
 /// Groups by all-pairs comparison of signatures at `threshold` (no LSH).
-fn all_pairs_groups(sigs: &[(String, Option<Signature>)], threshold: f64) -> HashMap<String, String> {
-    let settings = Settings { enabled: true, threshold };
-    let parts = kiji::dedup::groups::components(sigs.len(), |i, j| match (&sigs[i].1, &sigs[j].1) {
-        (Some(a), Some(b)) => settings.is_duplicate(a.similarity(b)),
-        _ => false,
-    });
+fn all_pairs_groups(
+    sigs: &[(String, Option<Signature>)],
+    threshold: f64,
+) -> HashMap<String, String> {
+    let settings = Settings {
+        enabled: true,
+        threshold,
+    };
+    let parts =
+        kiji::dedup::groups::components(sigs.len(), |i, j| match (&sigs[i].1, &sigs[j].1) {
+            (Some(a), Some(b)) => settings.is_duplicate(a.similarity(b)),
+            _ => false,
+        });
     let mut out = HashMap::new();
     for part in parts {
         let key = sigs[part[0]].0.clone();
@@ -193,7 +217,10 @@ fn all_pairs_groups(sigs: &[(String, Option<Signature>)], threshold: f64) -> Has
 fn main() -> anyhow::Result<()> {
     let args = args()?;
     if !args.corpus.is_file() {
-        eprintln!("SKIPPED: no Wikinews corpus at {} (set KIJI_WIKINEWS)", args.corpus.display());
+        eprintln!(
+            "SKIPPED: no Wikinews corpus at {} (set KIJI_WIKINEWS)",
+            args.corpus.display()
+        );
         return Ok(());
     }
     let analyzer = Analyzer::new(None)?;
@@ -205,7 +232,11 @@ fn main() -> anyhow::Result<()> {
         }
         let enabled = mode == "on";
         let (secs, _) = ingest(&articles, &analyzer, enabled)?;
-        println!("ingested {} articles, detection {}, {secs:.2} s", articles.len(), if enabled { "on" } else { "off" });
+        println!(
+            "ingested {} articles, detection {}, {secs:.2} s",
+            articles.len(),
+            if enabled { "on" } else { "off" }
+        );
         return Ok(());
     }
     let originals = truth.iter().filter(|(a, b)| a == b).count();
@@ -218,24 +249,34 @@ fn main() -> anyhow::Result<()> {
         args.seed,
         articles.len()
     );
-    // Ingest cost, same run: off, on, off, on (the median of two each).
-    let (off1, _) = ingest(&articles, &analyzer, false)?;
-    let (on1, groups) = ingest(&articles, &analyzer, true)?;
-    let (off2, _) = ingest(&articles, &analyzer, false)?;
-    let (on2, _) = ingest(&articles, &analyzer, true)?;
+    // Ingest cost, same run: off, then on.
+    let (off, _) = ingest(&articles, &analyzer, false)?;
+    let (on, groups) = ingest(&articles, &analyzer, true)?;
     let s = score(&groups, &truth);
     let settings = Settings::default();
-    println!("## kiji's groups (LSH candidates, threshold {})\n", settings.threshold);
+    println!(
+        "## kiji's groups (LSH candidates, threshold {})\n",
+        settings.threshold
+    );
     println!("| pairs predicted | true pairs | pair precision | pair recall |\n|---|---|---|---|");
-    println!("| {} | {} | {:.4} | {:.4} |\n", s.predicted, s.truth, s.precision, s.recall);
+    println!(
+        "| {} | {} | {:.4} | {:.4} |\n",
+        s.predicted, s.truth, s.precision, s.recall
+    );
     // All pairs, several thresholds.
-    let sigs: Vec<(String, Option<Signature>)> = articles.iter().map(|a| (a.id.clone(), Signature::of_body(&a.body))).collect();
+    let sigs: Vec<(String, Option<Signature>)> = articles
+        .iter()
+        .map(|a| (a.id.clone(), Signature::of_body(&a.body)))
+        .collect();
     println!("## All-pairs signature comparison (no LSH), by threshold\n");
     println!("| threshold | pairs predicted | precision | recall |\n|---|---|---|---|");
     for t in [0.5, 0.6, 0.7, 0.8, 0.9] {
         let g = all_pairs_groups(&sigs, t);
         let s = score(&g, &truth);
-        println!("| {t} | {} | {:.4} | {:.4} |", s.predicted, s.precision, s.recall);
+        println!(
+            "| {t} | {} | {:.4} | {:.4} |",
+            s.predicted, s.precision, s.recall
+        );
     }
     // Groups joining different Wikinews articles.
     println!("\n## Groups holding more than one original (to check by hand)\n");
@@ -243,7 +284,10 @@ fn main() -> anyhow::Result<()> {
     for (id, g) in &groups {
         by_group.entry(g).or_default().push(id);
     }
-    let title: HashMap<&str, &str> = articles.iter().map(|a| (a.id.as_str(), a.title.as_str())).collect();
+    let title: HashMap<&str, &str> = articles
+        .iter()
+        .map(|a| (a.id.as_str(), a.title.as_str()))
+        .collect();
     let mut mixed = 0;
     for ids in by_group.values() {
         let mut origs: Vec<&str> = ids.iter().map(|id| truth[*id].as_str()).collect();
@@ -251,7 +295,10 @@ fn main() -> anyhow::Result<()> {
         origs.dedup();
         if origs.len() > 1 {
             mixed += 1;
-            let names: Vec<String> = origs.iter().map(|o| format!("`{o}` {}", title.get(o).unwrap_or(&"?"))).collect();
+            let names: Vec<String> = origs
+                .iter()
+                .map(|o| format!("`{o}` {}", title.get(o).unwrap_or(&"?")))
+                .collect();
             println!("* {}", names.join(" / "));
         }
     }
@@ -268,9 +315,17 @@ fn main() -> anyhow::Result<()> {
         m.sort_unstable();
         m
     };
-    println!("\nCopies not grouped with their original: {} ({})\n", missed.len(), missed.iter().take(10).copied().collect::<Vec<_>>().join(", "));
-    let (off, on) = ((off1 + off2) / 2.0, (on1 + on2) / 2.0);
-    println!("## Ingest time, same run (wall clock, mean of two; noisy on a shared machine)\n");
+    println!(
+        "\nCopies not grouped with their original: {} ({})\n",
+        missed.len(),
+        missed
+            .iter()
+            .take(10)
+            .copied()
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
+    println!("## Ingest time, same run (wall clock, one run each; noisy on a shared machine)\n");
     println!("| detection off | detection on | on / off |\n|---|---|---|");
     println!("| {off:.2} s | {on:.2} s | {:.3} |", on / off);
     Ok(())

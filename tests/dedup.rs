@@ -68,7 +68,10 @@ fn group(t: &TestIndex, id: &str) -> (String, Vec<String>) {
 fn copies_join_the_group_of_the_earliest_and_deletes_keep_groups_right() {
     let (one, two) = halves();
     let mut t = empty_index();
-    put(&mut t, vec![article("a", 10, &one), article("other", 10, &two)]);
+    put(
+        &mut t,
+        vec![article("a", 10, &one), article("other", 10, &two)],
+    );
     // A copy with a trimmed end and an update line, written in a later batch.
     let mut rng = synth::Rng::new(1);
     let original = article("a", 10, &one);
@@ -76,7 +79,10 @@ fn copies_join_the_group_of_the_earliest_and_deletes_keep_groups_right() {
     copy.id = "a-copy".into();
     copy.published = kiji::article::parse_date("2024-11-11T09:00:00+09:00");
     put(&mut t, vec![copy]);
-    assert_eq!(group(&t, "a-copy"), ("a".to_string(), vec!["a".to_string()]));
+    assert_eq!(
+        group(&t, "a-copy"),
+        ("a".to_string(), vec!["a".to_string()])
+    );
     assert_eq!(group(&t, "other"), ("other".to_string(), vec![]));
     // An earlier printing of the same story becomes the representative ...
     let mut earlier = article("a-early", 9, &format!("更新: 2024年11月9日\n{one}"));
@@ -87,7 +93,10 @@ fn copies_join_the_group_of_the_earliest_and_deletes_keep_groups_right() {
     // ... and when it is deleted, the earliest remaining one is again.
     assert!(t.writer.delete(&t.store, "a-early").unwrap());
     t.writer.commit(&t.store).unwrap();
-    assert_eq!(group(&t, "a-copy"), ("a".to_string(), vec!["a".to_string()]));
+    assert_eq!(
+        group(&t, "a-copy"),
+        ("a".to_string(), vec!["a".to_string()])
+    );
     // Changed into something else, an article leaves its group.
     put(&mut t, vec![article("a-copy", 11, &two)]);
     assert_eq!(group(&t, "a").1, Vec::<String>::new());
@@ -98,11 +107,17 @@ fn copies_join_the_group_of_the_earliest_and_deletes_keep_groups_right() {
 fn an_article_bridging_two_groups_merges_them_and_its_delete_splits_them() {
     let (one, two) = halves();
     let mut t = empty_index();
-    put(&mut t, vec![article("one", 1, &one), article("two", 2, &two)]);
+    put(
+        &mut t,
+        vec![article("one", 1, &one), article("two", 2, &two)],
+    );
     assert_ne!(group(&t, "one").0, group(&t, "two").0);
     // Both halves in one article: a copy of each.
     put(&mut t, vec![article("both", 3, &format!("{one}{two}"))]);
-    assert_eq!(group(&t, "two"), ("one".to_string(), vec!["one".into(), "both".into()]));
+    assert_eq!(
+        group(&t, "two"),
+        ("one".to_string(), vec!["one".into(), "both".into()])
+    );
     assert!(t.writer.delete(&t.store, "both").unwrap());
     t.writer.commit(&t.store).unwrap();
     assert_eq!(group(&t, "one"), ("one".to_string(), vec![]));
@@ -110,7 +125,10 @@ fn an_article_bridging_two_groups_merges_them_and_its_delete_splits_them() {
     // Within one uncommitted batch too.
     put(
         &mut t,
-        vec![article("both2", 3, &format!("{one}{two}")), article("one-again", 4, &one)],
+        vec![
+            article("both2", 3, &format!("{one}{two}")),
+            article("one-again", 4, &one),
+        ],
     );
     assert_eq!(group(&t, "two").1, vec!["one", "both2", "one-again"]);
 }
@@ -123,10 +141,20 @@ fn detection_off_leaves_every_article_alone() {
     store.dedup.enabled = false;
     let mut writer = Writer::new(&store, 64).unwrap();
     writer
-        .upsert_many(&store, vec![article("x", 1, &one), article("y", 2, &one)], None)
+        .upsert_many(
+            &store,
+            vec![article("x", 1, &one), article("y", 2, &one)],
+            None,
+        )
         .unwrap();
     writer.commit(&store).unwrap();
-    assert!(duplicates(&store, "x").unwrap().unwrap().articles.is_empty());
+    assert!(
+        duplicates(&store, "x")
+            .unwrap()
+            .unwrap()
+            .articles
+            .is_empty()
+    );
     assert!(duplicates(&store, "nope").unwrap().is_none());
 }
 
@@ -134,7 +162,12 @@ fn detection_off_leaves_every_article_alone() {
 /// in another week) and a copy of the G20 article.
 fn index_with_copies() -> TestIndex {
     let mut t = crate::common::sample_index();
-    let seed = t.store.get("2024-10-31-north-korea-troops-to-russia").unwrap().unwrap().article;
+    let seed = t
+        .store
+        .get("2024-10-31-north-korea-troops-to-russia")
+        .unwrap()
+        .unwrap()
+        .article;
     let mut rng = synth::Rng::new(3);
     let mut copies = Vec::new();
     for (n, days) in [(0, 1), (1, 7)] {
@@ -185,7 +218,10 @@ async fn duplicates_endpoint_and_dedup_on_every_endpoint() {
         .iter()
         .map(|a| a["id"].as_str().unwrap())
         .collect();
-    assert_eq!(copies, vec![format!("{SEED}-copy0"), format!("{SEED}-copy1")]);
+    assert_eq!(
+        copies,
+        vec![format!("{SEED}-copy0"), format!("{SEED}-copy1")]
+    );
     for a in d["articles"].as_array().unwrap() {
         let s = a["similarity"].as_f64().unwrap();
         assert!(s >= 0.7 && s <= 1.0, "{a}");
@@ -198,7 +234,11 @@ async fn duplicates_endpoint_and_dedup_on_every_endpoint() {
     // /search: the three printings are one hit with two duplicates.
     let q = "q=%E5%8C%97%E6%9C%9D%E9%AE%AE"; // 北朝鮮
     let plain = json(&get(&app, &format!("/search?{q}&facets=source")).await.1);
-    let dedup = json(&get(&app, &format!("/search?{q}&facets=source&dedup=true")).await.1);
+    let dedup = json(
+        &get(&app, &format!("/search?{q}&facets=source&dedup=true"))
+            .await
+            .1,
+    );
     assert_eq!(
         plain["total"].as_u64().unwrap(),
         dedup["total"].as_u64().unwrap() + 2,
@@ -212,19 +252,33 @@ async fn duplicates_endpoint_and_dedup_on_every_endpoint() {
     assert_eq!(seed_hit["duplicates"], 2);
     assert_eq!(seed_hit["duplicate_ids"].as_array().unwrap().len(), 2);
     assert_eq!(
-        hits.iter().filter(|h| h["id"].as_str().unwrap().starts_with(SEED)).count(),
+        hits.iter()
+            .filter(|h| h["id"].as_str().unwrap().starts_with(SEED))
+            .count(),
         1
     );
-    assert!(plain["hits"][0].get("duplicates").is_none(), "dedup=false is unchanged");
+    assert!(
+        plain["hits"][0].get("duplicates").is_none(),
+        "dedup=false is unchanged"
+    );
     let facet_total = |b: &Value| -> u64 {
-        b["facets"]["source"].as_array().unwrap().iter().map(|v| v["count"].as_u64().unwrap()).sum()
+        b["facets"]["source"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|v| v["count"].as_u64().unwrap())
+            .sum()
     };
     // Facets count each group once, by its best-ranked article.
     assert!(dedup["total"].as_u64().unwrap() <= 10);
     let with_source = hits.iter().filter(|h| h["source"].is_string()).count() as u64;
     assert_eq!(facet_total(&dedup), with_source);
     assert!(facet_total(&plain) > facet_total(&dedup));
-    let newest = json(&get(&app, &format!("/search?{q}&dedup=true&sort=newest")).await.1);
+    let newest = json(
+        &get(&app, &format!("/search?{q}&dedup=true&sort=newest"))
+            .await
+            .1,
+    );
     assert_eq!(newest["total"], dedup["total"]);
     let (status, body) = get(&app, "/search?q=x&dedup=maybe").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -232,11 +286,35 @@ async fn duplicates_endpoint_and_dedup_on_every_endpoint() {
 
     // /timeline: per bucket, the number of groups (each counted on the day
     // of its earliest article).
-    let r = SearchRequest::from_pairs(&[("q".into(), "北朝鮮".into()), ("dedup".into(), "true".into())], &[]).unwrap();
-    let groups = store.search(&SearchRequest { limit: 100, ..r.clone() }).unwrap();
-    let tl = json(&get(&app, &format!("/timeline?{q}&interval=day&dedup=true")).await.1);
+    let r = SearchRequest::from_pairs(
+        &[
+            ("q".into(), "北朝鮮".into()),
+            ("dedup".into(), "true".into()),
+        ],
+        &[],
+    )
+    .unwrap();
+    let groups = store
+        .search(&SearchRequest {
+            limit: 100,
+            ..r.clone()
+        })
+        .unwrap();
+    let tl = json(
+        &get(&app, &format!("/timeline?{q}&interval=day&dedup=true"))
+            .await
+            .1,
+    );
     let plain_tl = json(&get(&app, &format!("/timeline?{q}&interval=day")).await.1);
-    let count = |b: &Value| -> u64 { b["buckets"].as_array().unwrap().iter().map(|b| b["count"].as_u64().unwrap()).sum::<u64>() + b["undated"].as_u64().unwrap() };
+    let count = |b: &Value| -> u64 {
+        b["buckets"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|b| b["count"].as_u64().unwrap())
+            .sum::<u64>()
+            + b["undated"].as_u64().unwrap()
+    };
     assert_eq!(count(&tl), groups.total as u64);
     assert_eq!(count(&plain_tl), groups.total as u64 + 2);
     let timeline = store.timeline(&r, Interval::Day).unwrap();
@@ -257,9 +335,26 @@ async fn duplicates_endpoint_and_dedup_on_every_endpoint() {
     }
 
     // /cooccurrence and /export count groups too.
-    let co = json(&get(&app, "/cooccurrence?entity=%E3%83%97%E3%83%BC%E3%83%81%E3%83%B3").await.1);
-    let co_d = json(&get(&app, "/cooccurrence?entity=%E3%83%97%E3%83%BC%E3%83%81%E3%83%B3&dedup=true").await.1);
-    assert_eq!(co["documents"].as_u64().unwrap(), co_d["documents"].as_u64().unwrap() + 2);
+    let co = json(
+        &get(
+            &app,
+            "/cooccurrence?entity=%E3%83%97%E3%83%BC%E3%83%81%E3%83%B3",
+        )
+        .await
+        .1,
+    );
+    let co_d = json(
+        &get(
+            &app,
+            "/cooccurrence?entity=%E3%83%97%E3%83%BC%E3%83%81%E3%83%B3&dedup=true",
+        )
+        .await
+        .1,
+    );
+    assert_eq!(
+        co["documents"].as_u64().unwrap(),
+        co_d["documents"].as_u64().unwrap() + 2
+    );
     let (_, csv) = get(&app, &format!("/export?{q}")).await;
     let (_, csv_d) = get(&app, &format!("/export?{q}&dedup=true")).await;
     let rows = |s: &str| s.lines().count();
@@ -278,16 +373,58 @@ fn wikinews_with_synthetic_copies_groups_copies_and_only_copies() {
         put(&mut t, chunk.to_vec());
     }
     for (c, i) in &copies {
-        assert_eq!(group(&t, &c.id).0, originals[*i].id, "copy {}", c.id);
+        let rep = group(&t, &c.id).0;
+        let o = &originals[*i].id;
+        assert!(
+            rep == *o || (o == "jawikinews-00444" || o == "jawikinews-02884"),
+            "copy {} is in the group of {rep}, not of {o}",
+            c.id
+        );
+        assert!(
+            group(&t, o).1.contains(&c.id),
+            "copy {} is not with {o}",
+            c.id
+        );
     }
-    // No two different Wikinews articles share a group.
+    // Checked by hand: the only Wikinews articles grouped together are
+    // 00444 and 02884, one story saved twice (00444 ends 「…別かに統合しました」:
+    // merged into 02884; the same paragraphs verbatim). Typhoon reports that
+    // share a dated list of related news and citations (up to 84 % of their
+    // shingles before that boilerplate is left out) stay apart.
     let searcher = t.store.searcher();
-    let mut seen = std::collections::HashMap::new();
+    let group_of = |id: &str| {
+        let addr = t.store.address(&searcher, id).unwrap().unwrap();
+        kiji::dedup::groups::group_at(&searcher, addr).unwrap()
+    };
+    let mut by_group: std::collections::HashMap<String, Vec<String>> = Default::default();
     for o in &originals {
-        let addr = t.store.address(&searcher, &o.id).unwrap().unwrap();
-        let g = kiji::dedup::groups::group_at(&searcher, addr).unwrap();
-        if let Some(prev) = seen.insert(g, o.id.clone()) {
-            panic!("{prev} and {} are grouped together", o.id);
-        }
+        by_group
+            .entry(group_of(&o.id))
+            .or_default()
+            .push(o.id.clone());
+    }
+    let mut shared: Vec<Vec<String>> = by_group.into_values().filter(|v| v.len() > 1).collect();
+    for v in &mut shared {
+        v.sort();
+    }
+    assert_eq!(
+        shared,
+        vec![vec![
+            "jawikinews-00444".to_string(),
+            "jawikinews-02884".to_string()
+        ]]
+    );
+    for (a, b) in [
+        ("jawikinews-00637", "jawikinews-02517"),
+        ("jawikinews-00021", "jawikinews-03061"),
+        ("jawikinews-00458", "jawikinews-00637"),
+        ("jawikinews-01140", "jawikinews-03346"),
+        ("jawikinews-01964", "jawikinews-02980"),
+    ] {
+        assert_ne!(
+            group_of(a),
+            group_of(b),
+            "{a} and {b} are different stories"
+        );
     }
 }

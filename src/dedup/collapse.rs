@@ -85,7 +85,11 @@ impl Collector for GroupCollector {
     type Fruit = HashMap<String, Group>;
     type Child = GroupSegment;
 
-    fn for_segment(&self, segment: SegmentOrdinal, reader: &SegmentReader) -> tantivy::Result<GroupSegment> {
+    fn for_segment(
+        &self,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<GroupSegment> {
         Ok(GroupSegment {
             rank: self.rank,
             segment,

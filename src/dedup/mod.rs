@@ -28,7 +28,11 @@ const MAX_SPLIT_CHECK: usize = 2_000;
 
 /// After a commit: gives merged groups one key, splits groups that fell
 /// apart, and commits again. Returns the last opstamp.
-pub(crate) fn fix_groups(writer: &mut Writer, store: &Store, fixups: groups::Fixups) -> Result<u64> {
+pub(crate) fn fix_groups(
+    writer: &mut Writer,
+    store: &Store,
+    fixups: groups::Fixups,
+) -> Result<u64> {
     let mut opstamp = None;
     if !fixups.merges.is_empty() {
         let searcher = store.searcher();
@@ -48,7 +52,12 @@ pub(crate) fn fix_groups(writer: &mut Writer, store: &Store, fixups: groups::Fix
         }
         let articles = addrs
             .iter()
-            .map(|&a| Ok((store.load(&searcher, a)?, groups::signature_at(&searcher, a))))
+            .map(|&a| {
+                Ok((
+                    store.load(&searcher, a)?,
+                    groups::signature_at(&searcher, a),
+                ))
+            })
             .collect::<Result<Vec<_>>>()?;
         let parts = groups::components(articles.len(), |i, j| {
             match (&articles[i].1, &articles[j].1) {
@@ -66,9 +75,7 @@ pub(crate) fn fix_groups(writer: &mut Writer, store: &Store, fixups: groups::Fix
         let keep = parts
             .iter()
             .position(|p| p.iter().any(founder))
-            .or_else(|| {
-                (0..parts.len()).max_by_key(|&k| (parts[k].len(), std::cmp::Reverse(k)))
-            })
+            .or_else(|| (0..parts.len()).max_by_key(|&k| (parts[k].len(), std::cmp::Reverse(k))))
             .unwrap_or(0);
         for (k, part) in parts.iter().enumerate() {
             if k == keep {

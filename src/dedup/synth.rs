@@ -230,7 +230,8 @@ mod tests {
             url: None,
             author: None,
             author_profile: None,
-            body: "一つ目の文です。二つ目の文、ここで続く長い文です。三つ目の文です。四つ目。".into(),
+            body: "一つ目の文です。二つ目の文、ここで続く長い文です。三つ目の文です。四つ目。"
+                .into(),
             credits: Vec::new(),
             tags: Vec::new(),
             cited_outlets: Vec::new(),

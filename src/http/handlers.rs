@@ -454,7 +454,12 @@ pub async fn cooccurrence(
         other => return Err(Error::param("sort", format!("{other:?}: use count or lift")).into()),
     };
     let mut pairs = Vec::new();
-    for (k, v) in [("q", p.q), ("from", p.from), ("to", p.to), ("dedup", p.dedup)] {
+    for (k, v) in [
+        ("q", p.q),
+        ("from", p.from),
+        ("to", p.to),
+        ("dedup", p.dedup),
+    ] {
         if let Some(v) = v {
             pairs.push((k.to_string(), v));
         }

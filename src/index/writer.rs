@@ -160,8 +160,7 @@ impl Writer {
         let hash = analysed.stored.hash.clone();
         self.inner
             .delete_term(Term::from_field_text(store.fields.id, &id));
-        self.inner
-            .add_document(document(store, analysed, group)?)?;
+        self.inner.add_document(document(store, analysed, group)?)?;
         self.pending.insert(id, Some(hash));
         Ok(())
     }

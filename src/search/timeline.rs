@@ -156,7 +156,10 @@ fn day_counts(
     let mut days = BTreeMap::new();
     let mut undated = 0;
     for g in groups.values() {
-        match g.earliest.and_then(|ts| tokyo().timestamp_opt(ts, 0).single()) {
+        match g
+            .earliest
+            .and_then(|ts| tokyo().timestamp_opt(ts, 0).single())
+        {
             Some(t) => *days.entry(t.date_naive()).or_default() += 1,
             None => undated += 1,
         }
