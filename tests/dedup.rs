@@ -224,7 +224,7 @@ async fn duplicates_endpoint_and_dedup_on_every_endpoint() {
     );
     for a in d["articles"].as_array().unwrap() {
         let s = a["similarity"].as_f64().unwrap();
-        assert!(s >= 0.7 && s <= 1.0, "{a}");
+        assert!((0.7..=1.0).contains(&s), "{a}");
         assert!(a["title"].is_string() && a["source"].is_string() && a["published"].is_string());
     }
     let (status, body) = get(&app, "/articles/nope/duplicates").await;
