@@ -227,6 +227,9 @@ async fn duplicates_endpoint_and_dedup_on_every_endpoint() {
         assert!((0.7..=1.0).contains(&s), "{a}");
         assert!(a["title"].is_string() && a["source"].is_string() && a["published"].is_string());
     }
+    let doc = json(&get(&app, "/openapi.json").await.1);
+    assert!(doc["paths"]["/articles/{id}/duplicates"]["get"].is_object());
+    assert!(doc["components"]["schemas"]["Duplicates"].is_object());
     let (status, body) = get(&app, "/articles/nope/duplicates").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
     assert_eq!(json(&body)["error"]["code"], "article_not_found");
