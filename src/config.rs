@@ -23,6 +23,25 @@ pub struct Config {
     pub entities: EntitiesConfig,
     pub search: SearchConfig,
     pub opensearch: OpenSearchConfig,
+    pub dedup: DedupConfig,
+}
+
+/// The `[dedup]` section: near-duplicate detection at ingest (`src/dedup/`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DedupConfig {
+    pub enabled: bool,
+    pub threshold: f64,
+}
+
+impl Default for DedupConfig {
+    fn default() -> Self {
+        let d = crate::dedup::Settings::default();
+        DedupConfig {
+            enabled: d.enabled,
+            threshold: d.threshold,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -323,6 +342,14 @@ impl Config {
         if let Some(v) = env("KIJI_OPENSEARCH_OUTBOX") {
             self.opensearch.outbox_path = v.into();
         }
+        if let Some(v) = env("KIJI_DEDUP") {
+            self.dedup.enabled = matches!(v.trim(), "1" | "true" | "yes" | "on");
+        }
+        if let Some(v) = env("KIJI_DEDUP_THRESHOLD") {
+            self.dedup.threshold = v.trim().parse().map_err(|_| {
+                Error::Config(format!("KIJI_DEDUP_THRESHOLD={v:?} is not a number"))
+            })?;
+        }
         Ok(())
     }
 
@@ -373,6 +400,12 @@ impl Config {
             return bad("search.title_weight and search.body_weight cannot both be 0".into());
         }
         self.opensearch.validate()?;
+        let t = self.dedup.threshold;
+        if !(t > 0.0 && t <= 1.0) {
+            return bad(format!(
+                "dedup.threshold = {t} must be above 0 and at most 1"
+            ));
+        }
         let user = self.user_entities_file();
         if let Some(p) = user
             && !p.is_file()
@@ -434,6 +467,14 @@ impl Config {
         match (self.bind_addr(), name.parse::<std::net::IpAddr>()) {
             (Ok(bind), Ok(ip)) => bind.ip() == ip || bind.ip().is_unspecified(),
             _ => false,
+        }
+    }
+
+    /// Near-duplicate detection at ingest.
+    pub fn dedup(&self) -> crate::dedup::Settings {
+        crate::dedup::Settings {
+            enabled: self.dedup.enabled,
+            threshold: self.dedup.threshold,
         }
     }
 

@@ -340,7 +340,9 @@ pub fn ingest_files(
 }
 
 /// Re-extracts the entities of every stored article (after the gazetteer
-/// changed) and rewrites them. Returns how many articles were rewritten.
+/// changed) and rewrites them; with near-duplicate detection on, every
+/// article is rewritten so that duplicate groups are computed again (after
+/// the threshold changed). Returns how many articles were rewritten.
 pub fn reanalyze(store: &Store, writer: &mut Writer, progress: &dyn Progress) -> Result<usize> {
     let searcher = store.searcher();
     progress.start(searcher.num_docs());
@@ -348,7 +350,7 @@ pub fn reanalyze(store: &Store, writer: &mut Writer, progress: &dyn Progress) ->
     store.for_each_article(&searcher, |stored| {
         let mut fresh = store.analyse(stored.article);
         fresh.stored.file = stored.file;
-        if fresh.stored.entities != stored.entities {
+        if fresh.stored.entities != stored.entities || store.dedup.enabled {
             writer.put(store, fresh)?;
             n += 1;
         }

@@ -8,6 +8,7 @@ pub mod analysis;
 pub mod article;
 pub mod code;
 pub mod config;
+pub mod dedup;
 pub mod error;
 pub mod http;
 pub mod index;

@@ -202,7 +202,9 @@ fn run() -> anyhow::Result<ExitCode> {
 
 fn open_store(config: &Config) -> anyhow::Result<Store> {
     let analyzer = Analyzer::new(config.user_entities_file())?;
-    Ok(Store::open(&config.index.path, analyzer)?)
+    let mut store = Store::open(&config.index.path, analyzer)?;
+    store.dedup = config.dedup();
+    Ok(store)
 }
 
 /// A progress bar on stderr when it is a terminal (or KIJI_PROGRESS=1).
@@ -264,6 +266,10 @@ fn run_ingest(
     }
     let analyzer = Analyzer::new(config.user_entities_file())?;
     let store = match Store::open(&config.index.path, analyzer.clone()) {
+        Ok(mut store) => {
+            store.dedup = config.dedup();
+            store
+        }
         Err(kiji::Error::IndexFormat { path }) if reanalyze => {
             eprintln!(
                 "rebuilding the index at {} for this version of kiji",
@@ -273,6 +279,7 @@ fn run_ingest(
             let n = kiji::index::rebuild::rebuild(
                 &path,
                 analyzer,
+                config.dedup(),
                 config.index.writer_memory_mb,
                 &mut |p| match p {
                     kiji::index::rebuild::Progress::Total(n) => bar.0.set_length(n),
@@ -291,7 +298,7 @@ fn run_ingest(
         let n = ingest::reanalyze(&store, &mut writer, &bar)?;
         bar.0.finish_and_clear();
         writer.close()?;
-        eprintln!("re-extracted entities: {n} articles changed");
+        eprintln!("analysed again: {n} articles rewritten (entities, duplicate groups)");
         return Ok(ExitCode::SUCCESS);
     }
     let mut report = IngestReport::default();

@@ -4,6 +4,7 @@ mod common;
 
 mod analysis;
 mod api;
+mod dedup;
 mod hardening;
 mod ingest;
 mod opensearch;

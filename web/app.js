@@ -28,6 +28,7 @@
     sort: 'relevance',
     match: 'all',
     interval: 'auto',
+    dedup: false, // one hit per duplicate group (dedup=true)
     offset: 0,
     coType: '',
     coSort: 'count',
@@ -103,6 +104,7 @@
     for (const e of state.entities) pairs.push(['entity', e]);
     for (const s of state.sources) pairs.push(['source', s]);
     pairs.push(['from', state.from], ['to', state.to]);
+    if (state.dedup) pairs.push(['dedup', 'true']);
     return pairs;
   }
 
@@ -179,6 +181,7 @@
     state.sort = SORTS.includes(p.get('sort')) ? p.get('sort') : 'relevance';
     state.match = Object.hasOwn(MATCHES, p.get('match')) ? p.get('match') : 'all';
     state.interval = INTERVALS.includes(p.get('interval')) ? p.get('interval') : 'auto';
+    state.dedup = p.get('dedup') === 'true';
     state.offset = 0;
   }
 
@@ -190,6 +193,7 @@
     if (state.sort !== 'relevance') pairs.push(['sort', state.sort]);
     if (state.match !== 'all') pairs.push(['match', state.match]);
     if (state.interval !== 'auto') pairs.push(['interval', state.interval]);
+    if (state.dedup) pairs.push(['dedup', 'true']);
     const qs = toQuery(pairs);
     history.replaceState(null, '', qs ? `${location.pathname}?${qs}` : location.pathname);
   }
@@ -197,6 +201,7 @@
   function syncControls() {
     $('#q').value = state.q;
     $('#sort').value = state.sort;
+    $('#dedup').checked = state.dedup;
     $('#match').value = state.match;
     $('#from').value = state.from;
     $('#to').value = state.to;
@@ -309,6 +314,19 @@
       meta.append(orig);
     }
     li.append(meta);
+
+    // dedup=true: the other printings of this article (syndicated copies).
+    if (hit.duplicates) {
+      const dup = el('div', 'hit-duplicates', `同じ記事 他${hit.duplicates}件: `);
+      for (const id of hit.duplicate_ids || []) {
+        const link = el('a', 'hit-duplicate', id);
+        link.href = `/articles/${encodeURIComponent(id)}`;
+        link.target = '_blank';
+        link.rel = 'noopener';
+        dup.append(link, ' ');
+      }
+      li.append(dup);
+    }
 
     for (const sn of hit.snippets || []) {
       const p = el('p', 'snippet');
@@ -884,6 +902,11 @@
       state.match = ev.target.value;
       if (state.q.trim()) runAll();
       else writeUrl();
+    });
+    $('#dedup').addEventListener('change', (ev) => {
+      state.dedup = ev.target.checked;
+      state.offset = 0;
+      runAll();
     });
     $('#sort').addEventListener('change', (ev) => {
       state.sort = ev.target.value;

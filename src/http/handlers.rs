@@ -86,6 +86,7 @@ fn checked_id(state: &AppState, id: String) -> ApiResult<String> {
         ("post_tag" = Option<String>, Query, description = "Default </mark>"),
         ("facets" = Option<String>, Query, description = "Comma list of person, organization, place, source"),
         ("facet_limit" = Option<usize>, Query, description = "Values per facet (default 10)"),
+        ("dedup" = Option<bool>, Query, description = "One hit per duplicate group (the best-ranked article, with `duplicates` and `duplicate_ids`); total and facets count groups. Default false"),
     ),
     responses((status = 200, body = SearchResponse), (status = 400, body = super::error::ErrorBody)))]
 pub async fn search(
@@ -501,11 +502,14 @@ pub struct CooccurrenceParams {
     q: Option<String>,
     from: Option<String>,
     to: Option<String>,
+    /// true: count duplicate groups (syndicated copies once), not articles.
+    dedup: Option<String>,
 }
 
 /// Counts over time of the articles matching the /search filters.
 #[utoipa::path(get, path = "/timeline",
     params(("interval" = Option<String>, Query, description = "day | week | month (default) | year"),
+           ("dedup" = Option<bool>, Query, description = "Count duplicate groups, each on the day of its earliest matched article (default false)"),
            ("q" = Option<String>, Query, description = "Same filters as /search (only these): q, op, min_match, entity, person, organization, place, type, from, to, source")),
     responses((status = 200, body = Timeline), (status = 400, body = super::error::ErrorBody)))]
 pub async fn timeline(
@@ -543,7 +547,12 @@ pub async fn cooccurrence(
         other => return Err(Error::param("sort", format!("{other:?}: use count or lift")).into()),
     };
     let mut pairs = Vec::new();
-    for (k, v) in [("q", p.q), ("from", p.from), ("to", p.to)] {
+    for (k, v) in [
+        ("q", p.q),
+        ("from", p.from),
+        ("to", p.to),
+        ("dedup", p.dedup),
+    ] {
         if let Some(v) = v {
             pairs.push((k.to_string(), v));
         }
@@ -563,6 +572,7 @@ pub async fn cooccurrence(
            ("kwic" = Option<bool>, Query, description = "Add keyword-in-context lines (CSV: one row per match)"),
            ("kwic_width" = Option<usize>, Query, description = "Context characters each side (default 30)"),
            ("bom" = Option<bool>, Query, description = "CSV: start with a UTF-8 BOM (for Excel)"),
+           ("dedup" = Option<bool>, Query, description = "One article per duplicate group: its earliest matched one (default false)"),
            ("q" = Option<String>, Query, description = "Same filters as /search (only these): q, op, min_match, entity, person, organization, place, type, from, to, source")),
     responses((status = 200, description = "text/csv or application/x-ndjson, streamed"),
               (status = 400, body = super::error::ErrorBody)))]

@@ -1,6 +1,7 @@
 //! The REST service: routes ([`configure`]), thin handlers ([`handlers`]),
 //! error bodies ([`error`]).
 
+pub mod dedup;
 pub mod edge;
 pub mod error;
 pub mod handlers;
@@ -77,6 +78,7 @@ impl crate::watch::Target for AppState {
         handlers::cooccurrence,
         handlers::export,
         handlers::metrics,
+        dedup::duplicates,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail))
 )]
@@ -105,10 +107,11 @@ fn method_not_allowed(req: HttpRequest) -> ApiError {
 
 /// Every route of the public API with its methods: what [`configure`]
 /// serves, what `/openapi.json` documents (a test checks both).
-pub const API_ROUTES: [(&str, &[&str]); 12] = [
+pub const API_ROUTES: [(&str, &[&str]); 13] = [
     ("/search", &["get"]),
     ("/articles", &["post"]),
     ("/articles/{id}", &["get", "delete"]),
+    ("/articles/{id}/duplicates", &["get"]),
     ("/entities", &["get"]),
     ("/entities/{name}", &["get"]),
     ("/analyze", &["get", "post"]),
@@ -147,6 +150,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
             )
             .service(resource("/entities").route(web::get().to(handlers::entities)))
             .service(resource("/entities/{name}").route(web::get().to(handlers::entity)))
+            .service(resource("/articles/{id}/duplicates").route(web::get().to(dedup::duplicates)))
             .service(
                 resource("/analyze")
                     .route(web::get().to(handlers::analyze_get))

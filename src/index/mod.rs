@@ -160,6 +160,8 @@ pub struct Store {
     path: PathBuf,
     /// The last commit's metadata, cached (this process's writer updates it).
     commit: std::sync::RwLock<Option<CommitInfo>>,
+    /// Near-duplicate detection (`[dedup]` of the configuration).
+    pub dedup: crate::dedup::Settings,
 }
 
 impl Store {
@@ -194,6 +196,7 @@ impl Store {
             analyzer,
             path: path.to_path_buf(),
             commit: std::sync::RwLock::new(None),
+            dedup: Default::default(),
         })
     }
 
@@ -369,6 +372,11 @@ impl Store {
         }
         let mut entities: Vec<ArticleEntity> = by_name.into_values().collect();
         entities.sort_by(|a, b| b.count.cmp(&a.count).then(a.canonical.cmp(&b.canonical)));
+        let signature = self
+            .dedup
+            .enabled
+            .then(|| crate::dedup::Signature::of_body(&article.body))
+            .flatten();
         Analysed {
             stored: StoredArticle {
                 file: None,
@@ -378,6 +386,7 @@ impl Store {
             },
             title_tokens,
             body_tokens,
+            signature,
         }
     }
 }
@@ -388,6 +397,9 @@ pub struct Analysed {
     /// `ja` tokens of the title and body (tantivy takes them pre-tokenized).
     pub title_tokens: Vec<tantivy::tokenizer::Token>,
     pub body_tokens: Vec<tantivy::tokenizer::Token>,
+    /// The body's near-duplicate signature (none when detection is off or
+    /// the body is too short).
+    pub signature: Option<crate::dedup::Signature>,
 }
 
 /// The normalised keys under which an entity is found by `entity=`:

@@ -22,6 +22,7 @@ use crate::error::{Error, Result};
 pub fn rebuild(
     path: &Path,
     analyzer: Arc<Analyzer>,
+    dedup: crate::dedup::Settings,
     writer_memory_mb: usize,
     progress: &mut dyn FnMut(Progress),
 ) -> Result<usize> {
@@ -40,7 +41,8 @@ pub fn rebuild(
     if fresh_path.exists() {
         std::fs::remove_dir_all(&fresh_path)?;
     }
-    let store = Store::open(&fresh_path, analyzer)?;
+    let mut store = Store::open(&fresh_path, analyzer)?;
+    store.dedup = dedup;
     let mut writer = Writer::new(&store, writer_memory_mb)?;
     progress(Progress::Total(searcher.num_docs()));
     let mut n = 0;

@@ -36,6 +36,11 @@ pub struct Fields {
     pub file: tantivy::schema::Field,
     /// The stored article + entities, JSON.
     pub doc: tantivy::schema::Field,
+    /// Near-duplicate detection (`crate::dedup`): the article's duplicate
+    /// group key (exact and fast), its LSH band keys, its MinHash signature.
+    pub dedup_group: tantivy::schema::Field,
+    pub dedup_band: tantivy::schema::Field,
+    pub dedup_signature: tantivy::schema::Field,
 }
 
 fn text(tokenizer: &str) -> TextOptions {
@@ -71,6 +76,9 @@ pub fn build() -> (Schema, Fields) {
         place: b.add_text_field("place", STRING | FAST),
         file: b.add_text_field("file", STRING),
         doc: b.add_text_field("doc", STORED),
+        dedup_group: b.add_text_field("dedup_group", STRING | FAST),
+        dedup_band: b.add_u64_field("dedup_band", INDEXED),
+        dedup_signature: b.add_bytes_field("dedup_signature", FAST),
     };
     (b.build(), fields)
 }

@@ -27,6 +27,8 @@ pub struct Writer {
     inner: IndexWriter,
     /// Ids touched since the last commit: their new hash, or None if deleted.
     pending: HashMap<String, Option<String>>,
+    /// Duplicate groups of the articles written since the last commit.
+    groups: crate::dedup::Pending,
 }
 
 impl Writer {
@@ -49,6 +51,7 @@ impl Writer {
         Ok(Writer {
             inner,
             pending: HashMap::new(),
+            groups: Default::default(),
         })
     }
 
@@ -137,21 +140,58 @@ impl Writer {
         Ok(outcomes)
     }
 
-    /// Writes an analysed article, replacing any with the same id.
+    /// Writes an analysed article, replacing any with the same id, in the
+    /// duplicate group its body puts it in.
     pub fn put(&mut self, store: &Store, analysed: Analysed) -> Result<()> {
+        let a = &analysed.stored;
+        let group = if store.dedup.enabled {
+            let pending = &self.pending;
+            self.groups.assign(
+                store,
+                &store.dedup,
+                (&a.article.id, &a.hash),
+                analysed.signature.as_ref(),
+                &|id| pending.contains_key(id),
+            )?
+        } else {
+            crate::dedup::founder_key(&a.article.id, &a.hash)
+        };
+        self.write(store, analysed, &group)
+    }
+
+    /// Writes an analysed article in the group `group`.
+    pub(crate) fn write(&mut self, store: &Store, analysed: Analysed, group: &str) -> Result<()> {
         let id = analysed.stored.article.id.clone();
         let hash = analysed.stored.hash.clone();
         self.inner
             .delete_term(Term::from_field_text(store.fields.id, &id));
-        self.inner.add_document(document(store, analysed)?)?;
+        self.inner.add_document(document(store, analysed, group)?)?;
         self.pending.insert(id, Some(hash));
         Ok(())
+    }
+
+    /// Writes the stored article at `addr` again, in the group `group`
+    /// (duplicate groups merged or split).
+    pub(crate) fn rewrite(
+        &mut self,
+        store: &Store,
+        searcher: &tantivy::Searcher,
+        addr: tantivy::DocAddress,
+        group: &str,
+    ) -> Result<()> {
+        let stored = store.load(searcher, addr)?;
+        let mut analysed = store.analyse(stored.article);
+        analysed.stored.file = stored.file;
+        self.write(store, analysed, group)
     }
 
     /// Deletes the article with this id; false if there was none.
     pub fn delete(&mut self, store: &Store, id: &str) -> Result<bool> {
         let existed = self.current_hash(store, id)?.is_some();
         if existed {
+            if store.dedup.enabled {
+                self.groups.removed(store, &store.searcher(), id)?;
+            }
             self.inner
                 .delete_term(Term::from_field_text(store.fields.id, id));
             self.pending.insert(id.to_string(), None);
@@ -162,6 +202,16 @@ impl Writer {
     /// Commits everything written so far (durable on return) and makes it
     /// visible to searches.
     pub fn commit(&mut self, store: &Store) -> Result<u64> {
+        let opstamp = self.commit_writes(store)?;
+        let fixups = self.groups.take();
+        if fixups.is_empty() {
+            return Ok(opstamp);
+        }
+        crate::dedup::fix_groups(self, store, fixups)
+    }
+
+    /// Commits, without looking at duplicate groups.
+    pub(crate) fn commit_writes(&mut self, store: &Store) -> Result<u64> {
         let info = super::CommitInfo {
             committed_at: Some(chrono::Utc::now().to_rfc3339()),
             opstamp: 0,
@@ -180,6 +230,7 @@ impl Writer {
     pub fn rollback(&mut self, store: &Store) -> Result<()> {
         self.inner.rollback()?;
         self.pending.clear();
+        self.groups.clear();
         // The dropped documents' tokens will never be asked for.
         store.analyzer.token_memo().clear();
         Ok(())
@@ -194,12 +245,13 @@ impl Writer {
 
 /// The tantivy document for a stored article. The `ja` tokens from the
 /// analysis pass go to the token memo, where the `ja` tokenizer finds them.
-fn document(store: &Store, analysed: Analysed) -> Result<TantivyDocument> {
+fn document(store: &Store, analysed: Analysed, group: &str) -> Result<TantivyDocument> {
     let f = &store.fields;
     let Analysed {
         stored,
         title_tokens,
         body_tokens,
+        signature,
     } = analysed;
     let a = &stored.article;
     let memo = store.analyzer.token_memo();
@@ -242,6 +294,13 @@ fn document(store: &Store, analysed: Analysed) -> Result<TantivyDocument> {
             EntityType::Place => f.place,
         };
         doc.add_text(field, &e.canonical);
+    }
+    doc.add_text(f.dedup_group, group);
+    if let Some(sig) = &signature {
+        for band in sig.bands() {
+            doc.add_u64(f.dedup_band, band);
+        }
+        doc.add_bytes(f.dedup_signature, &sig.to_bytes());
     }
     let json = serde_json::to_string(&stored).map_err(|e| Error::Corrupt(e.to_string()))?;
     doc.add_text(f.doc, json);

@@ -10,10 +10,8 @@
 //! pairs is noise).
 
 use serde::Serialize;
-use tantivy::collector::Count;
 use utoipa::ToSchema;
 
-use super::facets::FacetCollector;
 use super::{IndexInfo, SearchRequest};
 use crate::analysis::gazetteer::EntityType;
 use crate::error::{Error, Result};
@@ -79,17 +77,22 @@ impl super::Engine {
         }
         let x_query = self.build_query(&with_x)?;
         let types: Vec<EntityType> = EntityType::ALL.to_vec();
-        let facets = FacetCollector {
-            fields: types.iter().map(|t| t.as_str().to_string()).collect(),
-        };
-        let (n_x, joint) = searcher.search(&x_query, &(Count, facets))?;
+        let fields: Vec<String> = types.iter().map(|t| t.as_str().to_string()).collect();
+        let (n_x, joint) = crate::dedup::collapse::count_and_facets(
+            &searcher,
+            x_query.as_ref(),
+            fields.clone(),
+            r.dedup,
+        )?;
         if n_x == 0 && self.analyzer.gazetteer().lookup(entity).is_none() {
             return Err(Error::EntityNotFound(entity.to_string()));
         }
-        let facets = FacetCollector {
-            fields: types.iter().map(|t| t.as_str().to_string()).collect(),
-        };
-        let (n, overall) = searcher.search(&scope_query, &(Count, facets))?;
+        let (n, overall) = crate::dedup::collapse::count_and_facets(
+            &searcher,
+            scope_query.as_ref(),
+            fields,
+            r.dedup,
+        )?;
         let key = self.resolve_entity(entity);
         let canonical = self
             .analyzer

@@ -95,6 +95,17 @@ impl super::Engine {
         }
         let highlighter = self.highlighter(r);
         let mut n = 0;
+        if r.dedup {
+            // One article per duplicate group: its earliest matched one.
+            for addr in crate::dedup::collapse::earliest_of_groups(&searcher, query.as_ref())? {
+                let stored = self.load(&searcher, addr)?;
+                n += 1;
+                if !sink(export_row(&stored, &highlighter, opts)) {
+                    return Ok(n);
+                }
+            }
+            return Ok(n);
+        }
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {
             let alive = segment.alive_bitset();
             let mut scorer = weight.scorer(segment, 1.0)?;

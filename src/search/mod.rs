@@ -89,7 +89,7 @@ pub enum Sort {
 
 /// The parameters that select articles (`/search`, `/timeline`, `/export`,
 /// `/cooccurrence` share them).
-pub const FILTER_PARAMS: [&str; 11] = [
+pub const FILTER_PARAMS: [&str; 12] = [
     "q",
     "op",
     "min_match",
@@ -101,6 +101,7 @@ pub const FILTER_PARAMS: [&str; 11] = [
     "from",
     "to",
     "source",
+    "dedup",
 ];
 
 /// The parameters of `/search` beyond the filters: order, page, snippets, facets.
@@ -140,6 +141,8 @@ pub struct SearchRequest {
     pub snippet: SnippetOptions,
     pub facets: Vec<String>,
     pub facet_limit: usize,
+    /// One hit per duplicate group, counts of groups (`dedup=true`; `crate::dedup`).
+    pub dedup: bool,
 }
 
 impl Default for SearchRequest {
@@ -159,6 +162,7 @@ impl Default for SearchRequest {
             snippet: SnippetOptions::default(),
             facets: Vec::new(),
             facet_limit: 10,
+            dedup: false,
         }
     }
 }
@@ -287,6 +291,7 @@ impl SearchRequest {
                     }
                 }
                 "facet_limit" => r.facet_limit = parse_usize("facet_limit", v, 1, 1000)?,
+                "dedup" => r.dedup = parse_bool("dedup", v)?,
                 other if other.starts_with('_') || extra.contains(&other) => {}
                 other => {
                     return Err(Error::param(other, "unknown parameter"));
@@ -315,6 +320,14 @@ impl SearchRequest {
         }
         r.query = query::parse(&r.q)?;
         Ok(r)
+    }
+}
+
+fn parse_bool(name: &str, v: &str) -> Result<bool> {
+    match v.trim() {
+        "true" | "1" | "yes" | "on" => Ok(true),
+        "false" | "0" | "no" | "off" | "" => Ok(false),
+        _ => Err(Error::param(name, format!("{v:?}: use true or false"))),
     }
 }
 
@@ -393,6 +406,13 @@ pub struct Hit {
     pub score: Option<f32>,
     pub snippets: Vec<Snippet>,
     pub entities: EntitiesByType,
+    /// With `dedup=true`: how many other articles are in this hit's
+    /// duplicate group (syndicated copies), and their ids (earliest first,
+    /// at most 20).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicates: Option<usize>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub duplicate_ids: Option<Vec<String>>,
 }
 
 /// A facet value and how many matched articles have it.
@@ -515,6 +535,9 @@ impl Engine {
         let facet_collector = FacetCollector {
             fields: r.facets.clone(),
         };
+        if r.dedup {
+            return self.search_groups(started, &searcher, r, &plan, query.as_ref());
+        }
         let window = TopDocs::with_limit(r.limit.max(1)).and_offset(r.offset);
         let (total, top, facet_counts): (usize, Vec<(Option<f32>, DocAddress)>, _) = match r.sort {
             Sort::Relevance => {
@@ -541,6 +564,57 @@ impl Engine {
         };
         let top = if r.limit == 0 { Vec::new() } else { top };
         let hits = self.hits(&searcher, top, r, &plan)?;
+        self.response(started, &searcher, r, total, hits, facet_counts)
+    }
+
+    /// `dedup=true`: one hit per duplicate group (its best-ranked article),
+    /// totals and facets counting groups.
+    fn search_groups(
+        &self,
+        started: Instant,
+        searcher: &Searcher,
+        r: &SearchRequest,
+        plan: &QueryPlan,
+        query: &dyn Query,
+    ) -> Result<SearchResponse> {
+        use crate::dedup::collapse::{self, GroupCollector, Rank};
+        let rank = match r.sort {
+            Sort::Relevance => Rank::Score,
+            Sort::Newest => Rank::Newest,
+            Sort::Oldest => Rank::Oldest,
+        };
+        let groups = collapse::ranked(searcher.search(query, &GroupCollector { rank })?, rank);
+        let total = groups.len();
+        let facet_counts = if r.facets.is_empty() {
+            Default::default()
+        } else {
+            let best: Vec<DocAddress> = groups.iter().map(|(_, g)| g.best).collect();
+            collapse::facet_counts(searcher, &r.facets, &best)
+        };
+        let page: Vec<(String, collapse::Group)> =
+            groups.into_iter().skip(r.offset).take(r.limit).collect();
+        let top = page
+            .iter()
+            .map(|(_, g)| ((rank == Rank::Score).then_some(g.score), g.best))
+            .collect();
+        let mut hits = self.hits(searcher, top, r, plan)?;
+        for (hit, (key, g)) in hits.iter_mut().zip(&page) {
+            let (n, ids) = collapse::others(self, searcher, key, g.best, 20)?;
+            hit.duplicates = Some(n);
+            hit.duplicate_ids = Some(ids);
+        }
+        self.response(started, searcher, r, total, hits, facet_counts)
+    }
+
+    fn response(
+        &self,
+        started: Instant,
+        searcher: &Searcher,
+        r: &SearchRequest,
+        total: usize,
+        hits: Vec<Hit>,
+        facet_counts: facets::FacetCounts,
+    ) -> Result<SearchResponse> {
         let mut facets = BTreeMap::new();
         for name in &r.facets {
             let mut values: Vec<FacetValue> = facet_counts
@@ -566,7 +640,7 @@ impl Engine {
             facets,
             next_cursor: (r.limit > 0 && next < total && next < MAX_WINDOW)
                 .then(|| encode_cursor(next)),
-            index: self.index_info(&searcher),
+            index: self.index_info(searcher),
         })
     }
 
@@ -649,6 +723,8 @@ impl Engine {
             score,
             snippets,
             entities: EntitiesByType::of(&source.entities),
+            duplicates: None,
+            duplicate_ids: None,
         }
     }
 }
@@ -862,6 +938,7 @@ mod tests {
                 "type" => "person",
                 "op" => "or",
                 "min_match" => "1",
+                "dedup" => "true",
                 _ => "a",
             };
             SearchRequest::filters_from_pairs(&pairs(&[(p, v)]), &[]).unwrap();

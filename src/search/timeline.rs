@@ -140,12 +140,38 @@ impl SegmentCollector for DaySegment {
     }
 }
 
+/// Matched articles per day and undated ones; with `dedup`, duplicate
+/// groups instead, each counted once, on the day of its earliest matched article.
+fn day_counts(
+    searcher: &tantivy::Searcher,
+    query: &dyn Query,
+    dedup: bool,
+) -> Result<(BTreeMap<NaiveDate, u64>, u64)> {
+    if !dedup {
+        return Ok(searcher.search(query, &DayCounter)?);
+    }
+    use crate::dedup::collapse::{GroupCollector, Rank};
+    let groups = searcher.search(query, &GroupCollector { rank: Rank::Oldest })?;
+    let mut days = BTreeMap::new();
+    let mut undated = 0;
+    for g in groups.values() {
+        match g
+            .earliest
+            .and_then(|ts| tokyo().timestamp_opt(ts, 0).single())
+        {
+            Some(t) => *days.entry(t.date_naive()).or_default() += 1,
+            None => undated += 1,
+        }
+    }
+    Ok((days, undated))
+}
+
 impl super::Engine {
     /// Matching articles per bucket, with all articles per bucket.
     pub fn timeline(&self, r: &SearchRequest, interval: Interval) -> Result<Timeline> {
         let searcher = self.searcher();
         let query = self.build_query(r)?;
-        let (matched, undated) = searcher.search(&query, &DayCounter)?;
+        let (matched, undated) = day_counts(&searcher, query.as_ref(), r.dedup)?;
         // The denominator: same dates, nothing else.
         let dates_only = SearchRequest {
             from: r.from,
@@ -160,7 +186,7 @@ impl super::Engine {
                 Box::new(AllQuery) as Box<dyn Query>,
             )]))
         };
-        let (all, _) = searcher.search(&all_query, &DayCounter)?;
+        let (all, _) = day_counts(&searcher, all_query.as_ref(), r.dedup)?;
         let bucketize = |days: &BTreeMap<NaiveDate, u64>| {
             let mut out: BTreeMap<NaiveDate, u64> = BTreeMap::new();
             for (d, n) in days {

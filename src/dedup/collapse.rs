@@ -1,0 +1,258 @@
+//! `dedup=true`: one result per duplicate group. A collector finds, over the
+//! whole matched set, each group's best-ranked article, its earliest
+//! publication time and how many of its articles matched; memory is per
+//! matched group, for the length of one request.
+
+use std::collections::HashMap;
+
+use tantivy::collector::{Collector, SegmentCollector};
+use tantivy::columnar::{Column, StrColumn};
+use tantivy::{DocAddress, DocId, Score, SegmentOrdinal, SegmentReader};
+
+/// How the best article of a group is chosen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Rank {
+    /// Highest score.
+    Score,
+    /// Latest publication time.
+    Newest,
+    /// Earliest publication time.
+    Oldest,
+}
+
+/// A group among the matches.
+#[derive(Debug, Clone, Copy)]
+pub struct Group {
+    /// The best-ranked article.
+    pub best: DocAddress,
+    /// Its score (for [`Rank::Score`]).
+    pub score: Score,
+    /// Its publication time (seconds), if dated.
+    pub published: Option<i64>,
+    /// The earliest publication time of the group's matched articles.
+    pub earliest: Option<i64>,
+    /// Matched articles of the group.
+    pub matched: u64,
+}
+
+impl Group {
+    fn key(&self, rank: Rank) -> (f64, DocAddress) {
+        let v = match rank {
+            Rank::Score => f64::from(self.score),
+            Rank::Newest => self.published.map_or(f64::MIN, |p| p as f64),
+            Rank::Oldest => self.published.map_or(f64::MIN, |p| -(p as f64)),
+        };
+        (v, self.best)
+    }
+
+    /// Whether `self` ranks before `other`.
+    pub fn before(&self, other: &Group, rank: Rank) -> bool {
+        let (a, da) = self.key(rank);
+        let (b, db) = other.key(rank);
+        a > b || (a == b && da < db)
+    }
+
+    fn absorb(&mut self, other: Group, rank: Rank) {
+        let matched = self.matched + other.matched;
+        let earliest = match (self.earliest, other.earliest) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        if other.before(self, rank) {
+            *self = other;
+        }
+        self.matched = matched;
+        self.earliest = earliest;
+    }
+}
+
+/// Collects the matched groups (key → [`Group`]). Articles without a group
+/// key (none in an index written by this version) count as groups of their own.
+pub struct GroupCollector {
+    pub rank: Rank,
+}
+
+pub struct GroupSegment {
+    rank: Rank,
+    segment: SegmentOrdinal,
+    groups: Option<StrColumn>,
+    published: Column<i64>,
+    by_ord: HashMap<u64, Group>,
+    loose: Vec<(DocId, Group)>,
+}
+
+impl Collector for GroupCollector {
+    type Fruit = HashMap<String, Group>;
+    type Child = GroupSegment;
+
+    fn for_segment(
+        &self,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<GroupSegment> {
+        Ok(GroupSegment {
+            rank: self.rank,
+            segment,
+            groups: reader.fast_fields().str("dedup_group")?,
+            published: reader.fast_fields().i64("published")?,
+            by_ord: HashMap::new(),
+            loose: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        self.rank == Rank::Score
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Self::Fruit>) -> tantivy::Result<Self::Fruit> {
+        let mut out: HashMap<String, Group> = HashMap::new();
+        for fruit in fruits {
+            for (k, g) in fruit {
+                match out.get_mut(&k) {
+                    Some(have) => have.absorb(g, self.rank),
+                    None => {
+                        out.insert(k, g);
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl SegmentCollector for GroupSegment {
+    type Fruit = HashMap<String, Group>;
+
+    fn collect(&mut self, doc: DocId, score: Score) {
+        let published = self.published.first(doc);
+        let g = Group {
+            best: DocAddress::new(self.segment, doc),
+            score,
+            published,
+            earliest: published,
+            matched: 1,
+        };
+        match self.groups.as_ref().and_then(|c| c.term_ords(doc).next()) {
+            Some(ord) => match self.by_ord.get_mut(&ord) {
+                Some(have) => have.absorb(g, self.rank),
+                None => {
+                    self.by_ord.insert(ord, g);
+                }
+            },
+            None => self.loose.push((doc, g)),
+        }
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        let mut out = HashMap::with_capacity(self.by_ord.len() + self.loose.len());
+        if let Some(column) = &self.groups {
+            for (ord, g) in self.by_ord {
+                let mut key = String::new();
+                if column.ord_to_str(ord, &mut key).unwrap_or(false) {
+                    out.insert(key, g);
+                }
+            }
+        }
+        for (doc, g) in self.loose {
+            out.insert(format!("\u{0}{}:{doc}", self.segment), g);
+        }
+        out
+    }
+}
+
+/// The groups in result order.
+pub fn ranked(groups: HashMap<String, Group>, rank: Rank) -> Vec<(String, Group)> {
+    let mut v: Vec<(String, Group)> = groups.into_iter().collect();
+    v.sort_by(|a, b| {
+        if a.1.before(&b.1, rank) {
+            std::cmp::Ordering::Less
+        } else if b.1.before(&a.1, rank) {
+            std::cmp::Ordering::Greater
+        } else {
+            std::cmp::Ordering::Equal
+        }
+    });
+    v
+}
+
+/// Facet counts over the given articles only (each group's best-ranked
+/// article: `dedup=true` counts groups, not copies).
+pub fn facet_counts(
+    searcher: &tantivy::Searcher,
+    fields: &[String],
+    addrs: &[DocAddress],
+) -> crate::search::facets::FacetCounts {
+    let mut out: crate::search::facets::FacetCounts = HashMap::new();
+    let mut by_segment: HashMap<SegmentOrdinal, Vec<DocId>> = HashMap::new();
+    for a in addrs {
+        by_segment.entry(a.segment_ord).or_default().push(a.doc_id);
+    }
+    for (segment, docs) in by_segment {
+        let reader = searcher.segment_reader(segment);
+        for name in fields {
+            let Ok(Some(column)) = reader.fast_fields().str(name) else {
+                continue;
+            };
+            let slot = out.entry(name.clone()).or_default();
+            let mut value = String::new();
+            for &doc in &docs {
+                for ord in column.term_ords(doc) {
+                    if column.ord_to_str(ord, &mut value).unwrap_or(false) {
+                        *slot.entry(value.clone()).or_default() += 1;
+                    }
+                }
+            }
+        }
+    }
+    out
+}
+
+/// The other articles of each group (ids, earliest first, at most `cap`) and
+/// the group's size less one, for the hits of a `dedup=true` page.
+pub fn others(
+    store: &crate::index::Store,
+    searcher: &tantivy::Searcher,
+    group: &str,
+    me: DocAddress,
+    cap: usize,
+) -> crate::error::Result<(usize, Vec<String>)> {
+    if group.starts_with('\u{0}') {
+        return Ok((0, Vec::new()));
+    }
+    let members = super::groups::members(store, searcher, group)?;
+    let mut articles = Vec::new();
+    for addr in members.into_iter().filter(|a| *a != me) {
+        articles.push(store.load(searcher, addr)?.article);
+    }
+    articles.sort_by(super::lookup::earliest_first);
+    let n = articles.len();
+    Ok((n, articles.into_iter().take(cap).map(|a| a.id).collect()))
+}
+
+/// Matched articles and facet counts over them; with `dedup`, matched
+/// groups and facets over each group's earliest article.
+pub fn count_and_facets(
+    searcher: &tantivy::Searcher,
+    query: &dyn tantivy::query::Query,
+    fields: Vec<String>,
+    dedup: bool,
+) -> crate::error::Result<(usize, crate::search::facets::FacetCounts)> {
+    if !dedup {
+        let facets = crate::search::facets::FacetCollector { fields };
+        return Ok(searcher.search(query, &(tantivy::collector::Count, facets))?);
+    }
+    let groups = searcher.search(query, &GroupCollector { rank: Rank::Oldest })?;
+    let best: Vec<DocAddress> = groups.values().map(|g| g.best).collect();
+    Ok((best.len(), facet_counts(searcher, &fields, &best)))
+}
+
+/// The earliest matched article of each matched group, in index order.
+pub fn earliest_of_groups(
+    searcher: &tantivy::Searcher,
+    query: &dyn tantivy::query::Query,
+) -> crate::error::Result<Vec<DocAddress>> {
+    let groups = searcher.search(query, &GroupCollector { rank: Rank::Oldest })?;
+    let mut best: Vec<DocAddress> = groups.values().map(|g| g.best).collect();
+    best.sort();
+    Ok(best)
+}

@@ -1,0 +1,308 @@
+//! Duplicate groups, kept by the writer.
+//!
+//! Every article carries a group key (`dedup_group`, exact and fast). An
+//! article whose signature is a near-duplicate ([`Settings::is_duplicate`]) of
+//! an indexed one joins that article's group; one that is a near-duplicate
+//! of none founds a group keyed `id@hash` (its id and content hash: a later
+//! article with a reused id never lands in a dead group by accident). Groups
+//! are single-linkage: an article that joins two groups merges them. The key
+//! is only a name: the group's *representative* (its earliest article) is
+//! found when asked for, so deleting or back-dating a representative
+//! rewrites nothing.
+//!
+//! Candidates come from the LSH bands, indexed as terms (`dedup_band`), for
+//! committed articles, and from a map of the articles written since the last
+//! commit (cleared by the commit, so memory does not grow with the corpus).
+//!
+//! What cannot be decided article by article is fixed after the commit
+//! ([`crate::index::Writer::commit`]): groups that were merged get one key
+//! (their articles are rewritten), and groups that lost an article (deleted
+//! or changed) are checked for a split, each part but the one holding the
+//! founder (or the largest) getting a key of its own.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+
+use tantivy::collector::DocSetCollector;
+use tantivy::query::{BooleanQuery, Query, TermQuery};
+use tantivy::schema::IndexRecordOption;
+use tantivy::{DocAddress, Searcher, Term};
+
+use super::signature::{Signature, Similarity};
+use crate::error::Result;
+use crate::index::Store;
+
+/// Estimated Jaccard index below which two bodies are never duplicates,
+/// however much of the shorter one the longer one holds (a one-paragraph
+/// brief quoted inside a long feature is not a copy of it).
+pub const MIN_JACCARD: f64 = 0.3;
+
+/// `[dedup]` of the configuration.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Settings {
+    /// Compute signatures and groups at ingest (off: every article is its
+    /// own group).
+    pub enabled: bool,
+    /// Two articles are duplicates when at least this share of the shorter
+    /// one's shingles (5 characters of the normalised body) is estimated to
+    /// occur in the other, and their estimated Jaccard index is at least
+    /// [`MIN_JACCARD`].
+    pub threshold: f64,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            enabled: true,
+            threshold: 0.7,
+        }
+    }
+}
+
+impl Settings {
+    pub fn is_duplicate(&self, s: Similarity) -> bool {
+        s.containment >= self.threshold && s.jaccard >= MIN_JACCARD
+    }
+}
+
+/// A group key for an article that founds a group.
+pub fn founder_key(id: &str, hash: &str) -> String {
+    let short: String = hash.chars().take(12).collect();
+    format!("{id}@{short}")
+}
+
+/// An article written since the last commit.
+struct PendingDoc {
+    signature: Signature,
+    group: String,
+}
+
+/// The writer's dedup state between commits.
+#[derive(Default)]
+pub struct Pending {
+    docs: HashMap<String, PendingDoc>,
+    bands: HashMap<u64, Vec<String>>,
+    /// Group keys merged into another (union-find parents).
+    parent: HashMap<String, String>,
+    /// Groups that lost an article.
+    check: BTreeSet<String>,
+}
+
+/// What the commit has to fix.
+#[derive(Debug, Default)]
+pub struct Fixups {
+    /// Group key → the key its articles take.
+    pub merges: BTreeMap<String, String>,
+    /// Groups to check for a split (keys after the merges).
+    pub checks: BTreeSet<String>,
+}
+
+impl Fixups {
+    pub fn is_empty(&self) -> bool {
+        self.merges.is_empty() && self.checks.is_empty()
+    }
+}
+
+impl Pending {
+    fn find(&self, key: &str) -> String {
+        let mut k = key;
+        while let Some(p) = self.parent.get(k) {
+            k = p;
+        }
+        k.to_string()
+    }
+
+    /// The group for an article about to be written (its committed and
+    /// pending older versions, if any, count as removed). `stale(id)`: the
+    /// committed version of `id` is replaced or deleted by an uncommitted write.
+    pub fn assign(
+        &mut self,
+        store: &Store,
+        settings: &Settings,
+        article: (&str, &str),
+        signature: Option<&Signature>,
+        stale: &dyn Fn(&str) -> bool,
+    ) -> Result<String> {
+        let (id, hash) = article;
+        let searcher = store.searcher();
+        self.removed(store, &searcher, id)?;
+        let Some(sig) = signature else {
+            return Ok(founder_key(id, hash));
+        };
+        let mut groups = BTreeSet::new();
+        let mut seen: HashSet<&str> = HashSet::new();
+        for band in sig.bands() {
+            for other in self.bands.get(&band).into_iter().flatten() {
+                if other != id
+                    && seen.insert(other)
+                    && let Some(d) = self.docs.get(other)
+                    && settings.is_duplicate(sig.similarity(&d.signature))
+                {
+                    groups.insert(self.find(&d.group));
+                }
+            }
+        }
+        for (other, group, _) in committed_duplicates(store, &searcher, settings, sig)? {
+            if other != id && !stale(&other) {
+                groups.insert(self.find(&group));
+            }
+        }
+        let mut groups = groups.into_iter();
+        let group = groups.next().unwrap_or_else(|| founder_key(id, hash));
+        for other in groups {
+            self.parent.insert(other, group.clone());
+        }
+        for band in sig.bands() {
+            self.bands.entry(band).or_default().push(id.to_string());
+        }
+        self.docs.insert(
+            id.to_string(),
+            PendingDoc {
+                signature: sig.clone(),
+                group: group.clone(),
+            },
+        );
+        Ok(group)
+    }
+
+    /// Notes that the article `id` (if indexed or pending) goes away: its
+    /// group may split.
+    pub fn removed(&mut self, store: &Store, searcher: &Searcher, id: &str) -> Result<()> {
+        if let Some(old) = self.docs.remove(id) {
+            self.check.insert(old.group);
+        }
+        if let Some(addr) = store.address(searcher, id)?
+            && let Some(group) = group_at(searcher, addr)
+        {
+            self.check.insert(group);
+        }
+        Ok(())
+    }
+
+    /// Hands over what the commit must fix, and forgets the pending articles.
+    pub fn take(&mut self) -> Fixups {
+        let merges = self
+            .parent
+            .keys()
+            .map(|k| (k.clone(), self.find(k)))
+            .collect();
+        let checks = self.check.iter().map(|k| self.find(k)).collect();
+        *self = Pending::default();
+        Fixups { merges, checks }
+    }
+
+    /// Forgets everything (rollback).
+    pub fn clear(&mut self) {
+        *self = Pending::default();
+    }
+}
+
+/// Committed articles that are near-duplicates of `sig`: (id, group, similarity).
+pub fn committed_duplicates(
+    store: &Store,
+    searcher: &Searcher,
+    settings: &Settings,
+    sig: &Signature,
+) -> Result<Vec<(String, String, Similarity)>> {
+    let field = store.fields.dedup_band;
+    let clauses: Vec<Box<dyn Query>> = sig
+        .bands()
+        .map(|b| {
+            Box::new(TermQuery::new(
+                Term::from_field_u64(field, b),
+                IndexRecordOption::Basic,
+            )) as Box<dyn Query>
+        })
+        .collect();
+    let candidates = searcher.search(&BooleanQuery::union(clauses), &DocSetCollector)?;
+    let mut out = Vec::new();
+    for addr in candidates {
+        let Some(other) = signature_at(searcher, addr) else {
+            continue;
+        };
+        let similarity = sig.similarity(&other);
+        if !settings.is_duplicate(similarity) {
+            continue;
+        }
+        let Some(group) = group_at(searcher, addr) else {
+            continue;
+        };
+        let id = store.load(searcher, addr)?.article.id;
+        out.push((id, group, similarity));
+    }
+    Ok(out)
+}
+
+/// The stored signature of the article at `addr`.
+pub fn signature_at(searcher: &Searcher, addr: DocAddress) -> Option<Signature> {
+    let segment = searcher.segment_reader(addr.segment_ord);
+    let column = segment.fast_fields().bytes("dedup_signature").ok()??;
+    let ord = column.term_ords(addr.doc_id).next()?;
+    let mut bytes = Vec::new();
+    column.ord_to_bytes(ord, &mut bytes).ok()?;
+    Signature::from_bytes(&bytes)
+}
+
+/// The group key of the article at `addr`.
+pub fn group_at(searcher: &Searcher, addr: DocAddress) -> Option<String> {
+    let segment = searcher.segment_reader(addr.segment_ord);
+    let column = segment.fast_fields().str("dedup_group").ok()??;
+    let ord = column.term_ords(addr.doc_id).next()?;
+    let mut group = String::new();
+    column.ord_to_str(ord, &mut group).ok()?;
+    Some(group)
+}
+
+/// The live articles of a group.
+pub fn members(store: &Store, searcher: &Searcher, group: &str) -> Result<Vec<DocAddress>> {
+    let q = TermQuery::new(
+        Term::from_field_text(store.fields.dedup_group, group),
+        IndexRecordOption::Basic,
+    );
+    let mut addrs: Vec<DocAddress> = searcher.search(&q, &DocSetCollector)?.into_iter().collect();
+    addrs.sort();
+    Ok(addrs)
+}
+
+/// Splits `n` articles into connected parts, given whether two are linked.
+pub fn components(n: usize, linked: impl Fn(usize, usize) -> bool) -> Vec<Vec<usize>> {
+    let mut parent: Vec<usize> = (0..n).collect();
+    fn root(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for i in 0..n {
+        for j in i + 1..n {
+            if root(&mut parent, i) != root(&mut parent, j) && linked(i, j) {
+                let (a, b) = (root(&mut parent, i), root(&mut parent, j));
+                parent[b] = a;
+            }
+        }
+    }
+    let mut parts: BTreeMap<usize, Vec<usize>> = BTreeMap::new();
+    for i in 0..n {
+        let r = root(&mut parent, i);
+        parts.entry(r).or_default().push(i);
+    }
+    parts.into_values().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn components_follow_links_transitively() {
+        // 0-1, 1-2 linked; 3 alone; 4-5 linked.
+        let links = [(0, 1), (1, 2), (4, 5)];
+        let parts = components(6, |i, j| links.contains(&(i, j)));
+        assert_eq!(parts, vec![vec![0, 1, 2], vec![3], vec![4, 5]]);
+    }
+
+    #[test]
+    fn founder_keys_carry_the_content_hash() {
+        assert_eq!(founder_key("a1", "0123456789abcdef"), "a1@0123456789ab");
+    }
+}

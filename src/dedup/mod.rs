@@ -1,0 +1,100 @@
+//! Near-duplicate detection: syndicated copies (the same wire story with
+//! another headline, a trimmed end, a reworded sentence, an `更新:` line)
+//! and re-saved updates are put in one *duplicate group* at ingest.
+//!
+//! * [`signature`] — MinHash over 5-character shingles of the normalised
+//!   body, and its LSH bands.
+//! * [`groups`] — how the writer assigns groups (bands indexed as terms find
+//!   candidates, never all pairs) and keeps them right after merges, deletes
+//!   and changes.
+//! * [`lookup`] — a group's articles and representative (`/articles/{id}/duplicates`).
+
+pub mod collapse;
+pub mod groups;
+pub mod lookup;
+pub mod signature;
+pub mod synth;
+
+pub use groups::{Pending, Settings, founder_key};
+pub use lookup::{DuplicateArticle, Duplicates};
+pub use signature::{Signature, Similarity};
+
+use crate::error::Result;
+use crate::index::{Store, Writer};
+
+/// Groups larger than this are not checked for a split after a delete
+/// (pairwise comparison; a wire story printed this often is one group anyway).
+const MAX_SPLIT_CHECK: usize = 2_000;
+
+/// After a commit: gives merged groups one key, splits groups that fell
+/// apart, and commits again. Returns the last opstamp.
+pub(crate) fn fix_groups(
+    writer: &mut Writer,
+    store: &Store,
+    fixups: groups::Fixups,
+) -> Result<u64> {
+    let mut opstamp = None;
+    if !fixups.merges.is_empty() {
+        let searcher = store.searcher();
+        for (from, to) in &fixups.merges {
+            for addr in groups::members(store, &searcher, from)? {
+                writer.rewrite(store, &searcher, addr, to)?;
+            }
+        }
+        opstamp = Some(writer.commit_writes(store)?);
+    }
+    let mut rewritten = false;
+    for group in &fixups.checks {
+        let searcher = store.searcher();
+        let addrs = groups::members(store, &searcher, group)?;
+        if addrs.len() < 2 || addrs.len() > MAX_SPLIT_CHECK {
+            continue;
+        }
+        let articles = addrs
+            .iter()
+            .map(|&a| {
+                Ok((
+                    store.load(&searcher, a)?,
+                    groups::signature_at(&searcher, a),
+                ))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let parts = groups::components(articles.len(), |i, j| {
+            match (&articles[i].1, &articles[j].1) {
+                (Some(a), Some(b)) => store.dedup.is_duplicate(a.similarity(b)),
+                _ => false,
+            }
+        });
+        if parts.len() < 2 {
+            continue;
+        }
+        let founder = |i: &usize| {
+            let s = &articles[*i].0;
+            founder_key(&s.article.id, &s.hash) == *group
+        };
+        let keep = parts
+            .iter()
+            .position(|p| p.iter().any(founder))
+            .or_else(|| (0..parts.len()).max_by_key(|&k| (parts[k].len(), std::cmp::Reverse(k))))
+            .unwrap_or(0);
+        for (k, part) in parts.iter().enumerate() {
+            if k == keep {
+                continue;
+            }
+            let first = part
+                .iter()
+                .map(|&i| &articles[i].0)
+                .min_by(|a, b| lookup::earliest_first(&a.article, &b.article))
+                .expect("a part is never empty");
+            let key = founder_key(&first.article.id, &first.hash);
+            for &i in part {
+                writer.rewrite(store, &searcher, addrs[i], &key)?;
+                rewritten = true;
+            }
+        }
+    }
+    if rewritten || opstamp.is_none() {
+        opstamp = Some(writer.commit_writes(store)?);
+    }
+    Ok(opstamp.unwrap_or_default())
+}
