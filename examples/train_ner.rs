@@ -164,10 +164,21 @@ fn main() -> anyhow::Result<()> {
     }
 
     let out = root.join("data/ner.crfsuite");
-    let tmp_out = std::env::temp_dir().join("kiji-ner-full.crfsuite");
-    let t = std::time::Instant::now();
-    train(&sets, &prepared, &opts, None, &tmp_out)?;
-    eprintln!("full model trained in {:.1} s", t.elapsed().as_secs_f64());
+    let given = args
+        .iter()
+        .position(|a| a == "--model")
+        .and_then(|i| args.get(i + 1))
+        .map(PathBuf::from);
+    let tmp_out = match &given {
+        Some(p) => p.clone(),
+        None => {
+            let tmp_out = std::env::temp_dir().join("kiji-ner-full.crfsuite");
+            let t = std::time::Instant::now();
+            train(&sets, &prepared, &opts, None, &tmp_out)?;
+            eprintln!("full model trained in {:.1} s", t.elapsed().as_secs_f64());
+            tmp_out
+        }
+    };
     let rec: &'static Recognizer = Box::leak(Box::new(Recognizer::from_file(&tmp_out, "full")?));
     if let Some(news) = &news {
         let preds: Vec<Vec<Vec<Span>>> = news
@@ -181,7 +192,7 @@ fn main() -> anyhow::Result<()> {
             println!("\n## policy {}{}", policy.name(), summary(&report));
         }
     }
-    if opts.write {
+    if opts.write && given.is_none() {
         std::fs::copy(&tmp_out, &out)?;
         println!(
             "\nwrote {} ({} bytes)",
@@ -307,6 +318,7 @@ fn train(
     path: &Path,
 ) -> anyhow::Result<()> {
     let mut trainer = Trainer::lbfgs();
+    trainer.verbose(held_out.is_none() && std::env::var_os("KIJI_TRAIN_VERBOSE").is_some());
     trainer.params_mut().set_c1(opts.c1)?;
     trainer.params_mut().set_c2(opts.c2)?;
     trainer.params_mut().set_max_iterations(opts.iterations)?;

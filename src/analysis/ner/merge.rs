@@ -21,18 +21,22 @@ pub enum Policy {
     ModelExtends,
     /// Model spans win; precise rule spans that overlap none are added.
     ModelWins,
+    /// Every rule span wins (part-of-speech ones too); the model only adds
+    /// spans where no rule found anything.
+    RulesFirst,
 }
 
 impl Policy {
-    pub const ALL: [Policy; 5] = [
+    pub const ALL: [Policy; 6] = [
         Policy::RulesOnly,
+        Policy::RulesFirst,
         Policy::ModelOnly,
         Policy::RulesWin,
         Policy::ModelExtends,
         Policy::ModelWins,
     ];
     /// The policy kiji runs.
-    pub const SHIPPED: Policy = Policy::ModelExtends;
+    pub const SHIPPED: Policy = Policy::RulesFirst;
 
     pub fn name(self) -> &'static str {
         match self {
@@ -41,6 +45,7 @@ impl Policy {
             Policy::RulesWin => "rules-win",
             Policy::ModelExtends => "model-extends",
             Policy::ModelWins => "model-wins",
+            Policy::RulesFirst => "rules-first",
         }
     }
 }
@@ -87,6 +92,13 @@ pub fn combine(rules: Vec<Mention>, model: Vec<Mention>, policy: Policy) -> Vec<
                 .filter(|m| !kept.iter().any(|r| overlaps(r, m)))
                 .collect();
             kept.into_iter().chain(extra).collect()
+        }
+        Policy::RulesFirst => {
+            let extra: Vec<Mention> = model
+                .into_iter()
+                .filter(|m| !rules.iter().any(|r| overlaps(r, m)))
+                .collect();
+            rules.into_iter().chain(extra).collect()
         }
         Policy::ModelWins => {
             let extra: Vec<Mention> = rules
