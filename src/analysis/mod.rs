@@ -53,7 +53,8 @@ pub struct DictionaryInfo {
     pub gazetteer_entries: usize,
     /// A hash of the gazetteer, so an entity result can be reproduced.
     pub gazetteer_hash: String,
-    /// The learned entity recogniser (`null`: the gazetteer and rules alone).
+    /// The learned entity recogniser (absent: the gazetteer and rules alone).
+    #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_model: Option<ner::ModelInfo>,
 }
 
