@@ -26,6 +26,9 @@ use kiji::analysis::ner::{Recognizer, features, label};
 use kiji::analysis::normalize::normalize;
 use kiji::analysis::{Analyzer, CharIndex};
 
+/// (sentence index, spans per policy) of one fold's held-out sentences.
+type FoldPredictions = Vec<(usize, Vec<Vec<Span>>)>;
+
 struct Options {
     folds: usize,
     write: bool,
@@ -118,32 +121,31 @@ fn main() -> anyhow::Result<()> {
     let scored = &sets[0].1;
     if opts.folds > 1 {
         let tmp = tempfile::tempdir()?;
-        let results: Vec<anyhow::Result<Vec<(usize, Vec<Vec<Span>>)>>> =
-            std::thread::scope(|scope| {
-                let handles: Vec<_> = (0..opts.folds)
-                    .map(|k| {
-                        let (sets, prepared, analyzer, opts, tmp) =
-                            (&sets, &prepared, &analyzer, &opts, tmp.path());
-                        scope.spawn(move || -> anyhow::Result<Vec<(usize, Vec<Vec<Span>>)>> {
-                            let path = tmp.join(format!("fold{k}.crfsuite"));
-                            train(sets, prepared, opts, Some(k), &path)?;
-                            let rec: &'static Recognizer =
-                                Box::leak(Box::new(Recognizer::from_file(&path, "fold")?));
-                            Ok(sets[0]
-                                .1
-                                .iter()
-                                .enumerate()
-                                .filter(|(i, _)| i % opts.folds == k)
-                                .map(|(i, s)| (i, predict(analyzer, Some(rec), &s.text)))
-                                .collect())
-                        })
+        let results: Vec<anyhow::Result<FoldPredictions>> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..opts.folds)
+                .map(|k| {
+                    let (sets, prepared, analyzer, opts, tmp) =
+                        (&sets, &prepared, &analyzer, &opts, tmp.path());
+                    scope.spawn(move || -> anyhow::Result<FoldPredictions> {
+                        let path = tmp.join(format!("fold{k}.crfsuite"));
+                        train(sets, prepared, opts, Some(k), &path)?;
+                        let rec: &'static Recognizer =
+                            Box::leak(Box::new(Recognizer::from_file(&path, "fold")?));
+                        Ok(sets[0]
+                            .1
+                            .iter()
+                            .enumerate()
+                            .filter(|(i, _)| i % opts.folds == k)
+                            .map(|(i, s)| (i, predict(analyzer, Some(rec), &s.text)))
+                            .collect())
                     })
-                    .collect();
-                handles
-                    .into_iter()
-                    .map(|h| h.join().expect("fold thread"))
-                    .collect()
-            });
+                })
+                .collect();
+            handles
+                .into_iter()
+                .map(|h| h.join().expect("fold thread"))
+                .collect()
+        });
         let mut by_policy: Vec<Vec<Vec<Span>>> =
             vec![vec![Vec::new(); scored.len()]; Policy::ALL.len()];
         for fold in results {
