@@ -58,6 +58,21 @@ enum Command {
         /// line breaks).
         #[arg(long)]
         normalize: bool,
+        /// Read one sentence a line (a JSON object with "text", a JSON
+        /// string, or plain text) and print one line of entities for each:
+        /// `{"entities":[{"start","end","type","text"}]}`, code points (the
+        /// prediction format of `eval-entities` and `score_ner.py`).
+        #[arg(long, conflicts_with = "normalize")]
+        jsonl: bool,
+    },
+    /// Score kiji's entities against a gold JSONL file
+    /// (`{"text","entities":[{"start","end","type"}],"ignore":[…]}` a line):
+    /// prints the EXACT and PARTIAL tables of `score_ner.py`.
+    EvalEntities {
+        gold: PathBuf,
+        /// Also write the predictions (one JSON line per sentence) here.
+        #[arg(long, value_name = "FILE")]
+        pred_out: Option<PathBuf>,
     },
     /// Search the index from the terminal.
     Search {
@@ -164,7 +179,53 @@ fn run() -> anyhow::Result<ExitCode> {
     config.validate()?;
 
     match cli.command {
-        Command::Analyze { normalize: true } => {
+        Command::Analyze { jsonl: true, .. } => {
+            let analyzer = Analyzer::new(config.user_entities_file())?;
+            let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+            for line in std::io::stdin().lock().lines() {
+                let line = line.context("standard input is not valid UTF-8 text")?;
+                let text = match serde_json::from_str::<serde_json::Value>(&line) {
+                    Ok(serde_json::Value::Object(o)) => o
+                        .get("text")
+                        .and_then(|t| t.as_str())
+                        .unwrap_or_default()
+                        .to_string(),
+                    Ok(serde_json::Value::String(t)) => t,
+                    _ => line,
+                };
+                let entities = analyzer.entities(&text);
+                writeln!(out, "{}", serde_json::json!({ "entities": entities }))?;
+            }
+            out.flush()?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::EvalEntities { gold, pred_out } => {
+            let analyzer = Analyzer::new(config.user_entities_file())?;
+            let sentences = kiji::analysis::ner::gold::read_jsonl(&gold)?;
+            let predicted = kiji::analysis::ner::gold::predict(&analyzer, &sentences);
+            if let Some(path) = pred_out {
+                let lines: Vec<String> = predicted
+                    .iter()
+                    .map(|p| serde_json::json!({ "entities": p }).to_string())
+                    .collect();
+                std::fs::write(&path, lines.join("\n") + "\n")?;
+            }
+            let report = kiji::analysis::ner::gold::score(&sentences, &predicted);
+            let model = analyzer
+                .recognizer()
+                .map(|r| format!("{} {} ({})", r.info().name, r.info().version, r.info().hash))
+                .unwrap_or_else(|| "none".into());
+            println!(
+                "kiji (entity model: {model})  gold={}  sentences={}",
+                gold.display(),
+                report.sentences
+            );
+            print!("{}", report.render());
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Analyze {
+            normalize: true, ..
+        } => {
             // One line out for each line in, at once (a caller may wait for it).
             let mut out = std::io::LineWriter::new(std::io::stdout().lock());
             for line in std::io::stdin().lock().lines() {
@@ -174,7 +235,9 @@ fn run() -> anyhow::Result<ExitCode> {
             out.flush()?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Analyze { normalize: false } => {
+        Command::Analyze {
+            normalize: false, ..
+        } => {
             let mut text = String::new();
             std::io::stdin()
                 .read_to_string(&mut text)

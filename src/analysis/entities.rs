@@ -188,13 +188,18 @@ const PERSON_TITLES: &[&str] = &[
     "司令官",
 ];
 
+/// True when `word` is a title or honorific that follows names (氏, 大統領).
+pub(crate) fn is_title_word(word: &str) -> bool {
+    TITLES.contains(&word)
+}
+
 fn is_title(m: &Morpheme<'_>) -> bool {
     TITLES.contains(&m.surface) || (m.pos(1) == "接尾" && m.pos(2) == "人名")
 }
 
 /// True when a title starts at byte `at` of `text`, however IPADIC split it
 /// (容疑+者, 飛行+士).
-fn title_at(text: &str, at: usize) -> bool {
+pub(crate) fn title_at(text: &str, at: usize) -> bool {
     let rest = &text[at.min(text.len())..];
     TITLES.iter().any(|t| rest.starts_with(t))
 }

@@ -1,0 +1,240 @@
+//! The learned entity recogniser: a linear-chain CRF over IPADIC morphemes,
+//! on top of the gazetteer and the rules of [`super::entities`].
+//!
+//! * [`features`] — what the CRF sees of each morpheme: surface, base form,
+//!   part of speech, character classes, a ±2 context window, title cues, and
+//!   the spans the gazetteer and the rules found (as BIO features).
+//! * [`Recognizer`] — the model (CRFsuite format, `data/ner.crfsuite`, embedded)
+//!   and the decoding of its BIO labels into [`Mention`]s.
+//! * [`merge`] — how model spans and rule spans are combined.
+//! * [`gold`] — gold JSONL files and the scorer (`kiji eval-entities`).
+//!
+//! The model is trained by `cargo run --release --example train_ner` (see
+//! `train/ner/README.md`).
+
+pub mod features;
+pub mod gold;
+pub mod merge;
+
+use std::sync::OnceLock;
+
+use crfs::{Model, Tagger};
+use serde::Serialize;
+use utoipa::ToSchema;
+
+use super::entities::{Mention, Morpheme, canonical_surface, is_title_word};
+use super::gazetteer::{EntityType, Gazetteer};
+use crate::error::{Error, Result};
+
+/// Name of the shipped model (reported in `/stats` and the index metadata).
+pub const MODEL_NAME: &str = "kiji-ner-crf";
+/// Version of the shipped model: raise it whenever `data/ner.crfsuite` or
+/// the features change, so `kiji ingest --reanalyze` is due.
+pub const MODEL_VERSION: &str = "1";
+
+/// The shipped model (CRFsuite format). An empty file means "no model".
+static EMBEDDED: &[u8] = include_bytes!("../../../data/ner.crfsuite");
+
+/// Which entity model answered.
+#[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
+pub struct ModelInfo {
+    /// `kiji-ner-crf`
+    pub name: String,
+    /// The model's version (see [`MODEL_VERSION`]).
+    pub version: String,
+    /// A hash of the model file, so an entity result can be reproduced.
+    pub hash: String,
+}
+
+/// A CRF tagger over morphemes.
+pub struct Recognizer {
+    tagger: Tagger<'static>,
+    info: ModelInfo,
+}
+
+impl std::fmt::Debug for Recognizer {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Recognizer")
+            .field("info", &self.info)
+            .finish()
+    }
+}
+
+impl Recognizer {
+    /// The shipped model, loaded once (`None` when the build has no model).
+    pub fn embedded() -> Result<Option<&'static Recognizer>> {
+        static SHIPPED: OnceLock<std::result::Result<Option<Recognizer>, String>> = OnceLock::new();
+        let loaded = SHIPPED.get_or_init(|| {
+            if EMBEDDED.is_empty() {
+                return Ok(None);
+            }
+            Recognizer::from_static(EMBEDDED, MODEL_NAME, MODEL_VERSION)
+                .map(Some)
+                .map_err(|e| e.to_string())
+        });
+        match loaded {
+            Ok(r) => Ok(r.as_ref()),
+            Err(e) => Err(Error::Dictionary(e.clone())),
+        }
+    }
+
+    /// A model held for the life of the process (`bytes` in CRFsuite format).
+    pub fn from_static(bytes: &'static [u8], name: &str, version: &str) -> Result<Recognizer> {
+        let bad =
+            |e: std::io::Error| Error::Dictionary(format!("cannot load the entity model: {e}"));
+        let model: &'static Model<'static> = Box::leak(Box::new(Model::new(bytes).map_err(bad)?));
+        let tagger = model.tagger().map_err(bad)?;
+        Ok(Recognizer {
+            tagger,
+            info: ModelInfo {
+                name: name.to_string(),
+                version: version.to_string(),
+                hash: blake3::hash(bytes).to_hex()[..16].to_string(),
+            },
+        })
+    }
+
+    /// A model read from a file (training and experiments; the bytes are
+    /// kept for the life of the process).
+    pub fn from_file(path: &std::path::Path, name: &str) -> Result<Recognizer> {
+        let bytes: &'static [u8] = Box::leak(std::fs::read(path)?.into_boxed_slice());
+        Self::from_static(bytes, name, "dev")
+    }
+
+    pub fn info(&self) -> &ModelInfo {
+        &self.info
+    }
+
+    /// Mentions the model finds in `text` (normalised), given its morphemes
+    /// and what the gazetteer and rules found there (`rules`, features only).
+    /// Titles are stripped from the end of a span; a span the gazetteer
+    /// knows gets its canonical name and type.
+    pub fn tag(
+        &self,
+        text: &str,
+        ms: &[Morpheme<'_>],
+        rules: &[Mention],
+        gazetteer: &Gazetteer,
+    ) -> Vec<Mention> {
+        if ms.is_empty() {
+            return Vec::new();
+        }
+        let xseq = features::features(text, ms, rules, gazetteer);
+        let Ok(labels) = self.tagger.tag(&xseq) else {
+            return Vec::new();
+        };
+        decode(text, ms, &labels, gazetteer)
+    }
+}
+
+/// The label of a morpheme: `O`, `B-person`, `I-place` …
+pub fn label(begin: bool, kind: EntityType) -> String {
+    format!("{}-{}", if begin { "B" } else { "I" }, kind.as_str())
+}
+
+fn parse_label(l: &str) -> Option<(bool, EntityType)> {
+    let (bio, kind) = l.split_once('-')?;
+    Some((bio == "B", EntityType::parse(kind)?))
+}
+
+/// BIO labels → mentions (titles stripped, gazetteer names canonical).
+pub fn decode<S: AsRef<str>>(
+    text: &str,
+    ms: &[Morpheme<'_>],
+    labels: &[S],
+    gazetteer: &Gazetteer,
+) -> Vec<Mention> {
+    let mut out = Vec::new();
+    let mut open: Option<(usize, EntityType)> = None;
+    let close = |open: Option<(usize, EntityType)>, last: usize, out: &mut Vec<Mention>| {
+        if let Some((first, kind)) = open
+            && let Some(m) = mention(text, &ms[first..=last], kind, gazetteer)
+        {
+            out.push(m);
+        }
+    };
+    for (i, l) in labels.iter().enumerate() {
+        match parse_label(l.as_ref()) {
+            None => {
+                close(open.take(), i.saturating_sub(1), &mut out);
+            }
+            Some((begin, kind)) => {
+                let continues = !begin && open.is_some_and(|(_, k)| k == kind);
+                if !continues {
+                    close(open.take(), i.saturating_sub(1), &mut out);
+                    open = Some((i, kind));
+                }
+            }
+        }
+    }
+    close(open, labels.len().saturating_sub(1), &mut out);
+    out
+}
+
+/// One model span: trailing titles and symbols dropped, then canonicalised.
+fn mention(
+    text: &str,
+    span: &[Morpheme<'_>],
+    kind: EntityType,
+    gazetteer: &Gazetteer,
+) -> Option<Mention> {
+    let mut span = span;
+    while let Some((last, rest)) = span.split_last() {
+        let junk = last.details.get(0) == Some("記号") && !matches!(last.surface, "・" | "=");
+        if rest.is_empty() || !(is_title_word(last.surface) || junk) {
+            break;
+        }
+        span = rest;
+    }
+    while let Some((first, rest)) = span.split_first() {
+        if rest.is_empty() || first.details.get(0) != Some("記号") {
+            break;
+        }
+        span = rest;
+    }
+    let (start, end) = (span.first()?.start, span.last()?.end);
+    if span.len() == 1 && span[0].details.get(0) == Some("記号") {
+        return None;
+    }
+    let surface = &text[start..end];
+    Some(match gazetteer.lookup_normalized(surface) {
+        Some(entry) => Mention {
+            start,
+            end,
+            canonical: entry.canonical.clone(),
+            kind: entry.kind,
+            by_pos: false,
+        },
+        None => Mention {
+            start,
+            end,
+            canonical: canonical_surface(surface),
+            kind,
+            by_pos: true,
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn labels_round_trip() {
+        assert_eq!(label(true, EntityType::Place), "B-place");
+        assert_eq!(
+            parse_label("I-organization"),
+            Some((false, EntityType::Organization))
+        );
+        assert_eq!(parse_label("O"), None);
+    }
+
+    #[test]
+    fn shipped_model_loads() {
+        let r = Recognizer::embedded()
+            .expect("the shipped model loads")
+            .expect("a model is shipped in data/ner.crfsuite");
+        assert_eq!(r.info().name, MODEL_NAME);
+        assert_eq!(r.info().hash.len(), 16);
+    }
+}
