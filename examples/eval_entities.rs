@@ -9,7 +9,6 @@
 //! gold sentence and prints precision, recall and F1 per type, for exact and
 //! overlapping spans. `--errors` also lists the misses and false alarms.
 
-use std::collections::HashMap;
 use std::path::PathBuf;
 
 use kiji::analysis::Analyzer;
@@ -30,26 +29,12 @@ fn main() -> anyhow::Result<()> {
         return Ok(());
     }
     let show_errors = std::env::args().any(|a| a == "--errors");
-    let bodies: HashMap<String, Vec<char>> = std::fs::read_to_string(&corpus)?
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .map(|v| {
-            (
-                v["id"].as_str().unwrap_or("").to_string(),
-                v["body"].as_str().unwrap_or("").chars().collect(),
-            )
-        })
-        .collect();
-    let tsv = |name: &str| -> anyhow::Result<Vec<Vec<String>>> {
-        Ok(std::fs::read_to_string(root.join("tests/gold").join(name))?
-            .lines()
-            .skip(1)
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| l.split('\t').map(String::from).collect())
-            .collect())
-    };
-    let sentences = tsv("sentences.tsv")?;
-    let gold: Vec<Span> = tsv("entities.tsv")?
+    let kiji::analysis::eval::NewsGold {
+        bodies,
+        sentences,
+        entities,
+    } = kiji::analysis::eval::NewsGold::read(&root, &corpus)?;
+    let gold: Vec<Span> = entities
         .into_iter()
         .map(|r| Span {
             doc: r[0].clone(),

@@ -386,27 +386,13 @@ fn sentence_json(s: &Sentence) -> String {
 
 /// `tests/gold` (sentences of Wikinews articles + their entities) as gold sentences.
 fn news_gold(root: &Path, corpus: &Path) -> anyhow::Result<Vec<Sentence>> {
-    let bodies: std::collections::HashMap<String, Vec<char>> = std::fs::read_to_string(corpus)?
-        .lines()
-        .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
-        .map(|v| {
-            (
-                v["id"].as_str().unwrap_or("").to_string(),
-                v["body"].as_str().unwrap_or("").chars().collect(),
-            )
-        })
-        .collect();
-    let tsv = |name: &str| -> anyhow::Result<Vec<Vec<String>>> {
-        Ok(std::fs::read_to_string(root.join("tests/gold").join(name))?
-            .lines()
-            .skip(1)
-            .filter(|l| !l.trim().is_empty())
-            .map(|l| l.split('\t').map(String::from).collect())
-            .collect())
-    };
-    let entities = tsv("entities.tsv")?;
+    let kiji::analysis::eval::NewsGold {
+        bodies,
+        sentences,
+        entities,
+    } = kiji::analysis::eval::NewsGold::read(root, corpus)?;
     let mut out = Vec::new();
-    for s in tsv("sentences.tsv")? {
+    for s in sentences {
         let (doc, start, end): (&str, usize, usize) = (&s[0], s[1].parse()?, s[2].parse()?);
         let chars = bodies
             .get(doc)

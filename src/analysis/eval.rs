@@ -33,17 +33,61 @@ impl Score {
         ratio(self.matched_gold, self.gold)
     }
     pub fn f1(&self) -> f64 {
-        let (p, r) = (self.precision(), self.recall());
-        if p + r == 0.0 {
-            0.0
-        } else {
-            2.0 * p * r / (p + r)
-        }
+        f1(self.precision(), self.recall())
     }
 }
 
-fn ratio(a: usize, b: usize) -> f64 {
+/// `a / b`, 0 when `b` is 0.
+pub fn ratio(a: usize, b: usize) -> f64 {
     if b == 0 { 0.0 } else { a as f64 / b as f64 }
+}
+
+/// The harmonic mean of precision and recall (0 when both are 0).
+pub fn f1(precision: f64, recall: f64) -> f64 {
+    if precision + recall == 0.0 {
+        0.0
+    } else {
+        2.0 * precision * recall / (precision + recall)
+    }
+}
+
+/// The news gold set of `tests/gold/`: the annotated sentences
+/// (`sentences.tsv`: article id, start, end) and mentions (`entities.tsv`:
+/// article id, start, end, type; code points into the article's body), with
+/// the bodies of those articles from the Wikinews corpus.
+pub struct NewsGold {
+    pub bodies: std::collections::HashMap<String, Vec<char>>,
+    pub sentences: Vec<Vec<String>>,
+    pub entities: Vec<Vec<String>>,
+}
+
+impl NewsGold {
+    /// Reads `root/tests/gold/*.tsv` and the bodies from the corpus JSONL.
+    pub fn read(root: &std::path::Path, corpus: &std::path::Path) -> std::io::Result<NewsGold> {
+        let bodies = std::fs::read_to_string(corpus)?
+            .lines()
+            .filter_map(|l| serde_json::from_str::<serde_json::Value>(l).ok())
+            .map(|v| {
+                (
+                    v["id"].as_str().unwrap_or("").to_string(),
+                    v["body"].as_str().unwrap_or("").chars().collect(),
+                )
+            })
+            .collect();
+        let tsv = |name: &str| -> std::io::Result<Vec<Vec<String>>> {
+            Ok(std::fs::read_to_string(root.join("tests/gold").join(name))?
+                .lines()
+                .skip(1)
+                .filter(|l| !l.trim().is_empty())
+                .map(|l| l.split('\t').map(String::from).collect())
+                .collect())
+        };
+        Ok(NewsGold {
+            bodies,
+            sentences: tsv("sentences.tsv")?,
+            entities: tsv("entities.tsv")?,
+        })
+    }
 }
 
 /// Scores per type: `(exact, overlap)`.
