@@ -24,11 +24,8 @@ async fn get(
     >,
     uri: &str,
 ) -> (StatusCode, Value) {
-    let req = test::TestRequest::get().uri(uri).to_request();
-    let resp = test::call_service(app, req).await;
-    let status = resp.status();
-    let body = test::read_body(resp).await;
-    (status, serde_json::from_slice(&body).unwrap_or(Value::Null))
+    let (status, body) = crate::common::get_text(app, uri).await;
+    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
 }
 
 fn enc(s: &str) -> String {

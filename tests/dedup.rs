@@ -14,7 +14,9 @@ use kiji::search::SearchRequest;
 use kiji::search::timeline::Interval;
 use serde_json::Value;
 
-use crate::common::{TestIndex, analyzer, seed_text, state, wikinews, wikinews_articles};
+use crate::common::{
+    TestIndex, analyzer, get_text as get, seed_text, state, wikinews, wikinews_articles,
+};
 
 fn article(id: &str, day: u32, body: &str) -> Article {
     Article {
@@ -178,21 +180,6 @@ fn index_with_copies() -> TestIndex {
     t.writer.upsert_many(&t.store, copies, None).unwrap();
     t.writer.commit(&t.store).unwrap();
     t
-}
-
-async fn get(
-    app: &impl actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
-        Error = actix_web::Error,
-    >,
-    uri: &str,
-) -> (StatusCode, String) {
-    let req = web_test::TestRequest::get().uri(uri).to_request();
-    let resp = web_test::call_service(app, req).await;
-    let status = resp.status();
-    let body = web_test::read_body(resp).await;
-    (status, String::from_utf8_lossy(&body).to_string())
 }
 
 fn json(s: &str) -> Value {

@@ -133,3 +133,19 @@ pub fn wikinews_articles(path: &Path) -> Vec<kiji::article::Article> {
         .map(|r| r.unwrap())
         .collect()
 }
+
+/// `GET uri` on a test service: the status and the body as text.
+pub async fn get_text(
+    app: &impl actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+    >,
+    uri: &str,
+) -> (actix_web::http::StatusCode, String) {
+    let req = actix_web::test::TestRequest::get().uri(uri).to_request();
+    let resp = actix_web::test::call_service(app, req).await;
+    let status = resp.status();
+    let body = actix_web::test::read_body(resp).await;
+    (status, String::from_utf8_lossy(&body).to_string())
+}
