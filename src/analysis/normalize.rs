@@ -175,7 +175,7 @@ enum Piece<'a> {
 }
 
 /// The character at byte `i` of `s` (a char boundary) and its length.
-#[inline]
+#[inline(always)]
 fn char_at(s: &str, i: usize) -> (char, usize) {
     let b = s.as_bytes();
     // Three-byte sequences (all of kana and the common kanji) decoded inline.
