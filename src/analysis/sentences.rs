@@ -1,15 +1,5 @@
 //! Sentences of an article, and its lead (the first sentence).
 
-/// Characters that end a sentence.
-fn is_sentence_end(c: char) -> bool {
-    matches!(c, '。' | '！' | '？' | '!' | '?' | '\n')
-}
-
-/// Closing brackets and quotes that stay with the sentence they follow.
-fn is_closing(c: char) -> bool {
-    matches!(c, '」' | '』' | '）' | ')' | '】' | '〕' | '”' | '"')
-}
-
 /// Byte ranges of the sentences of `text`, in order, found as they are
 /// needed (a snippet near the start of a long article reads only its start).
 /// Scans bytes, not chars: every sentence end and closing mark is ASCII or a
@@ -106,6 +96,16 @@ mod tests {
         assert_eq!(lead(""), "");
         let long = "あ".repeat(500);
         assert_eq!(lead(&long).chars().count(), MAX_LEAD_CHARS);
+    }
+
+    /// Characters that end a sentence.
+    fn is_sentence_end(c: char) -> bool {
+        matches!(c, '。' | '！' | '？' | '!' | '?' | '\n')
+    }
+
+    /// Closing brackets and quotes that stay with the sentence they follow.
+    fn is_closing(c: char) -> bool {
+        matches!(c, '」' | '』' | '）' | ')' | '】' | '〕' | '”' | '"')
     }
 
     /// The char-by-char reading the byte scanner replaced.
