@@ -192,8 +192,9 @@ fn char_starts(text: &str) -> Vec<usize> {
 
 impl Source {
     /// The stored article the document was made from: the article, and its
-    /// entities (in the order the document lists them; `count` is the
-    /// number of spans) with byte spans from the code-point spans.
+    /// entities (in the order of their first span, which is the stored
+    /// order; `count` is the number of spans) with byte spans from the
+    /// code-point spans.
     fn stored(self) -> StoredArticle {
         let (title_at, body_at) = (char_starts(&self.title), char_starts(&self.body));
         let mut entities: Vec<ArticleEntity> = Vec::new();
@@ -244,18 +245,6 @@ impl Source {
                 slot(&mut entities, n, kind);
             }
         }
-        // Per type, the order of the document's lists (most mentioned first).
-        let rank = |e: &ArticleEntity| -> usize {
-            let list = match e.kind {
-                EntityType::Person => &self.person,
-                EntityType::Organization => &self.organization,
-                EntityType::Place => &self.place,
-            };
-            list.iter()
-                .position(|n| *n == e.canonical)
-                .unwrap_or(usize::MAX)
-        };
-        entities.sort_by_key(|e| rank(e));
         StoredArticle {
             article: Article {
                 id: self.id,
