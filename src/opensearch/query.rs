@@ -165,9 +165,11 @@ impl Translator<'_> {
                     .iter()
                     .map(|(f, w)| weighted(&format!("{f}.bigram"), *w))
                     .collect();
+                // As written in the configuration (0.2, not 0.20000000298…).
+                let boost: f64 = rank.bigram.to_string().parse().unwrap_or(0.0);
                 bigrams.push(json!({ "multi_match": {
                     "query": u.text, "type": "cross_fields", "fields": fields,
-                    "operator": "or", "boost": rank.bigram
+                    "operator": "or", "boost": boost
                 } }));
                 seen.push((u.text.clone(), scope, true));
             }
