@@ -691,8 +691,12 @@ mod tests {
             .iter()
             .map(|e| e.canonical.as_str())
             .collect();
-        assert_eq!(names, ["ロシア", "北朝鮮"]);
-        let russia = &stored.entities[0];
+        assert_eq!(
+            names,
+            ["北朝鮮", "ロシア"],
+            "the order of their first spans"
+        );
+        let russia = &stored.entities[1];
         assert_eq!(russia.count, 2);
         assert_eq!(russia.title_spans, [(0, 3)]);
         assert_eq!(russia.body_spans, [(12, 21)]);
