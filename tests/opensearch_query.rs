@@ -446,3 +446,49 @@ async fn the_cluster_backend_says_what_it_cannot_do() {
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["error"]["code"], "backend_unavailable");
 }
+
+/// The real `kiji serve --backend opensearch` process: refused without a
+/// cluster URL; with one, it answers from the cluster (and ingests nothing
+/// into its own, empty index).
+#[::std::prelude::v1::test]
+fn kiji_serve_with_the_opensearch_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_kiji"))
+        .arg("--index")
+        .arg(dir.path().join("index"))
+        .args(["serve", "--backend", "opensearch"])
+        .env_remove("KIJI_OPENSEARCH_URL")
+        .env_remove("KIJI_BACKEND")
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("opensearch.url"), "{stderr}");
+
+    let c = cluster();
+    let url = c.server.uri();
+    let outbox = dir.path().join("outbox");
+    let server = crate::server::start(
+        &dir.path().join("index"),
+        &crate::common::sample_corpus(),
+        &[
+            ("KIJI_BACKEND", "opensearch"),
+            ("KIJI_OPENSEARCH_URL", &url),
+            ("KIJI_OPENSEARCH_OUTBOX", outbox.to_str().unwrap()),
+        ],
+    );
+    let body: Value = ureq::get(&format!("{}/search?q={}", server.base, enc("北朝鮮")))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert_eq!(body["backend"]["name"], "opensearch");
+    assert_eq!(body["total"], 5, "the fake's articles");
+    let stats: Value = ureq::get(&format!("{}/stats", server.base))
+        .call()
+        .unwrap()
+        .into_json()
+        .unwrap();
+    assert_eq!(stats["documents"], 0, "the corpus was not ingested locally");
+    assert!(!searches(&c.fake).is_empty());
+}
