@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::opensearch::RemoteSearch;
 use crate::opensearch::remote::Noted;
 use crate::search::cooccurrence::{CoSort, Cooccurrence};
+use crate::search::entities::{EntityCount, EntityDetail};
 use crate::search::export::ExportOptions;
 use crate::search::timeline::{Interval, Timeline};
 use crate::search::{ArticleView, Engine, SearchRequest, SearchResponse};
@@ -139,6 +140,37 @@ impl Backend {
                 remote,
                 remote.cooccurrence(entity, kind, r, limit, sort, min_count)?,
             )),
+        }
+    }
+
+    /// `GET /entities`: a JSON array, so with no room for `backend` (its
+    /// note is in docs/scale-out.md §7).
+    pub fn list_entities(
+        &self,
+        kind: Option<EntityType>,
+        prefix: Option<&str>,
+        limit: usize,
+    ) -> Result<Vec<EntityCount>> {
+        match self {
+            Backend::Local(engine) => engine.list_entities(kind, prefix, limit),
+            Backend::OpenSearch(remote) => Ok(remote.list_entities(kind, prefix, limit)?.value),
+        }
+    }
+
+    /// `GET /entities/{name}`.
+    pub fn entity_detail(&self, name: &str) -> Result<Answer<EntityDetail>> {
+        match self {
+            Backend::Local(engine) => Ok(Self::plain(engine.entity_detail(name)?)),
+            Backend::OpenSearch(remote) => {
+                let value = remote.entity_detail(name)?;
+                Ok(self.answer(
+                    remote,
+                    Noted {
+                        value,
+                        notes: Vec::new(),
+                    },
+                ))
+            }
         }
     }
 

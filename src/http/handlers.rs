@@ -146,9 +146,9 @@ pub async fn entities(
     let p = params.into_inner();
     let kind = entity_type_param(p.kind.as_deref())?;
     let limit = limit_param(p.limit, 50, 1000)?;
-    let store = state.backend.local("/entities")?.clone();
+    let backend = state.backend.clone();
     Ok(web::Json(
-        web::block(move || store.list_entities(kind, p.prefix.as_deref(), limit)).await??,
+        web::block(move || backend.list_entities(kind, p.prefix.as_deref(), limit)).await??,
     ))
 }
 
@@ -159,11 +159,11 @@ pub async fn entities(
 pub async fn entity(
     state: web::Data<AppState>,
     name: web::Path<String>,
-) -> ApiResult<web::Json<EntityDetail>> {
-    let store = state.backend.local("/entities/{name}")?.clone();
+) -> ApiResult<web::Json<Answer<EntityDetail>>> {
+    let backend = state.backend.clone();
     let name = name.into_inner();
     Ok(web::Json(
-        web::block(move || store.entity_detail(&name)).await??,
+        web::block(move || backend.entity_detail(&name)).await??,
     ))
 }
 

@@ -422,6 +422,60 @@ impl Translator<'_> {
         })
     }
 
+    /// The body of `/entities`: per type, the most mentioned names; with a
+    /// `prefix`, those starting with it as written (`regex` on the keyword)
+    /// and the gazetteer's entities whose name or alias starts with it
+    /// (`known`: canonical names per type, exact).
+    pub fn entities_body(
+        &self,
+        kinds: &[EntityType],
+        prefix: Option<&str>,
+        known: &[(EntityType, Vec<String>)],
+        limit: usize,
+    ) -> Value {
+        let mut aggs = serde_json::Map::new();
+        aggs.insert(DOCUMENTS_AGG.into(), json!({ "global": {} }));
+        for k in kinds {
+            let mut terms = json!({ "field": k.as_str(), "size": limit });
+            if let Some(p) = prefix {
+                let norm = crate::analysis::normalize::normalize_str(p);
+                let mut alternatives = vec![format!("{}.*", lucene_regex_escape(p.trim()))];
+                if norm != p.trim() {
+                    alternatives.push(format!("{}.*", lucene_regex_escape(&norm)));
+                }
+                terms["include"] = json!(alternatives.join("|"));
+            }
+            aggs.insert(k.as_str().into(), json!({ "terms": terms }));
+            if let Some((_, names)) = known.iter().find(|(t, n)| t == k && !n.is_empty()) {
+                aggs.insert(
+                    format!("{}_known", k.as_str()),
+                    json!({ "terms": { "field": k.as_str(), "include": names, "size": names.len() } }),
+                );
+            }
+        }
+        json!({ "size": 0, "track_total_hits": false, "query": { "match_all": {} }, "aggs": aggs })
+    }
+
+    /// The body of `/entities/{name}`: the articles with the entity (their
+    /// number), the earliest one (sort) and the latest (`top_hits`).
+    pub fn entity_detail_body(&self, name: &str) -> Value {
+        json!({
+            "query": self.entity_term(None, name),
+            "size": 1,
+            "sort": [{ "published": { "order": "asc", "missing": "_last" } }, { "id": "asc" }],
+            "track_total_hits": true,
+            "_source": SOURCE_FIELDS,
+            "aggs": {
+                DOCUMENTS_AGG: { "global": {} },
+                "last": { "top_hits": {
+                    "size": 1,
+                    "sort": [{ "published": { "order": "desc", "missing": "_last" } }],
+                    "_source": ["published"],
+                } },
+            }
+        })
+    }
+
     /// One page of an `/export`: everything matching, in `id` order, after
     /// the last id of the previous page.
     pub fn export_body(
@@ -445,9 +499,27 @@ impl Translator<'_> {
     }
 }
 
+/// `text` as a literal in Lucene's regular-expression syntax.
+pub fn lucene_regex_escape(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        if ".?+*|{}[]()\"\\#@&<>~".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn regex_literals_are_escaped() {
+        assert_eq!(lucene_regex_escape("金正恩"), "金正恩");
+        assert_eq!(lucene_regex_escape("a.b(c)"), "a\\.b\\(c\\)");
+    }
 
     #[test]
     fn days_are_tokyo_midnights() {

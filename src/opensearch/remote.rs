@@ -23,11 +23,13 @@ use super::client::Client;
 use super::query::{DOCUMENTS_AGG, Translator};
 use crate::analysis::Analyzer;
 use crate::analysis::gazetteer::EntityType;
+use crate::analysis::normalize::normalize_str;
 use crate::article::Article;
 use crate::config::OpenSearchConfig;
 use crate::error::{Error, Result};
 use crate::index::{ArticleEntity, CommitInfo, StoredArticle};
 use crate::search::cooccurrence::{CoSort, Cooccurrence, EntityRef};
+use crate::search::entities::{EntityCount, EntityDetail};
 use crate::search::export::{ExportOptions, export_head, export_row};
 use crate::search::facets::FacetCounts;
 use crate::search::query::QueryPlan;
@@ -55,6 +57,9 @@ pub const NOTE_FACETS: &str = "facets: terms aggregations, exact on one shard, a
 /// What a note says about co-occurrence counts.
 pub const NOTE_COOCCURRENCE: &str = "cooccurrence: counted over the 1000 most frequent names \
      per type among the articles mentioning the entity";
+/// What a note says about an entity listing.
+pub const NOTE_ENTITIES: &str = "entities: terms aggregations (approximate across shards); \
+     a prefix matches names outside the gazetteer only as written";
 /// What a note says about an export.
 pub const NOTE_EXPORT: &str = "export: in id order, paged with search_after (not a snapshot: \
      articles written during the export may or may not appear)";
@@ -606,6 +611,124 @@ impl RemoteSearch {
                 index: self.index_info(&answer),
             },
             notes: vec![NOTE_COOCCURRENCE],
+        })
+    }
+
+    /// `GET /entities`: names per type with their numbers of articles,
+    /// from terms aggregations over the whole alias; a `prefix` matches as
+    /// locally (the name or, for the gazetteer's entities, an alias, after
+    /// normalisation) — names outside the gazetteer only as written.
+    pub fn list_entities(
+        &self,
+        kind: Option<EntityType>,
+        prefix: Option<&str>,
+        limit: usize,
+    ) -> Result<Noted<Vec<EntityCount>>> {
+        let kinds: Vec<EntityType> = match kind {
+            Some(k) => vec![k],
+            None => EntityType::ALL.to_vec(),
+        };
+        let prefix = prefix.filter(|p| !normalize_str(p).is_empty());
+        let norm = prefix.map(normalize_str);
+        let gazetteer = self.analyzer.gazetteer();
+        let starts = |name: &str| {
+            norm.as_deref()
+                .is_none_or(|p| normalize_str(name).starts_with(p))
+        };
+        let known: Vec<(EntityType, Vec<String>)> = kinds
+            .iter()
+            .map(|k| {
+                let names = match prefix {
+                    None => Vec::new(),
+                    Some(_) => gazetteer
+                        .entries()
+                        .iter()
+                        .filter(|e| {
+                            e.kind == *k
+                                && (starts(&e.canonical) || e.aliases.iter().any(|a| starts(a)))
+                        })
+                        .map(|e| e.canonical.clone())
+                        .collect(),
+                };
+                (*k, names)
+            })
+            .collect();
+        let body = self
+            .translator()
+            .entities_body(&kinds, prefix, &known, limit);
+        let answer = self.search_raw(&body)?;
+        let mut out: Vec<EntityCount> = Vec::new();
+        for k in &kinds {
+            let aggs = &answer["aggregations"];
+            let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+            for agg in [k.as_str().to_string(), format!("{}_known", k.as_str())] {
+                counts.extend(terms_of(&aggs[agg.as_str()]));
+            }
+            for (name, documents) in counts {
+                let matches = starts(&name)
+                    || gazetteer
+                        .lookup(&name)
+                        .is_some_and(|e| e.aliases.iter().any(|a| starts(a)));
+                if matches {
+                    out.push(EntityCount {
+                        name,
+                        kind: *k,
+                        documents,
+                    });
+                }
+            }
+        }
+        out.sort_by(|a, b| b.documents.cmp(&a.documents).then(a.name.cmp(&b.name)));
+        out.truncate(limit);
+        Ok(Noted {
+            value: out,
+            notes: vec![NOTE_ENTITIES],
+        })
+    }
+
+    /// `GET /entities/{name}`: the gazetteer's entry (or, for a name found
+    /// by part of speech, the name and type an article gives it), the
+    /// number of articles, the first and last dates seen.
+    pub fn entity_detail(&self, name: &str) -> Result<EntityDetail> {
+        let answer = self.search_raw(&self.translator().entity_detail_body(name))?;
+        let documents = total_of(&answer)?;
+        let first = hits_of(&answer)?.into_iter().next();
+        let first_seen = first
+            .as_ref()
+            .and_then(|(_, _, stored)| stored.article.published);
+        let last_seen = answer["aggregations"]["last"]["hits"]["hits"][0]["_source"]["published"]
+            .as_str()
+            .and_then(|p| chrono::DateTime::parse_from_rfc3339(p).ok());
+        if let Some(e) = self.analyzer.gazetteer().lookup(name) {
+            return Ok(EntityDetail {
+                canonical: e.canonical.clone(),
+                kind: e.kind,
+                aliases: e.aliases.clone(),
+                description: e.description.clone(),
+                in_gazetteer: true,
+                documents,
+                first_seen,
+                last_seen,
+            });
+        }
+        let key = crate::search::resolve_entity(&self.analyzer, name);
+        let e = first
+            .and_then(|(_, _, stored)| {
+                stored
+                    .entities
+                    .into_iter()
+                    .find(|e| crate::index::entity_keys(&e.canonical, e.kind).contains(&key))
+            })
+            .ok_or_else(|| Error::EntityNotFound(name.to_string()))?;
+        Ok(EntityDetail {
+            canonical: e.canonical,
+            kind: e.kind,
+            aliases: Vec::new(),
+            description: String::new(),
+            in_gazetteer: false,
+            documents,
+            first_seen,
+            last_seen,
         })
     }
 

@@ -8,8 +8,8 @@
 //! `POST <alias>/_search` — without evaluating the query: every search
 //! matches every document (in `id` order, honouring `from`, `size` and a
 //! `search_after` on `id`), and the aggregations kiji uses (`global`,
-//! `terms`, `filter`, `date_histogram`, `missing`) are computed over all of
-//! them. The tests check the requests kiji sends, and what kiji makes of
+//! `terms` with `include` lists or patterns, `filter`, `date_histogram`,
+//! `missing`, `top_hits`) are computed over all of them. The tests check the requests kiji sends, and what kiji makes of
 //! the answers.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
@@ -432,6 +432,10 @@ fn aggregations(aggs: &serde_json::Map<String, Value>, docs: &[&Value]) -> Value
             let include: Option<Vec<&str>> = t["include"]
                 .as_array()
                 .map(|a| a.iter().filter_map(Value::as_str).collect());
+            // A string `include` is a Lucene regular expression of the whole value.
+            let pattern = t["include"]
+                .as_str()
+                .map(|p| regex::Regex::new(&format!("^(?:{p})$")).unwrap());
             let mut counts: BTreeMap<String, u64> = BTreeMap::new();
             for d in docs {
                 let values: Vec<&str> = match &d[field] {
@@ -441,7 +445,9 @@ fn aggregations(aggs: &serde_json::Map<String, Value>, docs: &[&Value]) -> Value
                 };
                 let unique: BTreeSet<&str> = values.into_iter().collect();
                 for v in unique {
-                    if include.as_ref().is_none_or(|i| i.contains(&v)) {
+                    if include.as_ref().is_none_or(|i| i.contains(&v))
+                        && pattern.as_ref().is_none_or(|p| p.is_match(v))
+                    {
                         *counts.entry(v.to_string()).or_default() += 1;
                     }
                 }
@@ -468,6 +474,9 @@ fn aggregations(aggs: &serde_json::Map<String, Value>, docs: &[&Value]) -> Value
             json!({ "buckets": counts.iter().map(|(k, n)| json!({
                 "key_as_string": k.format("%Y-%m-%d").to_string(), "doc_count": n
             })).collect::<Vec<_>>() })
+        } else if spec.get("top_hits").is_some() {
+            // The last document (the fake's order is by id).
+            json!({ "hits": { "hits": docs.last().map(|d| vec![json!({ "_source": d })]).unwrap_or_default() } })
         } else if let Some(m) = spec.get("missing") {
             let field = m["field"].as_str().unwrap();
             json!({ "doc_count": docs.iter().filter(|d| d[field].is_null()).count() })
