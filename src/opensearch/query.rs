@@ -71,6 +71,16 @@ fn zero(q: Value) -> Value {
     json!({ "constant_score": { "filter": q, "boost": 0.0 } })
 }
 
+/// A `bool` query of the non-empty clause lists.
+fn bool_of(clauses: &[(&str, Vec<Value>)]) -> Value {
+    let map: serde_json::Map<String, Value> = clauses
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| (k.to_string(), Value::Array(v.clone())))
+        .collect();
+    json!({ "bool": map })
+}
+
 fn any_of(should: Vec<Value>) -> Value {
     json!({ "bool": { "should": should, "minimum_should_match": 1 } })
 }
@@ -222,9 +232,11 @@ impl Translator<'_> {
         if op == Operator::Or {
             let mut any: Vec<Value> = items.into_iter().map(zero).collect();
             any.extend(words);
-            return Some(json!({ "bool": {
-                "must": [any_of(any)], "should": bigrams, "must_not": excluded
-            } }));
+            return Some(bool_of(&[
+                ("must", vec![any_of(any)]),
+                ("should", bigrams),
+                ("must_not", excluded),
+            ]));
         }
         let n = items.len();
         let required = op.required(n);
@@ -237,9 +249,11 @@ impl Translator<'_> {
         };
         let mut should = words;
         should.extend(bigrams);
-        Some(json!({ "bool": {
-            "filter": [matching], "should": should, "must_not": excluded
-        } }))
+        Some(bool_of(&[
+            ("filter", vec![matching]),
+            ("should", should),
+            ("must_not", excluded),
+        ]))
     }
 
     /// The `entity` key of an entity filter (`type:key` when typed).
@@ -434,7 +448,6 @@ impl Translator<'_> {
         limit: usize,
     ) -> Value {
         let mut aggs = serde_json::Map::new();
-        aggs.insert(DOCUMENTS_AGG.into(), json!({ "global": {} }));
         for k in kinds {
             let mut terms = json!({ "field": k.as_str(), "size": limit });
             if let Some(p) = prefix {
