@@ -66,9 +66,10 @@ fn scope_fields(scope: Scope) -> &'static [&'static str] {
     }
 }
 
-/// A query that matches as `q` does, with no score of its own.
+/// A query that matches as `q` does, with no score of its own (a `bool`
+/// with only a `filter` scores 0).
 fn zero(q: Value) -> Value {
-    json!({ "constant_score": { "filter": q, "boost": 0.0 } })
+    json!({ "bool": { "filter": [q] } })
 }
 
 /// A `bool` query of the non-empty clause lists.
