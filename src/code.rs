@@ -30,6 +30,7 @@ pub enum ErrorCode {
     UriTooLong,
     UnsupportedMediaType,
     HeadersTooLarge,
+    NotSupportedByBackend,
     // One article of a batch or a file (a rejection; the rest goes in).
     EmptyBody,
     InvalidDate,
@@ -39,6 +40,7 @@ pub enum ErrorCode {
     // kiji itself.
     IndexLocked,
     Overloaded,
+    BackendUnavailable,
     Internal,
     InvalidConfig,
     DictionaryError,
@@ -46,11 +48,12 @@ pub enum ErrorCode {
     IndexFormat,
     IoError,
     CorruptData,
+    BackendError,
 }
 
 impl ErrorCode {
     /// Every code.
-    pub const ALL: [ErrorCode; 34] = [
+    pub const ALL: [ErrorCode; 37] = [
         ErrorCode::BadRequest,
         ErrorCode::InvalidQuery,
         ErrorCode::InvalidParameter,
@@ -71,6 +74,7 @@ impl ErrorCode {
         ErrorCode::UriTooLong,
         ErrorCode::UnsupportedMediaType,
         ErrorCode::HeadersTooLarge,
+        ErrorCode::NotSupportedByBackend,
         ErrorCode::EmptyBody,
         ErrorCode::InvalidDate,
         ErrorCode::InvalidField,
@@ -78,6 +82,7 @@ impl ErrorCode {
         ErrorCode::UnknownFormat,
         ErrorCode::IndexLocked,
         ErrorCode::Overloaded,
+        ErrorCode::BackendUnavailable,
         ErrorCode::Internal,
         ErrorCode::InvalidConfig,
         ErrorCode::DictionaryError,
@@ -85,6 +90,7 @@ impl ErrorCode {
         ErrorCode::IndexFormat,
         ErrorCode::IoError,
         ErrorCode::CorruptData,
+        ErrorCode::BackendError,
     ];
 
     /// The code as clients see it.
@@ -110,6 +116,9 @@ impl ErrorCode {
             ErrorCode::UriTooLong => "uri_too_long",
             ErrorCode::UnsupportedMediaType => "unsupported_media_type",
             ErrorCode::HeadersTooLarge => "headers_too_large",
+            ErrorCode::NotSupportedByBackend => "not_supported_by_backend",
+            ErrorCode::BackendUnavailable => "backend_unavailable",
+            ErrorCode::BackendError => "backend_error",
             ErrorCode::EmptyBody => "empty_body",
             ErrorCode::InvalidDate => "invalid_date",
             ErrorCode::InvalidField => "invalid_field",
@@ -146,16 +155,17 @@ impl ErrorCode {
             UriTooLong => 414,
             UnsupportedMediaType => 415,
             HeadersTooLarge => 431,
-            Overloaded => 503,
+            NotSupportedByBackend => 501,
+            Overloaded | BackendUnavailable => 503,
             Internal | InvalidConfig | DictionaryError | IndexError | IndexFormat | IoError
-            | CorruptData => 500,
+            | CorruptData | BackendError => 500,
         }
     }
 
-    /// Whether an HTTP error body can carry this code (a 4xx or 503, or
-    /// `internal`); the other 5xx codes are only logged.
+    /// Whether an HTTP error body can carry this code (a 4xx, 501 or 503,
+    /// or `internal`); the other 5xx codes are only logged.
     pub fn is_public(self) -> bool {
-        self == ErrorCode::Internal || self.status() < 500 || self.status() == 503
+        self == ErrorCode::Internal || self.status() < 500 || matches!(self.status(), 501 | 503)
     }
 
     /// The code an HTTP error body uses for a status with no more specific

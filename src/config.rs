@@ -79,6 +79,33 @@ pub struct ServerConfig {
     pub api_token: String,
     pub watch: bool,
     pub delete_removed_files: bool,
+    /// What answers searches: kiji's index, or the `[opensearch]` cluster.
+    pub backend: SearchBackend,
+}
+
+/// `server.backend`: what answers `/search`, `/articles/{id}`, `/timeline`,
+/// `/cooccurrence` and `/export`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SearchBackend {
+    /// kiji's own index.
+    #[default]
+    Local,
+    /// The alias of `[opensearch]` on its cluster.
+    OpenSearch,
+}
+
+impl SearchBackend {
+    /// `local` or `opensearch`.
+    pub fn parse(s: &str) -> Result<SearchBackend> {
+        match s.trim().to_ascii_lowercase().as_str() {
+            "local" | "" => Ok(SearchBackend::Local),
+            "opensearch" => Ok(SearchBackend::OpenSearch),
+            other => Err(Error::Config(format!(
+                "server.backend = {other:?}: use \"local\" or \"opensearch\""
+            ))),
+        }
+    }
 }
 
 /// The `[limits]` section: what one request or article may cost, applied to
@@ -210,6 +237,7 @@ impl Default for ServerConfig {
             api_token: String::new(),
             watch: false,
             delete_removed_files: false,
+            backend: SearchBackend::Local,
         }
     }
 }
@@ -306,6 +334,9 @@ impl Config {
         if let Some(v) = env("KIJI_API_TOKEN") {
             self.server.api_token = v;
         }
+        if let Some(v) = env("KIJI_BACKEND") {
+            self.server.backend = SearchBackend::parse(&v)?;
+        }
         if let Some(v) = env("KIJI_WATCH") {
             self.server.watch = matches!(v.trim(), "1" | "true" | "yes" | "on");
         }
@@ -400,6 +431,20 @@ impl Config {
             return bad("search.title_weight and search.body_weight cannot both be 0".into());
         }
         self.opensearch.validate()?;
+        if self.server.backend == SearchBackend::OpenSearch {
+            if self.opensearch.url.trim().is_empty() {
+                return bad(
+                    "server.backend = \"opensearch\" needs opensearch.url (KIJI_OPENSEARCH_URL)"
+                        .into(),
+                );
+            }
+            if self.server.watch {
+                return bad(
+                    "server.watch writes kiji's index; a server with server.backend = \"opensearch\" takes no writes"
+                        .into(),
+                );
+            }
+        }
         let t = self.dedup.threshold;
         if !(t > 0.0 && t <= 1.0) {
             return bad(format!(
@@ -622,6 +667,30 @@ mod tests {
         assert!(err.to_string().contains("paht"));
         let bad_env = |k: &str| (k == "KIJI_MAX_FILE_BYTES").then(|| "lots".to_string());
         assert!(Config::default().apply_env(bad_env).is_err());
+    }
+
+    #[test]
+    fn backend_from_env_and_validated() {
+        let mut c = Config::default();
+        c.apply_env(|k| (k == "KIJI_BACKEND").then(|| "OpenSearch".to_string()))
+            .unwrap();
+        assert_eq!(c.server.backend, SearchBackend::OpenSearch);
+        let err = c.validate().unwrap_err().to_string();
+        assert!(err.contains("opensearch.url"), "{err}");
+        c.opensearch.url = "http://127.0.0.1:9200".into();
+        c.validate().unwrap();
+        c.server.watch = true;
+        assert!(
+            c.validate()
+                .unwrap_err()
+                .to_string()
+                .contains("server.watch")
+        );
+        let mut c = Config::default();
+        assert!(
+            c.apply_env(|k| (k == "KIJI_BACKEND").then(|| "elastic".to_string()))
+                .is_err()
+        );
     }
 
     #[test]

@@ -54,6 +54,15 @@ pub enum Error {
     Io(#[from] std::io::Error),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// The search backend (`server.backend`) cannot answer this request.
+    #[error("{0}")]
+    NotSupportedByBackend(String),
+    /// The OpenSearch cluster could not be reached or kept failing.
+    #[error("the search cluster is unavailable: {0}")]
+    BackendUnavailable(String),
+    /// The OpenSearch cluster refused a request or answered nonsense.
+    #[error("search cluster: {0}")]
+    Backend(String),
 }
 
 impl Error {
@@ -73,6 +82,9 @@ impl Error {
             Error::IndexFormat { .. } => ErrorCode::IndexFormat,
             Error::Io(_) => ErrorCode::IoError,
             Error::Corrupt(_) => ErrorCode::CorruptData,
+            Error::NotSupportedByBackend(_) => ErrorCode::NotSupportedByBackend,
+            Error::BackendUnavailable(_) => ErrorCode::BackendUnavailable,
+            Error::Backend(_) => ErrorCode::BackendError,
         }
     }
 

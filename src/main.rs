@@ -100,6 +100,10 @@ enum Command {
         /// Watch the corpus folder and ingest new or changed files.
         #[arg(long)]
         watch: bool,
+        /// What answers searches: `local` (kiji's index) or `opensearch`
+        /// (the alias of `[opensearch]`; see docs/scale-out.md).
+        #[arg(long, value_name = "local|opensearch")]
+        backend: Option<String>,
     },
 }
 
@@ -170,11 +174,19 @@ fn run() -> anyhow::Result<ExitCode> {
             config.opensearch.alias = a.clone();
         }
     }
-    if let Command::Serve { bind, watch } = &cli.command {
+    if let Command::Serve {
+        bind,
+        watch,
+        backend,
+    } = &cli.command
+    {
         if let Some(b) = bind {
             config.server.bind = b.clone();
         }
         config.server.watch |= *watch;
+        if let Some(b) = backend {
+            config.server.backend = kiji::config::SearchBackend::parse(b)?;
+        }
     }
     config.validate()?;
 
@@ -481,7 +493,8 @@ mod kiji_cli {
         let addr = config.bind_addr()?;
         let store = Arc::new(open_store(&config)?);
         let mut writer = Writer::new(&store, config.index.writer_memory_mb)?;
-        if store.doc_count() == 0 && config.corpus.path.is_dir() {
+        let remote = config.server.backend == kiji::config::SearchBackend::OpenSearch;
+        if !remote && store.doc_count() == 0 && config.corpus.path.is_dir() {
             tracing::info!(corpus = %config.corpus.path.display(), "the index is empty: ingesting the corpus first");
             let mut report = IngestReport::default();
             let files =
@@ -499,7 +512,18 @@ mod kiji_cli {
             }
             tracing::info!("{}", report.summary());
         }
-        let state = web::Data::new(AppState::new(store.clone(), writer, Arc::new(config)));
+        let config = Arc::new(config);
+        let mut state = AppState::new(store.clone(), writer, config.clone());
+        if remote {
+            let search = kiji::opensearch::RemoteSearch::new(
+                &config.opensearch,
+                store.analyzer.clone(),
+                config.ranking(),
+            )?;
+            tracing::info!(url = %config.opensearch.url, alias = %search.alias(), "searches are answered by the OpenSearch cluster");
+            state = state.with_remote(search);
+        }
+        let state = web::Data::new(state);
         if state.config.server.watch {
             kiji::watch::spawn(
                 state.clone().into_inner(),

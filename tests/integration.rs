@@ -8,6 +8,7 @@ mod dedup;
 mod hardening;
 mod ingest;
 mod opensearch;
+mod opensearch_query;
 mod parity;
 mod query;
 mod real_corpus;

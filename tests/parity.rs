@@ -81,6 +81,20 @@ fn lucene_spans(
     files: &Path,
     texts: &[String],
 ) -> Vec<BTreeSet<(usize, usize)>> {
+    lucene_tokens(classpath, mode, files, texts)
+        .into_iter()
+        .map(|tokens| tokens.into_iter().map(|(span, _)| span).collect())
+        .collect()
+}
+
+/// Runs the probe over `texts`: the span of every token and, in `base`
+/// mode, its text (else empty), per text.
+fn lucene_tokens(
+    classpath: &str,
+    mode: &str,
+    files: &Path,
+    texts: &[String],
+) -> Vec<BTreeSet<((usize, usize), String)>> {
     let mut child = Command::new("java")
         .arg("-cp")
         .arg(classpath)
@@ -107,13 +121,14 @@ fn lucene_spans(
         String::from_utf8_lossy(&out.stderr)
     );
     let text = String::from_utf8(out.stdout).unwrap();
-    let spans: Vec<BTreeSet<(usize, usize)>> = text
+    let spans: Vec<BTreeSet<((usize, usize), String)>> = text
         .lines()
         .map(|l| {
             l.split_whitespace()
                 .map(|s| {
-                    let (a, b) = s.split_once('-').unwrap();
-                    (a.parse().unwrap(), b.parse().unwrap())
+                    let (span, term) = s.split_once('=').unwrap_or((s, ""));
+                    let (a, b) = span.split_once('-').unwrap();
+                    ((a.parse().unwrap(), b.parse().unwrap()), term.to_string())
                 })
                 .collect()
         })
@@ -204,16 +219,11 @@ fn kuromoji_produces_kijis_morpheme_spans() {
         }
         None => report!("analysis parity: the seed article only (no Wikinews corpus)"),
     }
-    let ours: Vec<Vec<(usize, usize)>> = texts
+    let analyzed: Vec<Vec<kiji::analysis::TokenOut>> =
+        texts.iter().map(|t| analyzer.analyze(t).tokens).collect();
+    let ours: Vec<Vec<(usize, usize)>> = analyzed
         .iter()
-        .map(|t| {
-            analyzer
-                .analyze(t)
-                .tokens
-                .iter()
-                .map(|t| (t.start, t.end))
-                .collect()
-        })
+        .map(|tokens| tokens.iter().map(|t| (t.start, t.end)).collect())
         .collect();
     let theirs = lucene_spans(&classpath, "morph", dir.path(), &texts);
 
@@ -256,6 +266,43 @@ fn kuromoji_produces_kijis_morpheme_spans() {
     for m in &b_misses {
         report!("  not in cjk_bigram: {m}");
     }
+    // The `.base` sub-field: the dictionary form kiji indexes beside an
+    // inflected content word (a verb or adjective, `自立`), against what
+    // kuromoji_baseform gives for the same span.
+    let base = lucene_tokens(&classpath, "base", dir.path(), &texts);
+    let (mut d_total, mut d_found, mut d_misses) = (0, 0, Vec::new());
+    for ((text, tokens), theirs) in texts.iter().zip(&analyzed).zip(&base) {
+        for t in tokens {
+            let inflected = matches!(t.pos.first().map(String::as_str), Some("動詞" | "形容詞"))
+                && t.pos.get(1).map(String::as_str) == Some("自立");
+            if !inflected || t.base == "*" || t.base.is_empty() {
+                continue;
+            }
+            if t.base == t.text {
+                continue;
+            }
+            d_total += 1;
+            if theirs.contains(&((t.start, t.end), t.base.clone())) {
+                d_found += 1;
+            } else if d_misses.len() < 5 {
+                let context: String = text
+                    .chars()
+                    .skip(t.start)
+                    .take(t.end - t.start + 4)
+                    .collect();
+                d_misses.push(format!("{} → {} in {context}…", t.text, t.base));
+            }
+        }
+    }
+    let d_share = d_found as f64 / d_total.max(1) as f64;
+    report!(
+        "dictionary-form parity (kiji's indexed base forms vs kuromoji_baseform at the same span): \
+         {d_found}/{d_total} = {:.2} %",
+        100.0 * d_share
+    );
+    for m in &d_misses {
+        report!("  not the kuromoji_baseform: {m}");
+    }
     if let Some(keep) = std::env::var_os("KIJI_PARITY_KEEP") {
         let keep = PathBuf::from(keep);
         std::fs::create_dir_all(&keep).unwrap();
@@ -268,6 +315,12 @@ fn kuromoji_produces_kijis_morpheme_spans() {
             .collect();
         std::fs::write(keep.join("texts.b64"), input).unwrap();
     }
+    assert!(
+        d_total == 0 || d_share >= REQUIRED,
+        "only {:.2} % of kiji's dictionary forms are kuromoji_baseform's (need {:.0} %)",
+        100.0 * d_share,
+        100.0 * REQUIRED
+    );
     assert!(
         share >= REQUIRED,
         "only {:.2} % of kiji's morpheme spans are kuromoji spans (need {:.0} %)",

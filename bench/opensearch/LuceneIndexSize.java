@@ -1,6 +1,6 @@
 // Index size per article on an OpenSearch shard, measured with Lucene itself:
 // the documents kiji sends, indexed the way the generated template maps them
-// (kuromoji + bigram sub-fields through kiji's char filter, keywords with doc
+// (kuromoji + bigram and base-form sub-fields through kiji's char filter, keywords with doc
 // values, dates, nested entity spans as block-joined child documents,
 // _source and _id stored, _seq_no/_version/_primary_term doc values), then
 // force-merged to one segment. Run by `cargo run --release --example
@@ -25,6 +25,7 @@ import org.apache.lucene.analysis.*;
 import org.apache.lucene.analysis.charfilter.MappingCharFilter;
 import org.apache.lucene.analysis.charfilter.NormalizeCharMap;
 import org.apache.lucene.analysis.cjk.CJKBigramFilter;
+import org.apache.lucene.analysis.ja.JapaneseBaseFormFilter;
 import org.apache.lucene.analysis.ja.JapaneseTokenizer;
 import org.apache.lucene.analysis.ja.dict.UserDictionary;
 import org.apache.lucene.analysis.miscellaneous.PerFieldAnalyzerWrapper;
@@ -84,9 +85,19 @@ public class LuceneIndexSize {
         return new TokenStreamComponents(t, new CJKBigramFilter(t, 0xff, false));
       }
     };
+    Analyzer base = new Analyzer() {
+      protected Reader initReader(String f, Reader r) { return new MappingCharFilter(map, r); }
+      protected TokenStreamComponents createComponents(String f) {
+        Tokenizer t = new JapaneseTokenizer(
+            TokenStream.DEFAULT_TOKEN_ATTRIBUTE_FACTORY, user, true, false, JapaneseTokenizer.Mode.SEARCH);
+        return new TokenStreamComponents(t, new JapaneseBaseFormFilter(t));
+      }
+    };
     Map<String, Analyzer> per = new HashMap<>();
     per.put("title.bigram", bigram);
     per.put("body.bigram", bigram);
+    per.put("title.base", base);
+    per.put("body.base", base);
     Path dir = Paths.get(args[2]);
     IndexWriterConfig cfg = new IndexWriterConfig(new PerFieldAnalyzerWrapper(morph, per));
     cfg.setRAMBufferSizeMB(256);
@@ -126,6 +137,7 @@ public class LuceneIndexSize {
           String text = b64(field.equals("title") ? f[2] : f[3]);
           d.add(new TextField(field, text, Field.Store.NO));
           d.add(new TextField(field + ".bigram", text, Field.Store.NO));
+          d.add(new TextField(field + ".base", text, Field.Store.NO));
         }
         if (!f[4].isEmpty()) {
           long ms = Long.parseLong(b64(f[4])) * 1000;

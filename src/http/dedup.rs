@@ -16,6 +16,7 @@ pub async fn duplicates(
     state: web::Data<AppState>,
     id: web::Path<String>,
 ) -> Result<web::Json<Duplicates>, ApiError> {
+    state.backend.local("/articles/{id}/duplicates")?;
     let store = state.store.clone();
     let id = id.into_inner();
     Ok(web::Json(

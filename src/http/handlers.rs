@@ -6,6 +6,7 @@ use serde::Serialize;
 use utoipa::ToSchema;
 
 use super::AppState;
+use super::backend::Answer;
 use super::error::ApiError;
 use crate::analysis::Analysis;
 use crate::analysis::gazetteer::EntityType;
@@ -92,11 +93,11 @@ fn checked_id(state: &AppState, id: String) -> ApiResult<String> {
 pub async fn search(
     state: web::Data<AppState>,
     req: HttpRequest,
-) -> ApiResult<web::Json<SearchResponse>> {
-    let request = SearchRequest::from_pairs(&query_pairs(&req), &[])?;
-    let store = state.search.clone();
+) -> ApiResult<web::Json<Answer<SearchResponse>>> {
+    let pairs = query_pairs(&req);
+    let backend = state.backend.clone();
     Ok(web::Json(
-        web::block(move || store.search(&request)).await??,
+        web::block(move || backend.search(&pairs)).await??,
     ))
 }
 
@@ -109,7 +110,7 @@ pub async fn article(
     state: web::Data<AppState>,
     id: web::Path<String>,
     req: HttpRequest,
-) -> ApiResult<web::Json<ArticleView>> {
+) -> ApiResult<web::Json<Answer<ArticleView>>> {
     let pairs = query_pairs(&req);
     let request = if pairs.is_empty() {
         None
@@ -117,9 +118,9 @@ pub async fn article(
         Some(SearchRequest::from_pairs(&pairs, &[])?)
     };
     let id = checked_id(&state, id.into_inner())?;
-    let store = state.search.clone();
+    let backend = state.backend.clone();
     Ok(web::Json(
-        web::block(move || store.article_view(&id, request.as_ref())).await??,
+        web::block(move || backend.article_view(&id, request.as_ref())).await??,
     ))
 }
 
@@ -145,9 +146,9 @@ pub async fn entities(
     let p = params.into_inner();
     let kind = entity_type_param(p.kind.as_deref())?;
     let limit = limit_param(p.limit, 50, 1000)?;
-    let store = state.search.clone();
+    let backend = state.backend.clone();
     Ok(web::Json(
-        web::block(move || store.list_entities(kind, p.prefix.as_deref(), limit)).await??,
+        web::block(move || backend.list_entities(kind, p.prefix.as_deref(), limit)).await??,
     ))
 }
 
@@ -158,11 +159,11 @@ pub async fn entities(
 pub async fn entity(
     state: web::Data<AppState>,
     name: web::Path<String>,
-) -> ApiResult<web::Json<EntityDetail>> {
-    let store = state.search.clone();
+) -> ApiResult<web::Json<Answer<EntityDetail>>> {
+    let backend = state.backend.clone();
     let name = name.into_inner();
     Ok(web::Json(
-        web::block(move || store.entity_detail(&name)).await??,
+        web::block(move || backend.entity_detail(&name)).await??,
     ))
 }
 
@@ -366,6 +367,15 @@ async fn read_body(
     }
 }
 
+/// Writes go to kiji's index; a server answering from a cluster takes none
+/// (the node that holds the index pushes to the cluster).
+fn writes_here(state: &AppState) -> ApiResult<()> {
+    state
+        .backend
+        .local("writing articles (POST/DELETE /articles; the node holding kiji's index writes and `kiji opensearch push`es)")?;
+    Ok(())
+}
+
 /// Checks the bearer token of a write request.
 fn authorize(state: &AppState, req: &HttpRequest) -> ApiResult<()> {
     let Some(expected) = state.config.api_token() else {
@@ -408,6 +418,7 @@ pub async fn post_articles(
     req: HttpRequest,
     body: web::Payload,
 ) -> ApiResult<web::Json<BatchReport>> {
+    writes_here(&state)?;
     authorize(&state, &req)?;
     let ndjson = match media_type(&req).as_deref() {
         None => false,
@@ -466,6 +477,7 @@ pub async fn delete_article(
     req: HttpRequest,
     id: web::Path<String>,
 ) -> ApiResult<web::Json<Deleted>> {
+    writes_here(&state)?;
     authorize(&state, &req)?;
     let id = checked_id(&state, id.into_inner())?;
     let st = state.clone();
@@ -515,7 +527,7 @@ pub struct CooccurrenceParams {
 pub async fn timeline(
     state: web::Data<AppState>,
     req: HttpRequest,
-) -> ApiResult<web::Json<Timeline>> {
+) -> ApiResult<web::Json<Answer<Timeline>>> {
     let pairs = query_pairs(&req);
     let interval = pairs
         .iter()
@@ -524,9 +536,9 @@ pub async fn timeline(
         .transpose()?
         .unwrap_or(Interval::Month);
     let request = SearchRequest::filters_from_pairs(&pairs, &["interval"])?;
-    let store = state.search.clone();
+    let backend = state.backend.clone();
     Ok(web::Json(
-        web::block(move || store.timeline(&request, interval)).await??,
+        web::block(move || backend.timeline(&request, interval)).await??,
     ))
 }
 
@@ -537,7 +549,7 @@ pub async fn timeline(
 pub async fn cooccurrence(
     state: web::Data<AppState>,
     params: web::Query<CooccurrenceParams>,
-) -> ApiResult<web::Json<Cooccurrence>> {
+) -> ApiResult<web::Json<Answer<Cooccurrence>>> {
     let p = params.into_inner();
     let kind = entity_type_param(p.kind.as_deref())?;
     let limit = limit_param(p.limit, 20, 500)?;
@@ -558,10 +570,10 @@ pub async fn cooccurrence(
         }
     }
     let scope = SearchRequest::from_pairs(&pairs, &[])?;
-    let store = state.search.clone();
+    let backend = state.backend.clone();
     let min_count = p.min_count.unwrap_or(2);
     Ok(web::Json(
-        web::block(move || store.cooccurrence(&p.entity, kind, &scope, limit, sort, min_count))
+        web::block(move || backend.cooccurrence(&p.entity, kind, &scope, limit, sort, min_count))
             .await??,
     ))
 }
@@ -610,9 +622,9 @@ pub async fn export(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<H
     let mut request =
         SearchRequest::filters_from_pairs(&pairs, &["format", "kwic", "kwic_width", "bom"])?;
     request.limit = 0;
-    state.search.build_query(&request)?;
+    state.backend.check_export(&request)?;
     let (tx, rx) = tokio::sync::mpsc::channel::<Result<web::Bytes, ApiError>>(32);
-    let store = state.search.clone();
+    let store = state.backend.clone();
     tokio::task::spawn_blocking(move || {
         let result = store.export(&request, &opts, |chunk| {
             tx.blocking_send(Ok(web::Bytes::from(chunk))).is_ok()

@@ -1,6 +1,7 @@
 //! The REST service: routes ([`configure`]), thin handlers ([`handlers`]),
 //! error bodies ([`error`]).
 
+pub mod backend;
 pub mod dedup;
 pub mod edge;
 pub mod error;
@@ -28,6 +29,8 @@ pub struct AppState {
     pub store: Arc<Store>,
     /// The search layer over it.
     pub search: Arc<Engine>,
+    /// What answers searches: `search`, or an OpenSearch cluster.
+    pub backend: backend::Backend,
     /// The one index writer (tantivy allows one per index).
     pub writer: Mutex<Writer>,
     pub config: Arc<Config>,
@@ -36,12 +39,22 @@ pub struct AppState {
 impl AppState {
     /// The state of a service over `store`, writing through `writer`.
     pub fn new(store: Arc<Store>, writer: Writer, config: Arc<Config>) -> AppState {
+        let search = Arc::new(Engine::new(store.clone(), config.ranking()));
         AppState {
-            search: Arc::new(Engine::new(store.clone(), config.ranking())),
+            backend: backend::Backend::Local(search.clone()),
+            search,
             store,
             writer: Mutex::new(writer),
             config,
         }
+    }
+}
+
+impl AppState {
+    /// The same service with searches answered by an OpenSearch cluster.
+    pub fn with_remote(mut self, remote: crate::opensearch::RemoteSearch) -> AppState {
+        self.backend = backend::Backend::OpenSearch(Arc::new(remote));
+        self
     }
 }
 

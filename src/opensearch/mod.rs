@@ -10,9 +10,12 @@
 //! * [`client`] — HTTP with retries and backoff.
 //! * [`outbox`] — the durable queue of unacknowledged writes.
 //! * [`sink`] — [`Sink`]: `forward(upserts, deletes)`, `drain()`, `rebuild()`.
+//! * [`query`] — kiji's queries, filters, sorts and aggregations translated
+//!   into OpenSearch request bodies.
+//! * [`remote`] — [`RemoteSearch`]: kiji's API answered from the cluster
+//!   (`kiji serve --backend opensearch`), responses built by kiji's own code.
 //!
-//! Queries against the cluster (`kiji serve --backend opensearch`) are not
-//! here yet. See `docs/scale-out.md`.
+//! See `docs/scale-out.md`.
 
 pub mod bulk;
 pub mod client;
@@ -21,6 +24,8 @@ pub mod error;
 pub mod normalization;
 pub mod outbox;
 pub mod push;
+pub mod query;
+pub mod remote;
 pub mod sink;
 pub mod template;
 pub mod user_dictionary;
@@ -28,4 +33,5 @@ pub mod user_dictionary;
 pub use document::Provenance;
 pub use error::{Error, Result};
 pub use push::{PushReport, push};
+pub use remote::RemoteSearch;
 pub use sink::{RebuildReport, Sink, SinkReport};

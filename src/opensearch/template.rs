@@ -8,6 +8,8 @@
 //!   analysed by `kiji_bigram` (the same char filter, the standard tokenizer,
 //!   `cjk_bigram`): overlapping CJK bigrams with increasing positions, so a
 //!   phrase query on them is an exact-substring match, as kiji's `ja_bigram`.
+//!   Their `.base` sub-fields hold kuromoji's dictionary forms
+//!   (`kuromoji_baseform`), which queries use for inflected words.
 //! * `published`/`updated` are dates; kiji sends them with their offset
 //!   (+09:00, Asia/Tokyo, when the source gave none) and queries and
 //!   histograms must use `time_zone: Asia/Tokyo`.
@@ -32,6 +34,10 @@ use crate::config::OpenSearchConfig;
 pub const MORPH_ANALYZER: &str = "kiji_ja";
 /// The analyser of their `.bigram` sub-fields.
 pub const BIGRAM_ANALYZER: &str = "kiji_bigram";
+/// The analyser of their `.base` sub-fields: kuromoji's dictionary forms, so
+/// an inflected word of a query matches every inflection (as kiji's `ja`
+/// field, which indexes the dictionary form beside the surface).
+pub const BASE_ANALYZER: &str = "kiji_ja_base";
 
 /// The name of the index a rebuild started at `at` creates: `<alias>-v<UTC time>`.
 pub fn versioned_index(alias: &str, at: DateTime<Utc>) -> String {
@@ -100,6 +106,12 @@ pub fn analysis(analyzer: &Analyzer) -> Value {
                 "char_filter": names,
                 "tokenizer": "standard",
                 "filter": ["kiji_bigrams"],
+            },
+            BASE_ANALYZER: {
+                "type": "custom",
+                "char_filter": names,
+                "tokenizer": "kiji_kuromoji",
+                "filter": ["kuromoji_baseform"],
             }
         }
     })
@@ -110,7 +122,10 @@ pub fn mappings(provenance: &Provenance) -> Value {
     let text = json!({
         "type": "text",
         "analyzer": MORPH_ANALYZER,
-        "fields": { "bigram": { "type": "text", "analyzer": BIGRAM_ANALYZER } }
+        "fields": {
+            "bigram": { "type": "text", "analyzer": BIGRAM_ANALYZER },
+            "base": { "type": "text", "analyzer": BASE_ANALYZER },
+        }
     });
     let keyword = json!({ "type": "keyword" });
     let date = json!({ "type": "date", "format": "strict_date_optional_time||epoch_second" });

@@ -100,13 +100,39 @@ impl super::Engine {
             .lookup(entity)
             .map(|e| e.canonical.clone())
             .unwrap_or_else(|| entity.trim().to_string());
+        Ok(Cooccurrence {
+            entity: EntityRef { canonical, kind },
+            documents: n_x,
+            scope_documents: n,
+            items: rank(&key, &joint, &overall, n_x, n, limit, sort, min_count),
+            index: self.index_info(&searcher),
+        })
+    }
+}
+
+/// The co-occurring entities of the entity with key `key`: `joint` counts
+/// (per type and name) the articles mentioning both, `overall` the articles in scope (`n` of
+/// them, `n_x` mentioning the entity). Every backend ranks here.
+#[allow(clippy::too_many_arguments)]
+pub fn rank(
+    key: &str,
+    joint: &super::facets::FacetCounts,
+    overall: &super::facets::FacetCounts,
+    n_x: usize,
+    n: usize,
+    limit: usize,
+    sort: CoSort,
+    min_count: u64,
+) -> Vec<CoEntity> {
+    let types: Vec<EntityType> = EntityType::ALL.to_vec();
+    {
         let mut items = Vec::new();
         for t in &types {
             let Some(values) = joint.get(t.as_str()) else {
                 continue;
             };
             for (name, &count) in values {
-                if crate::index::entity_keys(name, *t).contains(&key) {
+                if crate::index::entity_keys(name, *t).iter().any(|k| k == key) {
                     continue;
                 }
                 let documents = overall
@@ -151,12 +177,6 @@ impl super::Engine {
             }
         }
         items.truncate(limit);
-        Ok(Cooccurrence {
-            entity: EntityRef { canonical, kind },
-            documents: n_x,
-            scope_documents: n,
-            items,
-            index: self.index_info(&searcher),
-        })
+        items
     }
 }

@@ -79,17 +79,7 @@ impl super::Engine {
         let searcher = self.searcher();
         let query = self.build_query(r)?;
         let weight = query.weight(EnableScoring::disabled_from_searcher(&searcher))?;
-        let mut head = Vec::new();
-        if opts.format == ExportFormat::Csv {
-            if opts.bom {
-                head.extend_from_slice("\u{feff}".as_bytes());
-            }
-            let mut header: Vec<&str> = CSV_HEADER.to_vec();
-            if opts.kwic {
-                header.extend(["kwic_left", "kwic_match", "kwic_right"]);
-            }
-            head.extend(csv_line(&header));
-        }
+        let head = export_head(opts);
         if !head.is_empty() && !sink(head) {
             return Ok(0);
         }
@@ -126,8 +116,29 @@ impl super::Engine {
     }
 }
 
+/// What an export starts with: the CSV header (after a BOM if asked), or
+/// nothing for NDJSON.
+pub fn export_head(opts: &ExportOptions) -> Vec<u8> {
+    let mut head = Vec::new();
+    if opts.format == ExportFormat::Csv {
+        if opts.bom {
+            head.extend_from_slice("\u{feff}".as_bytes());
+        }
+        let mut header: Vec<&str> = CSV_HEADER.to_vec();
+        if opts.kwic {
+            header.extend(["kwic_left", "kwic_match", "kwic_right"]);
+        }
+        head.extend(csv_line(&header));
+    }
+    head
+}
+
 /// One exported article: a CSV record (one per KWIC line) or an NDJSON line.
-fn export_row(stored: &StoredArticle, highlighter: &Highlighter, opts: &ExportOptions) -> Vec<u8> {
+pub fn export_row(
+    stored: &StoredArticle,
+    highlighter: &Highlighter,
+    opts: &ExportOptions,
+) -> Vec<u8> {
     let a = &stored.article;
     let entities = EntitiesByType::of(&stored.entities);
     let kwic = opts.kwic.then(|| {

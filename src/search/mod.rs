@@ -456,10 +456,7 @@ impl Engine {
 
     /// The normalised `entity` keys a name given in a query stands for.
     pub fn resolve_entity(&self, name: &str) -> String {
-        match self.analyzer.gazetteer().lookup(name) {
-            Some(e) => entity_key(&e.canonical),
-            None => entity_key(name),
-        }
+        resolve_entity(&self.analyzer, name)
     }
 
     /// The tantivy query for the request's filters and text.
@@ -681,21 +678,7 @@ impl Engine {
 
     /// [`Engine::highlighter`] for a request already analysed into `plan`.
     fn planned_highlighter(&self, r: &SearchRequest, plan: &QueryPlan) -> Highlighter {
-        Highlighter {
-            title_terms: highlight_terms(plan, Scope::Title),
-            body_terms: highlight_terms(plan, Scope::Body),
-            units: plan.positive_units().count(),
-            wanted: r
-                .entities
-                .iter()
-                .map(|e| (None, self.resolve_entity(e)))
-                .chain(
-                    r.typed_entities
-                        .iter()
-                        .map(|(k, e)| (Some(*k), self.resolve_entity(e))),
-                )
-                .collect(),
-        }
+        Highlighter::new(&self.analyzer, r, plan)
     }
 
     fn hit(
@@ -706,26 +689,65 @@ impl Engine {
         highlighter: &Highlighter,
     ) -> Hit {
         let a = &source.article;
-        let title_spans = spans_of(&highlighter.marks(&a.title, true, &source.entities));
-        let snippets = if r.snippet.fragments == 0 {
-            Vec::new()
-        } else {
-            let body_marks = highlighter.marks(&a.body, false, &source.entities);
-            snippet::snippets(&a.body, &body_marks, &r.snippet)
-        };
-        Hit {
-            id: a.id.to_string(),
-            title: a.title.to_string(),
-            title_html: snippet::highlight(&a.title, &title_spans, &r.snippet).html,
+        let fields = HitFields {
+            id: &a.id,
+            title: &a.title,
+            body: &a.body,
             published: a.published,
-            source: a.source.as_deref().map(String::from),
-            url: a.url.as_deref().map(String::from),
-            score,
-            snippets,
-            entities: EntitiesByType::of(&source.entities),
-            duplicates: None,
-            duplicate_ids: None,
-        }
+            source: a.source.as_deref(),
+            url: a.url.as_deref(),
+        };
+        hit_of(&fields, &source.entities, score, r, highlighter)
+    }
+}
+
+/// The normalised `entity` key a name given in a query stands for (its
+/// canonical name's when the gazetteer knows it).
+pub fn resolve_entity(analyzer: &crate::analysis::Analyzer, name: &str) -> String {
+    match analyzer.gazetteer().lookup(name) {
+        Some(e) => entity_key(&e.canonical),
+        None => entity_key(name),
+    }
+}
+
+/// The fields of an article a hit shows (from the local index or a cluster).
+pub struct HitFields<'a> {
+    pub id: &'a str,
+    pub title: &'a str,
+    pub body: &'a str,
+    pub published: Option<chrono::DateTime<chrono::FixedOffset>>,
+    pub source: Option<&'a str>,
+    pub url: Option<&'a str>,
+}
+
+/// One hit with its highlighted title and snippets: the same code for every
+/// backend, so hits look the same wherever the article was found.
+pub fn hit_of<E: EntityView>(
+    a: &HitFields<'_>,
+    entities: &[E],
+    score: Option<f32>,
+    r: &SearchRequest,
+    highlighter: &Highlighter,
+) -> Hit {
+    let title_spans = spans_of(&highlighter.marks(a.title, true, entities));
+    let snippets = if r.snippet.fragments == 0 {
+        Vec::new()
+    } else {
+        let body_marks = highlighter.marks(a.body, false, entities);
+        snippet::snippets(a.body, &body_marks, &r.snippet)
+    };
+    Hit {
+        id: a.id.to_string(),
+        title: a.title.to_string(),
+        title_html: snippet::highlight(a.title, &title_spans, &r.snippet).html,
+        published: a.published,
+        source: a.source.map(String::from),
+        url: a.url.map(String::from),
+        score,
+        snippets,
+        entities: EntitiesByType::of(entities),
+        duplicates: None,
+        duplicate_ids: None,
     }
 }
 
@@ -741,6 +763,29 @@ pub struct Highlighter {
 }
 
 impl Highlighter {
+    /// What `r`, analysed into `plan`, highlights.
+    pub fn new(
+        analyzer: &crate::analysis::Analyzer,
+        r: &SearchRequest,
+        plan: &QueryPlan,
+    ) -> Highlighter {
+        Highlighter {
+            title_terms: highlight_terms(plan, Scope::Title),
+            body_terms: highlight_terms(plan, Scope::Body),
+            units: plan.positive_units().count(),
+            wanted: r
+                .entities
+                .iter()
+                .map(|e| (None, resolve_entity(analyzer, e)))
+                .chain(
+                    r.typed_entities
+                        .iter()
+                        .map(|(k, e)| (Some(*k), resolve_entity(analyzer, e))),
+                )
+                .collect(),
+        }
+    }
+
     /// The matches of the request in `text`, the title or the body of an
     /// article with these entities, sorted by position.
     pub fn marks<E: EntityView>(&self, text: &str, in_title: bool, entities: &[E]) -> Vec<Mark> {
@@ -869,9 +914,21 @@ impl Engine {
         let stored = self
             .get(id)?
             .ok_or_else(|| Error::ArticleNotFound(id.to_string()))?;
+        Ok(ArticleView::of(
+            stored,
+            r.map(|r| (r, self.highlighter(r))).as_ref(),
+        ))
+    }
+}
+
+impl ArticleView {
+    /// The view of a stored article, highlighted for `r` when given.
+    pub fn of(
+        stored: crate::index::StoredArticle,
+        r: Option<&(&SearchRequest, Highlighter)>,
+    ) -> ArticleView {
         let (title_html, body_html) = match r {
-            Some(r) => {
-                let h = self.highlighter(r);
+            Some((r, h)) => {
                 let a = &stored.article;
                 let html = |text: &str, in_title: bool| {
                     let spans = h.spans(text, in_title, &stored.entities);
@@ -881,7 +938,7 @@ impl Engine {
             }
             None => (None, None),
         };
-        Ok(ArticleView {
+        ArticleView {
             entities: stored
                 .entities
                 .iter()
@@ -894,7 +951,7 @@ impl Engine {
             article: stored.article,
             title_html,
             body_html,
-        })
+        }
     }
 }
 

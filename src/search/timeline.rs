@@ -187,6 +187,25 @@ impl super::Engine {
             )]))
         };
         let (all, _) = day_counts(&searcher, all_query.as_ref(), r.dedup)?;
+        Ok(Timeline {
+            interval,
+            buckets: series(interval, r, &matched, &all),
+            undated,
+            index: self.index_info(&searcher),
+        })
+    }
+}
+
+/// The buckets of a timeline from matched and all articles per day (or per
+/// bucket start): from `r.from` (else the first match) to `r.to` (else the
+/// last), empty buckets as zeros. Every backend builds its buckets here.
+pub fn series(
+    interval: Interval,
+    r: &SearchRequest,
+    matched: &BTreeMap<NaiveDate, u64>,
+    all: &BTreeMap<NaiveDate, u64>,
+) -> Vec<Bucket> {
+    {
         let bucketize = |days: &BTreeMap<NaiveDate, u64>| {
             let mut out: BTreeMap<NaiveDate, u64> = BTreeMap::new();
             for (d, n) in days {
@@ -194,8 +213,8 @@ impl super::Engine {
             }
             out
         };
-        let matched = bucketize(&matched);
-        let all = bucketize(&all);
+        let matched = bucketize(matched);
+        let all = bucketize(all);
         let first = r
             .from
             .map(|d| interval.bucket(d))
@@ -224,12 +243,7 @@ impl super::Engine {
                 }
             }
         }
-        Ok(Timeline {
-            interval,
-            buckets,
-            undated,
-            index: self.index_info(&searcher),
-        })
+        buckets
     }
 }
 

@@ -3,6 +3,14 @@
 //! indices, aliases, `_bulk` with external versions and `dynamic: strict`
 //! mappings — plus switches to make it fail: whole `_bulk` requests answered
 //! 429/5xx, articles refused or answered 429 per item.
+//!
+//! For the query backend it answers `GET <alias>/_doc/<id>` and
+//! `POST <alias>/_search` — without evaluating the query: every search
+//! matches every document (in `id` order, honouring `from`, `size` and a
+//! `search_after` on `id`), and the aggregations kiji uses (`global`,
+//! `terms` with `include` lists or patterns, `filter`, `date_histogram`,
+//! `missing`, `top_hits`) are computed over all of them. The tests check the requests kiji sends, and what kiji makes of
+//! the answers.
 
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -328,6 +336,20 @@ impl Respond for FakeOpenSearch {
                 None => error(404, "index_not_found_exception", "no such index"),
             },
             ("POST", [_, "_refresh"]) => ok(json!({ "_shards": { "failed": 0 } })),
+            ("POST", [name, "_search"]) => {
+                let docs = s.docs_of(name);
+                search(&docs, &json_body())
+            }
+            ("GET", [name, "_doc", id]) => {
+                let id = percent_encoding::percent_decode_str(id).decode_utf8_lossy();
+                match s.docs_of(name).get(id.as_ref()) {
+                    Some(d) => {
+                        ok(json!({ "_index": name, "_id": id, "found": true, "_source": d }))
+                    }
+                    None => ResponseTemplate::new(404)
+                        .set_body_json(json!({ "_index": name, "_id": id, "found": false })),
+                }
+            }
             ("DELETE", [index]) => {
                 s.indices.remove(*index);
                 for set in s.aliases.values_mut() {
@@ -350,4 +372,118 @@ pub fn dead_url() -> String {
     let port = listener.local_addr().unwrap().port();
     drop(listener);
     format!("http://127.0.0.1:{port}")
+}
+
+/// A `_search` over `docs` (see the module's comment: the query matches all).
+fn search(docs: &BTreeMap<String, Value>, body: &Value) -> ResponseTemplate {
+    let all: Vec<(&String, &Value)> = docs.iter().collect();
+    let after = body["search_after"]
+        .as_array()
+        .and_then(|a| a.last())
+        .and_then(Value::as_str);
+    let from = body["from"].as_u64().unwrap_or(0) as usize;
+    let size = body["size"].as_u64().unwrap_or(10) as usize;
+    let by_score = body["sort"][0].get("_score").is_some();
+    let hits: Vec<Value> = all
+        .iter()
+        .filter(|(id, _)| after.is_none_or(|a| id.as_str() > a))
+        .skip(from)
+        .take(size)
+        .enumerate()
+        .map(|(i, (id, d))| {
+            let score = 10.0 - i as f64;
+            let sort = if by_score {
+                json!([score, id])
+            } else if body["sort"][0].get("published").is_some() {
+                json!([d["published"], id])
+            } else {
+                json!([id])
+            };
+            json!({ "_index": "fake", "_id": id, "_score": if by_score { json!(score) } else { Value::Null },
+                    "_source": d, "sort": sort })
+        })
+        .collect();
+    let mut answer = json!({
+        "took": 1,
+        "timed_out": false,
+        "hits": { "total": { "value": all.len(), "relation": "eq" }, "hits": hits },
+    });
+    if let Some(aggs) = body.get("aggs").and_then(Value::as_object) {
+        let docs: Vec<&Value> = all.iter().map(|(_, d)| *d).collect();
+        answer["aggregations"] = aggregations(aggs, &docs);
+    }
+    ok(answer)
+}
+
+fn aggregations(aggs: &serde_json::Map<String, Value>, docs: &[&Value]) -> Value {
+    let mut out = serde_json::Map::new();
+    for (name, spec) in aggs {
+        let sub = spec.get("aggs").and_then(Value::as_object);
+        let value = if spec.get("global").is_some() || spec.get("filter").is_some() {
+            let mut v = json!({ "doc_count": docs.len() });
+            if let Some(sub) = sub {
+                v.as_object_mut()
+                    .unwrap()
+                    .extend(aggregations(sub, docs).as_object().unwrap().clone());
+            }
+            v
+        } else if let Some(t) = spec.get("terms") {
+            let field = t["field"].as_str().unwrap();
+            let include: Option<Vec<&str>> = t["include"]
+                .as_array()
+                .map(|a| a.iter().filter_map(Value::as_str).collect());
+            // A string `include` is a Lucene regular expression of the whole value.
+            let pattern = t["include"]
+                .as_str()
+                .map(|p| regex::Regex::new(&format!("^(?:{p})$")).unwrap());
+            let mut counts: BTreeMap<String, u64> = BTreeMap::new();
+            for d in docs {
+                let values: Vec<&str> = match &d[field] {
+                    Value::Array(a) => a.iter().filter_map(Value::as_str).collect(),
+                    Value::String(v) => vec![v.as_str()],
+                    _ => Vec::new(),
+                };
+                let unique: BTreeSet<&str> = values.into_iter().collect();
+                for v in unique {
+                    if include.as_ref().is_none_or(|i| i.contains(&v))
+                        && pattern.as_ref().is_none_or(|p| p.is_match(v))
+                    {
+                        *counts.entry(v.to_string()).or_default() += 1;
+                    }
+                }
+            }
+            let mut buckets: Vec<(String, u64)> = counts.into_iter().collect();
+            buckets.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+            buckets.truncate(t["size"].as_u64().unwrap_or(10) as usize);
+            json!({ "buckets": buckets.iter().map(|(k, n)| json!({ "key": k, "doc_count": n })).collect::<Vec<_>>() })
+        } else if let Some(h) = spec.get("date_histogram") {
+            let interval =
+                kiji::search::timeline::Interval::parse(h["calendar_interval"].as_str().unwrap())
+                    .unwrap();
+            let mut counts: BTreeMap<chrono::NaiveDate, u64> = BTreeMap::new();
+            for d in docs {
+                let Some(t) = d["published"]
+                    .as_str()
+                    .and_then(|p| chrono::DateTime::parse_from_rfc3339(p).ok())
+                else {
+                    continue;
+                };
+                let day = t.with_timezone(&kiji::article::tokyo()).date_naive();
+                *counts.entry(interval.bucket(day)).or_default() += 1;
+            }
+            json!({ "buckets": counts.iter().map(|(k, n)| json!({
+                "key_as_string": k.format("%Y-%m-%d").to_string(), "doc_count": n
+            })).collect::<Vec<_>>() })
+        } else if spec.get("top_hits").is_some() {
+            // The last document (the fake's order is by id).
+            json!({ "hits": { "hits": docs.last().map(|d| vec![json!({ "_source": d })]).unwrap_or_default() } })
+        } else if let Some(m) = spec.get("missing") {
+            let field = m["field"].as_str().unwrap();
+            json!({ "doc_count": docs.iter().filter(|d| d[field].is_null()).count() })
+        } else {
+            panic!("the fake does not do the aggregation {spec}");
+        };
+        out.insert(name.clone(), value);
+    }
+    Value::Object(out)
 }

@@ -9,6 +9,9 @@
 //                  user dictionary (kiji's `kiji_ja` analyser);
 //       `bigram` — mapping char filter, standard tokenizer, cjk_bigram
 //                  (kiji's `kiji_bigram` analyser);
+//       `base`   — `morph`, then kuromoji_baseform (kiji's `kiji_ja_base`
+//                  analyser of the `.base` sub-fields); each span is
+//                  followed by `=` and the token's text;
 //       `morph-token-filters` — kuromoji on the raw text, then cjk_width and
 //                  lowercase token filters (the built-in alternative to the
 //                  char filter, for comparison).
@@ -29,9 +32,11 @@ import org.apache.lucene.analysis.charfilter.NormalizeCharMap;
 import org.apache.lucene.analysis.cjk.CJKBigramFilter;
 import org.apache.lucene.analysis.cjk.CJKWidthFilter;
 import org.apache.lucene.analysis.core.LowerCaseFilter;
+import org.apache.lucene.analysis.ja.JapaneseBaseFormFilter;
 import org.apache.lucene.analysis.ja.JapaneseTokenizer;
 import org.apache.lucene.analysis.ja.dict.UserDictionary;
 import org.apache.lucene.analysis.standard.StandardTokenizer;
+import org.apache.lucene.analysis.tokenattributes.CharTermAttribute;
 import org.apache.lucene.analysis.tokenattributes.OffsetAttribute;
 
 public class KuromojiSpans {
@@ -84,11 +89,14 @@ public class KuromojiSpans {
       TokenStream ts;
       switch (mode) {
         case "morph":
+        case "base":
         case "morph-token-filters": {
           Tokenizer t = new JapaneseTokenizer(TokenStream.DEFAULT_TOKEN_ATTRIBUTE_FACTORY, user,
               true, false, JapaneseTokenizer.Mode.SEARCH);
           t.setReader(reader);
-          ts = mode.equals("morph") ? t : new LowerCaseFilter(new CJKWidthFilter(t));
+          ts = mode.equals("morph") ? t
+              : mode.equals("base") ? new JapaneseBaseFormFilter(t)
+              : new LowerCaseFilter(new CJKWidthFilter(t));
           break;
         }
         case "bigram": {
@@ -100,12 +108,14 @@ public class KuromojiSpans {
         default: throw new IllegalArgumentException("unknown mode " + mode);
       }
       OffsetAttribute off = ts.addAttribute(OffsetAttribute.class);
+      CharTermAttribute term = ts.addAttribute(CharTermAttribute.class);
       ts.reset();
       StringBuilder spans = new StringBuilder();
       while (ts.incrementToken()) {
         if (spans.length() > 0) spans.append(' ');
         spans.append(text.codePointCount(0, off.startOffset())).append('-')
              .append(text.codePointCount(0, off.endOffset()));
+        if (mode.equals("base")) spans.append('=').append(term);
       }
       ts.end();
       ts.close();
