@@ -11,4 +11,5 @@ mod opensearch;
 mod parity;
 mod query;
 mod real_corpus;
+mod related;
 mod server;
