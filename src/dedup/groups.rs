@@ -266,20 +266,23 @@ fn committed_groups(
     take: &dyn Fn(&str) -> bool,
 ) -> Result<BTreeSet<String>> {
     let mut found = BTreeSet::new();
+    // Groups found, by (segment, term ordinal): no dictionary lookup to skip
+    // a candidate whose group is known.
+    let mut found_ords: HashSet<(u32, u64)> = HashSet::new();
     for addr in candidates(store, searcher, sig)? {
-        let Some(group) = group_at(searcher, addr) else {
-            continue;
-        };
-        if found.contains(&group) {
+        let ord = group_ord(searcher, addr).map(|o| (addr.segment_ord, o));
+        if ord.is_some_and(|o| found_ords.contains(&o)) {
             continue;
         }
         let Some(other) = signature_at(searcher, addr) else {
             continue;
         };
         if settings.is_duplicate(sig.similarity(&other))
+            && let Some(group) = group_at(searcher, addr)
             && take(&store.load(searcher, addr)?.article.id)
         {
             found.insert(group);
+            found_ords.extend(ord);
         }
     }
     Ok(found)
@@ -296,6 +299,13 @@ pub fn signature_at(searcher: &Searcher, addr: DocAddress) -> Option<Signature> 
     let mut bytes = Vec::new();
     column.ord_to_bytes(ord, &mut bytes).ok()?;
     Signature::from_bytes(&bytes)
+}
+
+/// The term ordinal of the group key of the article at `addr` in its segment.
+fn group_ord(searcher: &Searcher, addr: DocAddress) -> Option<u64> {
+    let segment = searcher.segment_reader(addr.segment_ord);
+    let column = segment.fast_fields().str("dedup_group").ok()??;
+    column.term_ords(addr.doc_id).next()
 }
 
 /// The group key of the article at `addr`.
