@@ -12,4 +12,5 @@ mod opensearch_query;
 mod parity;
 mod query;
 mod real_corpus;
+mod related;
 mod server;

@@ -337,7 +337,65 @@
 
     const chips = renderEntityChips(hit.entities || {});
     if (chips) li.append(chips);
+    li.append(renderMoreToggle(hit.id));
     return li;
+  }
+
+  /** A link under a hit: an article opened in a new tab. */
+  function articleLink(a, cls) {
+    const link = el('a', cls, a.title || a.id);
+    link.href = `/articles/${encodeURIComponent(a.id)}`;
+    link.target = '_blank';
+    link.rel = 'noopener';
+    link.dataset.id = a.id;
+    return link;
+  }
+
+  /** 「重複・関連記事」: the hit's duplicate group and related articles, loaded when opened. */
+  function renderMoreToggle(id) {
+    const box = el('details', 'hit-more');
+    box.append(el('summary', 'hit-more-toggle', '重複・関連記事'));
+    const body = el('div', 'hit-more-body');
+    box.append(body);
+    box.addEventListener('toggle', async () => {
+      if (!box.open || box.dataset.loaded) return;
+      box.dataset.loaded = '1';
+      body.textContent = '読み込み中…';
+      const path = `/articles/${encodeURIComponent(id)}`;
+      try {
+        const [dups, related] = await Promise.all([
+          api(`${path}/duplicates`),
+          api(`${path}/related`, [['limit', 5]]),
+        ]);
+        body.textContent = '';
+        const dupList = el('ul', 'dup-list');
+        for (const a of dups.articles || []) {
+          const li = el('li', 'dup-item');
+          li.append(articleLink(a, 'dup-link'));
+          const when = a.published ? String(a.published).slice(0, 10) : '日付なし';
+          li.append(` ${a.source || ''} ${when} 類似度 ${Math.round(a.similarity * 100)}%`);
+          dupList.append(li);
+        }
+        body.append(el('h4', 'more-heading', `重複 (同じ記事の別版) ${(dups.articles || []).length}件`));
+        if (dups.articles && dups.articles.length) body.append(dupList);
+        const relList = el('ol', 'related-list');
+        for (const a of related.articles || []) {
+          const li = el('li', 'related-item');
+          li.append(articleLink(a, 'related-link'));
+          if (a.shared_entities && a.shared_entities.length) {
+            li.append(el('span', 'related-entities', ` 共通: ${a.shared_entities.slice(0, 4).join('・')}`));
+          }
+          relList.append(li);
+        }
+        body.append(el('h4', 'more-heading', '関連記事'));
+        if (related.articles && related.articles.length) body.append(relList);
+        else body.append(el('p', 'more-empty', '関連記事はありません'));
+      } catch (e) {
+        body.textContent = `読み込めませんでした: ${e.message}`;
+        delete box.dataset.loaded;
+      }
+    });
+    return box;
   }
 
   function renderEntityChips(entities) {

@@ -317,6 +317,16 @@ impl Analyzer {
     /// (exactly what [`MorphTokenizer`] yields at query time) and the entity
     /// mentions, from a single segmentation. Offsets are into `text`.
     pub fn index_analysis(&self, text: &str) -> (Vec<tantivy::tokenizer::Token>, Vec<Mention>) {
+        let (tokens, mentions, _) = self.index_analysis_normalized(text);
+        (tokens, mentions)
+    }
+
+    /// [`Analyzer::index_analysis`], also handing back the normalised text
+    /// (the near-duplicate signature is made from it: no second normalisation).
+    pub fn index_analysis_normalized(
+        &self,
+        text: &str,
+    ) -> (Vec<tantivy::tokenizer::Token>, Vec<Mention>, String) {
         let norm = normalize(text);
         let ms = self.morphemes(&norm.text);
         let tokens = tokenizer::tokens_from_morphemes(
@@ -331,7 +341,7 @@ impl Analyzer {
             }),
         );
         let mentions = map_mentions(self.entities_of(&norm.text, &ms), &norm, text);
-        (tokens, mentions)
+        (tokens, mentions, norm.text)
     }
 
     /// Mentions found by IPADIC part of speech alone (no gazetteer matches,

@@ -10,7 +10,7 @@
 //! found when asked for, so deleting or back-dating a representative
 //! rewrites nothing.
 //!
-//! Candidates come from the LSH bands, indexed as terms (`dedup_band`), for
+//! Candidates come from the LSH bands, indexed as terms (`dedup_band_v2`), for
 //! committed articles, and from a map of the articles written since the last
 //! commit (cleared by the commit, so memory does not grow with the corpus).
 //!
@@ -23,9 +23,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use tantivy::collector::DocSetCollector;
-use tantivy::query::{BooleanQuery, Query, TermQuery};
+use tantivy::query::TermQuery;
 use tantivy::schema::IndexRecordOption;
-use tantivy::{DocAddress, Searcher, Term};
+use tantivy::{DocAddress, DocSet, Searcher, Term};
 
 use super::signature::{Signature, Similarity};
 use crate::error::Result;
@@ -76,11 +76,28 @@ struct PendingDoc {
     group: String,
 }
 
-/// The writer's dedup state between commits.
+/// Candidates (committed articles sharing a band) compared per article, at
+/// most: those sharing the most bands first. A wire story printed thousands
+/// of times shares bands with all its copies; one comparison with a copy in
+/// a group settles that group, and this bounds the rest, so the cost of an
+/// article does not grow with the archive.
+pub const MAX_COMPARED: usize = 64;
+
+/// Postings read per band, at most (the same bound for the search of
+/// candidates: a band shared by thousands of copies is read in part).
+pub const MAX_POSTINGS_PER_BAND: usize = 256;
+
+/// The writer's dedup state between commits: the articles written since the
+/// last commit (their signatures and band keys), cleared by the commit, so it
+/// grows with the articles of one commit, never with the archive.
 #[derive(Default)]
 pub struct Pending {
-    docs: HashMap<String, PendingDoc>,
-    bands: HashMap<u64, Vec<String>>,
+    /// Pending articles; `None` once replaced or deleted again.
+    docs: Vec<Option<PendingDoc>>,
+    /// Id → index in `docs`.
+    ids: HashMap<String, u32>,
+    /// Band key → indices in `docs`.
+    bands: HashMap<u64, Vec<u32>>,
     /// Group keys merged into another (union-find parents).
     parent: HashMap<String, String>,
     /// Groups that lost an article.
@@ -129,45 +146,57 @@ impl Pending {
             return Ok(founder_key(id, hash));
         };
         let mut groups = BTreeSet::new();
-        let mut seen: HashSet<&str> = HashSet::new();
+        let mut seen: HashSet<u32> = HashSet::new();
         for band in sig.bands() {
-            for other in self.bands.get(&band).into_iter().flatten() {
-                if other != id
-                    && seen.insert(other)
-                    && let Some(d) = self.docs.get(other)
+            for &other in self.bands.get(&band).into_iter().flatten() {
+                if seen.insert(other)
+                    && let Some(d) = &self.docs[other as usize]
                     && settings.is_duplicate(sig.similarity(&d.signature))
                 {
                     groups.insert(self.find(&d.group));
                 }
             }
         }
-        for (other, group, _) in committed_duplicates(store, &searcher, settings, sig)? {
-            if other != id && !stale(&other) {
-                groups.insert(self.find(&group));
+        for group in committed_groups(store, &searcher, settings, sig, &|other| {
+            other != id && !stale(other)
+        })? {
+            groups.insert(self.find(&group));
+        }
+        // The largest group keeps its key (fewer articles rewritten when
+        // groups merge); ties go to the smallest key.
+        let size = |g: &String| {
+            searcher
+                .doc_freq(&Term::from_field_text(store.fields.dedup_group, g))
+                .unwrap_or(0)
+        };
+        let group = groups
+            .iter()
+            .max_by_key(|g| (size(g), std::cmp::Reverse(*g)))
+            .cloned()
+            .unwrap_or_else(|| founder_key(id, hash));
+        for other in groups {
+            if other != group {
+                self.parent.insert(other, group.clone());
             }
         }
-        let mut groups = groups.into_iter();
-        let group = groups.next().unwrap_or_else(|| founder_key(id, hash));
-        for other in groups {
-            self.parent.insert(other, group.clone());
-        }
+        let index = self.docs.len() as u32;
         for band in sig.bands() {
-            self.bands.entry(band).or_default().push(id.to_string());
+            self.bands.entry(band).or_default().push(index);
         }
-        self.docs.insert(
-            id.to_string(),
-            PendingDoc {
-                signature: sig.clone(),
-                group: group.clone(),
-            },
-        );
+        self.docs.push(Some(PendingDoc {
+            signature: sig.clone(),
+            group: group.clone(),
+        }));
+        self.ids.insert(id.to_string(), index);
         Ok(group)
     }
 
     /// Notes that the article `id` (if indexed or pending) goes away: its
     /// group may split.
     pub fn removed(&mut self, store: &Store, searcher: &Searcher, id: &str) -> Result<()> {
-        if let Some(old) = self.docs.remove(id) {
+        if let Some(index) = self.ids.remove(id)
+            && let Some(old) = self.docs[index as usize].take()
+        {
             self.check.insert(old.group);
         }
         if let Some(addr) = store.address(searcher, id)?
@@ -196,50 +225,87 @@ impl Pending {
     }
 }
 
-/// Committed articles that are near-duplicates of `sig`: (id, group, similarity).
-pub fn committed_duplicates(
+/// Committed articles sharing at least one band with `sig`, the most shared
+/// bands first, at most [`MAX_COMPARED`].
+fn candidates(store: &Store, searcher: &Searcher, sig: &Signature) -> Result<Vec<DocAddress>> {
+    let field = store.fields.dedup_band;
+    let mut shared: HashMap<DocAddress, u32> = HashMap::new();
+    let mut read = [0usize; super::signature::BANDS];
+    for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+        let index = segment.inverted_index(field)?;
+        let alive = segment.alive_bitset();
+        for (band, read) in sig.bands().zip(read.iter_mut()) {
+            let term = Term::from_field_u64(field, band);
+            let Some(mut postings) = index.read_postings(&term, IndexRecordOption::Basic)? else {
+                continue;
+            };
+            let mut doc = postings.doc();
+            while doc != tantivy::TERMINATED && *read < MAX_POSTINGS_PER_BAND {
+                if alive.is_none_or(|a| a.is_alive(doc)) {
+                    *shared.entry(DocAddress::new(ord as u32, doc)).or_default() += 1;
+                    *read += 1;
+                }
+                doc = postings.advance();
+            }
+        }
+    }
+    let mut found: Vec<(DocAddress, u32)> = shared.into_iter().collect();
+    found.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    found.truncate(MAX_COMPARED);
+    Ok(found.into_iter().map(|(a, _)| a).collect())
+}
+
+/// The groups of committed articles that are near-duplicates of `sig` and
+/// that `take(id)` accepts. Once an article of a group matched, the group's
+/// other candidates are not compared.
+fn committed_groups(
     store: &Store,
     searcher: &Searcher,
     settings: &Settings,
     sig: &Signature,
-) -> Result<Vec<(String, String, Similarity)>> {
-    let field = store.fields.dedup_band;
-    let clauses: Vec<Box<dyn Query>> = sig
-        .bands()
-        .map(|b| {
-            Box::new(TermQuery::new(
-                Term::from_field_u64(field, b),
-                IndexRecordOption::Basic,
-            )) as Box<dyn Query>
-        })
-        .collect();
-    let candidates = searcher.search(&BooleanQuery::union(clauses), &DocSetCollector)?;
-    let mut out = Vec::new();
-    for addr in candidates {
+    take: &dyn Fn(&str) -> bool,
+) -> Result<BTreeSet<String>> {
+    let mut found = BTreeSet::new();
+    // Groups found, by (segment, term ordinal): no dictionary lookup to skip
+    // a candidate whose group is known.
+    let mut found_ords: HashSet<(u32, u64)> = HashSet::new();
+    for addr in candidates(store, searcher, sig)? {
+        let ord = group_ord(searcher, addr).map(|o| (addr.segment_ord, o));
+        if ord.is_some_and(|o| found_ords.contains(&o)) {
+            continue;
+        }
         let Some(other) = signature_at(searcher, addr) else {
             continue;
         };
-        let similarity = sig.similarity(&other);
-        if !settings.is_duplicate(similarity) {
-            continue;
+        if settings.is_duplicate(sig.similarity(&other))
+            && let Some(group) = group_at(searcher, addr)
+            && take(&store.load(searcher, addr)?.article.id)
+        {
+            found.insert(group);
+            found_ords.extend(ord);
         }
-        let Some(group) = group_at(searcher, addr) else {
-            continue;
-        };
-        let id = store.load(searcher, addr)?.article.id;
-        out.push((id, group, similarity));
     }
-    Ok(out)
+    Ok(found)
 }
 
 /// The stored signature of the article at `addr`.
 pub fn signature_at(searcher: &Searcher, addr: DocAddress) -> Option<Signature> {
     let segment = searcher.segment_reader(addr.segment_ord);
-    let column = segment.fast_fields().bytes("dedup_signature").ok()??;
+    let column = segment
+        .fast_fields()
+        .bytes(crate::index::schema::SIGNATURE_FIELD)
+        .ok()??;
     let ord = column.term_ords(addr.doc_id).next()?;
     let mut bytes = Vec::new();
     column.ord_to_bytes(ord, &mut bytes).ok()?;
     Signature::from_bytes(&bytes)
+}
+
+/// The term ordinal of the group key of the article at `addr` in its segment.
+fn group_ord(searcher: &Searcher, addr: DocAddress) -> Option<u64> {
+    let segment = searcher.segment_reader(addr.segment_ord);
+    let column = segment.fast_fields().str("dedup_group").ok()??;
+    column.term_ords(addr.doc_id).next()
 }
 
 /// The group key of the article at `addr`.

@@ -92,6 +92,7 @@ impl crate::watch::Target for AppState {
         handlers::export,
         handlers::metrics,
         dedup::duplicates,
+        dedup::related,
     ),
     components(schemas(error::ErrorBody, error::ErrorDetail))
 )]
@@ -120,11 +121,12 @@ fn method_not_allowed(req: HttpRequest) -> ApiError {
 
 /// Every route of the public API with its methods: what [`configure`]
 /// serves, what `/openapi.json` documents (a test checks both).
-pub const API_ROUTES: [(&str, &[&str]); 13] = [
+pub const API_ROUTES: [(&str, &[&str]); 14] = [
     ("/search", &["get"]),
     ("/articles", &["post"]),
     ("/articles/{id}", &["get", "delete"]),
     ("/articles/{id}/duplicates", &["get"]),
+    ("/articles/{id}/related", &["get"]),
     ("/entities", &["get"]),
     ("/entities/{name}", &["get"]),
     ("/analyze", &["get", "post"]),
@@ -164,6 +166,7 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
             .service(resource("/entities").route(web::get().to(handlers::entities)))
             .service(resource("/entities/{name}").route(web::get().to(handlers::entity)))
             .service(resource("/articles/{id}/duplicates").route(web::get().to(dedup::duplicates)))
+            .service(resource("/articles/{id}/related").route(web::get().to(dedup::related)))
             .service(
                 resource("/analyze")
                     .route(web::get().to(handlers::analyze_get))

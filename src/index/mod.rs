@@ -350,7 +350,8 @@ impl Store {
     pub fn analyse(&self, article: Article) -> Analysed {
         let mut by_name: BTreeMap<(EntityType, String), ArticleEntity> = BTreeMap::new();
         let (title_tokens, title_mentions) = self.analyzer.index_analysis(&article.title);
-        let (body_tokens, body_mentions) = self.analyzer.index_analysis(&article.body);
+        let (body_tokens, body_mentions, body_normalized) =
+            self.analyzer.index_analysis_normalized(&article.body);
         for (in_title, mentions) in [(true, title_mentions), (false, body_mentions)] {
             for m in mentions {
                 let e = by_name
@@ -375,7 +376,7 @@ impl Store {
         let signature = self
             .dedup
             .enabled
-            .then(|| crate::dedup::Signature::of_body(&article.body))
+            .then(|| crate::dedup::Signature::of_normalized(&body_normalized))
             .flatten();
         Analysed {
             stored: StoredArticle {

@@ -38,6 +38,9 @@ pub struct Fields {
     pub doc: tantivy::schema::Field,
     /// Near-duplicate detection (`crate::dedup`): the article's duplicate
     /// group key (exact and fast), its LSH band keys, its MinHash signature.
+    /// The band and signature fields carry the signature's version in their
+    /// names (`_v2`: one-permutation hashing): an index holding signatures of
+    /// another kind does not open (`kiji ingest --reanalyze` recomputes them).
     pub dedup_group: tantivy::schema::Field,
     pub dedup_band: tantivy::schema::Field,
     pub dedup_signature: tantivy::schema::Field,
@@ -50,6 +53,9 @@ fn text(tokenizer: &str) -> TextOptions {
             .set_index_option(IndexRecordOption::WithFreqsAndPositions),
     )
 }
+
+/// The name of the signature field (read as a fast field by name).
+pub const SIGNATURE_FIELD: &str = "dedup_signature_v2";
 
 /// Builds the schema and its field handles.
 pub fn build() -> (Schema, Fields) {
@@ -77,8 +83,8 @@ pub fn build() -> (Schema, Fields) {
         file: b.add_text_field("file", STRING),
         doc: b.add_text_field("doc", STORED),
         dedup_group: b.add_text_field("dedup_group", STRING | FAST),
-        dedup_band: b.add_u64_field("dedup_band", INDEXED),
-        dedup_signature: b.add_bytes_field("dedup_signature", FAST),
+        dedup_band: b.add_u64_field("dedup_band_v2", INDEXED),
+        dedup_signature: b.add_bytes_field(SIGNATURE_FIELD, FAST),
     };
     (b.build(), fields)
 }

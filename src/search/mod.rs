@@ -9,6 +9,7 @@ pub mod entities;
 pub mod export;
 pub mod facets;
 pub mod query;
+pub mod related;
 pub mod snippet;
 pub mod timeline;
 

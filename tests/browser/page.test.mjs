@@ -198,6 +198,23 @@ async function main() {
     assert(parseTotal(await page.textContent('#total')) === totalBefore, 'total after clearing differs from the plain query');
   });
 
+  // 8b. A hit's duplicates and related articles, loaded when its 「重複・関連記事」 opens.
+  await check('opening a hit\'s 重複・関連記事 lists its duplicate group and related articles', async () => {
+    await page.goto(`${BASE}/?q=${encodeURIComponent('北朝鮮 ロシア 派兵')}`, { waitUntil: 'load' });
+    await settle(page, () => document.querySelectorAll('#results .hit .hit-more').length > 0);
+    const hit = await page.$('#results .hit');
+    const id = await hit.getAttribute('data-id');
+    await hit.$eval('.hit-more-toggle', (n) => n.click());
+    await settle(page, () => document.querySelectorAll('#results .hit .related-link, #results .hit .more-empty').length > 0);
+    const headings = await hit.$$eval('.more-heading', (n) => n.map((x) => x.textContent));
+    assert(headings.some((t) => t.startsWith('重複')), `no duplicates heading: ${JSON.stringify(headings)}`);
+    const related = await hit.$$eval('.related-link', (n) => n.map((a) => a.dataset.id));
+    assert(related.length >= 1, `no .related-link under ${id}`);
+    assert(!related.includes(id), `${id} is listed as related to itself`);
+    const href = await hit.$eval('.related-link', (a) => a.getAttribute('href'));
+    assert(href.startsWith('/articles/'), `related link ${href}`);
+  });
+
   // 9. API errors are shown, not swallowed: make /timeline answer 404 like an old server.
   await check('an API error (/timeline 404) is shown in #error and the rest still works', async () => {
     assert(badRequests.length === 0 && pageErrors.length === 0, `problems before this check: ${[...pageErrors, ...badRequests].join('; ')}`);
