@@ -429,6 +429,7 @@ async fn the_cluster_backend_says_what_it_cannot_do() {
     let (app, _dir) = remote_app!(&c.server.uri());
     for uri in [
         format!("/articles/{SEED}/duplicates"),
+        format!("/articles/{SEED}/related"),
         format!("/search?q={}&dedup=true", enc("北朝鮮")),
         "/timeline?dedup=true".to_string(),
         "/export?dedup=true".to_string(),

@@ -72,7 +72,7 @@ pub async fn related(
         .transpose()?
         .unwrap_or(10);
     let request = SearchRequest::filters_from_pairs(&pairs, &["limit"])?;
-    let engine = state.search.clone();
+    let engine = state.backend.local("/articles/{id}/related")?.clone();
     let id = id.into_inner();
     Ok(web::Json(
         web::block(move || {
