@@ -398,7 +398,7 @@ fn predict(analyzer: &Analyzer, rec: Option<&Recognizer>, text: &str) -> Vec<Vec
     Policy::ALL
         .iter()
         .map(|p| {
-            combine(rules.clone(), model.clone(), *p)
+            combine(&norm.text, rules.clone(), model.clone(), *p)
                 .iter()
                 .map(to_span)
                 .collect()
