@@ -141,10 +141,25 @@ fn one_char(text: &str, m: &Mention) -> bool {
         .is_some_and(|s| s.chars().nth(1).is_none())
 }
 
+/// Words that make a place a region of it, not an organisation
+/// (ロシア西部, 中国沿岸).
+const REGION_WORDS: &[&str] = &[
+    "東部", "西部", "南部", "北部", "中部", "地域", "地方", "側", "国内", "全土", "周辺", "沿岸",
+];
+
 /// May a model span of `outer`'s type replace the precise rule span `inner`?
-/// Never a one-character abbreviation (米政府 stays 米 + 政府).
+/// Never a one-character abbreviation (米政府 stays 米 + 政府), never a place
+/// by an "organisation" that is a region of it (ロシア西部).
 fn may_extend(text: &str, outer: &Mention, inner: &Mention) -> bool {
     if one_char(text, inner) {
+        return false;
+    }
+    if outer.kind == EntityType::Organization
+        && inner.kind == EntityType::Place
+        && text
+            .get(outer.start..outer.end)
+            .is_some_and(|s| REGION_WORDS.iter().any(|w| s.ends_with(w)))
+    {
         return false;
     }
     match (inner.kind, outer.kind) {
@@ -262,7 +277,7 @@ mod tests {
     #[test]
     fn hybrid_keeps_abbreviations_and_news_places_and_lets_the_model_extend_names() {
         use EntityType::*;
-        let text = "米政府と東京大学病院。東京都世田谷区で米を炊いた。";
+        let text = "米政府と東京大学病院。東京都世田谷区で米を炊いた。ロシア西部";
         let at = |s: &str| {
             let start = text.find(s).expect(s);
             (start, start + s.len())
@@ -275,20 +290,23 @@ mod tests {
             span("米", Place, false),
             span("東京", Place, false),
             span("東京都", Place, false),
+            span("ロシア", Place, false),
         ];
         let model = vec![
             span("米政府", Organization, true),
             span("東京大学病院", Organization, true),
             span("東京都世田谷区", Place, true),
             m(at("米を").0, at("米を").0 + "米".len(), Place, true),
+            span("ロシア西部", Organization, true),
         ];
         let got: Vec<&str> = combine(text, rules, model, Policy::Hybrid)
             .iter()
             .map(|m| &text[m.start..m.end])
             .collect();
         // 米 stays the abbreviation, 東京大学病院 is one organisation, the
-        // address keeps the rules' 東京都, and rice is not a place.
-        assert_eq!(got, vec!["米", "東京大学病院", "東京都"]);
+        // address keeps the rules' 東京都, rice is not a place, and a region
+        // of Russia is not an organisation.
+        assert_eq!(got, vec!["米", "東京大学病院", "東京都", "ロシア"]);
     }
 
     #[test]
