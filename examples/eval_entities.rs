@@ -45,7 +45,7 @@ fn main() -> anyhow::Result<()> {
         .collect();
 
     let kiji = Analyzer::new(None)?;
-    let baseline = Analyzer::with_gazetteer(Default::default())?;
+    let baseline = Analyzer::with_parts(Default::default(), None)?;
     let run = |f: &dyn Fn(&str) -> Vec<Mention>| -> Vec<Span> {
         let mut out = Vec::new();
         for s in &sentences {

@@ -27,7 +27,7 @@ use kiji::analysis::normalize::normalize;
 use kiji::analysis::{Analyzer, CharIndex};
 
 /// (sentence index, spans per policy) of one fold's held-out sentences.
-type FoldPredictions = Vec<(usize, Vec<Vec<Span>>)>;
+type FoldPredictions = Vec<(usize, Vec<Vec<Span>>, Option<String>)>;
 
 struct Options {
     folds: usize,
@@ -38,6 +38,12 @@ struct Options {
     minfreq: f64,
     export_gold: Option<PathBuf>,
     data: PathBuf,
+    /// Where fold models are kept and reused (`--folds-dir`): a policy
+    /// experiment then needs no retraining.
+    folds_dir: Option<PathBuf>,
+    /// `--dump FILE`: every scored sentence with its gold, rule and model
+    /// spans (JSONL), for error analysis.
+    dump: Option<PathBuf>,
 }
 
 fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
@@ -46,6 +52,13 @@ fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
         .and_then(|i| args.get(i + 1))
         .and_then(|v| v.parse().ok())
         .unwrap_or(default)
+}
+
+fn path_arg(args: &[String], name: &str) -> Option<PathBuf> {
+    args.iter()
+        .position(|a| a == name)
+        .and_then(|i| args.get(i + 1))
+        .map(PathBuf::from)
 }
 
 fn main() -> anyhow::Result<()> {
@@ -63,6 +76,8 @@ fn main() -> anyhow::Result<()> {
             .and_then(|i| args.get(i + 1))
             .map(PathBuf::from),
         data: arg(&args, "--data", PathBuf::from("train/ner/data.txt")),
+        folds_dir: path_arg(&args, "--folds-dir"),
+        dump: path_arg(&args, "--dump"),
     };
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let corpus = root.join("../shared/corpus/wikinews/articles.jsonl");
@@ -119,6 +134,7 @@ fn main() -> anyhow::Result<()> {
     };
 
     let scored = &sets[0].1;
+    let mut dump: Vec<String> = Vec::new();
     if opts.folds > 1 {
         let tmp = tempfile::tempdir()?;
         let results: Vec<anyhow::Result<FoldPredictions>> = std::thread::scope(|scope| {
@@ -127,8 +143,12 @@ fn main() -> anyhow::Result<()> {
                     let (sets, prepared, analyzer, opts, tmp) =
                         (&sets, &prepared, &analyzer, &opts, tmp.path());
                     scope.spawn(move || -> anyhow::Result<FoldPredictions> {
-                        let path = tmp.join(format!("fold{k}.crfsuite"));
-                        train(sets, prepared, opts, Some(k), &path)?;
+                        let dir = opts.folds_dir.as_deref().unwrap_or(tmp);
+                        let path = dir.join(format!("fold{k}.crfsuite"));
+                        if !path.is_file() {
+                            std::fs::create_dir_all(dir)?;
+                            train(sets, prepared, opts, Some(k), &path)?;
+                        }
                         let rec: &'static Recognizer =
                             Box::leak(Box::new(Recognizer::from_file(&path, "fold")?));
                         Ok(sets[0]
@@ -136,7 +156,13 @@ fn main() -> anyhow::Result<()> {
                             .iter()
                             .enumerate()
                             .filter(|(i, _)| i % opts.folds == k)
-                            .map(|(i, s)| (i, predict(analyzer, Some(rec), &s.text)))
+                            .map(|(i, s)| {
+                                let line = opts
+                                    .dump
+                                    .is_some()
+                                    .then(|| dump_line(analyzer, rec, s, "cv"));
+                                (i, predict(analyzer, Some(rec), &s.text), line)
+                            })
                             .collect())
                     })
                 })
@@ -149,7 +175,8 @@ fn main() -> anyhow::Result<()> {
         let mut by_policy: Vec<Vec<Vec<Span>>> =
             vec![vec![Vec::new(); scored.len()]; Policy::ALL.len()];
         for fold in results {
-            for (i, per_policy) in fold? {
+            for (i, per_policy, line) in fold? {
+                dump.extend(line);
                 for (p, spans) in per_policy.into_iter().enumerate() {
                     by_policy[p][i] = spans;
                 }
@@ -187,12 +214,19 @@ fn main() -> anyhow::Result<()> {
             .iter()
             .map(|s| predict(&analyzer, Some(rec), &s.text))
             .collect();
+        if opts.dump.is_some() {
+            dump.extend(news.iter().map(|s| dump_line(&analyzer, rec, s, "gold")));
+        }
         println!("\n# news gold (tests/gold, never trained on), full model");
         for (p, policy) in Policy::ALL.iter().enumerate() {
             let per: Vec<Vec<Span>> = preds.iter().map(|x| x[p].clone()).collect();
             let report = gold::score(news, &per);
             println!("\n## policy {}{}", policy.name(), summary(&report));
         }
+    }
+    if let Some(path) = &opts.dump {
+        std::fs::write(path, dump.join("\n") + "\n")?;
+        eprintln!("wrote {} sentences to {}", dump.len(), path.display());
     }
     if opts.write && given.is_none() {
         std::fs::copy(&tmp_out, &out)?;
@@ -364,12 +398,51 @@ fn predict(analyzer: &Analyzer, rec: Option<&Recognizer>, text: &str) -> Vec<Vec
     Policy::ALL
         .iter()
         .map(|p| {
-            combine(rules.clone(), model.clone(), *p)
+            combine(&norm.text, rules.clone(), model.clone(), *p)
                 .iter()
                 .map(to_span)
                 .collect()
         })
         .collect()
+}
+
+/// One sentence for error analysis: gold spans, rule spans (`precise`:
+/// gazetteer, suffix or abbreviation rule), model spans and the morphemes
+/// (code points, part of speech).
+fn dump_line(analyzer: &Analyzer, rec: &Recognizer, s: &Sentence, set: &str) -> String {
+    let norm = normalize(&s.text);
+    let ms = analyzer.morphemes(&norm.text);
+    let gaz = analyzer.gazetteer();
+    let rules = entities::extract(&norm.text, &ms, gaz);
+    let model = rec.tag(&norm.text, &ms, &rules, gaz);
+    let idx = CharIndex::new(&s.text);
+    let cp = |a: usize, b: usize| {
+        let (s, e) = norm.original_range(a, b);
+        (idx.at(s), idx.at(e))
+    };
+    let mention = |m: &Mention| {
+        let (start, end) = cp(m.start, m.end);
+        serde_json::json!({"start": start, "end": end, "type": m.kind.as_str(),
+            "precise": !m.by_pos, "canonical": m.canonical})
+    };
+    let tokens: Vec<serde_json::Value> = ms
+        .iter()
+        .map(|m| {
+            let (start, end) = cp(m.start, m.end);
+            let pos: Vec<&str> = (0..4).map(|l| m.details.get(l).unwrap_or("*")).collect();
+            serde_json::json!({"start": start, "end": end, "pos": pos.join(","), "unk": m.unknown})
+        })
+        .collect();
+    serde_json::json!({
+        "set": set,
+        "text": s.text,
+        "gold": s.entities.iter().map(|e| serde_json::json!({"start": e.start, "end": e.end, "type": e.kind.as_str()})).collect::<Vec<_>>(),
+        "ignore": s.ignore.iter().map(|e| serde_json::json!({"start": e.start, "end": e.end})).collect::<Vec<_>>(),
+        "rules": rules.iter().map(mention).collect::<Vec<_>>(),
+        "model": model.iter().map(mention).collect::<Vec<_>>(),
+        "tokens": tokens,
+    })
+    .to_string()
 }
 
 fn sentence_json(s: &Sentence) -> String {

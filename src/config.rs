@@ -144,10 +144,21 @@ impl Default for LimitsConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EntitiesConfig {
     pub user_file: String,
+    /// Run the shipped entity model on top of the gazetteer and rules.
+    pub model: bool,
+}
+
+impl Default for EntitiesConfig {
+    fn default() -> Self {
+        EntitiesConfig {
+            user_file: String::new(),
+            model: true,
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -346,6 +357,17 @@ impl Config {
         if let Some(v) = env("KIJI_ENTITIES_FILE") {
             self.entities.user_file = v;
         }
+        if let Some(v) = env("KIJI_ENTITY_MODEL") {
+            self.entities.model = match v.trim() {
+                "1" | "true" | "yes" | "on" => true,
+                "0" | "false" | "no" | "off" => false,
+                other => {
+                    return Err(Error::Config(format!(
+                        "KIJI_ENTITY_MODEL = {other:?} must be on or off"
+                    )));
+                }
+            };
+        }
         let weight = |name: &str, v: &str| -> Result<f32> {
             v.trim()
                 .parse()
@@ -472,6 +494,18 @@ impl Config {
     pub fn user_entities_file(&self) -> Option<&Path> {
         let f = self.entities.user_file.trim();
         (!f.is_empty()).then(|| Path::new(f))
+    }
+
+    /// The analyser this configuration asks for (user entities file, entity
+    /// model on or off).
+    pub fn analyzer(&self) -> Result<std::sync::Arc<crate::analysis::Analyzer>> {
+        let gazetteer = crate::analysis::gazetteer::Gazetteer::load(self.user_entities_file())?;
+        let model = if self.entities.model {
+            crate::analysis::ner::Recognizer::embedded()?
+        } else {
+            None
+        };
+        crate::analysis::Analyzer::with_parts(gazetteer, model)
     }
 
     /// How matches rank.

@@ -9,7 +9,6 @@ use anyhow::{Context, bail};
 use clap::{Parser, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 
-use kiji::analysis::Analyzer;
 use kiji::config::Config;
 use kiji::index::{Store, Writer};
 use kiji::ingest::{self, IngestReport, Progress};
@@ -192,7 +191,7 @@ fn run() -> anyhow::Result<ExitCode> {
 
     match cli.command {
         Command::Analyze { jsonl: true, .. } => {
-            let analyzer = Analyzer::new(config.user_entities_file())?;
+            let analyzer = config.analyzer()?;
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
             for line in std::io::stdin().lock().lines() {
                 let line = line.context("standard input is not valid UTF-8 text")?;
@@ -212,7 +211,7 @@ fn run() -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::EvalEntities { gold, pred_out } => {
-            let analyzer = Analyzer::new(config.user_entities_file())?;
+            let analyzer = config.analyzer()?;
             let sentences = kiji::analysis::ner::gold::read_jsonl(&gold)?;
             let predicted = kiji::analysis::ner::gold::predict(&analyzer, &sentences);
             if let Some(path) = pred_out {
@@ -254,7 +253,7 @@ fn run() -> anyhow::Result<ExitCode> {
             std::io::stdin()
                 .read_to_string(&mut text)
                 .context("standard input is not valid UTF-8 text")?;
-            let analyzer = Analyzer::new(config.user_entities_file())?;
+            let analyzer = config.analyzer()?;
             println!("{}", serde_json::to_string(&analyzer.analyze(&text))?);
             Ok(ExitCode::SUCCESS)
         }
@@ -276,7 +275,7 @@ fn run() -> anyhow::Result<ExitCode> {
 }
 
 fn open_store(config: &Config) -> anyhow::Result<Store> {
-    let analyzer = Analyzer::new(config.user_entities_file())?;
+    let analyzer = config.analyzer()?;
     let mut store = Store::open(&config.index.path, analyzer)?;
     store.dedup = config.dedup();
     Ok(store)
@@ -339,7 +338,7 @@ fn run_ingest(
     if let Some(url) = server {
         return kiji_cli::ingest_via_server(config, &url, &paths, json);
     }
-    let analyzer = Analyzer::new(config.user_entities_file())?;
+    let analyzer = config.analyzer()?;
     let store = match Store::open(&config.index.path, analyzer.clone()) {
         Ok(mut store) => {
             store.dedup = config.dedup();
@@ -554,7 +553,7 @@ mod kiji_cli {
 
     pub fn opensearch(config: &Config, command: OpenSearchCommand) -> anyhow::Result<ExitCode> {
         use kiji::opensearch::{Provenance, Sink, template};
-        let analyzer = Analyzer::new(config.user_entities_file())?;
+        let analyzer = config.analyzer()?;
         let tpl = template::index_template(&config.opensearch, &analyzer);
         match command {
             OpenSearchCommand::Template { out } => {

@@ -218,3 +218,41 @@ fn user_entities_file_and_reanalyze() {
         "the seed and the sample mention シンクタンク"
     );
 }
+
+#[test]
+fn the_index_records_its_entity_model_and_reanalyze_updates_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index");
+    let corpus = crate::common::sample_corpus();
+    let model_of_last_commit = || -> serde_json::Value {
+        let out = kiji(&index)
+            .args(["search", "--json", "--entity", "ロシア"])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        v["index"]["commit"]["entity_model"].clone()
+    };
+    let out = kiji(&index)
+        .arg("ingest")
+        .arg(&corpus)
+        .env("KIJI_ENTITY_MODEL", "off")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert_eq!(model_of_last_commit(), serde_json::Value::Null);
+    let out = kiji(&index)
+        .args(["ingest", "--reanalyze"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let model = model_of_last_commit();
+    let model = model.as_str().expect("a model after --reanalyze");
+    assert!(
+        model.starts_with(&format!(
+            "{} {} ",
+            kiji::analysis::ner::MODEL_NAME,
+            kiji::analysis::ner::MODEL_VERSION
+        )),
+        "{model}"
+    );
+}

@@ -618,8 +618,14 @@ fn katakana_person(text: &str, ms: &[Morpheme<'_>], i: usize) -> Option<(usize, 
     None
 }
 
-/// Parts of `・`-joined katakana names that are not people.
+/// Parts of `・`-joined katakana names that are not people (named storms
+/// included: ハリケーン・エプシロン).
 const NOT_PERSON_ENDINGS: &[&str] = &[
+    "ハリケーン",
+    "サイクロン",
+    "タイフーン",
+    "ストーム",
+    "コモンズ",
     "ホテル",
     "センター",
     "タイムズ",

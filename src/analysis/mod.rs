@@ -157,13 +157,12 @@ impl Analyzer {
         Self::with_gazetteer(Gazetteer::load(user_file)?)
     }
 
-    /// An analyser with exactly this gazetteer (an empty one gives plain
-    /// IPADIC: the part-of-speech baseline of the entity evaluation).
+    /// An analyser with exactly this gazetteer and the shipped entity model
+    /// (`with_parts(g, None)` for the gazetteer and rules alone).
     pub fn with_gazetteer(gazetteer: Gazetteer) -> Result<Arc<Analyzer>> {
-        // The learned recogniser is not switched on by default yet: merged
-        // with the rules it still changes the golden seed entities (see
-        // train/ner/README.md). `with_parts(g, Recognizer::embedded()?)` runs it.
-        Self::with_parts(gazetteer, None)
+        // The gazetteer and rules, with the shipped model on top of them
+        // (`ner::merge::Policy::SHIPPED`).
+        Self::with_parts(gazetteer, ner::Recognizer::embedded()?)
     }
 
     /// An analyser with this gazetteer and this entity model (`None`: the
@@ -227,7 +226,7 @@ impl Analyzer {
         match self.ner {
             Some(r) => {
                 let model = r.tag(text, ms, &rules, &self.gazetteer);
-                ner::merge::combine(rules, model, ner::merge::Policy::SHIPPED)
+                ner::merge::combine(text, rules, model, ner::merge::Policy::SHIPPED)
             }
             None => rules,
         }

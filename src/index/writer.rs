@@ -215,6 +215,12 @@ impl Writer {
         let info = super::CommitInfo {
             committed_at: Some(chrono::Utc::now().to_rfc3339()),
             opstamp: 0,
+            entity_model: store
+                .analyzer
+                .info()
+                .entity_model
+                .as_ref()
+                .map(|m| format!("{} {} {}", m.name, m.version, m.hash)),
         };
         let mut prepared = self.inner.prepare_commit()?;
         prepared.set_payload(&serde_json::to_string(&info).unwrap_or_default());

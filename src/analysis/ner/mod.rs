@@ -197,6 +197,11 @@ fn mention(
         return None;
     }
     let surface = &text[start..end];
+    if !balanced(surface) {
+        // 九州旅客鉄道(JR九州, 平成電電株式会社( : a bracket the span
+        // does not close is a boundary error.
+        return None;
+    }
     Some(match gazetteer.lookup_normalized(surface) {
         Some(entry) => Mention {
             start,
@@ -215,6 +220,22 @@ fn mention(
     })
 }
 
+/// Whether every bracket in `s` is closed in it (and none closes early).
+fn balanced(s: &str) -> bool {
+    let mut depth = 0i32;
+    for c in s.chars() {
+        if "(（「『【[〔".contains(c) {
+            depth += 1;
+        } else if ")）」』】]〕".contains(c) {
+            depth -= 1;
+            if depth < 0 {
+                return false;
+            }
+        }
+    }
+    depth == 0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -227,6 +248,13 @@ mod tests {
             Some((false, EntityType::Organization))
         );
         assert_eq!(parse_label("O"), None);
+    }
+
+    #[test]
+    fn spans_with_open_brackets_are_not_names() {
+        assert!(balanced("九州旅客鉄道(JR九州)"));
+        assert!(!balanced("九州旅客鉄道(JR九州"));
+        assert!(!balanced("株式会社)"));
     }
 
     #[test]
