@@ -156,7 +156,7 @@ impl Default for EntitiesConfig {
     fn default() -> Self {
         EntitiesConfig {
             user_file: String::new(),
-            model: true,
+            model: false,
         }
     }
 }

@@ -34,11 +34,8 @@ fn golden_tokens_of_the_seed() {
     insta::assert_snapshot!("seed_tokens", rendered);
 }
 
-#[test]
-fn golden_entities_of_the_seed() {
-    let a = analyzer().analyze(&seed_text());
-    let rendered: String = a
-        .entities
+fn render_entities(a: &Analysis) -> String {
+    a.entities
         .iter()
         .map(|e| {
             format!(
@@ -50,8 +47,38 @@ fn golden_entities_of_the_seed() {
                 e.canonical
             )
         })
-        .collect();
+        .collect()
+}
+
+#[test]
+fn golden_entities_of_the_seed() {
+    let rendered = render_entities(&analyzer().analyze(&seed_text()));
     insta::assert_snapshot!("seed_entities", rendered);
+}
+
+/// The analyser with the entity model on (`entities.model = true`): its
+/// entities of the seed, and the rules' guards kept (米 "rice", 今朝).
+#[test]
+fn golden_entities_of_the_seed_with_the_model() {
+    let config = kiji::config::Config {
+        entities: kiji::config::EntitiesConfig {
+            model: true,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let with_model = config
+        .analyzer()
+        .expect("the analyser with the model loads");
+    let rendered = render_entities(&with_model.analyze(&seed_text()));
+    insta::assert_snapshot!("seed_entities_with_model", rendered);
+    for text in [
+        "今朝、米を炊いた",
+        "日中は暑かったが、その中でも米の出来は良い。",
+    ] {
+        let a = with_model.analyze(text);
+        assert!(a.entities.is_empty(), "{text}: {:?}", a.entities);
+    }
 }
 
 #[test]

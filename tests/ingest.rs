@@ -242,6 +242,7 @@ fn the_index_records_its_entity_model_and_reanalyze_updates_it() {
     assert_eq!(model_of_last_commit(), serde_json::Value::Null);
     let out = kiji(&index)
         .args(["ingest", "--reanalyze"])
+        .env("KIJI_ENTITY_MODEL", "on")
         .output()
         .unwrap();
     assert!(out.status.success());

@@ -157,12 +157,11 @@ impl Analyzer {
         Self::with_gazetteer(Gazetteer::load(user_file)?)
     }
 
-    /// An analyser with exactly this gazetteer and the shipped entity model
-    /// (`with_parts(g, None)` for the gazetteer and rules alone).
+    /// An analyser with exactly this gazetteer and the rules, without the
+    /// entity model — the default (`entities.model = false`); see
+    /// [`Analyzer::with_parts`] and `Config::analyzer` for the model.
     pub fn with_gazetteer(gazetteer: Gazetteer) -> Result<Arc<Analyzer>> {
-        // The gazetteer and rules, with the shipped model on top of them
-        // (`ner::merge::Policy::SHIPPED`).
-        Self::with_parts(gazetteer, ner::Recognizer::embedded()?)
+        Self::with_parts(gazetteer, None)
     }
 
     /// An analyser with this gazetteer and this entity model (`None`: the
