@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::test;
 use serde_json::Value;
 
-use crate::common::{sample_index, state};
+use crate::common::{get_json as get, sample_index, state};
 
 macro_rules! app {
     ($token:expr) => {
@@ -14,18 +14,6 @@ macro_rules! app {
         let (st, dir) = state(sample_index(), $token, $max);
         (test::init_service(kiji::http::app(st)).await, dir)
     }};
-}
-
-async fn get(
-    app: &impl actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
-        Error = actix_web::Error,
-    >,
-    uri: &str,
-) -> (StatusCode, Value) {
-    let (status, body) = crate::common::get_text(app, uri).await;
-    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
 }
 
 fn enc(s: &str) -> String {

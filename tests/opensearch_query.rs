@@ -15,7 +15,7 @@ use actix_web::{test, web};
 use serde_json::{Value, json};
 
 use crate::common::fake_opensearch::{FakeOpenSearch, dead_url};
-use crate::common::{analyzer, get_text, sample_index, state};
+use crate::common::{analyzer, get_json as get, get_text, sample_index, state};
 use kiji::config::{Config, OpenSearchConfig};
 use kiji::http::AppState;
 use kiji::opensearch::{Provenance, RemoteSearch, Sink, template};
@@ -99,18 +99,6 @@ macro_rules! local_app {
         let (st, dir) = state(sample_index(), None, None);
         (test::init_service(kiji::http::app(st)).await, dir)
     }};
-}
-
-async fn get(
-    app: &impl actix_web::dev::Service<
-        actix_http::Request,
-        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
-        Error = actix_web::Error,
-    >,
-    uri: &str,
-) -> (StatusCode, Value) {
-    let (status, body) = get_text(app, uri).await;
-    (status, serde_json::from_str(&body).unwrap_or(Value::Null))
 }
 
 /// The `_search` bodies the fake received since the last call.

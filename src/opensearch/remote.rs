@@ -29,7 +29,7 @@ use crate::config::OpenSearchConfig;
 use crate::error::{Error, Result};
 use crate::index::{ArticleEntity, CommitInfo, StoredArticle};
 use crate::search::cooccurrence::{CoSort, Cooccurrence, EntityRef};
-use crate::search::entities::{EntityCount, EntityDetail};
+use crate::search::entities::{EntityCount, EntityDetail, Seen};
 use crate::search::export::{ExportOptions, export_head, export_row};
 use crate::search::facets::FacetCounts;
 use crate::search::query::QueryPlan;
@@ -699,36 +699,20 @@ impl RemoteSearch {
         let last_seen = answer["aggregations"]["last"]["hits"]["hits"][0]["_source"]["published"]
             .as_str()
             .and_then(|p| chrono::DateTime::parse_from_rfc3339(p).ok());
-        if let Some(e) = self.analyzer.gazetteer().lookup(name) {
-            return Ok(EntityDetail {
-                canonical: e.canonical.clone(),
-                kind: e.kind,
-                aliases: e.aliases.clone(),
-                description: e.description.clone(),
-                in_gazetteer: true,
-                documents,
-                first_seen,
-                last_seen,
-            });
-        }
-        let key = crate::search::resolve_entity(&self.analyzer, name);
-        let e = first
-            .and_then(|(_, _, stored)| {
+        let seen = Seen {
+            documents,
+            first_seen,
+            last_seen,
+        };
+        EntityDetail::of(self.analyzer.gazetteer(), name, seen, || {
+            let key = crate::search::resolve_entity(&self.analyzer, name);
+            Ok(first.and_then(|(_, _, stored)| {
                 stored
                     .entities
                     .into_iter()
                     .find(|e| crate::index::entity_keys(&e.canonical, e.kind).contains(&key))
-            })
-            .ok_or_else(|| Error::EntityNotFound(name.to_string()))?;
-        Ok(EntityDetail {
-            canonical: e.canonical,
-            kind: e.kind,
-            aliases: Vec::new(),
-            description: String::new(),
-            in_gazetteer: false,
-            documents,
-            first_seen,
-            last_seen,
+                    .map(|e| (e.canonical, e.kind))
+            }))
         })
     }
 

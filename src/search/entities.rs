@@ -8,7 +8,7 @@ use tantivy::{Order, Term};
 use utoipa::ToSchema;
 
 use super::facets::FacetCollector;
-use crate::analysis::gazetteer::EntityType;
+use crate::analysis::gazetteer::{EntityType, Gazetteer};
 use crate::analysis::normalize::normalize_str;
 use crate::error::{Error, Result};
 
@@ -36,6 +36,55 @@ pub struct EntityDetail {
     pub first_seen: Option<chrono::DateTime<chrono::FixedOffset>>,
     #[schema(value_type = Option<String>)]
     pub last_seen: Option<chrono::DateTime<chrono::FixedOffset>>,
+}
+
+/// The articles mentioning an entity: how many, the first and last dates.
+pub struct Seen {
+    pub documents: usize,
+    pub first_seen: Option<chrono::DateTime<chrono::FixedOffset>>,
+    pub last_seen: Option<chrono::DateTime<chrono::FixedOffset>>,
+}
+
+impl EntityDetail {
+    /// The detail of `name`: the gazetteer's entry when it has one, else the
+    /// canonical name and type an article gives it (`mention`, asked only
+    /// then; a name found by part of speech alone). Both backends build it so.
+    pub fn of(
+        gazetteer: &Gazetteer,
+        name: &str,
+        seen: Seen,
+        mention: impl FnOnce() -> Result<Option<(String, EntityType)>>,
+    ) -> Result<EntityDetail> {
+        let Seen {
+            documents,
+            first_seen,
+            last_seen,
+        } = seen;
+        if let Some(e) = gazetteer.lookup(name) {
+            return Ok(EntityDetail {
+                canonical: e.canonical.clone(),
+                kind: e.kind,
+                aliases: e.aliases.clone(),
+                description: e.description.clone(),
+                in_gazetteer: true,
+                documents,
+                first_seen,
+                last_seen,
+            });
+        }
+        let (canonical, kind) =
+            mention()?.ok_or_else(|| Error::EntityNotFound(name.to_string()))?;
+        Ok(EntityDetail {
+            canonical,
+            kind,
+            aliases: Vec::new(),
+            description: String::new(),
+            in_gazetteer: false,
+            documents,
+            first_seen,
+            last_seen,
+        })
+    }
 }
 
 impl super::Engine {
@@ -100,40 +149,23 @@ impl super::Engine {
                 _ => Ok(None),
             }
         };
-        let first_seen = date(Order::Asc)?;
-        let last_seen = date(Order::Desc)?;
-        if let Some(e) = self.analyzer.gazetteer().lookup(name) {
-            return Ok(EntityDetail {
-                canonical: e.canonical.clone(),
-                kind: e.kind,
-                aliases: e.aliases.clone(),
-                description: e.description.clone(),
-                in_gazetteer: true,
-                documents,
-                first_seen,
-                last_seen,
-            });
-        }
-        // Found by part of speech only: take name and type from an article.
-        let top = searcher.search(&q, &TopDocs::with_limit(1).order_by_score())?;
-        let Some((_, addr)) = top.first() else {
-            return Err(Error::EntityNotFound(name.to_string()));
-        };
-        let stored = self.load(&searcher, *addr)?;
-        let e = stored
-            .entities
-            .iter()
-            .find(|e| crate::index::entity_keys(&e.canonical, e.kind).contains(&key))
-            .ok_or_else(|| Error::EntityNotFound(name.to_string()))?;
-        Ok(EntityDetail {
-            canonical: e.canonical.clone(),
-            kind: e.kind,
-            aliases: Vec::new(),
-            description: String::new(),
-            in_gazetteer: false,
+        let seen = Seen {
             documents,
-            first_seen,
-            last_seen,
+            first_seen: date(Order::Asc)?,
+            last_seen: date(Order::Desc)?,
+        };
+        EntityDetail::of(self.analyzer.gazetteer(), name, seen, || {
+            // Found by part of speech only: take name and type from an article.
+            let top = searcher.search(&q, &TopDocs::with_limit(1).order_by_score())?;
+            let Some((_, addr)) = top.first() else {
+                return Ok(None);
+            };
+            let stored = self.load(&searcher, *addr)?;
+            Ok(stored
+                .entities
+                .into_iter()
+                .find(|e| crate::index::entity_keys(&e.canonical, e.kind).contains(&key))
+                .map(|e| (e.canonical, e.kind)))
         })
     }
 }

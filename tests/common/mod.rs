@@ -149,3 +149,20 @@ pub async fn get_text(
     let body = actix_web::test::read_body(resp).await;
     (status, String::from_utf8_lossy(&body).to_string())
 }
+
+/// `GET uri` on a test service: the status and the body parsed as JSON
+/// (`Null` when it is not JSON).
+pub async fn get_json(
+    app: &impl actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+    >,
+    uri: &str,
+) -> (actix_web::http::StatusCode, serde_json::Value) {
+    let (status, body) = get_text(app, uri).await;
+    (
+        status,
+        serde_json::from_str(&body).unwrap_or(serde_json::Value::Null),
+    )
+}
