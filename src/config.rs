@@ -49,6 +49,7 @@ impl Default for DedupConfig {
 pub struct IndexConfig {
     pub path: PathBuf,
     pub writer_memory_mb: usize,
+    pub max_merge_docs: u32,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -217,6 +218,7 @@ impl Default for IndexConfig {
         IndexConfig {
             path: PathBuf::from("index"),
             writer_memory_mb: 128,
+            max_merge_docs: crate::index::merge::DEFAULT_MAX_MERGE_DOCS,
         }
     }
 }
@@ -295,6 +297,11 @@ impl Config {
         }
         if let Some(v) = env("KIJI_WRITER_MEMORY_MB") {
             self.index.writer_memory_mb = parse("KIJI_WRITER_MEMORY_MB", &v)? as usize;
+        }
+        if let Some(v) = env("KIJI_MAX_MERGE_DOCS") {
+            self.index.max_merge_docs = parse("KIJI_MAX_MERGE_DOCS", &v)?
+                .try_into()
+                .map_err(|_| Error::Config(format!("KIJI_MAX_MERGE_DOCS={v:?} is too large")))?;
         }
         for name in ["KIJI_MAX_FILE_BYTES", "KIJI_MAX_ARTICLE_BYTES"] {
             if let Some(v) = env(name) {
@@ -407,6 +414,12 @@ impl Config {
             return bad(format!(
                 "index.writer_memory_mb = {} is below the minimum of 30",
                 self.index.writer_memory_mb
+            ));
+        }
+        if self.index.max_merge_docs < 10_000 {
+            return bad(format!(
+                "index.max_merge_docs = {} is below the minimum of 10000",
+                self.index.max_merge_docs
             ));
         }
         let l = &self.limits;

@@ -278,6 +278,7 @@ fn open_store(config: &Config) -> anyhow::Result<Store> {
     let analyzer = config.analyzer()?;
     let mut store = Store::open(&config.index.path, analyzer)?;
     store.dedup = config.dedup();
+    store.max_merge_docs = config.index.max_merge_docs;
     Ok(store)
 }
 
@@ -342,6 +343,7 @@ fn run_ingest(
     let store = match Store::open(&config.index.path, analyzer.clone()) {
         Ok(mut store) => {
             store.dedup = config.dedup();
+            store.max_merge_docs = config.index.max_merge_docs;
             store
         }
         Err(kiji::Error::IndexFormat { path }) if reanalyze => {

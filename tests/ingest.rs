@@ -257,3 +257,86 @@ fn the_index_records_its_entity_model_and_reanalyze_updates_it() {
         "{model}"
     );
 }
+
+/// Every way an id can come back within one commit or across commits leaves
+/// exactly one live document with the last content (the writer skips the
+/// delete of ids it knows are new, and must not skip any other).
+#[test]
+fn one_live_document_per_id_whatever_the_order_of_writes() {
+    use kiji::article::Article;
+    use kiji::index::{Store, Writer};
+    let article = |id: &str, body: &str| Article {
+        id: id.to_string(),
+        title: format!("見出し {id}"),
+        published: kiji::article::parse_date("2024-11-01T09:00:00+09:00"),
+        updated: None,
+        source: None,
+        url: None,
+        author: None,
+        author_profile: None,
+        body: body.to_string(),
+        credits: Vec::new(),
+        tags: Vec::new(),
+        cited_outlets: Vec::new(),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let store = Store::open(&dir.path().join("index"), crate::common::analyzer()).unwrap();
+    let mut writer = Writer::new(&store, 64).unwrap();
+    let live = |store: &Store| store.searcher().num_docs();
+    // A new id twice in one batch: the second copy replaces the first.
+    writer
+        .upsert_many(
+            &store,
+            vec![
+                article("a", "初版の本文です。"),
+                article("a", "第二版の本文です。"),
+            ],
+            None,
+        )
+        .unwrap();
+    writer.commit(&store).unwrap();
+    assert_eq!(live(&store), 1);
+    assert!(
+        store
+            .get("a")
+            .unwrap()
+            .unwrap()
+            .article
+            .body
+            .contains("第二版")
+    );
+    // Deleted and written again before the commit: one document.
+    assert!(writer.delete(&store, "a").unwrap());
+    writer
+        .upsert(&store, article("a", "第三版の本文です。"))
+        .unwrap();
+    writer.commit(&store).unwrap();
+    assert_eq!(live(&store), 1);
+    assert!(
+        store
+            .get("a")
+            .unwrap()
+            .unwrap()
+            .article
+            .body
+            .contains("第三版")
+    );
+    // New in one call, changed in the next call of the same commit.
+    writer
+        .upsert(&store, article("b", "ビーの本文です。"))
+        .unwrap();
+    writer
+        .upsert_many(&store, vec![article("b", "ビーの新しい本文です。")], None)
+        .unwrap();
+    writer.commit(&store).unwrap();
+    assert_eq!(live(&store), 2);
+    assert!(
+        store
+            .get("b")
+            .unwrap()
+            .unwrap()
+            .article
+            .body
+            .contains("新しい")
+    );
+}

@@ -1,6 +1,7 @@
 //! The index: one schema ([`schema`]), opening and reading ([`Store`]), and
 //! the single writer ([`writer`]).
 
+pub mod merge;
 pub mod rebuild;
 pub mod schema;
 pub mod writer;
@@ -168,6 +169,8 @@ pub struct Store {
     commit: std::sync::RwLock<Option<CommitInfo>>,
     /// Near-duplicate detection (`[dedup]` of the configuration).
     pub dedup: crate::dedup::Settings,
+    /// The most documents one merge of segments reads (`index.max_merge_docs`).
+    pub max_merge_docs: u32,
 }
 
 impl Store {
@@ -203,6 +206,7 @@ impl Store {
             path: path.to_path_buf(),
             commit: std::sync::RwLock::new(None),
             dedup: Default::default(),
+            max_merge_docs: merge::DEFAULT_MAX_MERGE_DOCS,
         })
     }
 

@@ -1,6 +1,6 @@
 //! The single index writer: upsert by id, delete, commit.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use rayon::prelude::*;
 use tantivy::{IndexWriter, TantivyDocument, Term};
@@ -29,6 +29,10 @@ pub struct Writer {
     pending: HashMap<String, Option<String>>,
     /// Duplicate groups of the articles written since the last commit.
     groups: crate::dedup::Pending,
+    /// Ids neither in the committed index nor written since: their first
+    /// write needs no delete. (A delete is looked up in every segment at
+    /// commit, which made a fresh ingest's cost grow with the index.)
+    absent: HashSet<String>,
 }
 
 impl Writer {
@@ -48,10 +52,14 @@ impl Writer {
                 },
                 other => Error::Index(other),
             })?;
+        inner.set_merge_policy(Box::new(super::merge::BoundedMergePolicy::new(
+            store.max_merge_docs,
+        )));
         Ok(Writer {
             inner,
             pending: HashMap::new(),
             groups: Default::default(),
+            absent: HashSet::new(),
         })
     }
 
@@ -89,6 +97,7 @@ impl Writer {
         if outcome == Outcome::Unchanged {
             return Ok(outcome);
         }
+        self.note_absent(&article.id, outcome);
         let mut analysed = store.analyse(article);
         analysed.stored.file = file.map(String::from);
         self.put(store, analysed)?;
@@ -108,6 +117,7 @@ impl Writer {
         for article in articles {
             let hash = article.content_hash();
             let outcome = self.outcome(store, &article.id, &hash)?;
+            self.note_absent(&article.id, outcome);
             if outcome != Outcome::Unchanged {
                 // A later copy of the same id in this batch compares with this one.
                 self.pending.insert(article.id.clone(), Some(hash));
@@ -140,6 +150,13 @@ impl Writer {
         Ok(outcomes)
     }
 
+    /// Remembers that `id`, about to be written, is in no segment yet.
+    fn note_absent(&mut self, id: &str, outcome: Outcome) {
+        if outcome == Outcome::Added && !self.pending.contains_key(id) {
+            self.absent.insert(id.to_string());
+        }
+    }
+
     /// Writes an analysed article, replacing any with the same id, in the
     /// duplicate group its body puts it in.
     pub fn put(&mut self, store: &Store, analysed: Analysed) -> Result<()> {
@@ -163,8 +180,10 @@ impl Writer {
     pub(crate) fn write(&mut self, store: &Store, analysed: Analysed, group: &str) -> Result<()> {
         let id = analysed.stored.article.id.clone();
         let hash = analysed.stored.hash.clone();
-        self.inner
-            .delete_term(Term::from_field_text(store.fields.id, &id));
+        if !self.absent.remove(&id) {
+            self.inner
+                .delete_term(Term::from_field_text(store.fields.id, &id));
+        }
         self.inner.add_document(document(store, analysed, group)?)?;
         self.pending.insert(id, Some(hash));
         Ok(())
@@ -227,6 +246,7 @@ impl Writer {
         let opstamp = prepared.commit()?;
         crate::metrics::metrics().commits.inc();
         self.pending.clear();
+        self.absent.clear();
         store.invalidate_commit_info();
         store.refresh()?;
         Ok(opstamp)
@@ -236,6 +256,7 @@ impl Writer {
     pub fn rollback(&mut self, store: &Store) -> Result<()> {
         self.inner.rollback()?;
         self.pending.clear();
+        self.absent.clear();
         self.groups.clear();
         // The dropped documents' tokens will never be asked for.
         store.analyzer.token_memo().clear();

@@ -87,12 +87,21 @@ impl super::Engine {
         if n_x == 0 && self.analyzer.gazetteer().lookup(entity).is_none() {
             return Err(Error::EntityNotFound(entity.to_string()));
         }
-        let (n, overall) = crate::dedup::collapse::count_and_facets(
-            &searcher,
-            scope_query.as_ref(),
-            fields,
-            r.dedup,
-        )?;
+        let count_scope = || {
+            crate::dedup::collapse::count_and_facets(
+                &searcher,
+                scope_query.as_ref(),
+                fields,
+                r.dedup,
+            )
+        };
+        // With nothing to narrow the scope, the counts are the whole index's.
+        let scope = if scope_query.is::<tantivy::query::AllQuery>() {
+            self.whole_index.entities(&searcher, r.dedup, count_scope)?
+        } else {
+            std::sync::Arc::new(count_scope()?)
+        };
+        let (n, overall) = (scope.0, &scope.1);
         let key = self.resolve_entity(entity);
         let canonical = self
             .analyzer
@@ -104,7 +113,7 @@ impl super::Engine {
             entity: EntityRef { canonical, kind },
             documents: n_x,
             scope_documents: n,
-            items: rank(&key, &joint, &overall, n_x, n, limit, sort, min_count),
+            items: rank(&key, &joint, overall, n_x, n, limit, sort, min_count),
             index: self.index_info(&searcher),
         })
     }
@@ -124,59 +133,57 @@ pub fn rank(
     sort: CoSort,
     min_count: u64,
 ) -> Vec<CoEntity> {
-    let types: Vec<EntityType> = EntityType::ALL.to_vec();
-    {
-        let mut items = Vec::new();
-        for t in &types {
-            let Some(values) = joint.get(t.as_str()) else {
+    let mut items = Vec::new();
+    for t in EntityType::ALL {
+        let Some(values) = joint.get(t.as_str()) else {
+            continue;
+        };
+        let all = overall.get(t.as_str());
+        for (name, &count) in values {
+            if sort == CoSort::Lift && count < min_count {
                 continue;
+            }
+            let documents = all.and_then(|m| m.get(name)).copied().unwrap_or(count);
+            let lift = if n_x == 0 || documents == 0 {
+                0.0
+            } else {
+                (count as f64 / n_x as f64) / (documents as f64 / n.max(1) as f64)
             };
-            for (name, &count) in values {
-                if crate::index::entity_keys(name, *t).iter().any(|k| k == key) {
-                    continue;
-                }
-                let documents = overall
-                    .get(t.as_str())
-                    .and_then(|m| m.get(name))
-                    .copied()
-                    .unwrap_or(count);
-                let lift = if n_x == 0 || documents == 0 {
-                    0.0
-                } else {
-                    (count as f64 / n_x as f64) / (documents as f64 / n.max(1) as f64)
-                };
-                items.push(CoEntity {
-                    name: name.clone(),
-                    kind: *t,
-                    count,
-                    documents,
-                    lift,
-                    pmi: if lift > 0.0 {
-                        lift.log2()
-                    } else {
-                        f64::NEG_INFINITY.max(-99.0)
-                    },
-                });
-            }
+            items.push((name, t, count, documents, lift));
         }
-        match sort {
-            CoSort::Count => items.sort_by(|a, b| {
-                b.count
-                    .cmp(&a.count)
-                    .then(b.lift.total_cmp(&a.lift))
-                    .then(a.name.cmp(&b.name))
-            }),
-            CoSort::Lift => {
-                items.retain(|i| i.count >= min_count);
-                items.sort_by(|a, b| {
-                    b.lift
-                        .total_cmp(&a.lift)
-                        .then(b.count.cmp(&a.count))
-                        .then(a.name.cmp(&b.name))
-                })
-            }
-        }
-        items.truncate(limit);
-        items
     }
+    type Item<'a> = (&'a String, EntityType, u64, u64, f64);
+    let order = |a: &Item, b: &Item| match sort {
+        CoSort::Count => b.2.cmp(&a.2).then(b.4.total_cmp(&a.4)).then(a.0.cmp(b.0)),
+        CoSort::Lift => b.4.total_cmp(&a.4).then(b.2.cmp(&a.2)).then(a.0.cmp(b.0)),
+    };
+    // The entity itself (under any of its names) is left out. Ordering only
+    // the first `limit + 1` is enough when at most one of them is the
+    // entity: a large archive gives tens of thousands of co-occurring names.
+    let is_self =
+        |(name, t, ..): &Item| crate::index::entity_keys(name, *t).iter().any(|k| k == key);
+    if items.len() > limit + 1 {
+        items.select_nth_unstable_by(limit, order);
+        if items[..=limit].iter().filter(|i| is_self(i)).count() <= 1 {
+            items.truncate(limit + 1);
+        }
+    }
+    items.sort_by(order);
+    items
+        .into_iter()
+        .filter(|i| !is_self(i))
+        .take(limit)
+        .map(|(name, kind, count, documents, lift)| CoEntity {
+            name: name.clone(),
+            kind,
+            count,
+            documents,
+            lift,
+            pmi: if lift > 0.0 {
+                lift.log2()
+            } else {
+                f64::NEG_INFINITY.max(-99.0)
+            },
+        })
+        .collect()
 }

@@ -12,8 +12,11 @@ pub struct FacetCollector {
     pub fields: Vec<String>,
 }
 
+/// value → count (FxHash: a facet of a large archive has tens of thousands
+/// of values, and merging the segments' maps was mostly SipHash)
+pub type ValueCounts = rustc_hash::FxHashMap<String, u64>;
 /// field → value → count
-pub type FacetCounts = HashMap<String, HashMap<String, u64>>;
+pub type FacetCounts = HashMap<String, ValueCounts>;
 
 pub struct FacetSegmentCollector {
     columns: Vec<(String, Option<StrColumn>, Vec<u64>)>,
@@ -46,9 +49,16 @@ impl Collector for FacetCollector {
         for fruit in fruits {
             for (field, values) in fruit {
                 let slot = out.entry(field).or_default();
-                for (v, n) in values {
-                    *slot.entry(v).or_default() += n;
+                // Add the smaller map into the larger one.
+                let (mut into, from) = if slot.len() >= values.len() {
+                    (std::mem::take(slot), values)
+                } else {
+                    (values, std::mem::take(slot))
+                };
+                for (v, n) in from {
+                    *into.entry(v).or_default() += n;
                 }
+                *slot = into;
             }
         }
         Ok(out)
@@ -73,7 +83,7 @@ impl SegmentCollector for FacetSegmentCollector {
     fn harvest(self) -> FacetCounts {
         let mut out = HashMap::new();
         for (name, column, counts) in self.columns {
-            let mut values = HashMap::new();
+            let mut values = ValueCounts::default();
             if let Some(col) = column {
                 // The counted ordinals in order, their strings read in one pass over
                 // the dictionary: `ord_to_str` opens (and decompresses) a block per
@@ -85,6 +95,7 @@ impl SegmentCollector for FacetSegmentCollector {
                     .filter(|(_, n)| **n > 0)
                     .map(|(ord, &n)| (ord as u64, n))
                     .collect();
+                values.reserve(counted.len());
                 let mut next = counted.iter().map(|&(_, n)| n);
                 let read = col.dictionary().sorted_ords_to_term_cb(
                     counted.iter().map(|&(ord, _)| ord),

@@ -12,6 +12,7 @@ pub mod query;
 pub mod related;
 pub mod snippet;
 pub mod timeline;
+pub mod whole_index;
 
 use std::collections::BTreeMap;
 use std::ops::Bound;
@@ -50,6 +51,8 @@ pub struct Engine {
     /// Searches running now, and the threads that build the hits of a
     /// search that runs alone (see [`Engine::search`]).
     searches: SearchSlots,
+    /// Whole-index denominators of `/timeline` and `/cooccurrence`.
+    whole_index: whole_index::WholeIndex,
 }
 
 impl Engine {
@@ -58,6 +61,7 @@ impl Engine {
             store,
             ranking,
             searches: SearchSlots::default(),
+            whole_index: Default::default(),
         }
     }
 

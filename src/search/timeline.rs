@@ -8,10 +8,11 @@ use chrono::{Datelike, Days, Months, NaiveDate, TimeZone};
 use serde::Serialize;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
-use tantivy::query::{AllQuery, BooleanQuery, Occur, Query};
+use tantivy::query::{AllQuery, Query};
 use tantivy::{DocId, Score, SegmentReader};
 use utoipa::ToSchema;
 
+use super::whole_index::DayCounts;
 use super::{IndexInfo, SearchRequest};
 use crate::article::tokyo;
 use crate::error::{Error, Result};
@@ -86,10 +87,51 @@ pub struct Timeline {
 /// Collects the publication day of every matched document.
 struct DayCounter;
 
+/// Seconds east of UTC of Asia/Tokyo ([`tokyo`] is this fixed offset).
+const TOKYO_OFFSET_S: i64 = 9 * 3600;
+
+/// The Asia/Tokyo day (days since 1970-01-01) of a timestamp.
+fn day_number(ts: i64) -> i64 {
+    ts.saturating_add(TOKYO_OFFSET_S).div_euclid(86_400)
+}
+
+fn day_date(day: i64) -> Option<NaiveDate> {
+    let ts = day.checked_mul(86_400)?;
+    Some(chrono::DateTime::from_timestamp(ts, 0)?.date_naive())
+}
+
+/// Dense counters over the segment's day range when it is a sane one (an
+/// archive spans decades: tens of thousands of days), a map otherwise.
+enum DaySlots {
+    Dense { first: i64, counts: Vec<u64> },
+    Sparse(rustc_hash::FxHashMap<i64, u64>),
+}
+
+/// At most this many days (about 550 years) get dense counters.
+const DENSE_DAYS: i64 = 200_000;
+
 struct DaySegment {
     column: Column<i64>,
-    days: BTreeMap<NaiveDate, u64>,
+    slots: DaySlots,
     undated: u64,
+    buffer: Vec<Option<i64>>,
+}
+
+impl DaySegment {
+    fn add(&mut self, ts: Option<i64>) {
+        let Some(ts) = ts else {
+            self.undated += 1;
+            return;
+        };
+        let day = day_number(ts);
+        match &mut self.slots {
+            DaySlots::Dense { first, counts } => match counts.get_mut((day - *first) as usize) {
+                Some(slot) => *slot += 1,
+                None => self.undated += 1, // outside the column's own min..max: cannot happen
+            },
+            DaySlots::Sparse(map) => *map.entry(day).or_default() += 1,
+        }
+    }
 }
 
 impl Collector for DayCounter {
@@ -97,10 +139,25 @@ impl Collector for DayCounter {
     type Child = DaySegment;
 
     fn for_segment(&self, _: u32, segment: &SegmentReader) -> tantivy::Result<DaySegment> {
+        let column = segment.fast_fields().i64("published")?;
+        let (first, last) = (
+            day_number(column.min_value()),
+            day_number(column.max_value()),
+        );
+        let span = last.checked_sub(first).unwrap_or(i64::MAX);
+        let slots = if (0..DENSE_DAYS).contains(&span) {
+            DaySlots::Dense {
+                first,
+                counts: vec![0; span as usize + 1],
+            }
+        } else {
+            DaySlots::Sparse(Default::default())
+        };
         Ok(DaySegment {
-            column: segment.fast_fields().i64("published")?,
-            days: BTreeMap::new(),
+            column,
+            slots,
             undated: 0,
+            buffer: Vec::new(),
         })
     }
 
@@ -125,28 +182,49 @@ impl SegmentCollector for DaySegment {
     type Fruit = (BTreeMap<NaiveDate, u64>, u64);
 
     fn collect(&mut self, doc: DocId, _: Score) {
-        match self
-            .column
-            .first(doc)
-            .and_then(|ts| tokyo().timestamp_opt(ts, 0).single())
-        {
-            Some(t) => *self.days.entry(t.date_naive()).or_default() += 1,
-            None => self.undated += 1,
+        let ts = self.column.first(doc);
+        self.add(ts);
+    }
+
+    fn collect_block(&mut self, docs: &[DocId]) {
+        let mut buffer = std::mem::take(&mut self.buffer);
+        buffer.clear();
+        buffer.resize(docs.len(), None);
+        self.column.first_vals(docs, &mut buffer);
+        for ts in &buffer {
+            self.add(*ts);
         }
+        self.buffer = buffer;
     }
 
     fn harvest(self) -> Self::Fruit {
-        (self.days, self.undated)
+        let mut days = BTreeMap::new();
+        let mut undated = self.undated;
+        let mut put = |day: i64, n: u64| match day_date(day) {
+            Some(d) => *days.entry(d).or_default() += n,
+            None => undated += n,
+        };
+        match self.slots {
+            DaySlots::Dense { first, counts } => {
+                for (i, n) in counts.into_iter().enumerate() {
+                    if n > 0 {
+                        put(first + i as i64, n);
+                    }
+                }
+            }
+            DaySlots::Sparse(map) => {
+                for (day, n) in map {
+                    put(day, n);
+                }
+            }
+        }
+        (days, undated)
     }
 }
 
 /// Matched articles per day and undated ones; with `dedup`, duplicate
 /// groups instead, each counted once, on the day of its earliest matched article.
-fn day_counts(
-    searcher: &tantivy::Searcher,
-    query: &dyn Query,
-    dedup: bool,
-) -> Result<(BTreeMap<NaiveDate, u64>, u64)> {
+fn day_counts(searcher: &tantivy::Searcher, query: &dyn Query, dedup: bool) -> Result<DayCounts> {
     if !dedup {
         return Ok(searcher.search(query, &DayCounter)?);
     }
@@ -167,30 +245,38 @@ fn day_counts(
 }
 
 impl super::Engine {
+    /// Matched articles per day; the whole index's from the cache.
+    fn days_matched(
+        &self,
+        searcher: &tantivy::Searcher,
+        query: &dyn Query,
+        dedup: bool,
+    ) -> Result<std::sync::Arc<DayCounts>> {
+        if query.is::<AllQuery>() {
+            return self
+                .whole_index
+                .days(searcher, dedup, || day_counts(searcher, query, dedup));
+        }
+        Ok(std::sync::Arc::new(day_counts(searcher, query, dedup)?))
+    }
+
     /// Matching articles per bucket, with all articles per bucket.
     pub fn timeline(&self, r: &SearchRequest, interval: Interval) -> Result<Timeline> {
         let searcher = self.searcher();
         let query = self.build_query(r)?;
-        let (matched, undated) = day_counts(&searcher, query.as_ref(), r.dedup)?;
+        let matched = self.days_matched(&searcher, query.as_ref(), r.dedup)?;
         // The denominator: same dates, nothing else.
         let dates_only = SearchRequest {
             from: r.from,
             to: r.to,
             ..SearchRequest::default()
         };
-        let all_query: Box<dyn Query> = if r.from.is_some() || r.to.is_some() {
-            self.build_query(&dates_only)?
-        } else {
-            Box::new(BooleanQuery::new(vec![(
-                Occur::Must,
-                Box::new(AllQuery) as Box<dyn Query>,
-            )]))
-        };
-        let (all, _) = day_counts(&searcher, all_query.as_ref(), r.dedup)?;
+        let all_query = self.build_query(&dates_only)?;
+        let all = self.days_matched(&searcher, all_query.as_ref(), r.dedup)?;
         Ok(Timeline {
             interval,
-            buckets: series(interval, r, &matched, &all),
-            undated,
+            buckets: series(interval, r, &matched.0, &all.0),
+            undated: matched.1,
             index: self.index_info(&searcher),
         })
     }
@@ -258,5 +344,30 @@ mod tests {
         assert_eq!(Interval::Month.bucket(d).to_string(), "2024-10-01");
         assert_eq!(Interval::Year.bucket(d).to_string(), "2024-01-01");
         assert!(Interval::parse("fortnight").is_err());
+    }
+
+    /// The day arithmetic of the collector agrees with chrono's Asia/Tokyo date,
+    /// across midnight in Tokyo (15:00 UTC) and before 1970.
+    #[test]
+    fn day_numbers_are_tokyo_dates() {
+        let chrono_day = |ts: i64| tokyo().timestamp_opt(ts, 0).single().unwrap().date_naive();
+        let midnight_tokyo = 1_730_386_800; // 2024-10-31T15:00:00Z = 2024-11-01 00:00 JST
+        for ts in [
+            midnight_tokyo - 1,
+            midnight_tokyo,
+            midnight_tokyo + 1,
+            0,
+            -1,
+            -86_400 * 365 * 30 - 7,
+            32_503_680_000,
+        ] {
+            assert_eq!(day_date(day_number(ts)), Some(chrono_day(ts)), "{ts}");
+        }
+        assert_eq!(
+            day_date(day_number(midnight_tokyo)).unwrap().to_string(),
+            "2024-11-01"
+        );
+        // Out of chrono's range: no date (counted as undated), no panic.
+        assert_eq!(day_date(day_number(i64::MAX)), None);
     }
 }
