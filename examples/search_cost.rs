@@ -18,6 +18,11 @@
 //! `--rounds 0` (open the index, load the dictionary, read the queries).
 
 use std::io::Write;
+
+// The server's allocator (`src/main.rs`): allocation is part of a search's cost.
+#[global_allocator]
+static GLOBAL: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use std::path::PathBuf;
 use std::sync::Arc;
 
