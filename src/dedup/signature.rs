@@ -28,14 +28,15 @@ pub const HASHES: usize = 126;
 /// Rows per band: two articles become candidates when all rows of one band agree.
 pub const ROWS: usize = 2;
 /// Bands, made of the first [`ROWS`] × [`BANDS`] values. A pair of Jaccard
-/// index J becomes a candidate with probability 1 − (1 − J²)¹⁶: 0.78 at the
-/// floor J = 0.3 ([`super::groups::MIN_JACCARD`]), 0.94 at 0.4, 0.990 at
-/// 0.5, and 0.006 at 0.02 (two unrelated reports). 16 bands of 2 rows are
-/// the fewest index terms that find a pair of J = 0.5 (a copy holding half
-/// of its original) at least 99 times in 100; 3 rows need 35 bands for that,
-/// 1 row finds unrelated pairs too often (0.13 at J = 0.02). The curve, and
-/// what 42 bands of 3 rows (before) gave, are in `bench/DEDUP.md`.
-pub const BANDS: usize = 16;
+/// index J becomes a candidate with probability 1 − (1 − J²)¹⁷: 0.80 at the
+/// floor J = 0.3 ([`super::groups::MIN_JACCARD`]), 0.95 at 0.4, 0.9925 at
+/// 0.5, and 0.007 at 0.02 (two unrelated reports). 17 bands of 2 rows are
+/// the fewest index terms that make a pair of J = 0.5 (a copy holding half
+/// of its original) a candidate at least 99 times in 100; 3 rows need 35
+/// bands for that, 1 row finds unrelated pairs too often (0.13 at J = 0.02).
+/// The curve, and what 42 bands of 3 rows (before) gave, are in
+/// `bench/DEDUP.md`.
+pub const BANDS: usize = 17;
 const _: () = assert!(
     ROWS * BANDS <= HASHES && ROWS <= 3 && BANDS < 1 << 16,
     "a band key holds the band number and up to three 16-bit values"

@@ -40,7 +40,7 @@ pub struct Fields {
     /// Near-duplicate detection (`crate::dedup`): the article's duplicate
     /// group key (exact and fast), its LSH band keys, its MinHash signature.
     /// The band and signature fields carry their version in their names
-    /// (signature `_v2`: one-permutation hashing; bands `_v3`: 16 bands of 2
+    /// (signature `_v2`: one-permutation hashing; bands `_v3`: 17 bands of 2
     /// rows, before 42 of 3): an index holding signatures or bands of another
     /// kind does not open (`kiji ingest --reanalyze` recomputes them).
     pub dedup_group: tantivy::schema::Field,
