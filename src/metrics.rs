@@ -23,6 +23,10 @@ pub struct Metrics {
     pub rejected: IntCounterVec,
     /// `kiji_index_commits_total`
     pub commits: IntCounter,
+    /// `kiji_dedup_candidates_total{stage}`: committed articles that shared
+    /// an LSH band with an article written (`shared_band`, within the bounds
+    /// on postings read) and those whose signature was compared (`compared`).
+    pub dedup_candidates: IntCounterVec,
     documents: IntGauge,
     segments: IntGauge,
     index_bytes: IntGauge,
@@ -56,6 +60,13 @@ fn new_metrics() -> prometheus::Result<Metrics> {
         &["code"],
     )?;
     let commits = IntCounter::new("kiji_index_commits_total", "Index commits")?;
+    let dedup_candidates = IntCounterVec::new(
+        Opts::new(
+            "kiji_dedup_candidates_total",
+            "Near-duplicate candidates of written articles, by stage",
+        ),
+        &["stage"],
+    )?;
     let documents = IntGauge::new("kiji_index_documents", "Articles in the index")?;
     let segments = IntGauge::new("kiji_index_segments", "Segments of the index")?;
     let index_bytes = IntGauge::new("kiji_index_bytes", "Size of the index on disk")?;
@@ -64,6 +75,7 @@ fn new_metrics() -> prometheus::Result<Metrics> {
     registry.register(Box::new(ingested.clone()))?;
     registry.register(Box::new(rejected.clone()))?;
     registry.register(Box::new(commits.clone()))?;
+    registry.register(Box::new(dedup_candidates.clone()))?;
     registry.register(Box::new(documents.clone()))?;
     registry.register(Box::new(segments.clone()))?;
     registry.register(Box::new(index_bytes.clone()))?;
@@ -74,6 +86,7 @@ fn new_metrics() -> prometheus::Result<Metrics> {
         ingested,
         rejected,
         commits,
+        dedup_candidates,
         documents,
         segments,
         index_bytes,

@@ -340,3 +340,97 @@ fn one_live_document_per_id_whatever_the_order_of_writes() {
             .contains("新しい")
     );
 }
+
+#[test]
+fn an_index_of_an_older_schema_asks_for_reanalyze_and_is_rebuilt() {
+    // An index as kiji wrote it before the `_v3` band field: the article
+    // stored as JSON text, its id, bands in `dedup_band_v2`.
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index");
+    std::fs::create_dir_all(&index).unwrap();
+    let body = crate::common::seed_text();
+    let raw = serde_json::json!({"id": "old-1", "title": "古い索引の記事", "body": body,
+        "published": "2024-10-30T09:00:00+09:00"});
+    let article = kiji::article::parse_bytes(
+        kiji::article::Format::JsonLines,
+        raw.to_string().as_bytes(),
+        "",
+    )
+    .remove(0)
+    .unwrap();
+    let stored = kiji::index::StoredArticle {
+        hash: article.content_hash(),
+        article,
+        entities: Vec::new(),
+        file: None,
+    };
+    {
+        use tantivy::schema::{INDEXED, STORED, STRING, Schema};
+        let mut b = Schema::builder();
+        let id = b.add_text_field("id", STRING);
+        let doc = b.add_text_field("doc", STORED);
+        let band = b.add_u64_field("dedup_band_v2", INDEXED);
+        let old = tantivy::Index::create_in_dir(&index, b.build()).unwrap();
+        let mut w: tantivy::IndexWriter = old.writer_with_num_threads(1, 15_000_000).unwrap();
+        w.add_document(tantivy::doc!(
+            id => "old-1",
+            doc => serde_json::to_string(&stored).unwrap(),
+            band => 7u64
+        ))
+        .unwrap();
+        w.commit().unwrap();
+    }
+    let search = || {
+        kiji(&index)
+            .args(["search", "--json", "北朝鮮"])
+            .output()
+            .unwrap()
+    };
+    let out = search();
+    assert!(!out.status.success());
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("--reanalyze"), "{err}");
+    let out = kiji(&index)
+        .args(["ingest", "--reanalyze"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let out = search();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["total"], 1, "{v}");
+    assert_eq!(v["hits"][0]["id"], "old-1", "{v}");
+    // The rebuilt article has today's signature: a copy of it joins its group.
+    let copy = dir.path().join("copy.json");
+    std::fs::write(
+        &copy,
+        serde_json::json!({"id": "copy-1", "title": "別の見出し", "body": body,
+            "published": "2024-10-31T09:00:00+09:00"})
+        .to_string(),
+    )
+    .unwrap();
+    assert!(
+        kiji(&index)
+            .arg("ingest")
+            .arg(&copy)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let store =
+        kiji::index::Store::open(&index, kiji::analysis::Analyzer::new(None).unwrap()).unwrap();
+    let dups = kiji::dedup::lookup::duplicates(&store, "copy-1")
+        .unwrap()
+        .unwrap();
+    assert_eq!(dups.group, "old-1");
+    assert_eq!(dups.articles.len(), 1);
+}

@@ -208,6 +208,38 @@ fn kana_at(original: &str, at: usize) -> bool {
         .is_some_and(variants::is_katakana_source)
 }
 
+/// Skips the run of stable characters ([`is_stable`]) at byte `i` of a
+/// UTF-8 text: where it ends, and where its last character starts (`prev`
+/// when the run is empty). Reads the bitmap straight from the bytes of
+/// three-byte sequences (kana and kanji), without decoding them: the bits
+/// of `cp >> 6` are the lead byte's low four and the second byte's low six,
+/// and `cp & 63` is the third byte's low six.
+#[inline(always)]
+fn skip_stable(bytes: &[u8], i: usize, prev: usize) -> (usize, usize) {
+    let mut rest = &bytes[i.min(bytes.len())..];
+    // Width of the last character skipped (0: none).
+    let mut last = 0;
+    loop {
+        match rest {
+            [b0, b1, b2, tail @ ..] if b0 & 0xF0 == 0xE0 => {
+                let row = STABLE_BMP[(usize::from(b0 & 0x0F) << 6) | usize::from(b1 & 0x3F)];
+                if row & (1 << (b2 & 0x3F)) == 0 {
+                    break;
+                }
+                rest = tail;
+                last = 3;
+            }
+            [b, tail @ ..] if *b < 0x80 && !b.is_ascii_uppercase() => {
+                rest = tail;
+                last = 1;
+            }
+            _ => break,
+        }
+    }
+    let end = bytes.len() - rest.len();
+    (end, if last == 0 { prev } else { end - last })
+}
+
 /// Splits `original` into pieces: `(original start, piece)`. One pass over
 /// the bytes; runs of stable characters cost a range check each.
 #[inline]
@@ -217,6 +249,10 @@ fn for_each_piece(original: &str, mut emit: impl FnMut(usize, Piece<'_>)) {
     // Start of the pending run of unchanged characters, and of the last character.
     let (mut run, mut prev, mut i) = (0, 0, 0);
     while i < n {
+        (i, prev) = skip_stable(bytes, i, prev);
+        if i >= n {
+            break;
+        }
         let b = bytes[i];
         let (c, width) = if b < 0x80 {
             if !b.is_ascii_uppercase() {
@@ -328,6 +364,13 @@ impl Piece<'_> {
                 1
             }
             Piece::Chunk(t, next_kana) => {
+                // A full-width ASCII form alone (（, ：, Ａ…): its NFKC is the
+                // ASCII character (the tests check every one against the
+                // general path below).
+                if let Some(c) = fullwidth_ascii(t) {
+                    text.push(c.to_ascii_lowercase());
+                    return t.len();
+                }
                 let from = text.len();
                 for n in t.nfkc() {
                     text.extend(n.to_lowercase());
@@ -340,6 +383,17 @@ impl Piece<'_> {
                 t.len()
             }
         }
+    }
+}
+
+/// The ASCII character of a chunk that is one full-width ASCII form
+/// (U+FF01–U+FF5E), if it is one.
+#[inline]
+fn fullwidth_ascii(chunk: &str) -> Option<char> {
+    let mut chars = chunk.chars();
+    match (chars.next(), chars.next()) {
+        (Some(c @ '\u{FF01}'..='\u{FF5E}'), None) => char::from_u32(c as u32 - 0xFEE0),
+        _ => None,
     }
 }
 
@@ -420,6 +474,46 @@ mod tests {
         let at = n.text.find('ド').unwrap();
         let (s, e) = n.original_range(at, at + 'ド'.len_utf8());
         assert_eq!(&original[s..e], "ﾄﾞ");
+    }
+
+    #[test]
+    fn fullwidth_ascii_takes_the_general_path_s_result() {
+        for cp in 0xFF01..=0xFF5Eu32 {
+            let c = char::from_u32(cp).unwrap();
+            let s = c.to_string();
+            let general: String = s.nfkc().flat_map(char::to_lowercase).collect();
+            assert!(
+                !general.chars().any(variants::is_fold_trigger),
+                "U+{cp:04X}"
+            );
+            for next_kana in [false, true] {
+                let mut fast = String::new();
+                Piece::Chunk(&s, next_kana).push_to(&mut fast);
+                assert_eq!(fast, general, "U+{cp:04X}");
+            }
+        }
+        assert_eq!(fullwidth_ascii("（"), Some('('));
+        assert_eq!(fullwidth_ascii("ａb"), None);
+        assert_eq!(fullwidth_ascii("ｶ"), None);
+    }
+
+    #[test]
+    fn the_byte_skip_reads_the_bitmap_as_the_decoded_char() {
+        for c in (0..=0x10FFFFu32).filter_map(char::from_u32) {
+            let mut buf = [0u8; 4];
+            let bytes = c.encode_utf8(&mut buf).as_bytes();
+            let skipped = is_stable(c) && !c.is_ascii_uppercase();
+            let expected = if skipped { (bytes.len(), 0) } else { (0, 0) };
+            // Only ASCII and three-byte sequences are skipped by bytes.
+            if bytes.len() == 1 || bytes.len() == 3 || !skipped {
+                assert_eq!(skip_stable(bytes, 0, 0), expected, "U+{:04X}", c as u32);
+            }
+        }
+        let text = "北朝鮮がロシアへ、NHKは";
+        assert_eq!(
+            skip_stable(text.as_bytes(), 0, 0),
+            (text.find('N').unwrap(), text.find('、').unwrap())
+        );
     }
 
     #[test]

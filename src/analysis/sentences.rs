@@ -1,21 +1,21 @@
 //! Sentences of an article, and its lead (the first sentence).
 
+use std::sync::LazyLock;
+
 /// Byte ranges of the sentences of `text`, in order, found as they are
 /// needed (a snippet near the start of a long article reads only its start).
-/// Scans bytes, not chars: every sentence end and closing mark is ASCII or a
-/// three-byte sequence, found by its lead byte (this runs for every hit).
+/// Sentence ends are found with `memchr` ([`Ends`]), not byte by byte: every
+/// end and closing mark is ASCII or a three-byte sequence (this runs for
+/// every hit).
 pub fn sentences(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
     let bytes = text.as_bytes();
+    let mut ends = Ends::new(bytes);
     let mut start = 0;
     let mut i = 0;
     let mut done = false;
     std::iter::from_fn(move || {
-        while i < bytes.len() {
-            let Some(width) = sentence_end_at(bytes, i) else {
-                i += 1;
-                continue;
-            };
-            let mut end = i + width;
+        while let Some((at, width)) = ends.next(i) {
+            let mut end = at + width;
             while let Some(w) = closing_at(bytes, end) {
                 end += w;
             }
@@ -34,9 +34,74 @@ pub fn sentences(text: &str) -> impl Iterator<Item = (usize, usize)> + '_ {
     })
 }
 
-/// The width of the sentence end starting at byte `i`, if one does:
+/// `。`, found by `memmem` (its bytes E3 80 82 are rare as a sequence).
+static MARU: LazyLock<memchr::memmem::Finder<'static>> =
+    LazyLock::new(|| memchr::memmem::Finder::new("。"));
+
+/// The sentence ends of a text, by kind: ASCII `!` `?` and line breaks,
+/// `。`, and the full-width `！` `？`. Each kind's next position is kept
+/// until the scan passes it (`usize::MAX`: none left).
+struct Ends<'a> {
+    bytes: &'a [u8],
+    next: [usize; 3],
+}
+
+impl<'a> Ends<'a> {
+    fn new(bytes: &'a [u8]) -> Self {
+        let mut ends = Ends {
+            bytes,
+            next: [0; 3],
+        };
+        for kind in 0..3 {
+            ends.next[kind] = ends.find(kind, 0);
+        }
+        ends
+    }
+
+    /// The first end of `kind` at or after byte `from`.
+    fn find(&self, kind: usize, from: usize) -> usize {
+        let hay = &self.bytes[from.min(self.bytes.len())..];
+        let found = match kind {
+            0 => memchr::memchr3(b'!', b'?', b'\n', hay),
+            1 => MARU.find(hay),
+            _ => {
+                // `！` EF BC 81, `？` EF BC 9F: EF is a lead byte, rarer than E3.
+                let mut at = 0;
+                loop {
+                    match memchr::memchr(0xEF, &hay[at..]) {
+                        None => break None,
+                        Some(j)
+                            if matches!(
+                                hay.get(at + j + 1..at + j + 3),
+                                Some([0xBC, 0x81 | 0x9F])
+                            ) =>
+                        {
+                            break Some(at + j);
+                        }
+                        Some(j) => at += j + 1,
+                    }
+                }
+            }
+        };
+        found.map_or(usize::MAX, |j| from + j)
+    }
+
+    /// The first sentence end at or after byte `i`: where, and its width.
+    fn next(&mut self, i: usize) -> Option<(usize, usize)> {
+        for kind in 0..3 {
+            if self.next[kind] < i {
+                self.next[kind] = self.find(kind, i);
+            }
+        }
+        let (kind, &at) = self.next.iter().enumerate().min_by_key(|&(_, &at)| at)?;
+        (at != usize::MAX).then_some((at, if kind == 0 { 1 } else { 3 }))
+    }
+}
+
+/// The width of the sentence end starting at byte `i`, if one does (what
+/// [`Ends`] finds; the tests check the two against the characters):
 /// `!`, `?`, a line break, `。` (E3 80 82), `！` (EF BC 81) or `？` (EF BC 9F).
-#[inline]
+#[cfg(test)]
 fn sentence_end_at(b: &[u8], i: usize) -> Option<usize> {
     match b[i] {
         b'!' | b'?' | b'\n' => Some(1),
@@ -167,6 +232,24 @@ mod tests {
     }
 
     proptest::proptest! {
+        #[test]
+        fn ends_are_found_where_the_bytes_say(
+            text in "[あ-ん。！？!?\n」（）０-９a-z\u{FF5E}\u{FFE5}]{0,60}"
+        ) {
+            let b = text.as_bytes();
+            let by_bytes: Vec<_> = (0..b.len())
+                .filter_map(|i| sentence_end_at(b, i).map(|w| (i, w)))
+                .collect();
+            let mut ends = Ends::new(b);
+            let mut found = Vec::new();
+            let mut i = 0;
+            while let Some((at, w)) = ends.next(i) {
+                found.push((at, w));
+                i = at + 1;
+            }
+            proptest::prop_assert_eq!(found, by_bytes);
+        }
+
         #[test]
         fn byte_scanner_reads_as_the_char_scanner(
             text in "[あ-ん。！？!?\n」』）)】〕”\"「a-z０-９ \u{3000}ー]{0,60}"

@@ -10,7 +10,7 @@
 //! found when asked for, so deleting or back-dating a representative
 //! rewrites nothing.
 //!
-//! Candidates come from the LSH bands, indexed as terms (`dedup_band_v2`), for
+//! Candidates come from the LSH bands, indexed as terms (`dedup_band_v3`), for
 //! committed articles, and from a map of the articles written since the last
 //! commit (cleared by the commit, so memory does not grow with the corpus).
 //!
@@ -250,6 +250,10 @@ fn candidates(store: &Store, searcher: &Searcher, sig: &Signature) -> Result<Vec
         }
     }
     let mut found: Vec<(DocAddress, u32)> = shared.into_iter().collect();
+    crate::metrics::metrics()
+        .dedup_candidates
+        .with_label_values(&["shared_band"])
+        .inc_by(found.len() as u64);
     found.sort_unstable_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
     found.truncate(MAX_COMPARED);
     Ok(found.into_iter().map(|(a, _)| a).collect())
@@ -269,6 +273,7 @@ fn committed_groups(
     // Groups found, by (segment, term ordinal): no dictionary lookup to skip
     // a candidate whose group is known.
     let mut found_ords: HashSet<(u32, u64)> = HashSet::new();
+    let mut compared = 0;
     for addr in candidates(store, searcher, sig)? {
         let ord = group_ord(searcher, addr).map(|o| (addr.segment_ord, o));
         if ord.is_some_and(|o| found_ords.contains(&o)) {
@@ -277,6 +282,7 @@ fn committed_groups(
         let Some(other) = signature_at(searcher, addr) else {
             continue;
         };
+        compared += 1;
         if settings.is_duplicate(sig.similarity(&other))
             && let Some(group) = group_at(searcher, addr)
             && take(&store.load(searcher, addr)?.article.id)
@@ -285,6 +291,10 @@ fn committed_groups(
             found_ords.extend(ord);
         }
     }
+    crate::metrics::metrics()
+        .dedup_candidates
+        .with_label_values(&["compared"])
+        .inc_by(compared);
     Ok(found)
 }
 

@@ -18,21 +18,29 @@
 //! optimiser and a logger with it; the algorithm is the twenty lines of
 //! [`Signature::of_normalized`].
 
-use std::sync::LazyLock;
-
 use crate::analysis::normalize::normalize_str;
 
 /// Characters per shingle.
 pub const SHINGLE_CHARS: usize = 5;
+/// MinHash values (bins) per signature: what the similarity is estimated
+/// from (a standard deviation of at most √(J(1−J)/126) ≤ 0.045).
+pub const HASHES: usize = 126;
 /// Rows per band: two articles become candidates when all rows of one band agree.
-pub const ROWS: usize = 3;
-/// Bands; with [`ROWS`], an article pair of Jaccard index 0.5 becomes a
-/// candidate with probability 1 − (1 − 0.5³)⁴² ≈ 0.996, one of 0.3 with ≈ 0.68,
-/// one of 0.05 with ≈ 0.005.
-pub const BANDS: usize = 42;
-/// MinHash values (bins) per signature.
-pub const HASHES: usize = ROWS * BANDS;
-const _: () = assert!(ROWS <= 3, "a band key holds three 16-bit values");
+pub const ROWS: usize = 2;
+/// Bands, made of the first [`ROWS`] × [`BANDS`] values. A pair of Jaccard
+/// index J becomes a candidate with probability 1 − (1 − J²)¹⁷: 0.80 at the
+/// floor J = 0.3 ([`super::groups::MIN_JACCARD`]), 0.95 at 0.4, 0.9925 at
+/// 0.5, and 0.007 at 0.02 (two unrelated reports). 17 bands of 2 rows are
+/// the fewest index terms that make a pair of J = 0.5 (a copy holding half
+/// of its original) a candidate at least 99 times in 100; 3 rows need 35
+/// bands for that, 1 row finds unrelated pairs too often (0.13 at J = 0.02).
+/// The curve, and what 42 bands of 3 rows (before) gave, are in
+/// `bench/DEDUP.md`.
+pub const BANDS: usize = 17;
+const _: () = assert!(
+    ROWS * BANDS <= HASHES && ROWS <= 3 && BANDS < 1 << 16,
+    "a band key holds the band number and up to three 16-bit values"
+);
 /// Bodies with fewer distinct shingles get no signature (too short to tell
 /// a copy from a coincidence) and stay alone in their group.
 pub const MIN_SHINGLES: usize = 40;
@@ -61,53 +69,184 @@ pub struct Similarity {
 /// (`『見出し』。読売新聞、2005年8月21日。`). On Wikinews, typhoon reports
 /// shared up to 84 % of their shingles through them (`bench/DEDUP.md`).
 ///
-/// The text is normalised (NFKC: ASCII digits), and the pattern has no
-/// bounded repetitions: a `{0,200}` of a negated class made the lazy DFA
-/// rebuild its states on every article (0.35 M instructions an article,
-/// more than the signature itself); the lengths are checked on the matches
-/// instead ([`MAX_CITED_TITLE`], [`MAX_CITATION_TAIL`]).
-static BOILERPLATE: LazyLock<regex::Regex> = LazyLock::new(|| {
-    regex::Regex::new(
-        r"[0-9]{4}年[0-9]{1,2}月[0-9]{1,2}日\([月火水木金土日]\):[^。『]*|『([^』]*)』。([^。]*?)[0-9]{4}年[0-9]{1,2}月[0-9]{1,2}日。",
-    )
-    .expect("the boilerplate pattern compiles")
-});
+/// On the normalised text (NFKC: ASCII digits, parentheses and colons),
+/// what is cut reads as this pattern, leftmost-first, matches not
+/// overlapping (the `regex` crate's `replace_all`; the tests keep it as the
+/// reference of [`strip_boilerplate`], which finds the same matches by hand):
+///
+/// * a dated item, `[0-9]{4}年[0-9]{1,2}月[0-9]{1,2}日\([月火水木金土日]\):[^。『]*`;
+/// * a citation, `『([^』]*)』。([^。]*?)[0-9]{4}年[0-9]{1,2}月[0-9]{1,2}日。`, unless its
+///   title is longer than [`MAX_CITED_TITLE`] or its outlet part longer than
+///   [`MAX_CITATION_TAIL`] characters (then it stays, and the search goes on
+///   after it).
+///
+/// The pattern cost 70,000 instructions a Wikinews article in the lazy DFA
+/// of `regex` (nearly every article holds a dated list); the scanner jumps
+/// from one `日(` or `『` to the next.
+#[cfg(test)]
+pub(crate) const BOILERPLATE_PATTERN: &str = r"[0-9]{4}年[0-9]{1,2}月[0-9]{1,2}日\([月火水木金土日]\):[^。『]*|『([^』]*)』。([^。]*?)[0-9]{4}年[0-9]{1,2}月[0-9]{1,2}日。";
 
 /// Longest quoted title of a citation, in characters.
 const MAX_CITED_TITLE: usize = 200;
 /// Longest outlet part of a citation (between `』。` and the date), in characters.
 const MAX_CITATION_TAIL: usize = 60;
 
+/// A match of the boilerplate: its byte range, and whether it is cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Boilerplate {
+    start: usize,
+    end: usize,
+    cut: bool,
+}
+
+/// Where the `[0-9]{4}年[0-9]{1,2}月[0-9]{1,2}` of a date ending just
+/// before byte `day` (where its `日` is) starts, if it does.
+fn date_start(b: &[u8], day: usize) -> Option<usize> {
+    // One or two digits right before `at`, and the three-byte `mark` before them.
+    let digits_then = |at: usize, mark: &[u8; 3]| -> Option<usize> {
+        let run = b[..at]
+            .iter()
+            .rev()
+            .take(3)
+            .take_while(|c| c.is_ascii_digit())
+            .count();
+        let before = at.checked_sub(run)?;
+        ((1..=2).contains(&run) && before >= 3 && &b[before - 3..before] == mark)
+            .then_some(before - 3)
+    };
+    let month = digits_then(day, "月".as_bytes().try_into().ok()?)?;
+    let year = digits_then(month, "年".as_bytes().try_into().ok()?)?;
+    let start = year.checked_sub(4)?;
+    b[start..year]
+        .iter()
+        .all(u8::is_ascii_digit)
+        .then_some(start)
+}
+
+/// The dated item whose `日(` is at byte `at`, if one is there and starts at
+/// or after `from`.
+fn dated_item_at(text: &str, at: usize, from: usize) -> Option<Boilerplate> {
+    let b = text.as_bytes();
+    let start = date_start(b, at).filter(|&s| s >= from)?;
+    // 日 ( weekday ) :
+    let mut rest = text[at + "日(".len()..].chars();
+    let weekday = rest.next()?;
+    if !matches!(weekday, '月' | '火' | '水' | '木' | '金' | '土' | '日')
+        || rest.next()? != ')'
+        || rest.next()? != ':'
+    {
+        return None;
+    }
+    let body = text.len() - rest.as_str().len();
+    let end = text[body..]
+        .find(['。', '『'])
+        .map_or(text.len(), |i| body + i);
+    Some(Boilerplate {
+        start,
+        end,
+        cut: true,
+    })
+}
+
+/// The citation whose `『` is at byte `at`, if one is there.
+fn citation_at(text: &str, at: usize) -> Option<Boilerplate> {
+    let title_start = at + '『'.len_utf8();
+    let title_end = title_start + text[title_start..].find('』')?;
+    let tail_start = title_end + "』。".len();
+    if !text[title_end..].starts_with("』。") {
+        return None;
+    }
+    // The outlet part and the date hold no 。: the date ends at the next one.
+    let stop = tail_start + text[tail_start..].find('。')?;
+    // (Compared as bytes: `stop - 3` need not be a char boundary.)
+    let day = stop.checked_sub('日'.len_utf8())?;
+    if day < tail_start || &text.as_bytes()[day..stop] != "日".as_bytes() {
+        return None;
+    }
+    let date = date_start(text.as_bytes(), day).filter(|&d| d >= tail_start)?;
+    let long = |s: &str, max: usize| s.chars().nth(max).is_some();
+    Some(Boilerplate {
+        start: at,
+        end: stop + '。'.len_utf8(),
+        cut: !long(&text[title_start..title_end], MAX_CITED_TITLE)
+            && !long(&text[tail_start..date], MAX_CITATION_TAIL),
+    })
+}
+
+/// The byte position of the next `needle` at or after `from`.
+fn find_from(text: &str, from: usize, needle: &str) -> Option<usize> {
+    text.get(from..)?.find(needle).map(|i| from + i)
+}
+
+/// The leftmost boilerplate match starting at or after `from`. A dated
+/// item starts before its `日(` with digits, 年 and 月 only, so candidates
+/// in the order of their `日(` or `『` are in the order of their starts.
+fn next_boilerplate(text: &str, from: usize) -> Option<Boilerplate> {
+    let mut item = find_from(text, from, "日(");
+    let mut citation = find_from(text, from, "『");
+    loop {
+        let (i, is_item) = match (item, citation) {
+            (None, None) => return None,
+            (Some(i), Some(c)) if c < i => (c, false),
+            (Some(i), _) => (i, true),
+            (None, Some(c)) => (c, false),
+        };
+        if is_item {
+            if let Some(m) = dated_item_at(text, i, from) {
+                return Some(m);
+            }
+            item = find_from(text, i + '日'.len_utf8(), "日(");
+        } else {
+            if let Some(m) = citation_at(text, i) {
+                return Some(m);
+            }
+            citation = find_from(text, i + '『'.len_utf8(), "『");
+        }
+    }
+}
+
+/// `text` without its boilerplate (see [`BOILERPLATE_PATTERN`]).
+fn strip_boilerplate(text: String) -> String {
+    let mut out: Option<String> = None;
+    let (mut copied, mut from) = (0, 0);
+    while let Some(m) = next_boilerplate(&text, from) {
+        if m.cut {
+            let out = out.get_or_insert_with(|| String::with_capacity(text.len()));
+            out.push_str(&text[copied..m.start]);
+            copied = m.end;
+        }
+        from = m.end;
+    }
+    match out {
+        Some(mut out) => {
+            out.push_str(&text[copied..]);
+            out
+        }
+        None => text,
+    }
+}
+
 /// The text shingled, from the normalised body (NFKC, lower case, spelling
 /// variants: what the analyser made of it): without `更新:` lines, white
-/// space and [`BOILERPLATE`], so line breaks, update stamps and
-/// full-width/half-width differences do not count.
+/// space and boilerplate ([`BOILERPLATE_PATTERN`]), so line breaks, update
+/// stamps and full-width/half-width differences do not count.
 pub fn shingle_text(normalized: &str) -> String {
     let mut joined = String::with_capacity(normalized.len());
     for line in normalized.lines() {
         if line.trim_start().starts_with("更新") {
             continue;
         }
-        joined.extend(line.chars().filter(|c| !c.is_whitespace()));
-    }
-    let cut = |c: &regex::Captures<'_>| {
-        let long =
-            |i: usize, max: usize| c.get(i).is_some_and(|m| m.as_str().chars().count() > max);
-        if long(1, MAX_CITED_TITLE) || long(2, MAX_CITATION_TAIL) {
-            c[0].to_string()
-        } else {
-            String::new()
+        // Runs between white space, copied whole.
+        let mut run = 0;
+        for (i, c) in line.char_indices() {
+            if c.is_whitespace() {
+                joined.push_str(&line[run..i]);
+                run = i + c.len_utf8();
+            }
         }
-    };
-    // Every match holds one of these literals: most bodies hold neither and
-    // skip the pattern (a scan of the whole text).
-    if !joined.contains("日(") && !joined.contains("』。") {
-        return joined;
+        joined.push_str(&line[run..]);
     }
-    match BOILERPLATE.replace_all(&joined, cut) {
-        std::borrow::Cow::Borrowed(_) => joined,
-        std::borrow::Cow::Owned(s) => s,
-    }
+    strip_boilerplate(joined)
 }
 
 /// 64-bit multiply, folded: the mixing step of wyhash.
@@ -246,16 +385,19 @@ impl Signature {
         }
     }
 
-    /// The LSH band keys: band number in the top 16 bits, the band's three
+    /// The LSH band keys: band number in the top 16 bits, the band's
     /// 16-bit values below (exact, no hashing).
     pub fn bands(&self) -> impl Iterator<Item = u64> + '_ {
-        self.mins.chunks(ROWS).enumerate().map(|(band, rows)| {
-            rows.iter()
-                .enumerate()
-                .fold((band as u64) << 48, |key, (i, &v)| {
-                    key | (u64::from(v) << (16 * i))
-                })
-        })
+        self.mins[..ROWS * BANDS]
+            .chunks(ROWS)
+            .enumerate()
+            .map(|(band, rows)| {
+                rows.iter()
+                    .enumerate()
+                    .fold((band as u64) << 48, |key, (i, &v)| {
+                        key | (u64::from(v) << (16 * i))
+                    })
+            })
     }
 
     /// Bytes as stored in the index: the shingle count (little endian),
@@ -302,6 +444,88 @@ mod tests {
         );
         assert_eq!(shingles_of(&varied), plain);
         assert!(plain.starts_with("気象庁によると、台風18号は"));
+    }
+
+    /// What [`strip_boilerplate`] replaced: the pattern, through `regex`.
+    fn strip_by_pattern(text: &str) -> String {
+        let pattern = regex::Regex::new(BOILERPLATE_PATTERN).unwrap();
+        pattern
+            .replace_all(text, |c: &regex::Captures<'_>| {
+                let long = |i: usize, max: usize| {
+                    c.get(i).is_some_and(|m| m.as_str().chars().count() > max)
+                };
+                if long(1, MAX_CITED_TITLE) || long(2, MAX_CITATION_TAIL) {
+                    c[0].to_string()
+                } else {
+                    String::new()
+                }
+            })
+            .into_owned()
+    }
+
+    #[test]
+    fn the_scanner_cuts_what_the_pattern_matches() {
+        let title = "あ".repeat(MAX_CITED_TITLE);
+        let tail = "い".repeat(MAX_CITATION_TAIL);
+        for text in [
+            String::new(),
+            "2016年8月16日(火):台風13号2014年7月7日(月):台風8号。次".into(),
+            "前12016年8月16日(火):a『b』。c2005年8月21日。後".into(),
+            "2016年123月1日(火):a。2016年12月1日(火)a。2016年1月1日(祝):a。".into(),
+            format!("『{title}』。{tail}2005年8月21日。"),
+            format!("『{title}あ』。読売2005年8月21日。2016年8月16日(火):x"),
+            format!("『見出し』。{tail}う2005年8月21日。"),
+            "『a』。b『c』。d2005年8月21日。『e』x。".into(),
+            "『a』。b12005年8月21日。".into(),
+            "『a』。é。2005年8月21日。".into(),
+        ] {
+            assert_eq!(
+                strip_boilerplate(text.clone()),
+                strip_by_pattern(&text),
+                "{text}"
+            );
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_scanner_reads_as_the_pattern(
+            pieces in proptest::collection::vec(proptest::sample::select(vec![
+                "2016年8月16日(火):", "12016年8月16日(火):", "2016年8月16日(祝):",
+                "2016年123月1日(火):", "2016年8月", "16日(火):", "2005年8月21日。",
+                "2005年8月21日", "2016", "8", "123", "年", "月", "日", "日(", "(", ")", ":",
+                "『", "』", "』。", "。", "読売新聞、", "台風", "é", "あ", "1",
+            ]), 0..30)
+        ) {
+            let text: String = pieces.concat();
+            proptest::prop_assert_eq!(strip_boilerplate(text.clone()), strip_by_pattern(&text));
+        }
+    }
+
+    #[test]
+    fn the_scanner_reads_the_wikinews_corpus_as_the_pattern() {
+        let path = std::env::var_os("KIJI_WIKINEWS")
+            .map(std::path::PathBuf::from)
+            .unwrap_or_else(|| {
+                std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                    .join("../shared/corpus/wikinews/articles.jsonl")
+            });
+        let Ok(bytes) = std::fs::read(&path) else {
+            eprintln!("SKIPPED: no Wikinews corpus at {}", path.display());
+            return;
+        };
+        let articles = crate::article::parse_bytes(crate::article::Format::JsonLines, &bytes, "");
+        let mut cut = 0;
+        for a in articles.into_iter().filter_map(|r| r.ok()) {
+            let joined: String = normalize_str(&a.body)
+                .chars()
+                .filter(|c| !c.is_whitespace())
+                .collect();
+            let expected = strip_by_pattern(&joined);
+            cut += usize::from(expected.len() < joined.len());
+            assert_eq!(strip_boilerplate(joined), expected, "{}", a.id);
+        }
+        assert!(cut > 100, "only {cut} articles hold boilerplate");
     }
 
     #[test]

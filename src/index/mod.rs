@@ -158,6 +158,42 @@ pub struct CommitInfo {
 /// default of 100 blocks made most of those loads decompress a block again.
 const DOC_STORE_CACHE_BLOCKS: usize = 1024;
 
+/// The doc-store readers of one searcher generation, one per segment, in
+/// the searcher's segment order ([`Store::with_stored_json`] reads through them).
+struct DocStores {
+    generation: u64,
+    readers: Vec<tantivy::store::StoreReader>,
+}
+
+/// The one stored text value of `field` in a document's bytes as tantivy's
+/// doc store keeps them: the number of stored values (VInt), then per value
+/// its field (u32, little endian), its type code (u8, 0 for text) and, for
+/// text, its length (VInt) and UTF-8 bytes. `None` for any other layout.
+fn stored_text(bytes: &[u8], field: tantivy::schema::Field) -> Option<&[u8]> {
+    let (count, rest) = vint(bytes)?;
+    let (id, rest) = rest.split_first_chunk::<4>()?;
+    let (&code, rest) = rest.split_first()?;
+    let (len, rest) = vint(rest)?;
+    (count == 1
+        && u32::from_le_bytes(*id) == field.field_id()
+        && code == 0
+        && rest.len() as u64 == len)
+        .then_some(rest)
+}
+
+/// tantivy's VInt: seven bits a byte, least significant first, the last
+/// byte's high bit set. The value and the bytes after it.
+fn vint(bytes: &[u8]) -> Option<(u64, &[u8])> {
+    let mut value = 0u64;
+    for (i, &b) in bytes.iter().enumerate().take(10) {
+        value |= u64::from(b & 0x7F) << (7 * i);
+        if b & 0x80 != 0 {
+            return Some((value, &bytes[i + 1..]));
+        }
+    }
+    None
+}
+
 /// An open index with its reader and analyser.
 pub struct Store {
     pub index: Index,
@@ -171,6 +207,8 @@ pub struct Store {
     pub dedup: crate::dedup::Settings,
     /// The most documents one merge of segments reads (`index.max_merge_docs`).
     pub max_merge_docs: u32,
+    /// The doc-store readers of the last searcher generation read.
+    doc_stores: std::sync::RwLock<Option<Arc<DocStores>>>,
 }
 
 impl Store {
@@ -207,6 +245,7 @@ impl Store {
             commit: std::sync::RwLock::new(None),
             dedup: Default::default(),
             max_merge_docs: merge::DEFAULT_MAX_MERGE_DOCS,
+            doc_stores: std::sync::RwLock::new(None),
         })
     }
 
@@ -247,19 +286,63 @@ impl Store {
         })
     }
 
-    /// Hands the stored JSON of the article at an address to `f`.
+    /// Hands the stored JSON of the article at an address to `f`: read in
+    /// place from the doc store's block (no copy), its UTF-8 checked once
+    /// with `simdutf8`. tantivy's `Searcher::doc` copied it into a `String`,
+    /// checked it with `std` (slow on Japanese: a tenth of the instructions
+    /// of the bench searches) and copied it again into a document.
     fn with_stored_json<T>(
         &self,
         searcher: &Searcher,
         addr: DocAddress,
         f: impl FnOnce(&str) -> Result<T>,
     ) -> Result<T> {
+        let stores = self.doc_stores(searcher)?;
+        let reader = stores
+            .readers
+            .get(addr.segment_ord as usize)
+            .ok_or_else(|| Error::Corrupt(format!("no segment {}", addr.segment_ord)))?;
+        let bytes = reader.get_document_bytes(addr.doc_id)?;
+        if let Some(json) = stored_text(&bytes, self.fields.doc) {
+            let json = simdutf8::basic::from_utf8(json)
+                .map_err(|_| Error::Corrupt(format!("document {addr:?} is not UTF-8")))?;
+            return f(json);
+        }
+        // Another layout than `stored_text` knows (a tantivy upgrade): the slow way.
         let doc: TantivyDocument = searcher.doc(addr)?;
         let json = doc
             .get_first(self.fields.doc)
             .and_then(|v| v.as_str())
             .ok_or_else(|| Error::Corrupt(format!("document {addr:?} has no stored article")))?;
         f(json)
+    }
+
+    /// The doc-store readers of `searcher`'s segments, opened once per
+    /// searcher generation (opening one reads the segment's skip index).
+    fn doc_stores(&self, searcher: &Searcher) -> Result<Arc<DocStores>> {
+        let generation = searcher.generation().generation_id();
+        if let Some(stores) = self
+            .doc_stores
+            .read()
+            .ok()
+            .and_then(|c| c.clone())
+            .filter(|s| s.generation == generation)
+        {
+            return Ok(stores);
+        }
+        let readers = searcher
+            .segment_readers()
+            .iter()
+            .map(|s| s.get_store_reader(DOC_STORE_CACHE_BLOCKS))
+            .collect::<std::io::Result<Vec<_>>>()?;
+        let stores = Arc::new(DocStores {
+            generation,
+            readers,
+        });
+        if let Ok(mut cached) = self.doc_stores.write() {
+            *cached = Some(stores.clone());
+        }
+        Ok(stores)
     }
 
     /// Reads what a search hit shows of the article at an address, and
@@ -426,4 +509,38 @@ pub fn entity_keys(canonical: &str, kind: EntityType) -> Vec<String> {
         keys.push(last.to_string());
     }
     keys
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stored_text_reads_the_doc_store_layout() {
+        // The stored field after another one (its id is not 0), as in the schema.
+        let mut b = tantivy::schema::Schema::builder();
+        let id = b.add_text_field("id", tantivy::schema::STRING);
+        let doc_field = b.add_text_field("doc", tantivy::schema::STORED);
+        let index = Index::create_in_ram(b.build());
+        let mut writer: tantivy::IndexWriter =
+            index.writer_with_num_threads(1, 15_000_000).unwrap();
+        let long = "北朝鮮の派兵".repeat(100);
+        for json in ["{}", long.as_str()] {
+            let mut doc = TantivyDocument::new();
+            doc.add_text(id, "x");
+            doc.add_text(doc_field, json);
+            writer.add_document(doc).unwrap();
+        }
+        writer.commit().unwrap();
+        let searcher = index.reader().unwrap().searcher();
+        let store = searcher.segment_readers()[0].get_store_reader(1).unwrap();
+        for (doc, json) in [(0, "{}"), (1, long.as_str())] {
+            let bytes = store.get_document_bytes(doc).unwrap();
+            assert_eq!(stored_text(&bytes, doc_field), Some(json.as_bytes()));
+            assert_eq!(stored_text(&bytes, id), None);
+        }
+        assert_eq!(vint(&[0x05 | 0x80]), Some((5, &[][..])));
+        assert_eq!(vint(&[0x01, 0x01 | 0x80, 9]), Some((129, &[9u8][..])));
+        assert_eq!(vint(&[0x01]), None);
+    }
 }

@@ -34,13 +34,15 @@ pub struct Fields {
     pub place: tantivy::schema::Field,
     /// The file an article was read from (watch mode deletes by it).
     pub file: tantivy::schema::Field,
-    /// The stored article + entities, JSON.
+    /// The stored article + entities, JSON. The only stored field
+    /// (`super::DocStores` reads it from the stored bytes).
     pub doc: tantivy::schema::Field,
     /// Near-duplicate detection (`crate::dedup`): the article's duplicate
     /// group key (exact and fast), its LSH band keys, its MinHash signature.
-    /// The band and signature fields carry the signature's version in their
-    /// names (`_v2`: one-permutation hashing): an index holding signatures of
-    /// another kind does not open (`kiji ingest --reanalyze` recomputes them).
+    /// The band and signature fields carry their version in their names
+    /// (signature `_v2`: one-permutation hashing; bands `_v3`: 17 bands of 2
+    /// rows, before 42 of 3): an index holding signatures or bands of another
+    /// kind does not open (`kiji ingest --reanalyze` recomputes them).
     pub dedup_group: tantivy::schema::Field,
     pub dedup_band: tantivy::schema::Field,
     pub dedup_signature: tantivy::schema::Field,
@@ -56,6 +58,8 @@ fn text(tokenizer: &str) -> TextOptions {
 
 /// The name of the signature field (read as a fast field by name).
 pub const SIGNATURE_FIELD: &str = "dedup_signature_v2";
+/// The name of the LSH band field.
+pub const BAND_FIELD: &str = "dedup_band_v3";
 
 /// Builds the schema and its field handles.
 pub fn build() -> (Schema, Fields) {
@@ -83,8 +87,22 @@ pub fn build() -> (Schema, Fields) {
         file: b.add_text_field("file", STRING),
         doc: b.add_text_field("doc", STORED),
         dedup_group: b.add_text_field("dedup_group", STRING | FAST),
-        dedup_band: b.add_u64_field("dedup_band_v2", INDEXED),
+        dedup_band: b.add_u64_field(BAND_FIELD, INDEXED),
         dedup_signature: b.add_bytes_field(SIGNATURE_FIELD, FAST),
     };
     (b.build(), fields)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_article_is_the_only_stored_value() {
+        let (schema, fields) = super::build();
+        let stored: Vec<_> = schema
+            .fields()
+            .filter(|(_, entry)| entry.is_stored())
+            .map(|(field, _)| field)
+            .collect();
+        assert_eq!(stored, vec![fields.doc]);
+    }
 }
