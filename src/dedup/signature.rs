@@ -111,8 +111,12 @@ fn date_start(b: &[u8], day: usize) -> Option<usize> {
             .take_while(|c| c.is_ascii_digit())
             .count();
         let before = at.checked_sub(run)?;
-        ((1..=2).contains(&run) && before >= 3 && &b[before - 3..before] == mark)
-            .then_some(before - 3)
+        // (`then_some` would compute `before - 3` even when `before < 3`.)
+        if (1..=2).contains(&run) && before >= 3 && &b[before - 3..before] == mark {
+            Some(before - 3)
+        } else {
+            None
+        }
     };
     let month = digits_then(day, "月".as_bytes().try_into().ok()?)?;
     let year = digits_then(month, "年".as_bytes().try_into().ok()?)?;
