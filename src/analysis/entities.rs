@@ -190,7 +190,7 @@ const PERSON_TITLES: &[&str] = &[
 
 /// Whether some title starts with the first character of `s` (a quick
 /// test before the list is scanned: most words fail it).
-fn may_start_title(s: &str) -> bool {
+pub(crate) fn may_start_title(s: &str) -> bool {
     static FIRST: std::sync::LazyLock<Vec<char>> = std::sync::LazyLock::new(|| {
         let mut v: Vec<char> = TITLES.iter().filter_map(|t| t.chars().next()).collect();
         v.sort_unstable();

@@ -176,7 +176,9 @@ impl Template {
 
     /// The template of a name (`w[-1]|w[0]`), if it is one.
     pub fn parse(name: &str) -> Option<Template> {
-        Template::ALL.into_iter().find(|t| t.name() == name)
+        static BY_NAME: std::sync::LazyLock<rustc_hash::FxHashMap<&'static str, Template>> =
+            std::sync::LazyLock::new(|| Template::ALL.iter().map(|&t| (t.name(), t)).collect());
+        BY_NAME.get(name).copied()
     }
 }
 
@@ -226,7 +228,7 @@ fn mix(mut z: u64) -> u64 {
 /// an absent value). [`super::fast`] maps the model's attribute strings to
 /// the same keys when it loads the model.
 pub fn key(t: Template, a: u64, b: u64) -> u64 {
-    mix(mix((t as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ a) ^ b.rotate_left(23))
+    mix((t as u64 + 1).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ a ^ b.rotate_left(23))
 }
 
 /// A feature value: its string and [`hash_str`] of it.
@@ -263,7 +265,7 @@ struct Tok<'a> {
     title: bool,
 }
 
-const LENS: [&str; 7] = ["0", "1", "2", "3", "4", "5", "6"];
+pub(crate) const LENS: [&str; 7] = ["0", "1", "2", "3", "4", "5", "6"];
 
 /// Sends the features of every morpheme of `text` (normalised) to `sink`.
 /// `rules` are the mentions the gazetteer and the rules found, sorted by start.
@@ -335,29 +337,18 @@ pub fn each<S: Sink>(
         let i = idx as isize;
         let t = &toks[idx];
         sink.item();
+        // What depends on the word alone comes first (the tagger sums it
+        // once per word: see `super::fast`), in this order.
         sink.add(Bias, none, none);
-        for (tpl, d) in [(W0m2, -2isize), (W0m1, -1), (W0, 0), (W0p1, 1), (W0p2, 2)] {
-            sink.add(tpl, word(i + d), none);
-        }
-        sink.add(Wm1W0, word(i - 1), t.word);
-        sink.add(W0W1, t.word, word(i + 1));
+        sink.add(W0, t.word, none);
         sink.add(P0, t.pos4, none);
-        for (tpl, d) in [(Pm2, -2isize), (Pm1, -1), (Pp1, 1), (Pp2, 2)] {
-            sink.add(tpl, pos3(i + d), none);
-        }
-        sink.add(Pm1P0, pos3(i - 1), t.pos3);
-        sink.add(P0P1, t.pos3, pos3(i + 1));
         if let Some(base) = m.details.get(6)
             && base != m.surface
             && base != "*"
         {
             sink.add(Base, Val::new(base), none);
         }
-        for (tpl, d) in [(Cm1, -1isize), (C0, 0), (Cp1, 1)] {
-            sink.add(tpl, class(i + d), none);
-        }
-        sink.add(C0C1, t.class, class(i + 1));
-        sink.add(Cm1C0, class(i - 1), t.class);
+        sink.add(C0, t.class, none);
         let len = m.surface.chars().count();
         sink.add(Len, Val::new(LENS[len.min(6)]), none);
         if let Some(c) = m.surface.chars().next() {
@@ -375,28 +366,12 @@ pub fn each<S: Sink>(
         if m.unknown {
             sink.add(Unk, none, none);
         }
-        for (tpl, d) in [(Rm2, -2isize), (Rm1, -1), (R0, 0), (Rp1, 1), (Rp2, 2)] {
-            sink.add(tpl, rule(i + d), none);
-        }
-        sink.add(R0R1, t.rule, rule(i + 1));
         if let Some(e) = gazetteer.lookup_normalized(m.surface) {
             sink.add(Gaz, Val::new(e.kind.as_str()), none);
-        }
-        if idx + 1 < n && title_at(text, ms[idx + 1].start) {
-            sink.add(TitleNext, none, none);
-        }
-        if idx > 0 && toks[idx - 1].title {
-            sink.add(TitlePrev, none, none);
         }
         if t.title {
             sink.add(Title, none, none);
         }
-        sink.add(Wm2Wm1, word(i - 2), word(i - 1));
-        sink.add(W1W2, word(i + 1), word(i + 2));
-        sink.add(Pm2Pm1, pos3(i - 2), pos3(i - 1));
-        sink.add(P1P2, pos3(i + 1), pos3(i + 2));
-        sink.add(Cm2, class(i - 2), none);
-        sink.add(Cp2, class(i + 2), none);
         if len > 2 {
             let mut cs = m.surface.char_indices();
             if let Some((two, _)) = cs.nth(2) {
@@ -406,6 +381,37 @@ pub fn each<S: Sink>(
                 sink.add(Suf2, Val::new(&m.surface[from..]), none);
             }
         }
+        // The context.
+        for (tpl, d) in [(W0m2, -2isize), (W0m1, -1), (W0p1, 1), (W0p2, 2)] {
+            sink.add(tpl, word(i + d), none);
+        }
+        sink.add(Wm1W0, word(i - 1), t.word);
+        sink.add(W0W1, t.word, word(i + 1));
+        for (tpl, d) in [(Pm2, -2isize), (Pm1, -1), (Pp1, 1), (Pp2, 2)] {
+            sink.add(tpl, pos3(i + d), none);
+        }
+        sink.add(Pm1P0, pos3(i - 1), t.pos3);
+        sink.add(P0P1, t.pos3, pos3(i + 1));
+        sink.add(Cm1, class(i - 1), none);
+        sink.add(Cp1, class(i + 1), none);
+        sink.add(C0C1, t.class, class(i + 1));
+        sink.add(Cm1C0, class(i - 1), t.class);
+        for (tpl, d) in [(Rm2, -2isize), (Rm1, -1), (R0, 0), (Rp1, 1), (Rp2, 2)] {
+            sink.add(tpl, rule(i + d), none);
+        }
+        sink.add(R0R1, t.rule, rule(i + 1));
+        if idx + 1 < n && title_at(text, ms[idx + 1].start) {
+            sink.add(TitleNext, none, none);
+        }
+        if idx > 0 && toks[idx - 1].title {
+            sink.add(TitlePrev, none, none);
+        }
+        sink.add(Wm2Wm1, word(i - 2), word(i - 1));
+        sink.add(W1W2, word(i + 1), word(i + 2));
+        sink.add(Pm2Pm1, pos3(i - 2), pos3(i - 1));
+        sink.add(P1P2, pos3(i + 1), pos3(i + 2));
+        sink.add(Cm2, class(i - 2), none);
+        sink.add(Cp2, class(i + 2), none);
     }
 }
 
@@ -468,7 +474,7 @@ pub fn features(
 
 /// The rule features' values: `O`, then `B-person/g` (gazetteer, suffix and
 /// abbreviation rules), `I-person/p` (part-of-speech rules) …
-const RULE_TAGS: [&str; 13] = [
+pub(crate) const RULE_TAGS: [&str; 13] = [
     "O",
     "B-person/g",
     "B-person/p",
@@ -485,7 +491,7 @@ const RULE_TAGS: [&str; 13] = [
 ];
 
 /// Index into [`RULE_TAGS`] of each morpheme (BIO of the rule spans).
-fn rule_tags(ms: &[Morpheme<'_>], rules: &[Mention]) -> Vec<u8> {
+pub(crate) fn rule_tags(ms: &[Morpheme<'_>], rules: &[Mention]) -> Vec<u8> {
     let mut tags = vec![0u8; ms.len()];
     for r in rules {
         let from = ms.partition_point(|m| m.start < r.start);
@@ -512,7 +518,7 @@ fn rule_tag(begin: bool, kind: EntityType, by_pos: bool) -> u8 {
 
 /// Appends the character classes of a word, runs collapsed, at most four:
 /// `K` kanji, `H` hiragana, `T` katakana, `A` Latin, `D` digits, `S` other.
-fn push_shape(out: &mut String, s: &str) {
+pub(crate) fn push_shape(out: &mut String, s: &str) {
     let mut last = ' ';
     let mut count = 0;
     for c in s.chars() {

@@ -308,9 +308,9 @@ fn mention(
 fn balanced(s: &str) -> bool {
     let mut depth = 0i32;
     for c in s.chars() {
-        if "(（「『【[〔".contains(c) {
+        if matches!(c, '(' | '（' | '「' | '『' | '【' | '[' | '〔') {
             depth += 1;
-        } else if ")）」』】]〕".contains(c) {
+        } else if matches!(c, ')' | '）' | '」' | '』' | '】' | ']' | '〕') {
             depth -= 1;
             if depth < 0 {
                 return false;
