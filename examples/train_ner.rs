@@ -70,7 +70,7 @@ fn main() -> anyhow::Result<()> {
         write: !args.iter().any(|a| a == "--no-write"),
         c1: arg(&args, "--c1", 0.05),
         c2: arg(&args, "--c2", 0.01),
-        iterations: arg(&args, "--iterations", 200),
+        iterations: arg(&args, "--iterations", 100),
         minfreq: arg(&args, "--minfreq", 1.0),
         export_gold: args
             .iter()
@@ -81,7 +81,7 @@ fn main() -> anyhow::Result<()> {
         folds_dir: path_arg(&args, "--folds-dir"),
         dump: path_arg(&args, "--dump"),
         templates: {
-            let name: String = arg(&args, "--features", "all".to_string());
+            let name: String = arg(&args, "--features", "base".to_string());
             features::TemplateSet::parse(&name)
                 .ok_or_else(|| anyhow::anyhow!("--features {name}: base or all"))?
         },
