@@ -357,8 +357,8 @@ impl FastModel {
             #[inline(always)]
             fn add(&mut self, row: u32) {
                 if let Some(w) = self.rows.get(row as usize) {
-                    for k in 0..MAX_LABELS {
-                        self.acc[k] += w[k];
+                    for (a, w) in self.acc.iter_mut().zip(w) {
+                        *a += w;
                     }
                 }
             }
@@ -540,7 +540,7 @@ impl FastModel {
             let mut joined = Vec::new();
             for m in ms {
                 let details: &[u8] = match &m.details {
-                    Features::Joined(record) => *record,
+                    Features::Joined(record) => record,
                     Features::List(fields) => {
                         joined.clear();
                         for (k, field) in fields.iter().enumerate() {
