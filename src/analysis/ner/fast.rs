@@ -357,8 +357,11 @@ impl FastModel {
             #[inline(always)]
             fn add(&mut self, row: u32) {
                 if let Some(w) = self.rows.get(row as usize) {
-                    for (a, w) in self.acc.iter_mut().zip(w) {
-                        *a += w;
+                    // Indexed: compiles to straight vector adds (the
+                    // zipped iterator cost ~1 % more ingest instructions).
+                    #[allow(clippy::needless_range_loop)]
+                    for k in 0..MAX_LABELS {
+                        self.acc[k] += w[k];
                     }
                 }
             }
