@@ -5,9 +5,11 @@
 //! KIJI_WIKINEWS=/path/articles.jsonl cargo run --release --example eval_entities
 //! ```
 //!
-//! Runs kiji's extractor and the IPADIC-part-of-speech-only baseline on every
-//! gold sentence and prints precision, recall and F1 per type, for exact and
-//! overlapping spans. `--errors` also lists the misses and false alarms.
+//! Runs kiji's extractor as configured by default (gazetteer, rules and the
+//! entity model), the gazetteer and rules alone (`entities.model = false`)
+//! and the IPADIC-part-of-speech-only baseline on every gold sentence and
+//! prints precision, recall and F1 per type, for exact and overlapping spans.
+//! `--errors` also lists kiji's misses and false alarms.
 
 use std::path::PathBuf;
 
@@ -44,7 +46,8 @@ fn main() -> anyhow::Result<()> {
         })
         .collect();
 
-    let kiji = Analyzer::new(None)?;
+    let kiji = kiji::config::Config::default().analyzer()?;
+    let rules = Analyzer::new(None)?;
     let baseline = Analyzer::with_parts(Default::default(), None)?;
     let run = |f: &dyn Fn(&str) -> Vec<Mention>| -> Vec<Span> {
         let mut out = Vec::new();
@@ -70,6 +73,7 @@ fn main() -> anyhow::Result<()> {
     let started = std::time::Instant::now();
     let ours = run(&|t| kiji.mentions(t));
     let elapsed = started.elapsed();
+    let rules_only = run(&|t| rules.mentions(t));
     let base = run(&|t| baseline.mentions_pos_only(t));
 
     println!(
@@ -81,7 +85,11 @@ fn main() -> anyhow::Result<()> {
         "| type | system | exact P | exact R | exact F1 | overlap P | overlap R | overlap F1 |"
     );
     println!("|---|---|---|---|---|---|---|---|");
-    for (name, pred) in [("kiji", &ours), ("IPADIC POS only", &base)] {
+    for (name, pred) in [
+        ("kiji", &ours),
+        ("kiji rules only", &rules_only),
+        ("IPADIC POS only", &base),
+    ] {
         for (kind, (exact, overlap)) in score(&gold, pred) {
             println!(
                 "| {} | {name} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} | {:.3} |",

@@ -44,6 +44,8 @@ struct Options {
     /// `--dump FILE`: every scored sentence with its gold, rule and model
     /// spans (JSONL), for error analysis.
     dump: Option<PathBuf>,
+    /// `--features base|all`: the feature templates trained on.
+    templates: features::TemplateSet,
 }
 
 fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
@@ -68,7 +70,7 @@ fn main() -> anyhow::Result<()> {
         write: !args.iter().any(|a| a == "--no-write"),
         c1: arg(&args, "--c1", 0.05),
         c2: arg(&args, "--c2", 0.01),
-        iterations: arg(&args, "--iterations", 200),
+        iterations: arg(&args, "--iterations", 100),
         minfreq: arg(&args, "--minfreq", 1.0),
         export_gold: args
             .iter()
@@ -78,6 +80,11 @@ fn main() -> anyhow::Result<()> {
         data: arg(&args, "--data", PathBuf::from("train/ner/data.txt")),
         folds_dir: path_arg(&args, "--folds-dir"),
         dump: path_arg(&args, "--dump"),
+        templates: {
+            let name: String = arg(&args, "--features", "base".to_string());
+            features::TemplateSet::parse(&name)
+                .ok_or_else(|| anyhow::anyhow!("--features {name}: base or all"))?
+        },
     };
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let corpus = root.join("../shared/corpus/wikinews/articles.jsonl");
@@ -115,7 +122,7 @@ fn main() -> anyhow::Result<()> {
     anyhow::ensure!(!sets.is_empty(), "train/ner/data.txt lists no data");
 
     let analyzer = Analyzer::with_parts(Gazetteer::load(None)?, None)?;
-    let prepare = |s: &Sentence| prepare(&analyzer, s);
+    let prepare = |s: &Sentence| prepare(&analyzer, s, opts.templates);
     let t = std::time::Instant::now();
     let prepared: Vec<Vec<Prepared>> = sets
         .iter()
@@ -316,11 +323,11 @@ struct Prepared {
     labels: Vec<String>,
 }
 
-fn prepare(analyzer: &Analyzer, s: &Sentence) -> Prepared {
+fn prepare(analyzer: &Analyzer, s: &Sentence, templates: features::TemplateSet) -> Prepared {
     let norm = normalize(&s.text);
     let ms = analyzer.morphemes(&norm.text);
     let rules = entities::extract(&norm.text, &ms, analyzer.gazetteer());
-    let xseq = features::features(&norm.text, &ms, &rules, analyzer.gazetteer());
+    let xseq = features::features(&norm.text, &ms, &rules, analyzer.gazetteer(), templates);
     let idx = CharIndex::new(&s.text);
     let mut labels = Vec::with_capacity(ms.len());
     let mut previous: Option<usize> = None;

@@ -7,6 +7,7 @@ mod api;
 mod dedup;
 mod hardening;
 mod ingest;
+mod ner;
 mod opensearch;
 mod opensearch_query;
 mod parity;

@@ -188,20 +188,34 @@ const PERSON_TITLES: &[&str] = &[
     "司令官",
 ];
 
+/// Whether some title starts with the first character of `s` (a quick
+/// test before the list is scanned: most words fail it).
+pub(crate) fn may_start_title(s: &str) -> bool {
+    static FIRST: std::sync::LazyLock<Vec<char>> = std::sync::LazyLock::new(|| {
+        let mut v: Vec<char> = TITLES.iter().filter_map(|t| t.chars().next()).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    });
+    s.chars()
+        .next()
+        .is_some_and(|c| FIRST.binary_search(&c).is_ok())
+}
+
 /// True when `word` is a title or honorific that follows names (氏, 大統領).
 pub(crate) fn is_title_word(word: &str) -> bool {
-    TITLES.contains(&word)
+    may_start_title(word) && TITLES.contains(&word)
 }
 
 fn is_title(m: &Morpheme<'_>) -> bool {
-    TITLES.contains(&m.surface) || (m.pos(1) == "接尾" && m.pos(2) == "人名")
+    is_title_word(m.surface) || (m.pos(1) == "接尾" && m.pos(2) == "人名")
 }
 
 /// True when a title starts at byte `at` of `text`, however IPADIC split it
 /// (容疑+者, 飛行+士).
 pub(crate) fn title_at(text: &str, at: usize) -> bool {
     let rest = &text[at.min(text.len())..];
-    TITLES.iter().any(|t| rest.starts_with(t))
+    may_start_title(rest) && TITLES.iter().any(|t| rest.starts_with(t))
 }
 
 /// Place suffixes joined to the place before them (宮城 + 県).

@@ -80,6 +80,9 @@ pub struct Gazetteer {
     /// Every proper prefix (whole characters) of a normalised surface form:
     /// a run of morphemes that is not one can stop growing.
     prefixes: rustc_hash::FxHashSet<String>,
+    /// Changes with every change of the entries (0: none yet): caches of
+    /// what a word is in this gazetteer know when they are stale.
+    generation: u64,
 }
 
 impl Gazetteer {
@@ -141,7 +144,15 @@ impl Gazetteer {
         Ok(())
     }
 
+    /// An id of the gazetteer's current contents (equal ids: equal
+    /// contents; a change gives a new id).
+    pub fn generation(&self) -> u64 {
+        self.generation
+    }
+
     fn insert(&mut self, entry: Entry) {
+        static NEXT: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+        self.generation = NEXT.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let key = normalize_str(&entry.canonical);
         let idx = match self.by_surface.get(&key) {
             Some(&i) if normalize_str(&self.entries[i].canonical) == key => {

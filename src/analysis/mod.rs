@@ -158,7 +158,8 @@ impl Analyzer {
     }
 
     /// An analyser with exactly this gazetteer and the rules, without the
-    /// entity model — the default (`entities.model = false`); see
+    /// entity model (`entities.model = false`; the configuration's default
+    /// is on); see
     /// [`Analyzer::with_parts`] and `Config::analyzer` for the model.
     pub fn with_gazetteer(gazetteer: Gazetteer) -> Result<Arc<Analyzer>> {
         Self::with_parts(gazetteer, None)

@@ -6,12 +6,15 @@
 //!   the spans the gazetteer and the rules found (as BIO features).
 //! * [`Recognizer`] — the model (CRFsuite format, `data/ner.crfsuite`, embedded)
 //!   and the decoding of its BIO labels into [`Mention`]s.
+//! * [`fast`] — the model converted at load for tagging without attribute
+//!   strings (the same labels as `crfs`, a fraction of the cost).
 //! * [`merge`] — how model spans and rule spans are combined.
 //! * [`gold`] — gold JSONL files and the scorer (`kiji eval-entities`).
 //!
 //! The model is trained by `cargo run --release --example train_ner` (see
 //! `train/ner/README.md`).
 
+pub mod fast;
 pub mod features;
 pub mod gold;
 pub mod merge;
@@ -48,6 +51,10 @@ pub struct ModelInfo {
 
 /// A CRF tagger over morphemes.
 pub struct Recognizer {
+    fast: fast::FastModel,
+    /// The model as `crfs` reads it: the reference the fast tagger is
+    /// tested against.
+    model: &'static Model<'static>,
     tagger: Tagger<'static>,
     info: ModelInfo,
 }
@@ -85,6 +92,8 @@ impl Recognizer {
         let model: &'static Model<'static> = Box::leak(Box::new(Model::new(bytes).map_err(bad)?));
         let tagger = model.tagger().map_err(bad)?;
         Ok(Recognizer {
+            fast: fast::FastModel::new(bytes, model)?,
+            model,
             tagger,
             info: ModelInfo {
                 name: name.to_string(),
@@ -105,6 +114,11 @@ impl Recognizer {
         &self.info
     }
 
+    /// The feature templates the model uses.
+    pub fn templates(&self) -> features::TemplateSet {
+        self.fast.templates()
+    }
+
     /// Mentions the model finds in `text` (normalised), given its morphemes
     /// and what the gazetteer and rules found there (`rules`, features only).
     /// Titles are stripped from the end of a span; a span the gazetteer
@@ -119,11 +133,65 @@ impl Recognizer {
         if ms.is_empty() {
             return Vec::new();
         }
-        let xseq = features::features(text, ms, rules, gazetteer);
-        let Ok(labels) = self.tagger.tag(&xseq) else {
-            return Vec::new();
-        };
-        decode(text, ms, &labels, gazetteer)
+        let labels = self.fast.tag(text, ms, rules, gazetteer);
+        decode_parsed(
+            text,
+            ms,
+            labels.iter().map(|&l| self.fast.label(l)),
+            gazetteer,
+        )
+    }
+
+    /// The label of each morpheme (`O`, `B-person` …), from the fast tagger.
+    pub fn labels(
+        &self,
+        text: &str,
+        ms: &[Morpheme<'_>],
+        rules: &[Mention],
+        gazetteer: &Gazetteer,
+    ) -> Vec<&str> {
+        self.fast
+            .tag(text, ms, rules, gazetteer)
+            .into_iter()
+            .map(|l| self.model.to_label(l).unwrap_or("O"))
+            .collect()
+    }
+
+    /// [`Recognizer::labels`] as `crfs` tags them from the attribute
+    /// strings of [`features::features`] (the reference; slow).
+    pub fn reference_labels(
+        &self,
+        text: &str,
+        ms: &[Morpheme<'_>],
+        rules: &[Mention],
+        gazetteer: &Gazetteer,
+    ) -> Vec<&str> {
+        let xseq = features::features(text, ms, rules, gazetteer, features::TemplateSet::ALL);
+        self.tagger.tag(&xseq).unwrap_or_default()
+    }
+
+    /// The model's attribute ids of each morpheme: from the fast tagger's
+    /// keys, and (`reference`) from the attribute strings as `crfs` looks
+    /// them up. The two must be equal.
+    pub fn attribute_ids(
+        &self,
+        text: &str,
+        ms: &[Morpheme<'_>],
+        rules: &[Mention],
+        gazetteer: &Gazetteer,
+        reference: bool,
+    ) -> Vec<Vec<u32>> {
+        if !reference {
+            return self.fast.attribute_ids(text, ms, rules, gazetteer);
+        }
+        features::features(text, ms, rules, gazetteer, features::TemplateSet::ALL)
+            .iter()
+            .map(|item| {
+                item.iter()
+                    .filter_map(|a| self.model.to_attr_id(&a.name))
+                    .collect()
+            })
+            .collect()
     }
 }
 
@@ -144,6 +212,22 @@ pub fn decode<S: AsRef<str>>(
     labels: &[S],
     gazetteer: &Gazetteer,
 ) -> Vec<Mention> {
+    decode_parsed(
+        text,
+        ms,
+        labels.iter().map(|l| parse_label(l.as_ref())),
+        gazetteer,
+    )
+}
+
+/// [`decode`] of parsed labels (`None`: `O`).
+fn decode_parsed(
+    text: &str,
+    ms: &[Morpheme<'_>],
+    labels: impl ExactSizeIterator<Item = Option<(bool, EntityType)>>,
+    gazetteer: &Gazetteer,
+) -> Vec<Mention> {
+    let n = labels.len();
     let mut out = Vec::new();
     let mut open: Option<(usize, EntityType)> = None;
     let close = |open: Option<(usize, EntityType)>, last: usize, out: &mut Vec<Mention>| {
@@ -153,8 +237,8 @@ pub fn decode<S: AsRef<str>>(
             out.push(m);
         }
     };
-    for (i, l) in labels.iter().enumerate() {
-        match parse_label(l.as_ref()) {
+    for (i, l) in labels.enumerate() {
+        match l {
             None => {
                 close(open.take(), i.saturating_sub(1), &mut out);
             }
@@ -167,7 +251,7 @@ pub fn decode<S: AsRef<str>>(
             }
         }
     }
-    close(open, labels.len().saturating_sub(1), &mut out);
+    close(open, n.saturating_sub(1), &mut out);
     out
 }
 
@@ -224,9 +308,9 @@ fn mention(
 fn balanced(s: &str) -> bool {
     let mut depth = 0i32;
     for c in s.chars() {
-        if "(（「『【[〔".contains(c) {
+        if matches!(c, '(' | '（' | '「' | '『' | '【' | '[' | '〔') {
             depth += 1;
-        } else if ")）」』】]〕".contains(c) {
+        } else if matches!(c, ')' | '）' | '」' | '』' | '】' | ']' | '〕') {
             depth -= 1;
             if depth < 0 {
                 return false;
@@ -255,6 +339,45 @@ mod tests {
         assert!(balanced("九州旅客鉄道(JR九州)"));
         assert!(!balanced("九州旅客鉄道(JR九州"));
         assert!(!balanced("株式会社)"));
+    }
+
+    /// The fast tagger finds the attributes `crfs` finds by string and
+    /// gives its labels, on the seed article and on text made to trip the
+    /// key parsing (`|` and `=` inside words, symbols, Latin, digits).
+    #[test]
+    fn fast_tagger_agrees_with_crfs() {
+        use crate::analysis::{Analyzer, entities, normalize::normalize};
+        let r = Recognizer::embedded().unwrap().expect("a shipped model");
+        let analyzer = Analyzer::with_parts(Gazetteer::load(None).unwrap(), None).unwrap();
+        let seed = include_str!("../../../corpus/2024-10-31-north-korea-troops-to-russia.txt");
+        let mut texts: Vec<&str> = seed.lines().filter(|l| !l.trim().is_empty()).collect();
+        texts.extend([
+            "東京都世田谷区の山田太郎氏は、日本銀行の会合に出席した。",
+            "A|B|C社の田中|さんと=山本=さんが「米国|中国」を訪れた。",
+            "||| = == 株式会社ソニー・グループ|東証 G7サミット 2024年",
+            "岸田文雄首相とバイデン大統領がワシントンで会談",
+            "米",
+        ]);
+        let mut entities_seen = 0;
+        for text in texts {
+            let norm = normalize(text);
+            let ms = analyzer.morphemes(&norm.text);
+            let gaz = analyzer.gazetteer();
+            let rules = entities::extract(&norm.text, &ms, gaz);
+            assert_eq!(
+                r.attribute_ids(&norm.text, &ms, &rules, gaz, false),
+                r.attribute_ids(&norm.text, &ms, &rules, gaz, true),
+                "{text}"
+            );
+            let labels = r.labels(&norm.text, &ms, &rules, gaz);
+            assert_eq!(
+                labels,
+                r.reference_labels(&norm.text, &ms, &rules, gaz),
+                "{text}"
+            );
+            entities_seen += labels.iter().filter(|l| l.starts_with("B-")).count();
+        }
+        assert!(entities_seen > 10, "only {entities_seen} entities tagged");
     }
 
     #[test]

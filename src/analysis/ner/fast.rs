@@ -1,0 +1,774 @@
+//! The CRF model in a form made for tagging: an open-addressing table from
+//! feature keys ([`features::key`]) to attribute rows, one dense row of
+//! state weights per attribute, and the transition matrix.
+//!
+//! `crfs` tags from CRFsuite attribute strings: every morpheme costs ~40
+//! `format!`s, as many lookups in the model's string database and a
+//! feature-by-feature walk. Here the attribute strings are hashed once,
+//! when the model loads; a morpheme costs the hashes of its values and
+//! ~40 probes of a flat table. The scores are summed in the same order as
+//! `crfs` sums them (attribute by attribute, in the order of
+//! [`features::each`]; a missing label adds 0.0, which changes no sum), and
+//! Viterbi breaks ties the same way, so the labels are `crfs`'s labels
+//! (tested against it in `super::tests` and `tests/ner.rs`).
+//!
+//! The one way the two could differ: a feature of the text whose key equals
+//! the key of a different attribute of the model (64-bit keys; two of the
+//! model's own attributes with one key are refused at load).
+
+use crfs::Model;
+
+use super::features::{self, Template, TemplateSet};
+use super::parse_label;
+use crate::analysis::dictionary::Features;
+use crate::analysis::entities::{Mention, Morpheme, is_title_word, may_start_title, title_at};
+use crate::analysis::gazetteer::{EntityType, Gazetteer};
+use crate::error::{Error, Result};
+
+/// The most labels a model may have (one row is `[f64; MAX_LABELS]`).
+pub const MAX_LABELS: usize = 8;
+
+type Row = [f64; MAX_LABELS];
+
+/// Open addressing, linear probing; key 0 marks an empty slot.
+#[derive(Debug)]
+struct KeyTable {
+    keys: Vec<u64>,
+    vals: Vec<u32>,
+    mask: usize,
+}
+
+/// Keys are never 0 (the empty slot).
+fn nonzero(k: u64) -> u64 {
+    if k == 0 { 1 } else { k }
+}
+
+impl KeyTable {
+    fn with_capacity(n: usize) -> KeyTable {
+        let size = (n * 2).max(16).next_power_of_two();
+        KeyTable {
+            keys: vec![0; size],
+            vals: vec![0; size],
+            mask: size - 1,
+        }
+    }
+
+    /// Inserts `key → val`; `Err(previous)` when the key holds another value.
+    fn insert(&mut self, key: u64, val: u32) -> std::result::Result<(), u32> {
+        let key = nonzero(key);
+        let mut i = (key as usize) & self.mask;
+        loop {
+            match self.keys[i] {
+                0 => {
+                    self.keys[i] = key;
+                    self.vals[i] = val;
+                    return Ok(());
+                }
+                k if k == key => {
+                    return if self.vals[i] == val {
+                        Ok(())
+                    } else {
+                        Err(self.vals[i])
+                    };
+                }
+                _ => i = (i + 1) & self.mask,
+            }
+        }
+    }
+
+    #[inline]
+    fn get(&self, key: u64) -> Option<u32> {
+        let key = nonzero(key);
+        let mut i = (key as usize) & self.mask;
+        loop {
+            let k = self.keys[i];
+            if k == key {
+                return Some(self.vals[i]);
+            }
+            if k == 0 {
+                return None;
+            }
+            i = (i + 1) & self.mask;
+        }
+    }
+}
+
+/// No attribute.
+const NO: u32 = u32::MAX;
+
+/// Receives the attribute rows of each morpheme in order: first the word's
+/// own ([`Rows::word`]), then its context ([`Rows::add`]), then `end`.
+trait Rows {
+    fn word(&mut self, w: &Word);
+    fn add(&mut self, row: u32);
+    fn end(&mut self);
+}
+
+/// Values of the rule features: the tags of [`features::RULE_TAGS`], then
+/// `-` (outside the text).
+const RULE_VALUES: usize = features::RULE_TAGS.len() + 1;
+const DASH: usize = RULE_VALUES - 1;
+
+/// Words cached per thread before the cache starts again.
+const CACHE_WORDS: usize = 1 << 16;
+
+/// What a model holds for one word (surface and dictionary entry) wherever
+/// it stands: the hashes of its values, the attribute rows of the
+/// templates that read it from a neighbour, and the rows of its word-local
+/// features (the first features of a morpheme) with their sum.
+#[derive(Debug)]
+struct Word {
+    surface: Box<str>,
+    details: Box<[u8]>,
+    unknown: bool,
+    word: u64,
+    pos3: u64,
+    class: u64,
+    /// `w[-2]`, `w[-1]`, (unused), `w[1]`, `w[2]` with this word as the value.
+    w: [u32; 5],
+    /// `p[-2]`, `p[-1]`, `p[1]`, `p[2]` (3 levels).
+    p: [u32; 4],
+    /// `c[-2]`, `c[-1]`, (unused), `c[1]`, `c[2]`.
+    c: [u32; 5],
+    /// The rows of the word-local features, in order ([`NO`] left out).
+    local: Vec<u32>,
+    /// Their state scores summed in that order (from 0.0, as `crfs`).
+    prefix: Row,
+    /// A title or honorific (氏, 大統領).
+    title: bool,
+    /// Some title starts with its first character.
+    may_title: bool,
+}
+
+/// The words a thread has seen, for one model and gazetteer (`owner`).
+#[derive(Default)]
+struct WordCache {
+    owner: (u64, u64),
+    words: Vec<Word>,
+    index: rustc_hash::FxHashMap<u64, u32>,
+}
+
+thread_local! {
+    static CACHE: std::cell::RefCell<WordCache> = std::cell::RefCell::default();
+}
+
+/// A distinct id for every model converted in this process (the word
+/// caches know whose rows they hold).
+static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
+
+/// A CRFsuite model, converted for tagging.
+#[derive(Debug)]
+pub struct FastModel {
+    id: u64,
+    title_next: u32,
+    title_prev: u32,
+    /// `r[-2]` … `r[2]` by value ([`RULE_VALUES`]).
+    rule_rows: [[u32; RULE_VALUES]; 5],
+    /// `r[0]|r[1]`, `RULE_VALUES * a + b`.
+    rule_pairs: Vec<u32>,
+    /// Whether the model has any template beyond [`TemplateSet::BASE`].
+    extended: bool,
+    table: KeyTable,
+    /// State weights of attribute `aid` (labels past the model's are 0).
+    rows: Vec<Row>,
+    /// `trans_pad[j][i]`: weight of the transition from label `i` to `j`
+    /// (0 from or to a label past the model's).
+    trans_pad: [[f64; MAX_LABELS]; MAX_LABELS],
+    num_labels: usize,
+    /// BIO and type of each label (`None`: `O`).
+    labels: Vec<Option<(bool, EntityType)>>,
+    /// The templates the model has attributes of (the others are not
+    /// looked up).
+    templates: TemplateSet,
+}
+
+fn bad(msg: impl std::fmt::Display) -> Error {
+    Error::Dictionary(format!("cannot load the entity model: {msg}"))
+}
+
+fn u32_at(buf: &[u8], at: usize) -> Result<u32> {
+    buf.get(at..at + 4)
+        .map(|b| u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+        .ok_or_else(|| bad("truncated file"))
+}
+
+fn f64_at(buf: &[u8], at: usize) -> Result<f64> {
+    let b = buf.get(at..at + 8).ok_or_else(|| bad("truncated file"))?;
+    let mut a = [0u8; 8];
+    a.copy_from_slice(b);
+    Ok(f64::from_le_bytes(a))
+}
+
+impl FastModel {
+    /// Converts the model in `bytes` (CRFsuite format), read through `model`.
+    pub fn new(bytes: &[u8], model: &Model<'_>) -> Result<FastModel> {
+        let num_labels = model.num_labels() as usize;
+        if num_labels == 0 || num_labels > MAX_LABELS {
+            return Err(bad(format!(
+                "{num_labels} labels (1 to {MAX_LABELS} supported)"
+            )));
+        }
+        let labels = (0..num_labels as u32)
+            .map(|l| {
+                model
+                    .to_label(l)
+                    .map(parse_label)
+                    .ok_or_else(|| bad(format!("label {l} has no name")))
+            })
+            .collect::<Result<Vec<_>>>()?;
+        // The header (CRFsuite `crf1dm`): magic, size, type, version,
+        // num_features, num_labels, num_attrs, off_features, …; the feature
+        // chunk: a 12-byte chunk header, then (type, source, target: u32,
+        // weight: f64) per feature. Type 0: attribute source → label target;
+        // type 1: label source → label target.
+        let num_attrs = model.num_attrs() as usize;
+        let num_features = u32_at(bytes, 16)? as usize;
+        let off_features = u32_at(bytes, 28)? as usize;
+        let mut rows = vec![[0.0; MAX_LABELS]; num_attrs];
+        let mut trans_t = vec![0.0; num_labels * num_labels];
+        for f in 0..num_features {
+            let at = off_features + 12 + 20 * f;
+            let (kind, source, target) = (
+                u32_at(bytes, at)?,
+                u32_at(bytes, at + 4)? as usize,
+                u32_at(bytes, at + 8)? as usize,
+            );
+            let weight = f64_at(bytes, at + 12)?;
+            if target >= num_labels {
+                return Err(bad(format!("feature {f} has label {target}")));
+            }
+            match kind {
+                0 if source < num_attrs => rows[source][target] = weight,
+                1 if source < num_labels => trans_t[target * num_labels + source] = weight,
+                _ => return Err(bad(format!("feature {f} is malformed"))),
+            }
+        }
+        let mut trans_pad = [[0.0; MAX_LABELS]; MAX_LABELS];
+        for j in 0..num_labels {
+            trans_pad[j][..num_labels]
+                .copy_from_slice(&trans_t[j * num_labels..(j + 1) * num_labels]);
+        }
+        let mut table = KeyTable::with_capacity(num_attrs);
+        let mut templates = TemplateSet::EMPTY;
+        for aid in 0..num_attrs {
+            let name = model
+                .to_attr(aid as u32)
+                .ok_or_else(|| bad(format!("attribute {aid} has no name")))?;
+            let (template, keys) = attribute_keys(name);
+            if let Some(t) = template {
+                templates.insert(t);
+            }
+            for k in keys {
+                table.insert(k, aid as u32).map_err(|other| {
+                    bad(format!("attributes {other} and {aid} ({name}) share a key"))
+                })?;
+            }
+        }
+        let mut fm = FastModel {
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
+            title_next: NO,
+            title_prev: NO,
+            rule_rows: [[NO; RULE_VALUES]; 5],
+            rule_pairs: vec![NO; RULE_VALUES * RULE_VALUES],
+            extended: templates.0 & !TemplateSet::BASE.0 != 0,
+            table,
+            rows,
+            trans_pad,
+            num_labels,
+            labels,
+            templates,
+        };
+        use Template::*;
+        fm.title_next = fm.row(TitleNext, 0, 0);
+        fm.title_prev = fm.row(TitlePrev, 0, 0);
+        let values: Vec<u64> = features::RULE_TAGS
+            .iter()
+            .chain(["-"].iter())
+            .map(|v| features::hash_str(v))
+            .collect();
+        for (d, t) in [Rm2, Rm1, R0, Rp1, Rp2].into_iter().enumerate() {
+            for (v, &h) in values.iter().enumerate() {
+                fm.rule_rows[d][v] = fm.row(t, h, 0);
+            }
+        }
+        for (a, &ha) in values.iter().enumerate() {
+            for (b, &hb) in values.iter().enumerate() {
+                fm.rule_pairs[a * RULE_VALUES + b] = fm.row(R0R1, ha, hb);
+            }
+        }
+        Ok(fm)
+    }
+
+    /// The templates the model has attributes of.
+    pub fn templates(&self) -> TemplateSet {
+        self.templates
+    }
+
+    /// BIO and type of label `l`.
+    pub fn label(&self, l: u32) -> Option<(bool, EntityType)> {
+        self.labels.get(l as usize).copied().flatten()
+    }
+
+    /// The model's attribute ids of each morpheme, in feature order (what
+    /// `crfs` finds by string; for tests).
+    pub fn attribute_ids(
+        &self,
+        text: &str,
+        ms: &[Morpheme<'_>],
+        rules: &[Mention],
+        gazetteer: &Gazetteer,
+    ) -> Vec<Vec<u32>> {
+        struct Ids(Vec<Vec<u32>>, Vec<u32>);
+        impl Rows for Ids {
+            fn word(&mut self, w: &Word) {
+                self.1.extend_from_slice(&w.local);
+            }
+            fn add(&mut self, row: u32) {
+                self.1.push(row);
+            }
+            fn end(&mut self) {
+                self.0.push(std::mem::take(&mut self.1));
+            }
+        }
+        let mut ids = Ids(Vec::with_capacity(ms.len()), Vec::new());
+        self.rows_of(text, ms, rules, gazetteer, &mut ids);
+        ids.0
+    }
+
+    /// The best label sequence of `ms` (label ids).
+    pub fn tag(
+        &self,
+        text: &str,
+        ms: &[Morpheme<'_>],
+        rules: &[Mention],
+        gazetteer: &Gazetteer,
+    ) -> Vec<u32> {
+        /// Sums a morpheme's rows in `acc` (in attribute order, as `crfs`).
+        struct Sum<'m> {
+            rows: &'m [Row],
+            acc: Row,
+            state: Vec<Row>,
+        }
+        impl Rows for Sum<'_> {
+            #[inline(always)]
+            fn word(&mut self, w: &Word) {
+                self.acc = w.prefix;
+            }
+            #[inline(always)]
+            fn add(&mut self, row: u32) {
+                if let Some(w) = self.rows.get(row as usize) {
+                    // Indexed: compiles to straight vector adds (the
+                    // zipped iterator cost ~1 % more ingest instructions).
+                    #[allow(clippy::needless_range_loop)]
+                    for k in 0..MAX_LABELS {
+                        self.acc[k] += w[k];
+                    }
+                }
+            }
+            #[inline(always)]
+            fn end(&mut self) {
+                self.state.push(self.acc);
+                self.acc = [0.0; MAX_LABELS];
+            }
+        }
+        let mut sum = Sum {
+            rows: &self.rows,
+            acc: [0.0; MAX_LABELS],
+            state: Vec::with_capacity(ms.len()),
+        };
+        self.rows_of(text, ms, rules, gazetteer, &mut sum);
+        self.viterbi(&sum.state)
+    }
+
+    /// The row of the feature `t` with values hashed `a`, `b` (or [`NO`]).
+    #[inline]
+    fn row(&self, t: Template, a: u64, b: u64) -> u32 {
+        if !self.templates.contains(t) {
+            return NO;
+        }
+        self.table.get(features::key(t, a, b)).unwrap_or(NO)
+    }
+
+    /// What the model holds for a word wherever it stands (see [`Word`]).
+    /// Its local features are those of [`features::each`], in its order.
+    fn word(
+        &self,
+        surface: &str,
+        details: &[u8],
+        unknown: bool,
+        m: &Morpheme<'_>,
+        gazetteer: &Gazetteer,
+    ) -> Word {
+        use Template::*;
+        let mut buf = String::with_capacity(40);
+        let mut end3 = 0;
+        for l in 0..4 {
+            let p = m.details.get(l).unwrap_or("*");
+            if l > 0 {
+                if p == "*" {
+                    break;
+                }
+                buf.push('/');
+            }
+            buf.push_str(p);
+            if l < 3 {
+                end3 = buf.len();
+            }
+        }
+        let end4 = buf.len();
+        features::push_shape(&mut buf, surface);
+        let h = features::hash_str;
+        let (wh, p3, p4, ch) = (
+            h(surface),
+            h(&buf[..end3]),
+            h(&buf[..end4]),
+            h(&buf[end4..]),
+        );
+        let one = |t: Template, v: &str| self.row(t, h(v), 0);
+        let len = surface.chars().count();
+        let title = is_title_word(surface);
+        let mut local = vec![
+            self.row(Bias, 0, 0),
+            self.row(W0, wh, 0),
+            self.row(P0, p4, 0),
+        ];
+        if let Some(base) = m.details.get(6)
+            && base != surface
+            && base != "*"
+        {
+            local.push(one(Base, base));
+        }
+        local.push(self.row(C0, ch, 0));
+        local.push(one(Len, features::LENS[len.min(6)]));
+        if let Some(c) = surface.chars().next() {
+            local.push(one(First, &surface[..c.len_utf8()]));
+        }
+        if len > 1
+            && let Some(c) = surface.chars().next_back()
+        {
+            local.push(one(Last, &surface[surface.len() - c.len_utf8()..]));
+        }
+        if unknown {
+            local.push(self.row(Unk, 0, 0));
+        }
+        if let Some(e) = gazetteer.lookup_normalized(surface) {
+            local.push(one(Gaz, e.kind.as_str()));
+        }
+        if title {
+            local.push(self.row(Title, 0, 0));
+        }
+        if len > 2 {
+            if let Some((two, _)) = surface.char_indices().nth(2) {
+                local.push(one(Pre2, &surface[..two]));
+            }
+            if let Some((from, _)) = surface.char_indices().nth_back(1) {
+                local.push(one(Suf2, &surface[from..]));
+            }
+        }
+        local.retain(|&r| r != NO);
+        let mut prefix = [0.0; MAX_LABELS];
+        for &r in &local {
+            for (s, w) in prefix.iter_mut().zip(&self.rows[r as usize]) {
+                *s += w;
+            }
+        }
+        Word {
+            surface: surface.into(),
+            details: details.into(),
+            unknown,
+            word: wh,
+            pos3: p3,
+            class: ch,
+            w: [W0m2, W0m1, W0, W0p1, W0p2].map(|t| self.row(t, wh, 0)),
+            p: [Pm2, Pm1, Pp1, Pp2].map(|t| self.row(t, p3, 0)),
+            c: [Cm2, Cm1, C0, Cp1, Cp2].map(|t| self.row(t, ch, 0)),
+            local,
+            prefix,
+            title,
+            may_title: may_start_title(surface),
+        }
+    }
+
+    /// A text boundary (`<s>` or `</s>`; part of speech and class `-`).
+    fn boundary(&self, word: &str) -> Word {
+        use Template::*;
+        let (wh, dash) = (features::hash_str(word), features::hash_str("-"));
+        Word {
+            surface: word.into(),
+            details: Box::default(),
+            unknown: false,
+            word: wh,
+            pos3: dash,
+            class: dash,
+            w: [W0m2, W0m1, W0, W0p1, W0p2].map(|t| self.row(t, wh, 0)),
+            p: [Pm2, Pm1, Pp1, Pp2].map(|t| self.row(t, dash, 0)),
+            c: [Cm2, Cm1, C0, Cp1, Cp2].map(|t| self.row(t, dash, 0)),
+            local: Vec::new(),
+            prefix: [0.0; MAX_LABELS],
+            title: false,
+            may_title: false,
+        }
+    }
+
+    /// Calls `f(i, row)` for the model attribute of every feature of every
+    /// morpheme `i`, in the order of [`features::each`] (which builds the
+    /// same features as strings for training and for `crfs`). What depends
+    /// on a word alone is looked up once per word and thread ([`Word`]).
+    #[inline(always)]
+    fn rows_of<R: Rows>(
+        &self,
+        text: &str,
+        ms: &[Morpheme<'_>],
+        rules: &[Mention],
+        gazetteer: &Gazetteer,
+        out: &mut R,
+    ) {
+        use Template::*;
+        let n = ms.len();
+        if n == 0 {
+            return;
+        }
+        let tags = features::rule_tags(ms, rules);
+        CACHE.with_borrow_mut(|cache| {
+            let owner = (self.id, gazetteer.generation());
+            if cache.owner != owner || cache.words.len() > CACHE_WORDS {
+                cache.owner = owner;
+                cache.words.clear();
+                cache.index.clear();
+                cache.words.push(self.boundary("<s>"));
+                cache.words.push(self.boundary("</s>"));
+            }
+            let mut at: Vec<u32> = Vec::with_capacity(n + 4);
+            at.extend([0, 0]);
+            let mut joined = Vec::new();
+            for m in ms {
+                let details: &[u8] = match &m.details {
+                    Features::Joined(record) => record,
+                    Features::List(fields) => {
+                        joined.clear();
+                        for (k, field) in fields.iter().enumerate() {
+                            if k > 0 {
+                                joined.push(0);
+                            }
+                            joined.extend_from_slice(field.as_bytes());
+                        }
+                        joined.as_slice()
+                    }
+                };
+                // Where the entry lives is a good key; the check below
+                // compares the contents.
+                let k = features::hash_str(m.surface)
+                    ^ (details.as_ptr() as u64).rotate_left(17)
+                    ^ u64::from(m.unknown);
+                let hit = cache.index.get(&k).copied().filter(|&w| {
+                    let w = &cache.words[w as usize];
+                    *w.surface == *m.surface && *w.details == *details && w.unknown == m.unknown
+                });
+                let w = match hit {
+                    Some(w) => w,
+                    None => {
+                        let w = cache.words.len() as u32;
+                        let word = self.word(m.surface, details, m.unknown, m, gazetteer);
+                        cache.words.push(word);
+                        cache.index.insert(k, w);
+                        w
+                    }
+                };
+                at.push(w);
+            }
+            at.extend([1, 1]);
+            let words: Vec<&Word> = at.iter().map(|&w| &cache.words[w as usize]).collect();
+            // words[i + 2]: morpheme i (two boundary words either side)
+            // padded[i + 2]: the rule tag of morpheme i (`-` outside)
+            let mut padded = Vec::with_capacity(n + 4);
+            padded.extend([DASH as u8; 2]);
+            padded.extend_from_slice(&tags);
+            padded.extend([DASH as u8; 2]);
+            let emit = |out: &mut R, row: u32| {
+                if row != NO {
+                    out.add(row);
+                }
+            };
+            for (i, (win, r)) in words.windows(5).zip(padded.windows(5)).enumerate() {
+                let (&[a, b, w, c, d], &[ra, rb, rw, rc, rd]) = (win, r) else {
+                    continue;
+                };
+                out.word(w);
+                emit(out, a.w[0]);
+                emit(out, b.w[1]);
+                emit(out, c.w[3]);
+                emit(out, d.w[4]);
+                emit(out, self.row(Wm1W0, b.word, w.word));
+                emit(out, self.row(W0W1, w.word, c.word));
+                emit(out, a.p[0]);
+                emit(out, b.p[1]);
+                emit(out, c.p[2]);
+                emit(out, d.p[3]);
+                emit(out, self.row(Pm1P0, b.pos3, w.pos3));
+                emit(out, self.row(P0P1, w.pos3, c.pos3));
+                emit(out, b.c[1]);
+                emit(out, c.c[3]);
+                emit(out, self.row(C0C1, w.class, c.class));
+                emit(out, self.row(Cm1C0, b.class, w.class));
+                let rows = &self.rule_rows;
+                emit(out, rows[0][ra as usize]);
+                emit(out, rows[1][rb as usize]);
+                emit(out, rows[2][rw as usize]);
+                emit(out, rows[3][rc as usize]);
+                emit(out, rows[4][rd as usize]);
+                emit(
+                    out,
+                    self.rule_pairs[rw as usize * RULE_VALUES + rc as usize],
+                );
+                if c.may_title && i + 1 < n && title_at(text, ms[i + 1].start) {
+                    emit(out, self.title_next);
+                }
+                if b.title {
+                    emit(out, self.title_prev);
+                }
+                if self.extended {
+                    emit(out, self.row(Wm2Wm1, a.word, b.word));
+                    emit(out, self.row(W1W2, c.word, d.word));
+                    emit(out, self.row(Pm2Pm1, a.pos3, b.pos3));
+                    emit(out, self.row(P1P2, c.pos3, d.pos3));
+                    emit(out, a.c[0]);
+                    emit(out, d.c[4]);
+                }
+                out.end();
+            }
+        });
+    }
+
+    /// Viterbi over the state scores, exactly as `crfs` runs it (first
+    /// maximum wins).
+    fn viterbi(&self, state: &[Row]) -> Vec<u32> {
+        match self.num_labels {
+            7 => self.viterbi_n::<7>(state),
+            _ => self.viterbi_n::<MAX_LABELS>(state),
+        }
+    }
+
+    /// [`FastModel::viterbi`] over `L` labels; labels past the model's
+    /// (`L` > `num_labels`) have −∞ scores, so they never win.
+    fn viterbi_n<const L: usize>(&self, state: &[Row]) -> Vec<u32> {
+        let l = self.num_labels.min(L);
+        let n = state.len();
+        if n == 0 {
+            return Vec::new();
+        }
+        let trans = &self.trans_pad;
+        let mut back: Vec<[u8; L]> = vec![[0; L]; n];
+        let mut prev = [f64::NEG_INFINITY; L];
+        prev[..l].copy_from_slice(&state[0][..l]);
+        for t in 1..n {
+            let mut current = [f64::NEG_INFINITY; L];
+            let back_t = &mut back[t];
+            for j in 0..l {
+                let mut best = f64::MIN;
+                let mut arg = 0u8;
+                for i in 0..L {
+                    let score = prev[i] + trans[j][i];
+                    if best < score {
+                        best = score;
+                        arg = i as u8;
+                    }
+                }
+                back_t[j] = arg;
+                current[j] = best + state[t][j];
+            }
+            prev = current;
+        }
+        let mut labels = vec![0u32; n];
+        let mut best = f64::MIN;
+        for (i, &score) in prev[..l].iter().enumerate() {
+            if best < score {
+                best = score;
+                labels[n - 1] = i as u32;
+            }
+        }
+        for t in (0..n - 1).rev() {
+            labels[t] = u32::from(back[t + 1][labels[t + 1] as usize]);
+        }
+        labels
+    }
+}
+
+/// The template of a model attribute string and every key it stands for: a
+/// two-value string whose values may hold `|` (`w[-1]|w[0]=a|b|c`) stands
+/// for each split, as the string would be matched by any of them.
+fn attribute_keys(name: &str) -> (Option<Template>, Vec<u64>) {
+    let Some((t, value)) = name.split_once('=') else {
+        return match Template::parse(name) {
+            Some(t) if t.arity() == 0 => (Some(t), vec![features::key(t, 0, 0)]),
+            _ => (None, Vec::new()),
+        };
+    };
+    let Some(t) = Template::parse(t) else {
+        return (None, Vec::new());
+    };
+    let keys = match t.arity() {
+        1 => vec![features::key(t, features::hash_str(value), 0)],
+        2 => value
+            .match_indices('|')
+            .map(|(k, _)| {
+                features::key(
+                    t,
+                    features::hash_str(&value[..k]),
+                    features::hash_str(&value[k + 1..]),
+                )
+            })
+            .collect(),
+        _ => Vec::new(),
+    };
+    (Some(t), keys)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn attribute_strings_give_the_keys_of_their_features() {
+        let h = features::hash_str;
+        let attribute_keys = |s: &str| attribute_keys(s).1;
+        assert_eq!(
+            attribute_keys("b"),
+            vec![features::key(Template::Bias, 0, 0)]
+        );
+        assert_eq!(
+            attribute_keys("w[0]=a=b"),
+            vec![features::key(Template::W0, h("a=b"), 0)]
+        );
+        assert_eq!(
+            attribute_keys("w[-1]|w[0]=東京|都"),
+            vec![features::key(Template::Wm1W0, h("東京"), h("都"))]
+        );
+        // `|` inside a value: every split
+        assert_eq!(
+            attribute_keys("w[0]|w[1]=||"),
+            vec![
+                features::key(Template::W0W1, h(""), h("|")),
+                features::key(Template::W0W1, h("|"), h("")),
+            ]
+        );
+        assert!(attribute_keys("nonsense=1").is_empty());
+        assert!(attribute_keys("w[0]").is_empty());
+    }
+
+    #[test]
+    fn key_table_finds_what_it_holds() {
+        let mut t = KeyTable::with_capacity(100);
+        for k in 0..100u64 {
+            t.insert(features::key(Template::W0, k, 0), k as u32)
+                .unwrap();
+        }
+        // 0 is a legal key too
+        t.insert(0, 7).unwrap();
+        assert_eq!(t.get(0), Some(7));
+        assert!(t.insert(0, 8).is_err());
+        for k in 0..100u64 {
+            assert_eq!(t.get(features::key(Template::W0, k, 0)), Some(k as u32));
+        }
+        assert_eq!(t.get(features::key(Template::W0, 100, 0)), None);
+    }
+}
