@@ -283,6 +283,7 @@ fn one_live_document_per_id_whatever_the_order_of_writes() {
     let store = Store::open(&dir.path().join("index"), crate::common::analyzer()).unwrap();
     let mut writer = Writer::new(&store, 64).unwrap();
     let live = |store: &Store| store.searcher().num_docs();
+    let body_of = |store: &Store, id: &str| store.get(id).unwrap().unwrap().article.body;
     // A new id twice in one batch: the second copy replaces the first.
     writer
         .upsert_many(
@@ -296,15 +297,7 @@ fn one_live_document_per_id_whatever_the_order_of_writes() {
         .unwrap();
     writer.commit(&store).unwrap();
     assert_eq!(live(&store), 1);
-    assert!(
-        store
-            .get("a")
-            .unwrap()
-            .unwrap()
-            .article
-            .body
-            .contains("第二版")
-    );
+    assert!(body_of(&store, "a").contains("第二版"));
     // Deleted and written again before the commit: one document.
     assert!(writer.delete(&store, "a").unwrap());
     writer
@@ -312,15 +305,7 @@ fn one_live_document_per_id_whatever_the_order_of_writes() {
         .unwrap();
     writer.commit(&store).unwrap();
     assert_eq!(live(&store), 1);
-    assert!(
-        store
-            .get("a")
-            .unwrap()
-            .unwrap()
-            .article
-            .body
-            .contains("第三版")
-    );
+    assert!(body_of(&store, "a").contains("第三版"));
     // New in one call, changed in the next call of the same commit.
     writer
         .upsert(&store, article("b", "ビーの本文です。"))
@@ -330,15 +315,7 @@ fn one_live_document_per_id_whatever_the_order_of_writes() {
         .unwrap();
     writer.commit(&store).unwrap();
     assert_eq!(live(&store), 2);
-    assert!(
-        store
-            .get("b")
-            .unwrap()
-            .unwrap()
-            .article
-            .body
-            .contains("新しい")
-    );
+    assert!(body_of(&store, "b").contains("新しい"));
 }
 
 #[test]
