@@ -5,8 +5,8 @@
 //! KIJI_WIKINEWS=/path/articles.jsonl cargo run --release --example eval_entities
 //! ```
 //!
-//! Runs kiji's extractor as configured by default (gazetteer, rules and the
-//! entity model), the gazetteer and rules alone (`entities.model = false`)
+//! Runs kiji's extractor with the entity model on (gazetteer, rules and the
+//! model, `entities.model = true`), the gazetteer and rules alone (the default)
 //! and the IPADIC-part-of-speech-only baseline on every gold sentence and
 //! prints precision, recall and F1 per type, for exact and overlapping spans.
 //! `--errors` also lists kiji's misses and false alarms.
@@ -46,7 +46,9 @@ fn main() -> anyhow::Result<()> {
         })
         .collect();
 
-    let kiji = kiji::config::Config::default().analyzer()?;
+    let mut with_model = kiji::config::Config::default();
+    with_model.entities.model = true;
+    let kiji = with_model.analyzer()?;
     let rules = Analyzer::new(None)?;
     let baseline = Analyzer::with_parts(Default::default(), None)?;
     let run = |f: &dyn Fn(&str) -> Vec<Mention>| -> Vec<Span> {

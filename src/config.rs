@@ -145,22 +145,13 @@ impl Default for LimitsConfig {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EntitiesConfig {
     pub user_file: String,
     /// Run the shipped entity model on top of the gazetteer and rules
-    /// (default: on; off = the gazetteer and rules alone).
+    /// (default: off = the gazetteer and rules alone; see config.toml).
     pub model: bool,
-}
-
-impl Default for EntitiesConfig {
-    fn default() -> Self {
-        EntitiesConfig {
-            user_file: String::new(),
-            model: true,
-        }
-    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
