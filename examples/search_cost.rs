@@ -30,44 +30,27 @@ use kiji::config::Config;
 use kiji::index::{Store, Writer};
 use kiji::search::{Engine, SearchRequest};
 
+/// The cost of kiji's searches as `bench/run.sh` sends them.
+#[derive(clap::Parser)]
 struct Args {
+    /// The Wikinews corpus (default: $KIJI_WIKINEWS, else ../shared/corpus/wikinews/articles.jsonl).
+    #[arg(long, env = "KIJI_WIKINEWS", default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/../shared/corpus/wikinews/articles.jsonl"))]
     corpus: PathBuf,
+    /// The queries, one a line.
+    #[arg(long, default_value = concat!(env!("CARGO_MANIFEST_DIR"), "/bench/queries.txt"))]
     queries: PathBuf,
+    /// Ingest the corpus into a new index here, then stop.
+    #[arg(long)]
     build: Option<PathBuf>,
+    /// The index to search.
+    #[arg(long)]
     index: Option<PathBuf>,
+    /// Rounds over all the queries.
+    #[arg(long, default_value_t = 6)]
     rounds: usize,
+    /// Write every response's hits here (JSON Lines).
+    #[arg(long)]
     dump: Option<PathBuf>,
-}
-
-fn args() -> anyhow::Result<Args> {
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
-    let mut a = Args {
-        corpus: std::env::var_os("KIJI_WIKINEWS")
-            .map(PathBuf::from)
-            .unwrap_or_else(|| root.join("../shared/corpus/wikinews/articles.jsonl")),
-        queries: root.join("bench/queries.txt"),
-        build: None,
-        index: None,
-        rounds: 6,
-        dump: None,
-    };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        let mut value = || {
-            it.next()
-                .ok_or_else(|| anyhow::anyhow!("{flag} needs a value"))
-        };
-        match flag.as_str() {
-            "--corpus" => a.corpus = value()?.into(),
-            "--queries" => a.queries = value()?.into(),
-            "--build" => a.build = Some(value()?.into()),
-            "--index" => a.index = Some(value()?.into()),
-            "--rounds" => a.rounds = value()?.parse()?,
-            "--dump" => a.dump = Some(value()?.into()),
-            other => anyhow::bail!("unknown flag {other}"),
-        }
-    }
-    Ok(a)
 }
 
 /// Ingests the corpus into a new index at `path` (as `kiji ingest` does:
@@ -132,7 +115,7 @@ fn run_queries(
 }
 
 fn main() -> anyhow::Result<()> {
-    let args = args()?;
+    let args = <Args as clap::Parser>::parse();
     let config = Config::default();
     if let Some(path) = &args.build {
         return build(&config, &args.corpus, path);
