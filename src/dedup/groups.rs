@@ -102,6 +102,8 @@ pub struct Pending {
     parent: HashMap<String, String>,
     /// Groups that lost an article.
     check: BTreeSet<String>,
+    /// The group columns of the last searcher read (kept across articles).
+    columns: Option<Columns>,
 }
 
 /// What the commit has to fix.
@@ -139,9 +141,29 @@ impl Pending {
         signature: Option<&Signature>,
         stale: &dyn Fn(&str) -> bool,
     ) -> Result<String> {
-        let (id, hash) = article;
         let searcher = store.searcher();
-        self.removed(store, &searcher, id)?;
+        let columns = match self.columns.take() {
+            Some(c) if c.of(&searcher) => c,
+            _ => Columns::new(&searcher),
+        };
+        let group = self.assign_with(store, &searcher, &columns, settings, article, signature, stale);
+        self.columns = Some(columns);
+        group
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn assign_with(
+        &mut self,
+        store: &Store,
+        searcher: &Searcher,
+        columns: &Columns,
+        settings: &Settings,
+        article: (&str, &str),
+        signature: Option<&Signature>,
+        stale: &dyn Fn(&str) -> bool,
+    ) -> Result<String> {
+        let (id, hash) = article;
+        self.forget(store, searcher, columns, id)?;
         let Some(sig) = signature else {
             return Ok(founder_key(id, hash));
         };
@@ -157,7 +179,7 @@ impl Pending {
                 }
             }
         }
-        for group in committed_groups(store, &searcher, settings, sig, &|other| {
+        for group in committed_groups(store, searcher, columns, settings, sig, &|other| {
             other != id && !stale(other)
         })? {
             groups.insert(self.find(&group));
@@ -194,13 +216,23 @@ impl Pending {
     /// Notes that the article `id` (if indexed or pending) goes away: its
     /// group may split.
     pub fn removed(&mut self, store: &Store, searcher: &Searcher, id: &str) -> Result<()> {
+        self.forget(store, searcher, &Columns::new(searcher), id)
+    }
+
+    fn forget(
+        &mut self,
+        store: &Store,
+        searcher: &Searcher,
+        columns: &Columns,
+        id: &str,
+    ) -> Result<()> {
         if let Some(index) = self.ids.remove(id)
             && let Some(old) = self.docs[index as usize].take()
         {
             self.check.insert(old.group);
         }
         if let Some(addr) = store.address(searcher, id)?
-            && let Some(group) = group_at(searcher, addr)
+            && let Some(group) = columns.group(searcher, addr)
         {
             self.check.insert(group);
         }
@@ -265,6 +297,7 @@ fn candidates(store: &Store, searcher: &Searcher, sig: &Signature) -> Result<Vec
 fn committed_groups(
     store: &Store,
     searcher: &Searcher,
+    columns: &Columns,
     settings: &Settings,
     sig: &Signature,
     take: &dyn Fn(&str) -> bool,
@@ -275,16 +308,18 @@ fn committed_groups(
     let mut found_ords: HashSet<(u32, u64)> = HashSet::new();
     let mut compared = 0;
     for addr in candidates(store, searcher, sig)? {
-        let ord = group_ord(searcher, addr).map(|o| (addr.segment_ord, o));
+        let ord = columns
+            .group_ord(searcher, addr)
+            .map(|o| (addr.segment_ord, o));
         if ord.is_some_and(|o| found_ords.contains(&o)) {
             continue;
         }
-        let Some(other) = signature_at(searcher, addr) else {
+        let Some(other) = columns.signature(searcher, addr) else {
             continue;
         };
         compared += 1;
         if settings.is_duplicate(sig.similarity(&other))
-            && let Some(group) = group_at(searcher, addr)
+            && let Some(group) = columns.group(searcher, addr)
             && take(&store.load(searcher, addr)?.article.id)
         {
             found.insert(group);
@@ -298,34 +333,99 @@ fn committed_groups(
     Ok(found)
 }
 
-/// The stored signature of the article at `addr`.
+/// The duplicate-group fast fields (group key, signature) of a searcher's
+/// segments, each opened the first time it is read and then kept. Opening a
+/// column reads its block index, which grows with the segment: opened once
+/// per candidate, it made each article's ingest cost grow with the archive
+/// (at 300,000 articles the writer spent most of its time there).
+pub struct Columns {
+    generation: u64,
+    segments: Vec<SegmentColumns>,
+}
+
+#[derive(Default)]
+struct SegmentColumns {
+    group: std::sync::OnceLock<Option<tantivy::columnar::StrColumn>>,
+    signature: std::sync::OnceLock<Option<tantivy::columnar::BytesColumn>>,
+}
+
+impl Columns {
+    /// The columns of `searcher`'s segments (none opened yet).
+    pub fn new(searcher: &Searcher) -> Columns {
+        Columns {
+            generation: searcher.generation().generation_id(),
+            segments: (0..searcher.segment_readers().len())
+                .map(|_| SegmentColumns::default())
+                .collect(),
+        }
+    }
+
+    /// Whether these are the columns of `searcher`'s segments.
+    pub fn of(&self, searcher: &Searcher) -> bool {
+        self.generation == searcher.generation().generation_id()
+    }
+
+    fn group_column<'a>(
+        &'a self,
+        searcher: &Searcher,
+        addr: DocAddress,
+    ) -> Option<&'a tantivy::columnar::StrColumn> {
+        let slot = self.segments.get(addr.segment_ord as usize)?;
+        slot.group
+            .get_or_init(|| {
+                let segment = searcher.segment_reader(addr.segment_ord);
+                segment.fast_fields().str("dedup_group").ok().flatten()
+            })
+            .as_ref()
+    }
+
+    /// The term ordinal of the group key of the article at `addr` in its segment.
+    pub fn group_ord(&self, searcher: &Searcher, addr: DocAddress) -> Option<u64> {
+        self.group_column(searcher, addr)?
+            .term_ords(addr.doc_id)
+            .next()
+    }
+
+    /// The group key of the article at `addr`.
+    pub fn group(&self, searcher: &Searcher, addr: DocAddress) -> Option<String> {
+        let column = self.group_column(searcher, addr)?;
+        let ord = column.term_ords(addr.doc_id).next()?;
+        let mut group = String::new();
+        column.ord_to_str(ord, &mut group).ok()?;
+        Some(group)
+    }
+
+    /// The stored signature of the article at `addr`.
+    pub fn signature(&self, searcher: &Searcher, addr: DocAddress) -> Option<Signature> {
+        let slot = self.segments.get(addr.segment_ord as usize)?;
+        let column = slot
+            .signature
+            .get_or_init(|| {
+                let segment = searcher.segment_reader(addr.segment_ord);
+                segment
+                    .fast_fields()
+                    .bytes(crate::index::schema::SIGNATURE_FIELD)
+                    .ok()
+                    .flatten()
+            })
+            .as_ref()?;
+        let ord = column.term_ords(addr.doc_id).next()?;
+        let mut bytes = Vec::new();
+        column.ord_to_bytes(ord, &mut bytes).ok()?;
+        Signature::from_bytes(&bytes)
+    }
+}
+
+/// The stored signature of the article at `addr` (one look-up; many go
+/// through one [`Columns`]).
 pub fn signature_at(searcher: &Searcher, addr: DocAddress) -> Option<Signature> {
-    let segment = searcher.segment_reader(addr.segment_ord);
-    let column = segment
-        .fast_fields()
-        .bytes(crate::index::schema::SIGNATURE_FIELD)
-        .ok()??;
-    let ord = column.term_ords(addr.doc_id).next()?;
-    let mut bytes = Vec::new();
-    column.ord_to_bytes(ord, &mut bytes).ok()?;
-    Signature::from_bytes(&bytes)
+    Columns::new(searcher).signature(searcher, addr)
 }
 
-/// The term ordinal of the group key of the article at `addr` in its segment.
-fn group_ord(searcher: &Searcher, addr: DocAddress) -> Option<u64> {
-    let segment = searcher.segment_reader(addr.segment_ord);
-    let column = segment.fast_fields().str("dedup_group").ok()??;
-    column.term_ords(addr.doc_id).next()
-}
-
-/// The group key of the article at `addr`.
+/// The group key of the article at `addr` (one look-up; many go through one
+/// [`Columns`]).
 pub fn group_at(searcher: &Searcher, addr: DocAddress) -> Option<String> {
-    let segment = searcher.segment_reader(addr.segment_ord);
-    let column = segment.fast_fields().str("dedup_group").ok()??;
-    let ord = column.term_ords(addr.doc_id).next()?;
-    let mut group = String::new();
-    column.ord_to_str(ord, &mut group).ok()?;
-    Some(group)
+    Columns::new(searcher).group(searcher, addr)
 }
 
 /// The live articles of a group.

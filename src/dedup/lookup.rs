@@ -54,13 +54,14 @@ pub fn duplicates(store: &Store, id: &str) -> Result<Option<Duplicates>> {
         return Ok(None);
     };
     let me = store.load(&searcher, addr)?.article;
-    let Some(group) = groups::group_at(&searcher, addr) else {
+    let columns = groups::Columns::new(&searcher);
+    let Some(group) = columns.group(&searcher, addr) else {
         return Ok(Some(Duplicates {
             group: me.id,
             articles: Vec::new(),
         }));
     };
-    let signature = groups::signature_at(&searcher, addr);
+    let signature = columns.signature(&searcher, addr);
     let mut all = vec![me.clone()];
     let mut articles = Vec::new();
     for other in groups::members(store, &searcher, &group)? {
@@ -68,7 +69,7 @@ pub fn duplicates(store: &Store, id: &str) -> Result<Option<Duplicates>> {
             continue;
         }
         let a = store.load(&searcher, other)?.article;
-        let similarity = match (&signature, groups::signature_at(&searcher, other)) {
+        let similarity = match (&signature, columns.signature(&searcher, other)) {
             (Some(x), Some(y)) => (x.similarity(&y).containment * 1000.0).round() / 1000.0,
             _ => 0.0,
         };

@@ -50,12 +50,13 @@ pub(crate) fn fix_groups(
         if addrs.len() < 2 || addrs.len() > MAX_SPLIT_CHECK {
             continue;
         }
+        let columns = groups::Columns::new(&searcher);
         let articles = addrs
             .iter()
             .map(|&a| {
                 Ok((
                     store.load(&searcher, a)?,
-                    groups::signature_at(&searcher, a),
+                    columns.signature(&searcher, a),
                 ))
             })
             .collect::<Result<Vec<_>>>()?;

@@ -16,7 +16,9 @@ use tantivy::collector::TopDocs;
 use tantivy::directory::MmapDirectory;
 use tantivy::query::TermQuery;
 use tantivy::schema::{IndexRecordOption, Value};
-use tantivy::{DocAddress, Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument, Term};
+use tantivy::{
+    DocAddress, DocSet, Index, IndexReader, ReloadPolicy, Searcher, TantivyDocument, Term,
+};
 use utoipa::ToSchema;
 
 use crate::analysis::Analyzer;
@@ -268,15 +270,25 @@ impl Store {
     }
 
     /// The address of the article with this id, if any.
+    /// (Read straight from each segment's postings: the writer asks for every
+    /// article it writes, and a scored search per id cost more than the term.)
     pub fn address(&self, searcher: &Searcher, id: &str) -> Result<Option<DocAddress>> {
-        let q = TermQuery::new(
-            Term::from_field_text(self.fields.id, id),
-            IndexRecordOption::Basic,
-        );
-        Ok(searcher
-            .search(&q, &TopDocs::with_limit(1).order_by_score())?
-            .first()
-            .map(|(_, a)| *a))
+        let term = Term::from_field_text(self.fields.id, id);
+        for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+            let index = segment.inverted_index(self.fields.id)?;
+            let Some(mut postings) = index.read_postings(&term, IndexRecordOption::Basic)? else {
+                continue;
+            };
+            let alive = segment.alive_bitset();
+            let mut doc = postings.doc();
+            while doc != tantivy::TERMINATED {
+                if alive.is_none_or(|a| a.is_alive(doc)) {
+                    return Ok(Some(DocAddress::new(ord as u32, doc)));
+                }
+                doc = postings.advance();
+            }
+        }
+        Ok(None)
     }
 
     /// The stored article at an address.

@@ -174,13 +174,14 @@ impl Engine {
         }
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         let mut groups_seen = HashSet::new();
+        let columns = crate::dedup::groups::Columns::new(&searcher);
         let mut articles = Vec::new();
         for (score, other, s, shared_entities) in ranked {
             if articles.len() == limit {
                 break;
             }
             if r.dedup
-                && let Some(g) = crate::dedup::groups::group_at(&searcher, other)
+                && let Some(g) = columns.group(&searcher, other)
                 && !groups_seen.insert(g)
             {
                 continue;
