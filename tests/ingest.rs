@@ -319,6 +319,112 @@ fn one_live_document_per_id_whatever_the_order_of_writes() {
 }
 
 #[test]
+fn back_pressure_loses_and_reorders_nothing() {
+    use std::io::Write;
+    // An analyser of its own: its token memo counts this ingest's texts only.
+    let analyzer = kiji::analysis::Analyzer::new(None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = kiji::index::Store::open(&dir.path().join("index"), analyzer.clone()).unwrap();
+    let mut writer = kiji::index::Writer::new(&store, 64).unwrap();
+    // Many more documents than the writer lets wait for tantivy, and 500 ids
+    // written twice (the second version, later in the file, must win).
+    let (n, again) = (1_500, 500);
+    let file = dir.path().join("many.jsonl");
+    let mut out = std::io::BufWriter::new(std::fs::File::create(&file).unwrap());
+    let line = |i: usize, version: &str| {
+        serde_json::json!({
+            "id": format!("n{i}"),
+            "title": format!("第{i}号の見出し"),
+            "body": format!("記事{i}の{version}本文です。政府は発表した。次の文もある。"),
+        })
+    };
+    for i in 0..n {
+        writeln!(out, "{}", line(i, "初版の")).unwrap();
+    }
+    for i in 0..again {
+        writeln!(out, "{}", line(i, "改訂版の")).unwrap();
+    }
+    drop(out);
+    let mut report = kiji::ingest::IngestReport::default();
+    kiji::ingest::ingest_files(
+        &store,
+        &mut writer,
+        &[file],
+        &Default::default(),
+        &kiji::ingest::Quiet,
+        &mut report,
+    )
+    .unwrap();
+    assert_eq!(
+        (report.added, report.updated),
+        (n, again),
+        "{}",
+        report.summary()
+    );
+    assert_eq!(store.searcher().num_docs(), n as u64);
+    for i in [0, 1, again - 1, again, n - 1] {
+        let body = store.get(&format!("n{i}")).unwrap().unwrap().article.body;
+        let version = if i < again { "改訂版" } else { "初版" };
+        assert!(body.contains(version), "n{i}: {body}");
+    }
+    // Every live document's morphemes are indexed, the last versions' only.
+    let searcher = store.searcher();
+    let live_with = |word: &str| {
+        let term = tantivy::Term::from_field_text(store.fields.body, word);
+        let query = tantivy::query::TermQuery::new(term, tantivy::schema::IndexRecordOption::Basic);
+        searcher.search(&query, &tantivy::collector::Count).unwrap()
+    };
+    assert_eq!(live_with("政府"), n);
+    assert_eq!(live_with("改訂"), again);
+    assert_eq!(live_with("初版"), n - again);
+    // The writer never ran further ahead of tantivy's indexing threads than
+    // the bound (plus the one document it was handing over), and tantivy
+    // took every text it was left.
+    let most = analyzer.token_memo().most_waiting();
+    assert!(
+        most <= kiji::index::writer::TEXTS_IN_FLIGHT + 3,
+        "{most} texts waited at once"
+    );
+    assert!(analyzer.token_memo().is_empty());
+    writer.close().unwrap();
+}
+
+#[test]
+fn the_writer_waits_while_tantivy_holds_too_many_texts() {
+    use std::time::Duration;
+    let analyzer = kiji::analysis::Analyzer::new(None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = kiji::index::Store::open(&dir.path().join("index"), analyzer.clone()).unwrap();
+    let mut writer = kiji::index::Writer::new(&store, 64).unwrap();
+    // As if tantivy's indexing threads were behind by more than the bound.
+    let memo = analyzer.token_memo();
+    let behind = kiji::index::writer::TEXTS_IN_FLIGHT + 1;
+    for i in 0..behind {
+        memo.put(&format!("待ち{i}"), Vec::new());
+    }
+    let article = kiji::article::parse_json_line(
+        r#"{"id": "w", "title": "見出し", "body": "政府は発表した。"}"#.as_bytes(),
+        1,
+    )
+    .unwrap()
+    .unwrap();
+    std::thread::scope(|scope| {
+        let upsert = scope.spawn(|| writer.upsert(&store, article));
+        std::thread::sleep(Duration::from_millis(500));
+        assert!(!upsert.is_finished(), "the writer did not wait");
+        // The indexing threads take one: the writer goes on.
+        assert!(memo.take("待ち0").is_some());
+        upsert.join().unwrap().unwrap();
+    });
+    writer.commit(&store).unwrap();
+    assert!(store.get("w").unwrap().is_some());
+    // Only the stand-ins are left, none of the article's texts.
+    assert_eq!(memo.len(), behind - 1);
+    memo.clear();
+    writer.close().unwrap();
+}
+
+#[test]
 fn an_index_of_an_older_schema_asks_for_reanalyze_and_is_rebuilt() {
     // An index as kiji wrote it before the `_v3` band field: the article
     // stored as JSON text, its id, bands in `dedup_band_v2`.

@@ -59,20 +59,42 @@ def time_v(path):
             "cpu_s": get(r"User time \(seconds\): ([\d.]+)") + get(r"System time \(seconds\): ([\d.]+)")}
 
 
+def child_pid(pid, wait_s=10.0):
+    """The first child of a process (kiji under /usr/bin/time), once it has one."""
+    t0 = time.time()
+    while time.time() - t0 < wait_s:
+        try:
+            kids = open(f"/proc/{pid}/task/{pid}/children").read().split()
+            if kids:
+                return int(kids[0])
+        except OSError:
+            return None
+        time.sleep(0.01)
+    return None
+
+
 def ingest_kiji(jsonl, n):
     d = os.path.join(SCRATCH, "db", f"kiji_{n}")
     shutil.rmtree(d, ignore_errors=True)
     tf = os.path.join(SCRATCH, f"time_kiji_{n}.txt")
     t0 = time.perf_counter()
-    p = subprocess.run(["/usr/bin/time", "-v", "-o", tf, KIJI, "--index", d, "ingest", "--json", jsonl],
-                       env=bench.kiji_env(), cwd=bench.KIJI_CWD, capture_output=True)
+    p = subprocess.Popen(["/usr/bin/time", "-v", "-o", tf, KIJI, "--index", d, "ingest", "--json", jsonl],
+                         env=bench.kiji_env(), cwd=bench.KIJI_CWD, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    # The split of the ingest's resident memory: anonymous (heap: analysis, tantivy's writer) and
+    # file-backed (index segments memory-mapped by merges and the reader).
+    sampler = Sampler(child_pid(p.pid) or p.pid, 0.25)
+    sampler.start()
+    out, err = p.communicate()
     wall = time.perf_counter() - t0
+    sampler.stop.set()
+    sampler.join()
     if p.returncode:
-        raise RuntimeError(f"kiji ingest failed: {p.stderr[-2000:].decode(errors='replace')}")
-    rep = json.loads(p.stdout)
+        raise RuntimeError(f"kiji ingest failed: {err[-2000:].decode(errors='replace')}")
+    rep = json.loads(out)
     if rep["added"] != n or rep["rejected"]:
         raise RuntimeError(f"kiji ingest added {rep['added']} of {n}, rejected {len(rep['rejected'])}")
-    r = {"wall_s": wall, "articles_per_s": n / wall, **time_v(tf)}
+    r = {"wall_s": wall, "articles_per_s": n / wall, **time_v(tf),
+         "rss_anon_mb": sampler.peak, "rss_file_mb": sampler.peak_file}
     r["disk_mb"] = bench.du(d)[0] / 1e6
     return r
 
@@ -95,14 +117,21 @@ def drop_caches():
         return False
 
 
-def rss_anon_mb(pid):
+def rss_mb(pid):
+    """Anonymous and file-backed resident memory of a process, MB (0, 0 once it is gone)."""
+    rss = {"RssAnon:": 0.0, "RssFile:": 0.0}
     try:
         for line in open(f"/proc/{pid}/status"):
-            if line.startswith("RssAnon:"):
-                return int(line.split()[1]) / 1024
+            k = line.split(None, 1)[0]
+            if k in rss:
+                rss[k] = int(line.split()[1]) / 1024
     except OSError:
         pass
-    return 0.0
+    return rss["RssAnon:"], rss["RssFile:"]
+
+
+def rss_anon_mb(pid):
+    return rss_mb(pid)[0]
 
 
 def cold_start(n):
@@ -146,16 +175,18 @@ class KijiServer(bench.Server):
 
 
 class Sampler(threading.Thread):
-    """Largest anonymous RSS of a process while it runs."""
+    """Largest anonymous and file-backed RSS of a process while it runs (each its own maximum)."""
 
-    def __init__(self, pid):
+    def __init__(self, pid, every_s=0.05):
         super().__init__(daemon=True)
-        self.pid, self.peak, self.stop = pid, 0.0, threading.Event()
+        self.pid, self.every_s, self.stop = pid, every_s, threading.Event()
+        self.peak, self.peak_file = 0.0, 0.0
 
     def run(self):
         while not self.stop.is_set():
-            self.peak = max(self.peak, rss_anon_mb(self.pid))
-            time.sleep(0.05)
+            anon, file = rss_mb(self.pid)
+            self.peak, self.peak_file = max(self.peak, anon), max(self.peak_file, file)
+            time.sleep(self.every_s)
 
 
 def kiji_paths(server):
@@ -248,13 +279,15 @@ def report(results):
     def row(name, get, fmt="{:.1f}", growth=True):
         vals = [get(r) for r in results]
         cells = [fmt.format(v) if v is not None else "–" for v in vals]
-        g = f"{vals[-1] / get(base):.2f}×" if growth and get(base) else ""
+        g = f"{vals[-1] / get(base):.2f}×" if growth and vals[-1] is not None and get(base) else ""
         rows.append(f"| {name} | " + " | ".join(cells) + f" | {g} |")
 
     row("ingest wall s", lambda r: r["ingest"]["wall_s"])
     row("ingest CPU s", lambda r: r["ingest"]["cpu_s"])
     row("ingest articles/s", lambda r: r["ingest"]["articles_per_s"], "{:,.0f}")
     row("ingest peak RSS MB", lambda r: r["ingest"]["rss_mb"], "{:,.0f}")
+    row("of which anonymous, max sampled MB", lambda r: r["ingest"].get("rss_anon_mb"), "{:,.0f}")
+    row("of which file-backed (mmapped index), max sampled MB", lambda r: r["ingest"].get("rss_file_mb"), "{:,.0f}")
     row("index on disk MB", lambda r: r["ingest"]["disk_mb"], "{:,.0f}")
     row("cold start s (start → first /search)", lambda r: r["cold_start_s"], "{:.2f}")
     row("server anonymous RSS idle MB", lambda r: r["rss_idle_mb"], "{:,.0f}")

@@ -11,7 +11,7 @@
 //! Both report offsets in the *original* text, on char boundaries.
 
 use std::hash::BuildHasher;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Condvar, Mutex};
 
 use std::borrow::Cow;
 
@@ -65,68 +65,123 @@ pub fn is_indexable(text: &str) -> bool {
 /// the writer leaves them here, keyed by the text, and the tokenizer takes
 /// them out. A text it does not find is segmented as usual, so the memo
 /// changes how fast indexing is, never what is indexed.
+///
+/// The texts waiting here are those of the documents queued in tantivy's
+/// writer and not yet indexed, so the memo also gives the writer its
+/// back-pressure ([`TokenMemo::wait_below`]): tantivy's queue holds up to
+/// 10,000 documents, and with their tokens (about 40 KB an article) a full
+/// queue was most of an ingest's anonymous memory.
 #[derive(Default)]
 pub struct TokenMemo {
-    /// By hash of the text: the texts with that hash and their tokens.
-    entries: Mutex<FxHashMap<u64, Vec<Waiting>>>,
+    waiting: Mutex<Waiting>,
+    /// Signalled when texts are taken (or forgotten).
+    taken: Condvar,
 }
 
 /// A text and its `ja` tokens.
-type Waiting = (Box<str>, Vec<Token>);
+type Text = (Box<str>, Vec<Token>);
+
+#[derive(Default)]
+struct Waiting {
+    /// By hash of the text: the texts with that hash and their tokens.
+    entries: FxHashMap<u64, Vec<Text>>,
+    /// Texts in `entries`.
+    count: usize,
+    /// The most texts that were ever waiting at once.
+    most: usize,
+}
+
+impl Waiting {
+    fn clear(&mut self) {
+        self.entries.clear();
+        self.count = 0;
+    }
+}
 
 impl TokenMemo {
     /// More waiting texts than any batch leaves behind: beyond it the memo
     /// is cleared (tokens of documents that were never indexed, after an error).
     const MAX_ENTRIES: usize = 50_000;
 
+    fn lock(&self) -> std::sync::MutexGuard<'_, Waiting> {
+        self.waiting.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
     /// Leaves the `ja` tokens of `text` for the indexing thread.
     pub fn put(&self, text: &str, tokens: Vec<Token>) {
         if text.is_empty() {
             return;
         }
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        if entries.len() >= Self::MAX_ENTRIES {
-            entries.clear();
+        let mut waiting = self.lock();
+        if waiting.count >= Self::MAX_ENTRIES {
+            waiting.clear();
         }
-        entries
+        waiting
+            .entries
             .entry(FxBuildHasher.hash_one(text))
             .or_default()
             .push((text.into(), tokens));
+        waiting.count += 1;
+        waiting.most = waiting.most.max(waiting.count);
     }
 
     /// Takes the tokens left for exactly this text, if any.
     pub fn take(&self, text: &str) -> Option<Vec<Token>> {
         let key = FxBuildHasher.hash_one(text);
-        let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
-        let waiting = entries.get_mut(&key)?;
-        let at = waiting.iter().position(|(t, _)| &**t == text)?;
-        let (_, tokens) = waiting.swap_remove(at);
-        if waiting.is_empty() {
-            entries.remove(&key);
+        let mut waiting = self.lock();
+        let texts = waiting.entries.get_mut(&key)?;
+        let at = texts.iter().position(|(t, _)| &**t == text)?;
+        let (_, tokens) = texts.swap_remove(at);
+        if texts.is_empty() {
+            waiting.entries.remove(&key);
         }
+        waiting.count -= 1;
+        drop(waiting);
+        self.taken.notify_all();
         Some(tokens)
+    }
+
+    /// Waits until at most `max` texts are waiting (the indexing threads
+    /// took the others), for up to `timeout`. True when they were taken in
+    /// time; false after the timeout, when the memo is cleared: texts that
+    /// long untaken belong to documents that will not be indexed, and a
+    /// queued document whose tokens are gone is segmented again (slower,
+    /// the same tokens).
+    pub fn wait_below(&self, max: usize, timeout: std::time::Duration) -> bool {
+        let waiting = self.lock();
+        if waiting.count <= max {
+            return true;
+        }
+        let (mut waiting, result) = self
+            .taken
+            .wait_timeout_while(waiting, timeout, |w| w.count > max)
+            .unwrap_or_else(|e| e.into_inner());
+        if result.timed_out() && waiting.count > max {
+            waiting.clear();
+            return false;
+        }
+        true
     }
 
     /// Forgets every waiting text (their documents were dropped).
     pub fn clear(&self) {
-        self.entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .clear();
+        self.lock().clear();
+        self.taken.notify_all();
     }
 
     /// Texts waiting.
     pub fn len(&self) -> usize {
-        self.entries
-            .lock()
-            .unwrap_or_else(|e| e.into_inner())
-            .values()
-            .map(Vec::len)
-            .sum()
+        self.lock().count
     }
 
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// The most texts that were ever waiting at once (how far the writer
+    /// ran ahead of tantivy's indexing threads).
+    pub fn most_waiting(&self) -> usize {
+        self.lock().most
     }
 }
 
@@ -414,6 +469,51 @@ mod tests {
             .into_iter()
             .map(|t| (t.text, t.position))
             .collect()
+    }
+
+    fn token(text: &str) -> Token {
+        Token {
+            text: text.to_string(),
+            ..Token::default()
+        }
+    }
+
+    #[test]
+    fn the_writer_waits_until_the_indexing_threads_take_texts() {
+        let memo = Arc::new(TokenMemo::default());
+        for text in ["北朝鮮", "派兵", "ロシア"] {
+            memo.put(text, vec![token(text)]);
+        }
+        // At or under the bound: no wait.
+        assert!(memo.wait_below(3, std::time::Duration::ZERO));
+        let taker = {
+            let memo = memo.clone();
+            std::thread::spawn(move || {
+                std::thread::sleep(std::time::Duration::from_millis(50));
+                memo.take("派兵")
+            })
+        };
+        // Over the bound until the other thread takes one.
+        assert!(memo.wait_below(2, std::time::Duration::from_secs(60)));
+        assert_eq!(taker.join().unwrap(), Some(vec![token("派兵")]));
+        // The others are still there, untouched.
+        assert_eq!(memo.len(), 2);
+        assert_eq!(memo.take("ロシア"), Some(vec![token("ロシア")]));
+        assert_eq!(memo.most_waiting(), 3);
+    }
+
+    #[test]
+    fn texts_nobody_takes_are_dropped_after_the_timeout() {
+        let memo = TokenMemo::default();
+        memo.put("北朝鮮", vec![token("北朝鮮")]);
+        memo.put("派兵", vec![token("派兵")]);
+        assert!(!memo.wait_below(1, std::time::Duration::from_millis(20)));
+        assert!(memo.is_empty());
+        assert_eq!(memo.take("北朝鮮"), None);
+        // The memo works as before afterwards.
+        memo.put("派兵", vec![token("派兵")]);
+        assert!(memo.wait_below(1, std::time::Duration::ZERO));
+        assert_eq!(memo.take("派兵"), Some(vec![token("派兵")]));
     }
 
     #[test]

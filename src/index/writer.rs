@@ -14,6 +14,23 @@ use crate::error::{Error, Result};
 /// written.
 const ANALYSIS_CHUNK: usize = 64;
 
+/// The most `ja` texts (title, lead, body: about a third as many documents)
+/// handed to tantivy and not yet indexed: the writer waits for tantivy's
+/// indexing threads beyond it. tantivy's own queue takes 10,000 documents,
+/// which with their tokens was hundreds of MB; a few hundred documents keep
+/// its threads as busy.
+pub const TEXTS_IN_FLIGHT: usize = 768;
+
+/// How long the writer waits for tantivy to take texts before it gives up
+/// on them (see [`crate::analysis::tokenizer::TokenMemo::wait_below`]).
+const IN_FLIGHT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// Merges run one at a time (tantivy's default is four at once). Each merge
+/// reads all of its segments through memory maps, which stay resident
+/// while it runs; four at once made most of a large ingest's peak memory,
+/// and on a machine of a few cores they only took turns anyway.
+const MERGE_THREADS: usize = 1;
+
 /// What an upsert did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -43,9 +60,14 @@ impl Writer {
             .map(|n| n.get())
             .unwrap_or(1)
             .clamp(1, 4);
+        let options = tantivy::indexer::IndexWriterOptions::builder()
+            .num_worker_threads(threads)
+            .memory_budget_per_thread(memory_mb.max(30) * 1_000_000 / threads)
+            .num_merge_threads(MERGE_THREADS)
+            .build();
         let inner = store
             .index
-            .writer_with_num_threads(threads, memory_mb.max(30) * 1_000_000)
+            .writer_with_options(options)
             .map_err(|e| match e {
                 tantivy::TantivyError::LockFailure(..) => Error::IndexLocked {
                     path: store.path().to_path_buf(),
@@ -184,6 +206,11 @@ impl Writer {
             self.inner
                 .delete_term(Term::from_field_text(store.fields.id, &id));
         }
+        // Back-pressure: at most TEXTS_IN_FLIGHT texts queued in tantivy.
+        store
+            .analyzer
+            .token_memo()
+            .wait_below(TEXTS_IN_FLIGHT, IN_FLIGHT_TIMEOUT);
         self.inner.add_document(document(store, analysed, group)?)?;
         self.pending.insert(id, Some(hash));
         Ok(())
