@@ -11,25 +11,96 @@ use lindera::segmenter::Segmenter;
 use lindera_dictionary::viterbi::WordId;
 
 /// The IPADIC features of a morpheme (pos, pos1..3, conjugation type/form,
-/// base, reading, pronunciation), borrowed from the dictionary and read in
-/// place: a field is found when asked for, so the many morphemes whose part
-/// of speech rules out an entity cost a few bytes of scanning each.
+/// base, reading, pronunciation), borrowed from the dictionary.
 #[derive(Debug, Clone)]
 pub enum Features<'a> {
     /// A system or user dictionary record: fields joined by `\0`.
-    Joined(&'a [u8]),
+    Joined(Record<'a>),
     /// The fields of an unknown-word entry (or none).
     List(Vec<&'a str>),
 }
 
+/// Fields of a [`Record`] read when it is made: the part of speech, which
+/// the entity rules ask every morpheme for.
+const HEAD_FIELDS: usize = 4;
+
+/// A dictionary record (fields joined by `\0`) with its first fields found
+/// and checked once, when the morpheme is made: the entity rules ask each
+/// morpheme for its part of speech several times, and splitting the record
+/// and checking the field's UTF-8 on every question was a tenth of ingest's
+/// instructions. Later fields are found when asked for.
+#[derive(Debug, Clone, Copy)]
+pub struct Record<'a> {
+    bytes: &'a [u8],
+    /// The first fields (`None`: absent, or not UTF-8).
+    head: [Option<&'a str>; HEAD_FIELDS],
+    /// Where the fields after them start, if there are any.
+    rest: Option<usize>,
+}
+
+impl<'a> Record<'a> {
+    fn new(bytes: &'a [u8]) -> Record<'a> {
+        // The separators after the head fields (fewer: the record ends sooner).
+        let mut seps = [0; HEAD_FIELDS];
+        let mut found = 0;
+        for (at, &b) in bytes.iter().enumerate() {
+            if b == 0 {
+                seps[found] = at;
+                found += 1;
+                if found == HEAD_FIELDS {
+                    break;
+                }
+            }
+        }
+        let fields = (found + 1).min(HEAD_FIELDS);
+        let end_of = |i: usize| if i < found { seps[i] } else { bytes.len() };
+        let start_of = |i: usize| if i == 0 { 0 } else { seps[i - 1] + 1 };
+        let mut head = [None; HEAD_FIELDS];
+        // One check of the head's UTF-8 (its fields split at ASCII bytes);
+        // field by field only when it fails.
+        match std::str::from_utf8(&bytes[..end_of(fields - 1)]) {
+            Ok(text) => {
+                for (i, field) in head.iter_mut().enumerate().take(fields) {
+                    *field = text.get(start_of(i)..end_of(i));
+                }
+            }
+            Err(_) => {
+                for (i, field) in head.iter_mut().enumerate().take(fields) {
+                    *field = std::str::from_utf8(&bytes[start_of(i)..end_of(i)]).ok();
+                }
+            }
+        }
+        Record {
+            bytes,
+            head,
+            rest: (found == HEAD_FIELDS).then(|| seps[HEAD_FIELDS - 1] + 1),
+        }
+    }
+
+    /// Field `i`, if present (and UTF-8).
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<&'a str> {
+        match self.head.get(i) {
+            Some(field) => *field,
+            None => self.bytes[self.rest?..]
+                .split(|&b| b == 0)
+                .nth(i - HEAD_FIELDS)
+                .and_then(|f| std::str::from_utf8(f).ok()),
+        }
+    }
+
+    /// The record as stored, fields joined by `\0`.
+    pub fn as_bytes(&self) -> &'a [u8] {
+        self.bytes
+    }
+}
+
 impl<'a> Features<'a> {
     /// Field `i`, if present.
+    #[inline]
     pub fn get(&self, i: usize) -> Option<&'a str> {
         match self {
-            Features::Joined(record) => record
-                .split(|&b| b == 0)
-                .nth(i)
-                .and_then(|f| std::str::from_utf8(f).ok()),
+            Features::Joined(record) => record.get(i),
             Features::List(fields) => fields.get(i).copied(),
         }
     }
@@ -65,7 +136,9 @@ impl<'a> Features<'a> {
         } else {
             user.and_then(|u| joined_record(&u.dict.words_idx_data, &u.dict.words_data, id))
         };
-        record.map_or(Features::List(Vec::new()), Features::Joined)
+        record.map_or(Features::List(Vec::new()), |r| {
+            Features::Joined(Record::new(r))
+        })
     }
 
     /// The dictionary form an inflected content word (a verb or adjective,
@@ -87,4 +160,53 @@ fn joined_record<'a>(index: &'a [u8], data: &'a [u8], id: usize) -> Option<&'a [
     let offset = u32::from_le_bytes(at.try_into().ok()?) as usize;
     let len = u32::from_le_bytes(data.get(offset..offset + 4)?.try_into().ok()?) as usize;
     data.get(offset + 4..offset + 4 + len)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The reading `Record` replaced: split, then check the field.
+    fn by_split(bytes: &[u8], i: usize) -> Option<&str> {
+        bytes
+            .split(|&b| b == 0)
+            .nth(i)
+            .and_then(|f| std::str::from_utf8(f).ok())
+    }
+
+    #[test]
+    fn record_fields_are_the_split_fields() {
+        let ipadic = "名詞\0固有名詞\0人名\0姓\0*\0*\0佐藤\0サトウ\0サトー";
+        let records: [&[u8]; 12] = [
+            ipadic.as_bytes(),
+            b"",
+            b"\0",
+            b"a\0\0b",
+            "名詞\0".as_bytes(),
+            b"a\0b\0c\0d",
+            b"a\0b\0c\0d\0",
+            b"a\0b\0c\0d\0e\0\0f",
+            // Not UTF-8 in a head field, and in a later one.
+            b"\xe5\x90\x8d\0\xff\0c\0d\0e",
+            b"a\0b\0c\0d\0\xe5\x90\0f",
+            b"\xff",
+            b"a\0\xff\0",
+        ];
+        for bytes in records {
+            let record = Record::new(bytes);
+            assert_eq!(record.as_bytes(), bytes);
+            let features = Features::Joined(record);
+            for i in 0..12 {
+                assert_eq!(features.get(i), by_split(bytes, i), "{bytes:?} field {i}");
+            }
+            let all: Vec<&str> = features.iter().collect();
+            let split: Vec<&str> = (0..).map_while(|i| by_split(bytes, i)).collect();
+            assert_eq!(all, split, "{bytes:?}");
+        }
+        let record = Record::new(ipadic.as_bytes());
+        assert_eq!(record.get(0), Some("名詞"));
+        assert_eq!(record.get(3), Some("姓"));
+        assert_eq!(record.get(6), Some("佐藤"));
+        assert_eq!(record.get(9), None);
+    }
 }

@@ -453,6 +453,13 @@ impl Store {
     /// Analyses an article once: entities (what is stored) and the morpheme
     /// tokens of its title and body (what is indexed), from one segmentation.
     pub fn analyse(&self, article: Article) -> Analysed {
+        let hash = article.content_hash();
+        self.analyse_hashed(article, hash)
+    }
+
+    /// [`Store::analyse`] of an article whose [`Article::content_hash`] is
+    /// already known (the writer compares it with the stored one first).
+    pub fn analyse_hashed(&self, article: Article, hash: String) -> Analysed {
         let mut by_name: BTreeMap<(EntityType, String), ArticleEntity> = BTreeMap::new();
         let (title_tokens, title_mentions) = self.analyzer.index_analysis(&article.title);
         let (body_tokens, body_mentions, body_normalized) =
@@ -486,7 +493,7 @@ impl Store {
         Analysed {
             stored: StoredArticle {
                 file: None,
-                hash: article.content_hash(),
+                hash,
                 article,
                 entities,
             },

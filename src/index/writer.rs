@@ -120,7 +120,7 @@ impl Writer {
             return Ok(outcome);
         }
         self.note_absent(&article.id, outcome);
-        let mut analysed = store.analyse(article);
+        let mut analysed = store.analyse_hashed(article, hash);
         analysed.stored.file = file.map(String::from);
         self.put(store, analysed)?;
         Ok(outcome)
@@ -142,8 +142,8 @@ impl Writer {
             self.note_absent(&article.id, outcome);
             if outcome != Outcome::Unchanged {
                 // A later copy of the same id in this batch compares with this one.
-                self.pending.insert(article.id.clone(), Some(hash));
-                changed.push(article);
+                self.pending.insert(article.id.clone(), Some(hash.clone()));
+                changed.push((article, hash));
             }
             outcomes.push(outcome);
         }
@@ -154,8 +154,12 @@ impl Writer {
             scope.spawn(move || {
                 let mut rest = changed.into_iter().peekable();
                 while rest.peek().is_some() {
-                    let chunk: Vec<Article> = rest.by_ref().take(ANALYSIS_CHUNK).collect();
-                    let analysed = chunk.into_par_iter().map(|a| store.analyse(a)).collect();
+                    let chunk: Vec<(Article, String)> =
+                        rest.by_ref().take(ANALYSIS_CHUNK).collect();
+                    let analysed = chunk
+                        .into_par_iter()
+                        .map(|(a, hash)| store.analyse_hashed(a, hash))
+                        .collect();
                     if tx.send(analysed).is_err() {
                         return; // the writer stopped on an error
                     }

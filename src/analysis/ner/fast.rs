@@ -543,7 +543,7 @@ impl FastModel {
             let mut joined = Vec::new();
             for m in ms {
                 let details: &[u8] = match &m.details {
-                    Features::Joined(record) => record,
+                    Features::Joined(record) => record.as_bytes(),
                     Features::List(fields) => {
                         joined.clear();
                         for (k, field) in fields.iter().enumerate() {
