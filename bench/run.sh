@@ -21,21 +21,7 @@ PY=/usr/bin/python3; [ -x $PY ] || PY=python3
 [ -r "$KIJI_WIKINEWS" ] || { echo "corpus not found: $KIJI_WIKINEWS" >&2; exit 1; }
 
 # 1. tools (Debian packages), only when missing
-need=()
-command -v groonga >/dev/null || need+=(groonga-bin)
-[ -e /usr/lib/x86_64-linux-gnu/groonga/plugins/tokenizers/mecab.so ] || ls /usr/lib/*/groonga/plugins/tokenizers/mecab.so >/dev/null 2>&1 || need+=(groonga-tokenizer-mecab)
-[ -d /var/lib/mecab/dic/ipadic-utf8 ] || need+=(mecab-ipadic-utf8)
-command -v wrk >/dev/null || need+=(wrk)
-[ -x /usr/bin/time ] || need+=(time)
-command -v curl >/dev/null || need+=(curl)
-if [ ${#need[@]} -gt 0 ]; then
-  echo "installing: ${need[*]}"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${need[@]}" ||
-    { apt-get -o DPkg::Lock::Timeout=600 update -q &&
-      apt-get -o DPkg::Lock::Timeout=600 install -y -q --no-install-recommends "${need[@]}"; }
-fi
-groonga --version | head -1
+source "$BENCH/tools.sh"
 
 # 2. kiji, release build in its own target dir (does not block other builds of the repo)
 if [ -z "${KIJI_BIN:-}" ]; then

@@ -258,6 +258,8 @@ def measure(n):
         res["rss_load_mb"] = sampler.peak
     finally:
         server.stop()
+    # kiji's figures are kept even if the Groonga part fails.
+    json.dump(res, open(os.path.join(SCRATCH, f"kiji_{n}.json"), "w"), ensure_ascii=False, indent=1)
     if n in GROONGA_AT:
         log(f"{n}: ingest Groonga TokenMecab")
         g = res["groonga"] = {"ingest": ingest_groonga(jsonl, n)}

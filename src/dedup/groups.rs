@@ -104,6 +104,42 @@ pub struct Pending {
     check: BTreeSet<String>,
     /// The group columns of the last searcher read (kept across articles).
     columns: Option<Columns>,
+    /// Signatures of committed articles read lately (kept across commits).
+    signatures: SignatureCache,
+}
+
+/// Signatures of committed articles, by segment and document, read from the
+/// signature column (each read decodes a block of its dictionary). Articles
+/// of one story share bands, so the same candidates come back article after
+/// article; a segment's documents never change, so an entry stays true as
+/// long as the segment lives. Bounded: emptied when full.
+#[derive(Default)]
+struct SignatureCache {
+    map: HashMap<(tantivy::index::SegmentId, tantivy::DocId), Option<Signature>>,
+}
+
+impl SignatureCache {
+    /// Entries at most (about 300 bytes each).
+    const CAPACITY: usize = 65_536;
+
+    fn get(
+        &mut self,
+        searcher: &Searcher,
+        columns: &Columns,
+        addr: DocAddress,
+    ) -> Option<&Signature> {
+        let key = (
+            searcher.segment_reader(addr.segment_ord).segment_id(),
+            addr.doc_id,
+        );
+        if !self.map.contains_key(&key) && self.map.len() >= Self::CAPACITY {
+            self.map.clear();
+        }
+        self.map
+            .entry(key)
+            .or_insert_with(|| columns.signature(searcher, addr))
+            .as_ref()
+    }
 }
 
 /// What the commit has to fix.
@@ -133,11 +169,15 @@ impl Pending {
     /// The group for an article about to be written (its committed and
     /// pending older versions, if any, count as removed). `stale(id)`: the
     /// committed version of `id` is replaced or deleted by an uncommitted write.
+    /// `committed`: whether `id` may be in a segment (false when the writer
+    /// knows it is new, which spares a lookup of it in every segment).
+    #[allow(clippy::too_many_arguments)]
     pub fn assign(
         &mut self,
         store: &Store,
         settings: &Settings,
         article: (&str, &str),
+        committed: bool,
         signature: Option<&Signature>,
         stale: &dyn Fn(&str) -> bool,
     ) -> Result<String> {
@@ -146,7 +186,9 @@ impl Pending {
             Some(c) if c.of(&searcher) => c,
             _ => Columns::new(&searcher),
         };
-        let group = self.assign_with(store, &searcher, &columns, settings, article, signature, stale);
+        let group = self.assign_with(
+            store, &searcher, &columns, settings, article, committed, signature, stale,
+        );
         self.columns = Some(columns);
         group
     }
@@ -159,11 +201,12 @@ impl Pending {
         columns: &Columns,
         settings: &Settings,
         article: (&str, &str),
+        committed: bool,
         signature: Option<&Signature>,
         stale: &dyn Fn(&str) -> bool,
     ) -> Result<String> {
         let (id, hash) = article;
-        self.forget(store, searcher, columns, id)?;
+        self.forget(store, searcher, columns, id, committed)?;
         let Some(sig) = signature else {
             return Ok(founder_key(id, hash));
         };
@@ -179,7 +222,8 @@ impl Pending {
                 }
             }
         }
-        for group in committed_groups(store, searcher, columns, settings, sig, &|other| {
+        let cache = &mut self.signatures;
+        for group in committed_groups(store, searcher, columns, cache, settings, sig, &|other| {
             other != id && !stale(other)
         })? {
             groups.insert(self.find(&group));
@@ -216,7 +260,7 @@ impl Pending {
     /// Notes that the article `id` (if indexed or pending) goes away: its
     /// group may split.
     pub fn removed(&mut self, store: &Store, searcher: &Searcher, id: &str) -> Result<()> {
-        self.forget(store, searcher, &Columns::new(searcher), id)
+        self.forget(store, searcher, &Columns::new(searcher), id, true)
     }
 
     fn forget(
@@ -225,13 +269,15 @@ impl Pending {
         searcher: &Searcher,
         columns: &Columns,
         id: &str,
+        committed: bool,
     ) -> Result<()> {
         if let Some(index) = self.ids.remove(id)
             && let Some(old) = self.docs[index as usize].take()
         {
             self.check.insert(old.group);
         }
-        if let Some(addr) = store.address(searcher, id)?
+        if committed
+            && let Some(addr) = store.address(searcher, id)?
             && let Some(group) = columns.group(searcher, addr)
         {
             self.check.insert(group);
@@ -247,7 +293,10 @@ impl Pending {
             .map(|k| (k.clone(), self.find(k)))
             .collect();
         let checks = self.check.iter().map(|k| self.find(k)).collect();
-        *self = Pending::default();
+        *self = Pending {
+            signatures: std::mem::take(&mut self.signatures),
+            ..Pending::default()
+        };
         Fixups { merges, checks }
     }
 
@@ -298,6 +347,7 @@ fn committed_groups(
     store: &Store,
     searcher: &Searcher,
     columns: &Columns,
+    signatures: &mut SignatureCache,
     settings: &Settings,
     sig: &Signature,
     take: &dyn Fn(&str) -> bool,
@@ -314,11 +364,11 @@ fn committed_groups(
         if ord.is_some_and(|o| found_ords.contains(&o)) {
             continue;
         }
-        let Some(other) = columns.signature(searcher, addr) else {
+        let Some(other) = signatures.get(searcher, columns, addr) else {
             continue;
         };
         compared += 1;
-        if settings.is_duplicate(sig.similarity(&other))
+        if settings.is_duplicate(sig.similarity(other))
             && let Some(group) = columns.group(searcher, addr)
             && take(&store.load(searcher, addr)?.article.id)
         {

@@ -53,12 +53,7 @@ pub(crate) fn fix_groups(
         let columns = groups::Columns::new(&searcher);
         let articles = addrs
             .iter()
-            .map(|&a| {
-                Ok((
-                    store.load(&searcher, a)?,
-                    columns.signature(&searcher, a),
-                ))
-            })
+            .map(|&a| Ok((store.load(&searcher, a)?, columns.signature(&searcher, a))))
             .collect::<Result<Vec<_>>>()?;
         let parts = groups::components(articles.len(), |i, j| {
             match (&articles[i].1, &articles[j].1) {

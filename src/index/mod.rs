@@ -1,6 +1,7 @@
 //! The index: one schema ([`schema`]), opening and reading ([`Store`]), and
 //! the single writer ([`writer`]).
 
+pub mod directory;
 pub mod merge;
 pub mod rebuild;
 pub mod schema;
@@ -13,7 +14,6 @@ use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use tantivy::collector::TopDocs;
-use tantivy::directory::MmapDirectory;
 use tantivy::query::TermQuery;
 use tantivy::schema::{IndexRecordOption, Value};
 use tantivy::{
@@ -155,10 +155,21 @@ pub struct CommitInfo {
     pub entity_model: Option<String>,
 }
 
-/// Decompressed doc-store blocks kept per segment (16 KiB each, so at most
+/// Decompressed doc-store blocks kept per segment, at most (16 KiB each, so
 /// 16 MiB a segment): every hit loads its stored article, and tantivy's
 /// default of 100 blocks made most of those loads decompress a block again.
 const DOC_STORE_CACHE_BLOCKS: usize = 1024;
+
+/// Decompressed doc-store blocks kept for all of a searcher's segments
+/// together (64 MiB), shared out evenly: a fixed number per segment made
+/// the cache grow with the archive (an index of a million articles has
+/// dozens of segments).
+const DOC_STORE_CACHE_BUDGET: usize = 4096;
+
+/// The doc-store cache of each of `segments` segments, in blocks.
+fn doc_store_cache_blocks(segments: usize) -> usize {
+    (DOC_STORE_CACHE_BUDGET / segments.max(1)).clamp(16, DOC_STORE_CACHE_BLOCKS)
+}
 
 /// The doc-store readers of one searcher generation, one per segment, in
 /// the searcher's segment order ([`Store::with_stored_json`] reads through them).
@@ -211,6 +222,8 @@ pub struct Store {
     pub max_merge_docs: u32,
     /// The doc-store readers of the last searcher generation read.
     doc_stores: std::sync::RwLock<Option<Arc<DocStores>>>,
+    /// The memory maps the index is read through.
+    mapped: Arc<directory::MappedFiles>,
 }
 
 impl Store {
@@ -221,10 +234,11 @@ impl Store {
             message: format!("cannot create the folder: {e}"),
         })?;
         let (schema, fields) = schema::build();
-        let dir = MmapDirectory::open(path).map_err(|e| Error::IndexOpen {
+        let dir = directory::IndexDirectory::open(path).map_err(|e| Error::IndexOpen {
             path: path.into(),
             message: e.to_string(),
         })?;
+        let mapped = dir.mapped();
         let index = Index::open_or_create(dir, schema).map_err(|e| match e {
             tantivy::TantivyError::SchemaError(_) => Error::IndexFormat { path: path.into() },
             other => Error::IndexOpen {
@@ -236,7 +250,9 @@ impl Store {
         let reader = index
             .reader_builder()
             .reload_policy(ReloadPolicy::OnCommitWithDelay)
-            .doc_store_cache_num_blocks(DOC_STORE_CACHE_BLOCKS)
+            // tantivy's own doc-store readers serve only `Searcher::doc`
+            // (a rebuild, an unknown layout); kiji's are in `doc_stores`.
+            .doc_store_cache_num_blocks(16)
             .try_into()?;
         Ok(Store {
             index,
@@ -248,7 +264,18 @@ impl Store {
             dedup: Default::default(),
             max_merge_docs: merge::DEFAULT_MAX_MERGE_DOCS,
             doc_stores: std::sync::RwLock::new(None),
+            mapped,
         })
+    }
+
+    /// Lets the pages of the index files read so far leave the process's
+    /// resident set every `every`, on a thread of its own, until the
+    /// returned guard is dropped (they stay in the page cache; see
+    /// [`directory`]). `kiji ingest` runs with it, so its memory does not
+    /// grow with the archive it reads; the server does not (its searches
+    /// would map their pages again).
+    pub fn release_mapped_every(&self, every: std::time::Duration) -> directory::Releaser {
+        directory::Releaser::start(self.mapped.clone(), every)
     }
 
     pub fn path(&self) -> &Path {
@@ -345,7 +372,7 @@ impl Store {
         let readers = searcher
             .segment_readers()
             .iter()
-            .map(|s| s.get_store_reader(DOC_STORE_CACHE_BLOCKS))
+            .map(|s| s.get_store_reader(doc_store_cache_blocks(searcher.segment_readers().len())))
             .collect::<std::io::Result<Vec<_>>>()?;
         let stores = Arc::new(DocStores {
             generation,
@@ -533,6 +560,17 @@ pub fn entity_keys(canonical: &str, kind: EntityType) -> Vec<String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_doc_store_cache_is_bounded_in_all() {
+        assert_eq!(doc_store_cache_blocks(1), DOC_STORE_CACHE_BLOCKS);
+        assert_eq!(doc_store_cache_blocks(4), DOC_STORE_CACHE_BLOCKS);
+        for segments in [5, 10, 40, 256] {
+            assert!(segments * doc_store_cache_blocks(segments) <= DOC_STORE_CACHE_BUDGET);
+        }
+        assert_eq!(doc_store_cache_blocks(0), DOC_STORE_CACHE_BLOCKS);
+        assert_eq!(doc_store_cache_blocks(1000), 16);
+    }
 
     #[test]
     fn stored_text_reads_the_doc_store_layout() {

@@ -31,6 +31,17 @@ const IN_FLIGHT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(30
 /// and on a machine of a few cores they only took turns anyway.
 const MERGE_THREADS: usize = 1;
 
+/// tantivy's indexing threads for a machine of `cores` cores: half of them
+/// (at least one, at most four). The other half analyses the articles
+/// (segmentation and entities, the larger share of ingest), and each
+/// indexing thread writes a segment of its own, whose term dictionary is
+/// built from scratch: on two cores one thread instead of two made a
+/// Wikinews ingest 5.5 % fewer instructions (one segment of 600 articles
+/// instead of two of 300; callgrind).
+fn indexing_threads(cores: usize) -> usize {
+    (cores / 2).clamp(1, 4)
+}
+
 /// What an upsert did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Outcome {
@@ -56,10 +67,11 @@ impl Writer {
     /// Takes the index's writer lock; fails with [`Error::IndexLocked`] when
     /// another process (a running `kiji serve`) holds it.
     pub fn new(store: &Store, memory_mb: usize) -> Result<Writer> {
-        let threads = std::thread::available_parallelism()
-            .map(|n| n.get())
-            .unwrap_or(1)
-            .clamp(1, 4);
+        let threads = indexing_threads(
+            std::thread::available_parallelism()
+                .map(|n| n.get())
+                .unwrap_or(1),
+        );
         let options = tantivy::indexer::IndexWriterOptions::builder()
             .num_worker_threads(threads)
             .memory_budget_per_thread(memory_mb.max(30) * 1_000_000 / threads)
@@ -193,6 +205,7 @@ impl Writer {
                 store,
                 &store.dedup,
                 (&a.article.id, &a.hash),
+                !self.absent.contains(&a.article.id),
                 analysed.signature.as_ref(),
                 &|id| pending.contains_key(id),
             )?
