@@ -318,14 +318,26 @@ fn one_live_document_per_id_whatever_the_order_of_writes() {
     assert!(body_of(&store, "b").contains("新しい"));
 }
 
+/// An empty index with an analyser of its own (whose token memo counts this
+/// index's texts only), and its writer.
+fn index_with_own_analyzer() -> (
+    std::sync::Arc<kiji::analysis::Analyzer>,
+    tempfile::TempDir,
+    kiji::index::Store,
+    kiji::index::Writer,
+) {
+    let analyzer = kiji::analysis::Analyzer::new(None).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let store = kiji::index::Store::open(&dir.path().join("index"), analyzer.clone()).unwrap();
+    let writer = kiji::index::Writer::new(&store, 64).unwrap();
+    (analyzer, dir, store, writer)
+}
+
 #[test]
 fn back_pressure_loses_and_reorders_nothing() {
     use std::io::Write;
     // An analyser of its own: its token memo counts this ingest's texts only.
-    let analyzer = kiji::analysis::Analyzer::new(None).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store = kiji::index::Store::open(&dir.path().join("index"), analyzer.clone()).unwrap();
-    let mut writer = kiji::index::Writer::new(&store, 64).unwrap();
+    let (analyzer, dir, store, mut writer) = index_with_own_analyzer();
     // Many more documents than the writer lets wait for tantivy, and 500 ids
     // written twice (the second version, later in the file, must win).
     let (n, again) = (1_500, 500);
@@ -392,10 +404,7 @@ fn back_pressure_loses_and_reorders_nothing() {
 #[test]
 fn the_writer_waits_while_tantivy_holds_too_many_texts() {
     use std::time::Duration;
-    let analyzer = kiji::analysis::Analyzer::new(None).unwrap();
-    let dir = tempfile::tempdir().unwrap();
-    let store = kiji::index::Store::open(&dir.path().join("index"), analyzer.clone()).unwrap();
-    let mut writer = kiji::index::Writer::new(&store, 64).unwrap();
+    let (analyzer, _dir, store, mut writer) = index_with_own_analyzer();
     // As if tantivy's indexing threads were behind by more than the bound.
     let memo = analyzer.token_memo();
     let behind = kiji::index::writer::TEXTS_IN_FLIGHT + 1;

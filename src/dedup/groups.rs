@@ -142,6 +142,17 @@ impl SignatureCache {
     }
 }
 
+/// An article about to be written, as group assignment sees it.
+pub struct Incoming<'a> {
+    pub id: &'a str,
+    /// Its content hash (a group it founds is named `id@hash`).
+    pub hash: &'a str,
+    /// Whether `id` may be in a segment (false when the writer knows it is
+    /// new, which spares a lookup of it in every segment).
+    pub committed: bool,
+    pub signature: Option<&'a Signature>,
+}
+
 /// What the commit has to fix.
 #[derive(Debug, Default)]
 pub struct Fixups {
@@ -169,16 +180,11 @@ impl Pending {
     /// The group for an article about to be written (its committed and
     /// pending older versions, if any, count as removed). `stale(id)`: the
     /// committed version of `id` is replaced or deleted by an uncommitted write.
-    /// `committed`: whether `id` may be in a segment (false when the writer
-    /// knows it is new, which spares a lookup of it in every segment).
-    #[allow(clippy::too_many_arguments)]
     pub fn assign(
         &mut self,
         store: &Store,
         settings: &Settings,
-        article: (&str, &str),
-        committed: bool,
-        signature: Option<&Signature>,
+        article: Incoming<'_>,
         stale: &dyn Fn(&str) -> bool,
     ) -> Result<String> {
         let searcher = store.searcher();
@@ -186,26 +192,26 @@ impl Pending {
             Some(c) if c.of(&searcher) => c,
             _ => Columns::new(&searcher),
         };
-        let group = self.assign_with(
-            store, &searcher, &columns, settings, article, committed, signature, stale,
-        );
+        let group = self.assign_with(store, &searcher, &columns, settings, article, stale);
         self.columns = Some(columns);
         group
     }
 
-    #[allow(clippy::too_many_arguments)]
     fn assign_with(
         &mut self,
         store: &Store,
         searcher: &Searcher,
         columns: &Columns,
         settings: &Settings,
-        article: (&str, &str),
-        committed: bool,
-        signature: Option<&Signature>,
+        article: Incoming<'_>,
         stale: &dyn Fn(&str) -> bool,
     ) -> Result<String> {
-        let (id, hash) = article;
+        let Incoming {
+            id,
+            hash,
+            committed,
+            signature,
+        } = article;
         self.forget(store, searcher, columns, id, committed)?;
         let Some(sig) = signature else {
             return Ok(founder_key(id, hash));

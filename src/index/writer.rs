@@ -201,14 +201,14 @@ impl Writer {
         let a = &analysed.stored;
         let group = if store.dedup.enabled {
             let pending = &self.pending;
-            self.groups.assign(
-                store,
-                &store.dedup,
-                (&a.article.id, &a.hash),
-                !self.absent.contains(&a.article.id),
-                analysed.signature.as_ref(),
-                &|id| pending.contains_key(id),
-            )?
+            let article = crate::dedup::groups::Incoming {
+                id: &a.article.id,
+                hash: &a.hash,
+                committed: !self.absent.contains(&a.article.id),
+                signature: analysed.signature.as_ref(),
+            };
+            self.groups
+                .assign(store, &store.dedup, article, &|id| pending.contains_key(id))?
         } else {
             crate::dedup::founder_key(&a.article.id, &a.hash)
         };
