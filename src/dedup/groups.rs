@@ -472,12 +472,6 @@ impl Columns {
     }
 }
 
-/// The stored signature of the article at `addr` (one look-up; many go
-/// through one [`Columns`]).
-pub fn signature_at(searcher: &Searcher, addr: DocAddress) -> Option<Signature> {
-    Columns::new(searcher).signature(searcher, addr)
-}
-
 /// The group key of the article at `addr` (one look-up; many go through one
 /// [`Columns`]).
 pub fn group_at(searcher: &Searcher, addr: DocAddress) -> Option<String> {
