@@ -233,15 +233,27 @@ pub fn others(
 /// groups and facets over each group's earliest article.
 pub fn count_and_facets(
     searcher: &tantivy::Searcher,
+    executor: &tantivy::Executor,
     query: &dyn tantivy::query::Query,
     fields: Vec<String>,
     dedup: bool,
 ) -> crate::error::Result<(usize, crate::search::facets::FacetCounts)> {
+    use crate::search::collect;
     if !dedup {
         let facets = crate::search::facets::FacetCollector { fields };
-        return Ok(searcher.search(query, &(tantivy::collector::Count, facets))?);
+        return Ok(collect(
+            searcher,
+            executor,
+            query,
+            &(tantivy::collector::Count, facets),
+        )?);
     }
-    let groups = searcher.search(query, &GroupCollector { rank: Rank::Oldest })?;
+    let groups = collect(
+        searcher,
+        executor,
+        query,
+        &GroupCollector { rank: Rank::Oldest },
+    )?;
     let best: Vec<DocAddress> = groups.values().map(|g| g.best).collect();
     Ok((best.len(), facet_counts(searcher, &fields, &best)))
 }

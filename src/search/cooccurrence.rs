@@ -68,7 +68,9 @@ impl super::Engine {
         sort: CoSort,
         min_count: u64,
     ) -> Result<Cooccurrence> {
+        let _running = self.searches.enter();
         let searcher = self.searcher();
+        let executor = self.searches.executor(&searcher);
         let scope_query = self.build_query(r)?;
         let mut with_x = r.clone();
         match kind {
@@ -80,6 +82,7 @@ impl super::Engine {
         let fields: Vec<String> = types.iter().map(|t| t.as_str().to_string()).collect();
         let (n_x, joint) = crate::dedup::collapse::count_and_facets(
             &searcher,
+            &executor,
             x_query.as_ref(),
             fields.clone(),
             r.dedup,
@@ -90,6 +93,7 @@ impl super::Engine {
         let count_scope = || {
             crate::dedup::collapse::count_and_facets(
                 &searcher,
+                &executor,
                 scope_query.as_ref(),
                 fields,
                 r.dedup,

@@ -102,7 +102,10 @@ impl super::Engine {
         let collector = FacetCollector {
             fields: kinds.iter().map(|k| k.as_str().to_string()).collect(),
         };
-        let counts = self.searcher().search(&AllQuery, &collector)?;
+        let _running = self.searches.enter();
+        let searcher = self.searcher();
+        let executor = self.searches.executor(&searcher);
+        let counts = super::collect(&searcher, &executor, &AllQuery, &collector)?;
         let prefix = prefix.map(normalize_str).filter(|p| !p.is_empty());
         let mut out = Vec::new();
         for k in kinds {

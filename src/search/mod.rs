@@ -24,10 +24,10 @@ use base64::Engine as _;
 use chrono::{Days, NaiveDate, TimeZone};
 use rayon::prelude::*;
 use serde::Serialize;
-use tantivy::collector::{Count, TopDocs};
-use tantivy::query::{AllQuery, BooleanQuery, Occur, Query, RangeQuery, TermQuery};
+use tantivy::collector::{Collector, Count, TopDocs};
+use tantivy::query::{AllQuery, BooleanQuery, EnableScoring, Occur, Query, RangeQuery, TermQuery};
 use tantivy::schema::IndexRecordOption;
-use tantivy::{DocAddress, Order, Searcher, Term};
+use tantivy::{DocAddress, Executor, Order, Searcher, Term};
 use utoipa::ToSchema;
 
 use crate::analysis::gazetteer::EntityType;
@@ -540,11 +540,16 @@ impl Engine {
         if r.dedup {
             return self.search_groups(started, &searcher, r, &plan, query.as_ref());
         }
+        let executor = self.searches.executor(&searcher);
         let window = TopDocs::with_limit(r.limit.max(1)).and_offset(r.offset);
         let (total, top, facet_counts): (usize, Vec<(Option<f32>, DocAddress)>, _) = match r.sort {
             Sort::Relevance => {
-                let (n, top, f) =
-                    searcher.search(&query, &(Count, window.order_by_score(), facet_collector))?;
+                let (n, top, f) = collect(
+                    &searcher,
+                    &executor,
+                    &query,
+                    &(Count, window.order_by_score(), facet_collector),
+                )?;
                 (n, top.into_iter().map(|(s, a)| (Some(s), a)).collect(), f)
             }
             Sort::Newest | Sort::Oldest => {
@@ -553,7 +558,9 @@ impl Engine {
                 } else {
                     Order::Asc
                 };
-                let (n, top, f) = searcher.search(
+                let (n, top, f) = collect(
+                    &searcher,
+                    &executor,
                     &query,
                     &(
                         Count,
@@ -585,7 +592,11 @@ impl Engine {
             Sort::Newest => Rank::Newest,
             Sort::Oldest => Rank::Oldest,
         };
-        let groups = collapse::ranked(searcher.search(query, &GroupCollector { rank })?, rank);
+        let executor = self.searches.executor(searcher);
+        let groups = collapse::ranked(
+            collect(searcher, &executor, query, &GroupCollector { rank })?,
+            rank,
+        );
         let total = groups.len();
         let facet_counts = if r.facets.is_empty() {
             Default::default()
@@ -841,7 +852,7 @@ impl Highlighter {
 #[derive(Default)]
 pub struct SearchSlots {
     running: AtomicUsize,
-    pool: OnceLock<Option<rayon::ThreadPool>>,
+    pool: OnceLock<Option<Arc<rayon::ThreadPool>>>,
 }
 
 /// A running search; counted until dropped.
@@ -864,7 +875,7 @@ impl SearchSlots {
         self.running.load(Ordering::Relaxed)
     }
 
-    fn pool(&self) -> Option<&rayon::ThreadPool> {
+    fn pool(&self) -> Option<&Arc<rayon::ThreadPool>> {
         self.pool
             .get_or_init(|| {
                 let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
@@ -872,14 +883,46 @@ impl SearchSlots {
                     .then(|| {
                         rayon::ThreadPoolBuilder::new()
                             .num_threads(cores.min(4))
-                            .thread_name(|i| format!("kiji-hits-{i}"))
+                            .thread_name(|i| format!("kiji-search-{i}"))
                             .build()
                             .ok()
                     })
                     .flatten()
+                    .map(Arc::new)
             })
             .as_ref()
     }
+
+    /// Where the segments of a search are collected: on the search threads,
+    /// side by side, when this search runs alone and the index has several
+    /// segments (an archive of a million articles has a few dozen: a
+    /// common word's matches, facets and timelines are counted on all
+    /// cores); on the caller's thread when other searches run (they keep the
+    /// cores busy already) or there is nothing to split.
+    pub fn executor(&self, searcher: &Searcher) -> Executor {
+        match self.pool() {
+            Some(pool) if self.running() <= 1 && searcher.segment_readers().len() > 1 => {
+                Executor::ThreadPool(pool.clone())
+            }
+            _ => Executor::SingleThread,
+        }
+    }
+}
+
+/// `searcher.search(query, collector)` with the segments collected by
+/// `executor` (see [`SearchSlots::executor`]).
+pub fn collect<C: Collector>(
+    searcher: &Searcher,
+    executor: &Executor,
+    query: &dyn Query,
+    collector: &C,
+) -> tantivy::Result<C::Fruit> {
+    let scoring = if collector.requires_scoring() {
+        EnableScoring::enabled_from_searcher(searcher)
+    } else {
+        EnableScoring::disabled_from_searcher(searcher)
+    };
+    searcher.search_with_executor(query, collector, executor, scoring)
 }
 
 /// 00:00 Asia/Tokyo of a day, as seconds since the epoch.

@@ -9,11 +9,11 @@ use serde::Serialize;
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::Column;
 use tantivy::query::{AllQuery, Query};
-use tantivy::{DocId, Score, SegmentReader};
+use tantivy::{DocId, Executor, Score, SegmentReader};
 use utoipa::ToSchema;
 
 use super::whole_index::DayCounts;
-use super::{IndexInfo, SearchRequest};
+use super::{IndexInfo, SearchRequest, collect};
 use crate::article::tokyo;
 use crate::error::{Error, Result};
 
@@ -224,12 +224,22 @@ impl SegmentCollector for DaySegment {
 
 /// Matched articles per day and undated ones; with `dedup`, duplicate
 /// groups instead, each counted once, on the day of its earliest matched article.
-fn day_counts(searcher: &tantivy::Searcher, query: &dyn Query, dedup: bool) -> Result<DayCounts> {
+fn day_counts(
+    searcher: &tantivy::Searcher,
+    executor: &Executor,
+    query: &dyn Query,
+    dedup: bool,
+) -> Result<DayCounts> {
     if !dedup {
-        return Ok(searcher.search(query, &DayCounter)?);
+        return Ok(collect(searcher, executor, query, &DayCounter)?);
     }
     use crate::dedup::collapse::{GroupCollector, Rank};
-    let groups = searcher.search(query, &GroupCollector { rank: Rank::Oldest })?;
+    let groups = collect(
+        searcher,
+        executor,
+        query,
+        &GroupCollector { rank: Rank::Oldest },
+    )?;
     let mut days = BTreeMap::new();
     let mut undated = 0;
     for g in groups.values() {
@@ -252,16 +262,17 @@ impl super::Engine {
         query: &dyn Query,
         dedup: bool,
     ) -> Result<std::sync::Arc<DayCounts>> {
+        let executor = self.searches.executor(searcher);
+        let count = || day_counts(searcher, &executor, query, dedup);
         if query.is::<AllQuery>() {
-            return self
-                .whole_index
-                .days(searcher, dedup, || day_counts(searcher, query, dedup));
+            return self.whole_index.days(searcher, dedup, count);
         }
-        Ok(std::sync::Arc::new(day_counts(searcher, query, dedup)?))
+        Ok(std::sync::Arc::new(count()?))
     }
 
     /// Matching articles per bucket, with all articles per bucket.
     pub fn timeline(&self, r: &SearchRequest, interval: Interval) -> Result<Timeline> {
+        let _running = self.searches.enter();
         let searcher = self.searcher();
         let query = self.build_query(r)?;
         let matched = self.days_matched(&searcher, query.as_ref(), r.dedup)?;

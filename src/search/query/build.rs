@@ -3,14 +3,15 @@
 
 use tantivy::Term;
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, ConstScoreQuery, Occur, PhraseQuery, Query, RegexQuery,
-    TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, Occur, PhraseQuery, Query, RegexQuery, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 
 use super::bm25f::Bm25fQuery;
+use super::ranked::RankedMatch;
 use super::syntax::{Clause, ParsedQuery, Scope};
 use super::units::{Unit, phrase_unit, units};
+use super::unscored::Unscored;
 use crate::analysis::Analyzer;
 use crate::analysis::normalize::normalize;
 use crate::analysis::tokenizer::{BigramTokenizer, is_cjk};
@@ -186,15 +187,23 @@ impl QueryBuilder<'_> {
             .into_iter()
             .map(|q| (Occur::Should, zero(q)))
             .collect();
-        let mut clauses: Clauses = Vec::new();
-        if op == Operator::Or {
+        // The ranking clauses score the matches only (`RankedMatch`); with
+        // `op=or` the words are also a way to match, so they stay in the
+        // matching union and only the bigrams are ranking alone.
+        let ranked = |matching: Box<dyn Query>, ranking: Clauses| -> Box<dyn Query> {
+            Box::new(RankedMatch {
+                matching,
+                ranking: ranking.into_iter().map(|(_, q)| q).collect(),
+            })
+        };
+        let query = if op == Operator::Or {
             // Any unit, or any word of one, matches.
             let mut any = matches;
             any.extend(words);
-            clauses.push((
-                Occur::Must,
+            ranked(
                 Box::new(BooleanQuery::with_minimum_required_clauses(any, 1)),
-            ));
+                bigrams,
+            )
         } else {
             let n = matches.len();
             let matching: Box<dyn Query> = if n == 1 {
@@ -208,10 +217,14 @@ impl QueryBuilder<'_> {
                     matches, required,
                 ))
             };
-            clauses.push((Occur::Must, matching));
-            clauses.extend(words);
+            let mut ranking = words;
+            ranking.extend(bigrams);
+            ranked(matching, ranking)
+        };
+        if excluded.is_empty() {
+            return Ok(Some(query));
         }
-        clauses.extend(bigrams);
+        let mut clauses: Clauses = vec![(Occur::Must, query)];
         clauses.extend(excluded);
         Ok(Some(Box::new(BooleanQuery::new(clauses))))
     }
@@ -368,7 +381,7 @@ impl QueryBuilder<'_> {
 
 /// A query that matches as `q` does, with no score of its own.
 fn zero(q: Box<dyn Query>) -> Box<dyn Query> {
-    Box::new(ConstScoreQuery::new(q, 0.0))
+    Box::new(Unscored(q))
 }
 
 /// A term, or a phrase of terms at their positions.

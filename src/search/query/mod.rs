@@ -7,12 +7,15 @@
 //!    `北朝鮮のロシア派兵` asks for `北朝鮮` and `ロシア派兵`.
 //! 3. [`build`] turns the units into a tantivy query: each unit matches as
 //!    its morpheme phrase or as an exact substring; `op` / `min_match` say
-//!    how many must match; ranking adds what makes a match a good one.
+//!    how many must match ([`unscored`]: without scoring them); ranking adds
+//!    what makes a match a good one ([`ranked`]: scored on the matches only).
 
 pub mod bm25f;
 pub mod build;
+pub mod ranked;
 pub mod syntax;
 pub mod units;
+pub mod unscored;
 
 pub use build::{Operator, PlannedClause, QueryBuilder, QueryPlan};
 pub use syntax::{Clause, ParsedQuery, Scope, parse};
