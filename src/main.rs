@@ -369,7 +369,7 @@ fn run_ingest(
         other => other?,
     };
     // The index pages the ingest reads leave its resident set as it goes.
-    let _release = store.release_mapped_every(std::time::Duration::from_secs(2));
+    let _release = store.release_mapped_every(std::time::Duration::from_millis(250));
     let mut writer = Writer::new(&store, config.index.writer_memory_mb)?;
     if reanalyze {
         let bar = Bar::new(false);

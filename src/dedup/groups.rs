@@ -27,6 +27,7 @@ use tantivy::query::TermQuery;
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocAddress, DocSet, Searcher, Term};
 
+use super::band_filter::BandFilters;
 use super::signature::{Signature, Similarity};
 use crate::error::Result;
 use crate::index::Store;
@@ -104,8 +105,16 @@ pub struct Pending {
     check: BTreeSet<String>,
     /// The group columns of the last searcher read (kept across articles).
     columns: Option<Columns>,
-    /// Signatures of committed articles read lately (kept across commits).
+    /// What is known of committed segments (kept across commits).
+    committed: Committed,
+}
+
+/// What the writer keeps of committed segments between articles and
+/// commits: signatures read lately, and which band keys each segment holds.
+#[derive(Default)]
+struct Committed {
     signatures: SignatureCache,
+    bands: BandFilters,
 }
 
 /// Signatures of committed articles, by segment and document, read from the
@@ -228,7 +237,7 @@ impl Pending {
                 }
             }
         }
-        let cache = &mut self.signatures;
+        let cache = &mut self.committed;
         for group in committed_groups(store, searcher, columns, cache, settings, sig, &|other| {
             other != id && !stale(other)
         })? {
@@ -300,7 +309,7 @@ impl Pending {
             .collect();
         let checks = self.check.iter().map(|k| self.find(k)).collect();
         *self = Pending {
-            signatures: std::mem::take(&mut self.signatures),
+            committed: std::mem::take(&mut self.committed),
             ..Pending::default()
         };
         Fixups { merges, checks }
@@ -314,15 +323,24 @@ impl Pending {
 
 /// Committed articles sharing at least one band with `sig`, the most shared
 /// bands first, at most [`MAX_COMPARED`].
-fn candidates(store: &Store, searcher: &Searcher, sig: &Signature) -> Result<Vec<DocAddress>> {
+fn candidates(
+    store: &Store,
+    searcher: &Searcher,
+    filters: &mut BandFilters,
+    sig: &Signature,
+) -> Result<Vec<DocAddress>> {
     let field = store.fields.dedup_band;
     let mut shared: HashMap<DocAddress, u32> = HashMap::new();
     let mut read = [0usize; super::signature::BANDS];
+    filters.retain(searcher);
     for (ord, segment) in searcher.segment_readers().iter().enumerate() {
         let index = segment.inverted_index(field)?;
         let alive = segment.alive_bitset();
         for (band, read) in sig.bands().zip(read.iter_mut()) {
             let term = Term::from_field_u64(field, band);
+            if !filters.may_hold(segment, field, term.serialized_value_bytes()) {
+                continue;
+            }
             let Some(mut postings) = index.read_postings(&term, IndexRecordOption::Basic)? else {
                 continue;
             };
@@ -353,7 +371,7 @@ fn committed_groups(
     store: &Store,
     searcher: &Searcher,
     columns: &Columns,
-    signatures: &mut SignatureCache,
+    committed: &mut Committed,
     settings: &Settings,
     sig: &Signature,
     take: &dyn Fn(&str) -> bool,
@@ -363,14 +381,14 @@ fn committed_groups(
     // a candidate whose group is known.
     let mut found_ords: HashSet<(u32, u64)> = HashSet::new();
     let mut compared = 0;
-    for addr in candidates(store, searcher, sig)? {
+    for addr in candidates(store, searcher, &mut committed.bands, sig)? {
         let ord = columns
             .group_ord(searcher, addr)
             .map(|o| (addr.segment_ord, o));
         if ord.is_some_and(|o| found_ords.contains(&o)) {
             continue;
         }
-        let Some(other) = signatures.get(searcher, columns, addr) else {
+        let Some(other) = committed.signatures.get(searcher, columns, addr) else {
             continue;
         };
         compared += 1;
