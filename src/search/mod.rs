@@ -1007,6 +1007,56 @@ impl ArticleView {
 mod tests {
     use super::*;
 
+    /// A search alone on an index of several segments collects them on the
+    /// search threads, one among others on its own thread; the answer is the
+    /// same either way.
+    #[test]
+    fn a_search_alone_collects_its_segments_side_by_side_with_the_same_answer() {
+        use tantivy::schema::{FAST, STRING, Schema, TEXT};
+        let mut builder = Schema::builder();
+        let text = builder.add_text_field("text", TEXT);
+        let tag = builder.add_text_field("tag", STRING | FAST);
+        let index = tantivy::Index::create_in_ram(builder.build());
+        let mut writer = index.writer_with_num_threads(1, 15_000_000).unwrap();
+        writer.set_merge_policy(Box::new(tantivy::indexer::NoMergePolicy));
+        for segment in 0..4 {
+            for i in 0..500u32 {
+                let mut doc = tantivy::TantivyDocument::default();
+                let words = ["north", "korea", "russia", "troops"];
+                let n = (i as usize + segment) % 4 + 1;
+                doc.add_text(text, words[..n].join(" "));
+                doc.add_text(tag, if i % 3 == 0 { "a" } else { "b" });
+                writer.add_document(doc).unwrap();
+            }
+            writer.commit().unwrap();
+        }
+        let searcher = index.reader().unwrap().searcher();
+        assert_eq!(searcher.segment_readers().len(), 4);
+        let slots = SearchSlots::default();
+        let running = slots.enter();
+        let alone = slots.executor(&searcher);
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        assert_eq!(matches!(alone, Executor::ThreadPool(_)), cores > 1);
+        let second = slots.enter();
+        assert!(matches!(slots.executor(&searcher), Executor::SingleThread));
+        drop((second, running));
+        let query = tantivy::query::QueryParser::for_index(&index, vec![text])
+            .parse_query("russia troops")
+            .unwrap();
+        let collector = (
+            Count,
+            TopDocs::with_limit(25).order_by_score(),
+            FacetCollector {
+                fields: vec!["tag".into()],
+            },
+        );
+        let (n, top, facets) = collect(&searcher, &alone, &query, &collector).unwrap();
+        let (n1, top1, facets1) = searcher.search(&query, &collector).unwrap();
+        assert_eq!((n, &top, &facets), (n1, &top1, &facets1));
+        assert_eq!(n, 1_000);
+        assert_eq!(facets["tag"].values().sum::<u64>(), 1_000);
+    }
+
     fn pairs(list: &[(&str, &str)]) -> Vec<(String, String)> {
         list.iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
