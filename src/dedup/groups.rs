@@ -188,13 +188,15 @@ impl Pending {
 
     /// The group for an article about to be written (its committed and
     /// pending older versions, if any, count as removed). `stale(id)`: the
-    /// committed version of `id` is replaced or deleted by an uncommitted write.
+    /// committed version of `id` is replaced or deleted by an uncommitted
+    /// write; `None` when no committed article is (then a new article needs
+    /// no look-up of the ids of its candidates).
     pub fn assign(
         &mut self,
         store: &Store,
         settings: &Settings,
         article: Incoming<'_>,
-        stale: &dyn Fn(&str) -> bool,
+        stale: Option<&dyn Fn(&str) -> bool>,
     ) -> Result<String> {
         let searcher = store.searcher();
         let columns = match self.columns.take() {
@@ -213,7 +215,7 @@ impl Pending {
         columns: &Columns,
         settings: &Settings,
         article: Incoming<'_>,
-        stale: &dyn Fn(&str) -> bool,
+        stale: Option<&dyn Fn(&str) -> bool>,
     ) -> Result<String> {
         let Incoming {
             id,
@@ -238,9 +240,11 @@ impl Pending {
             }
         }
         let cache = &mut self.committed;
-        for group in committed_groups(store, searcher, columns, cache, settings, sig, &|other| {
-            other != id && !stale(other)
-        })? {
+        // A candidate is committed: it can be the article itself only if
+        // that is committed, and stale only if some committed article is.
+        let take = |other: &str| other != id && !stale.is_some_and(|stale| stale(other));
+        let take: Option<&dyn Fn(&str) -> bool> = (committed || stale.is_some()).then_some(&take);
+        for group in committed_groups(store, searcher, columns, cache, settings, sig, take)? {
             groups.insert(self.find(&group));
         }
         // The largest group keeps its key (fewer articles rewritten when
@@ -337,6 +341,9 @@ fn candidates(
         let index = segment.inverted_index(field)?;
         let alive = segment.alive_bitset();
         for (band, read) in sig.bands().zip(read.iter_mut()) {
+            if *read >= MAX_POSTINGS_PER_BAND {
+                continue; // this band's share is read: no look-up
+            }
             let term = Term::from_field_u64(field, band);
             if !filters.may_hold(segment, field, term.serialized_value_bytes()) {
                 continue;
@@ -365,7 +372,8 @@ fn candidates(
 }
 
 /// The groups of committed articles that are near-duplicates of `sig` and
-/// that `take(id)` accepts. Once an article of a group matched, the group's
+/// that `take(id)` accepts (all when `take` is `None`: their ids are not
+/// read). Once an article of a group matched, the group's
 /// other candidates are not compared.
 fn committed_groups(
     store: &Store,
@@ -374,7 +382,7 @@ fn committed_groups(
     committed: &mut Committed,
     settings: &Settings,
     sig: &Signature,
-    take: &dyn Fn(&str) -> bool,
+    take: Option<&dyn Fn(&str) -> bool>,
 ) -> Result<BTreeSet<String>> {
     let mut found = BTreeSet::new();
     // Groups found, by (segment, term ordinal): no dictionary lookup to skip
@@ -394,7 +402,10 @@ fn committed_groups(
         compared += 1;
         if settings.is_duplicate(sig.similarity(other))
             && let Some(group) = columns.group(searcher, addr)
-            && take(&store.load(searcher, addr)?.article.id)
+            && match take {
+                Some(take) => take(&store.load(searcher, addr)?.article.id),
+                None => true,
+            }
         {
             found.insert(group);
             found_ords.extend(ord);

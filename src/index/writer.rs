@@ -61,6 +61,9 @@ pub struct Writer {
     /// write needs no delete. (A delete is looked up in every segment at
     /// commit, which made a fresh ingest's cost grow with the index.)
     absent: HashSet<String>,
+    /// Committed articles replaced or deleted since the last commit (at
+    /// least: 0 when none is).
+    superseded: usize,
 }
 
 impl Writer {
@@ -94,6 +97,7 @@ impl Writer {
             pending: HashMap::new(),
             groups: Default::default(),
             absent: HashSet::new(),
+            superseded: 0,
         })
     }
 
@@ -188,10 +192,15 @@ impl Writer {
         Ok(outcomes)
     }
 
-    /// Remembers that `id`, about to be written, is in no segment yet.
+    /// Remembers that `id`, about to be written, is in no segment yet, or
+    /// that it replaces a committed article (stale from now on, for the
+    /// duplicate groups of the articles written before it).
     fn note_absent(&mut self, id: &str, outcome: Outcome) {
         if outcome == Outcome::Added && !self.pending.contains_key(id) {
             self.absent.insert(id.to_string());
+        }
+        if outcome == Outcome::Updated {
+            self.superseded += 1;
         }
     }
 
@@ -207,8 +216,9 @@ impl Writer {
                 committed: !self.absent.contains(&a.article.id),
                 signature: analysed.signature.as_ref(),
             };
-            self.groups
-                .assign(store, &store.dedup, article, &|id| pending.contains_key(id))?
+            let stale = |id: &str| pending.contains_key(id);
+            let stale: Option<&dyn Fn(&str) -> bool> = (self.superseded > 0).then_some(&stale);
+            self.groups.assign(store, &store.dedup, article, stale)?
         } else {
             crate::dedup::founder_key(&a.article.id, &a.hash)
         };
@@ -222,6 +232,7 @@ impl Writer {
         if !self.absent.remove(&id) {
             self.inner
                 .delete_term(Term::from_field_text(store.fields.id, &id));
+            self.superseded += 1;
         }
         // Back-pressure: at most TEXTS_IN_FLIGHT texts queued in tantivy.
         store
@@ -257,6 +268,7 @@ impl Writer {
             }
             self.inner
                 .delete_term(Term::from_field_text(store.fields.id, id));
+            self.superseded += 1;
             self.pending.insert(id.to_string(), None);
         }
         Ok(existed)
@@ -291,6 +303,7 @@ impl Writer {
         crate::metrics::metrics().commits.inc();
         self.pending.clear();
         self.absent.clear();
+        self.superseded = 0;
         store.invalidate_commit_info();
         store.refresh()?;
         Ok(opstamp)
@@ -301,6 +314,7 @@ impl Writer {
         self.inner.rollback()?;
         self.pending.clear();
         self.absent.clear();
+        self.superseded = 0;
         self.groups.clear();
         // The dropped documents' tokens will never be asked for.
         store.analyzer.token_memo().clear();
