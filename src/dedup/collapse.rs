@@ -248,14 +248,19 @@ pub fn count_and_facets(
             &(tantivy::collector::Count, facets),
         )?);
     }
-    let groups = collect(
-        searcher,
-        executor,
-        query,
-        &GroupCollector { rank: Rank::Oldest },
-    )?;
+    let groups = oldest_first_groups(searcher, executor, query)?;
     let best: Vec<DocAddress> = groups.values().map(|g| g.best).collect();
     Ok((best.len(), facet_counts(searcher, &fields, &best)))
+}
+
+/// The matched groups, each with its earliest matched article as `best`.
+pub fn oldest_first_groups(
+    searcher: &tantivy::Searcher,
+    executor: &tantivy::Executor,
+    query: &dyn tantivy::query::Query,
+) -> tantivy::Result<HashMap<String, Group>> {
+    let collector = GroupCollector { rank: Rank::Oldest };
+    crate::search::collect(searcher, executor, query, &collector)
 }
 
 /// The earliest matched article of each matched group, in index order.
@@ -263,7 +268,7 @@ pub fn earliest_of_groups(
     searcher: &tantivy::Searcher,
     query: &dyn tantivy::query::Query,
 ) -> crate::error::Result<Vec<DocAddress>> {
-    let groups = searcher.search(query, &GroupCollector { rank: Rank::Oldest })?;
+    let groups = oldest_first_groups(searcher, &tantivy::Executor::single_thread(), query)?;
     let mut best: Vec<DocAddress> = groups.values().map(|g| g.best).collect();
     best.sort();
     Ok(best)

@@ -233,13 +233,7 @@ fn day_counts(
     if !dedup {
         return Ok(collect(searcher, executor, query, &DayCounter)?);
     }
-    use crate::dedup::collapse::{GroupCollector, Rank};
-    let groups = collect(
-        searcher,
-        executor,
-        query,
-        &GroupCollector { rank: Rank::Oldest },
-    )?;
+    let groups = crate::dedup::collapse::oldest_first_groups(searcher, executor, query)?;
     let mut days = BTreeMap::new();
     let mut undated = 0;
     for g in groups.values() {
