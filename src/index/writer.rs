@@ -135,7 +135,7 @@ impl Writer {
         if outcome == Outcome::Unchanged {
             return Ok(outcome);
         }
-        self.note_absent(&article.id, outcome);
+        self.note_outcome(&article.id, outcome);
         let mut analysed = store.analyse_hashed(article, hash);
         analysed.stored.file = file.map(String::from);
         self.put(store, analysed)?;
@@ -155,7 +155,7 @@ impl Writer {
         for article in articles {
             let hash = article.content_hash();
             let outcome = self.outcome(store, &article.id, &hash)?;
-            self.note_absent(&article.id, outcome);
+            self.note_outcome(&article.id, outcome);
             if outcome != Outcome::Unchanged {
                 // A later copy of the same id in this batch compares with this one.
                 self.pending.insert(article.id.clone(), Some(hash.clone()));
@@ -195,7 +195,7 @@ impl Writer {
     /// Remembers that `id`, about to be written, is in no segment yet, or
     /// that it replaces a committed article (stale from now on, for the
     /// duplicate groups of the articles written before it).
-    fn note_absent(&mut self, id: &str, outcome: Outcome) {
+    fn note_outcome(&mut self, id: &str, outcome: Outcome) {
         if outcome == Outcome::Added && !self.pending.contains_key(id) {
             self.absent.insert(id.to_string());
         }

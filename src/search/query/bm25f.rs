@@ -165,11 +165,7 @@ impl Weight for Bm25fWeight {
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
         let mut scorer = self.bm25f_scorer(reader, 1.0)?;
-        if scorer.seek(doc) != doc {
-            return Err(tantivy::TantivyError::InvalidArgument(format!(
-                "document {doc} does not match"
-            )));
-        }
+        super::seek_match(&mut scorer, doc)?;
         Ok(Explanation::new("BM25F", scorer.score()))
     }
 }

@@ -20,6 +20,21 @@ pub mod unscored;
 pub use build::{Operator, PlannedClause, QueryBuilder, QueryPlan};
 pub use syntax::{Clause, ParsedQuery, Scope, parse};
 
+/// For `Weight::explain` of kiji's own queries: `scorer` moved to `doc`,
+/// or an error when `doc` does not match.
+fn seek_match<D: tantivy::DocSet + ?Sized>(
+    scorer: &mut D,
+    doc: tantivy::DocId,
+) -> tantivy::Result<()> {
+    if scorer.seek(doc) == doc {
+        Ok(())
+    } else {
+        Err(tantivy::TantivyError::InvalidArgument(format!(
+            "document {doc} does not match"
+        )))
+    }
+}
+
 /// The normalised strings snippets highlight for a plan, in one field,
 /// each with the number of its unit (units count in plan order).
 pub fn highlight_terms(plan: &QueryPlan, scope: Scope) -> Vec<(usize, String)> {

@@ -81,11 +81,7 @@ impl Weight for RankedWeight {
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
         let mut scorer = self.ranked_scorer(reader, 1.0)?;
-        if scorer.seek(doc) != doc {
-            return Err(tantivy::TantivyError::InvalidArgument(format!(
-                "document {doc} does not match"
-            )));
-        }
+        super::seek_match(&mut scorer, doc)?;
         Ok(Explanation::new("ranked match", scorer.score()))
     }
 

@@ -11,7 +11,7 @@
 //! match) and gives every match a score of 0.
 
 use tantivy::query::{ConstScorer, EnableScoring, Explanation, Query, Scorer, Weight};
-use tantivy::{DocId, DocSet, Score, SegmentReader, Term};
+use tantivy::{DocId, Score, SegmentReader, Term};
 
 /// Matches what the inner query matches, with a score of 0.
 #[derive(Debug)]
@@ -46,11 +46,7 @@ impl Weight for UnscoredWeight {
 
     fn explain(&self, reader: &SegmentReader, doc: DocId) -> tantivy::Result<Explanation> {
         let mut scorer = self.0.scorer(reader, 1.0)?;
-        if scorer.seek(doc) != doc {
-            return Err(tantivy::TantivyError::InvalidArgument(format!(
-                "document {doc} does not match"
-            )));
-        }
+        super::seek_match(scorer.as_mut(), doc)?;
         Ok(Explanation::new("matches (not scored)", 0.0))
     }
 
