@@ -1,10 +1,12 @@
-//! Trains kiji's entity model (`data/ner.crfsuite`) and reports its
-//! cross-validated quality. See `train/ner/README.md`.
+//! kiji's entity model: the features for training, and the reports. The
+//! shipped model (`data/ner.crfsuite`) is built by `train/ner/train.sh`,
+//! which runs this example twice around CRFsuite. See `train/ner/README.md`.
 //!
 //! ```sh
-//! cargo run --release --example train_ner                    # 5-fold CV, then the shipped model
-//! cargo run --release --example train_ner -- --cv 0          # only the shipped model
-//! cargo run --release --example train_ner -- --no-write      # CV only
+//! cargo run --release --example train_ner -- --features all --export-features F  # kiji's features of the training data
+//! cargo run --release --example train_ner -- --model M --folds-dir D --no-write  # reports for CRFsuite's models
+//! cargo run --release --example train_ner -- --no-write      # CV with models trained by `crfs`
+//! cargo run --release --example train_ner -- --facets        # top 30 names per type on Wikinews
 //! cargo run --release --example train_ner -- --export-gold /tmp/news-gold.jsonl
 //! ```
 //!
@@ -46,6 +48,9 @@ struct Options {
     dump: Option<PathBuf>,
     /// `--features base|all`: the feature templates trained on.
     templates: features::TemplateSet,
+    /// `--export-features FILE`: every sentence of every set with its
+    /// morphemes, attributes and labels (JSONL), for experiments outside.
+    export_features: Option<PathBuf>,
 }
 
 fn arg<T: std::str::FromStr>(args: &[String], name: &str, default: T) -> T {
@@ -80,6 +85,7 @@ fn main() -> anyhow::Result<()> {
         data: arg(&args, "--data", PathBuf::from("train/ner/data.txt")),
         folds_dir: path_arg(&args, "--folds-dir"),
         dump: path_arg(&args, "--dump"),
+        export_features: path_arg(&args, "--export-features"),
         templates: {
             let name: String = arg(&args, "--features", "base".to_string());
             features::TemplateSet::parse(&name)
@@ -131,6 +137,26 @@ fn main() -> anyhow::Result<()> {
     eprintln!("features in {:.1} s", t.elapsed().as_secs_f64());
     for (w, ss, p) in &sets {
         eprintln!("  {p}: {} sentences, weight {w}", ss.len());
+    }
+    if let Some(path) = &opts.export_features {
+        let mut out = String::new();
+        for (n, items) in prepared.iter().enumerate() {
+            for (i, p) in items.iter().enumerate() {
+                let attrs: Vec<Vec<&str>> = p
+                    .xseq
+                    .iter()
+                    .map(|x| x.iter().map(|a| a.name.as_str()).collect())
+                    .collect();
+                out.push_str(&serde_json::to_string(&serde_json::json!({
+                    "set": n, "i": i, "x": attrs, "y": p.labels,
+                    "spans": p.spans, "m": p.morphemes,
+                }))?);
+                out.push('\n');
+            }
+        }
+        std::fs::write(path, out)?;
+        eprintln!("wrote features to {}", path.display());
+        return Ok(());
     }
 
     let news = if corpus.is_file() {
@@ -321,6 +347,10 @@ fn summary(r: &gold::Report) -> String {
 struct Prepared {
     xseq: Vec<Vec<crfs::Attribute>>,
     labels: Vec<String>,
+    /// Code-point range of each morpheme in the sentence.
+    spans: Vec<(usize, usize)>,
+    /// Each morpheme's surface and part-of-speech details.
+    morphemes: Vec<Vec<String>>,
 }
 
 fn prepare(analyzer: &Analyzer, s: &Sentence, templates: features::TemplateSet) -> Prepared {
@@ -330,10 +360,12 @@ fn prepare(analyzer: &Analyzer, s: &Sentence, templates: features::TemplateSet) 
     let xseq = features::features(&norm.text, &ms, &rules, analyzer.gazetteer(), templates);
     let idx = CharIndex::new(&s.text);
     let mut labels = Vec::with_capacity(ms.len());
+    let mut spans = Vec::with_capacity(ms.len());
     let mut previous: Option<usize> = None;
     for m in &ms {
         let (bs, be) = norm.original_range(m.start, m.end);
         let (cs, ce) = (idx.at(bs), idx.at(be));
+        spans.push((cs, ce));
         let inside = s
             .entities
             .iter()
@@ -349,7 +381,20 @@ fn prepare(analyzer: &Analyzer, s: &Sentence, templates: features::TemplateSet) 
             }
         }
     }
-    Prepared { xseq, labels }
+    let morphemes = ms
+        .iter()
+        .map(|m| {
+            std::iter::once(m.surface.to_string())
+                .chain((0..9).map(|l| m.details.get(l).unwrap_or("*").to_string()))
+                .collect()
+        })
+        .collect();
+    Prepared {
+        xseq,
+        labels,
+        spans,
+        morphemes,
+    }
 }
 
 /// Trains on every set (without fold `held_out` of the first) into `path`.

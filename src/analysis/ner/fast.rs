@@ -110,7 +110,7 @@ const RULE_VALUES: usize = features::RULE_TAGS.len() + 1;
 const DASH: usize = RULE_VALUES - 1;
 
 /// Words cached per thread before the cache starts again.
-const CACHE_WORDS: usize = 1 << 16;
+const CACHE_WORDS: usize = 1 << 14;
 
 /// What a model holds for one word (surface and dictionary entry) wherever
 /// it stands: the hashes of its values, the attribute rows of the
@@ -130,6 +130,8 @@ struct Word {
     p: [u32; 4],
     /// `c[-2]`, `c[-1]`, (unused), `c[1]`, `c[2]`.
     c: [u32; 5],
+    /// `k64[-1]`, `k256[-1]`, `k64[1]`, `k256[1]` with this word's clusters.
+    k: [u32; 4],
     /// The rows of the word-local features, in order ([`NO`] left out).
     local: Vec<u32>,
     /// Their state scores summed in that order (from 0.0, as `crfs`).
@@ -222,8 +224,13 @@ impl FastModel {
         // weight: f64) per feature. Type 0: attribute source → label target;
         // type 1: label source → label target.
         let num_attrs = model.num_attrs() as usize;
-        let num_features = u32_at(bytes, 16)? as usize;
+        // The header's own count is 0 in files CRFsuite itself writes
+        // (python-crfsuite): the chunk's count is the one to read.
         let off_features = u32_at(bytes, 28)? as usize;
+        if bytes.get(off_features..off_features + 4) != Some(b"FEAT".as_slice()) {
+            return Err(bad("no feature chunk"));
+        }
+        let num_features = u32_at(bytes, off_features + 8)? as usize;
         let mut rows = vec![[0.0; MAX_LABELS]; num_attrs];
         let mut trans_t = vec![0.0; num_labels * num_labels];
         for f in 0..num_features {
@@ -465,6 +472,24 @@ impl FastModel {
                 local.push(one(Suf2, &surface[from..]));
             }
         }
+        let clusters = features::cluster_values(m);
+        match &clusters {
+            Some([coarse, mid, fine]) => {
+                local.push(self.row(K64, coarse.h, 0));
+                local.push(self.row(K256, mid.h, 0));
+                local.push(self.row(K1024, fine.h, 0));
+            }
+            None => local.push(self.row(KNone, 0, 0)),
+        }
+        let k = match &clusters {
+            Some([coarse, mid, _]) => [
+                self.row(K64m1, coarse.h, 0),
+                self.row(K256m1, mid.h, 0),
+                self.row(K64p1, coarse.h, 0),
+                self.row(K256p1, mid.h, 0),
+            ],
+            None => [NO; 4],
+        };
         local.retain(|&r| r != NO);
         let mut prefix = [0.0; MAX_LABELS];
         for &r in &local {
@@ -482,6 +507,7 @@ impl FastModel {
             w: [W0m2, W0m1, W0, W0p1, W0p2].map(|t| self.row(t, wh, 0)),
             p: [Pm2, Pm1, Pp1, Pp2].map(|t| self.row(t, p3, 0)),
             c: [Cm2, Cm1, C0, Cp1, Cp2].map(|t| self.row(t, ch, 0)),
+            k,
             local,
             prefix,
             title,
@@ -503,6 +529,7 @@ impl FastModel {
             w: [W0m2, W0m1, W0, W0p1, W0p2].map(|t| self.row(t, wh, 0)),
             p: [Pm2, Pm1, Pp1, Pp2].map(|t| self.row(t, dash, 0)),
             c: [Cm2, Cm1, C0, Cp1, Cp2].map(|t| self.row(t, dash, 0)),
+            k: [NO; 4],
             local: Vec::new(),
             prefix: [0.0; MAX_LABELS],
             title: false,
@@ -578,6 +605,11 @@ impl FastModel {
             }
             at.extend([1, 1]);
             let words: Vec<&Word> = at.iter().map(|&w| &cache.words[w as usize]).collect();
+            let runs = if self.templates.contains(RunPos) {
+                features::noun_runs(ms)
+            } else {
+                Vec::new()
+            };
             // words[i + 2]: morpheme i (two boundary words either side)
             // padded[i + 2]: the rule tag of morpheme i (`-` outside)
             let mut padded = Vec::with_capacity(n + 4);
@@ -633,6 +665,20 @@ impl FastModel {
                     emit(out, self.row(P1P2, c.pos3, d.pos3));
                     emit(out, a.c[0]);
                     emit(out, d.c[4]);
+                    emit(out, b.k[0]);
+                    emit(out, b.k[1]);
+                    emit(out, c.k[2]);
+                    emit(out, c.k[3]);
+                    if let Some(r) = runs.get(i).copied().flatten() {
+                        let h = features::hash_str;
+                        emit(out, self.row(RunPos, h(r.place()), 0));
+                        emit(out, self.row(RunLast, words[r.last + 2].word, 0));
+                        emit(out, self.row(RunFirst, words[r.first + 2].word, 0));
+                        let len = features::LENS[(r.last - r.first + 1).min(6)];
+                        emit(out, self.row(RunLen, h(len), 0));
+                        emit(out, self.row(RunNext, words[r.last + 3].word, 0));
+                        emit(out, self.row(RunPrev, words[r.first + 1].word, 0));
+                    }
                 }
                 out.end();
             }

@@ -14,6 +14,7 @@ use rustc_hash::FxHasher;
 
 use super::super::entities::{Mention, Morpheme, is_title_word, title_at};
 use super::super::gazetteer::{EntityType, Gazetteer};
+use super::clusters::{Clusters, IDS};
 
 /// A feature template. The discriminant indexes [`Template::ALL`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,10 +65,29 @@ pub enum Template {
     Cp2,
     Pre2,
     Suf2,
+    // Word clusters (`super::clusters`): the word's own (coarse, middle,
+    // fine, or none), then the neighbours' (coarse and middle).
+    K64,
+    K256,
+    K1024,
+    KNone,
+    K64m1,
+    K256m1,
+    K64p1,
+    K256p1,
+    // The run of nouns the morpheme stands in (`noun_runs`): its place in
+    // it (B, I, E, S), the run's last and first words, its length, and the
+    // words either side of it.
+    RunPos,
+    RunLast,
+    RunFirst,
+    RunLen,
+    RunNext,
+    RunPrev,
 }
 
 impl Template {
-    pub const ALL: [Template; 43] = [
+    pub const ALL: [Template; 57] = [
         Template::Bias,
         Template::W0m2,
         Template::W0m1,
@@ -111,6 +131,20 @@ impl Template {
         Template::Cp2,
         Template::Pre2,
         Template::Suf2,
+        Template::K64,
+        Template::K256,
+        Template::K1024,
+        Template::KNone,
+        Template::K64m1,
+        Template::K256m1,
+        Template::K64p1,
+        Template::K256p1,
+        Template::RunPos,
+        Template::RunLast,
+        Template::RunFirst,
+        Template::RunLen,
+        Template::RunNext,
+        Template::RunPrev,
     ];
 
     /// The name in the model's attribute strings (`name`, `name=value`,
@@ -161,6 +195,20 @@ impl Template {
             Cp2 => "c[2]",
             Pre2 => "pre2",
             Suf2 => "suf2",
+            K64 => "k64",
+            K256 => "k256",
+            K1024 => "k1024",
+            KNone => "knone",
+            K64m1 => "k64[-1]",
+            K256m1 => "k256[-1]",
+            K64p1 => "k64[1]",
+            K256p1 => "k256[1]",
+            RunPos => "rp",
+            RunLast => "rlast",
+            RunFirst => "rfirst",
+            RunLen => "rlen",
+            RunNext => "rnext",
+            RunPrev => "rprev",
         }
     }
 
@@ -168,7 +216,7 @@ impl Template {
     pub fn arity(self) -> usize {
         use Template::*;
         match self {
-            Bias | Unk | TitleNext | TitlePrev | Title => 0,
+            Bias | Unk | TitleNext | TitlePrev | Title | KNone => 0,
             Wm1W0 | W0W1 | Pm1P0 | P0P1 | C0C1 | Cm1C0 | R0R1 | Wm2Wm1 | W1W2 | Pm2Pm1 | P1P2 => 2,
             _ => 1,
         }
@@ -263,6 +311,7 @@ struct Tok<'a> {
     class: Val<'a>,
     rule: Val<'static>,
     title: bool,
+    clusters: Option<[Val<'static>; 3]>,
 }
 
 pub(crate) const LENS: [&str; 7] = ["0", "1", "2", "3", "4", "5", "6"];
@@ -317,8 +366,10 @@ pub fn each<S: Sink>(
             class: Val::new(&arena[e4..ec]),
             rule: rule_vals[tag as usize],
             title: is_title_word(m.surface),
+            clusters: cluster_values(m),
         })
         .collect();
+    let runs = noun_runs(ms);
     let bos = Val::new("<s>");
     let eos = Val::new("</s>");
     let dash = Val::new("-");
@@ -381,6 +432,14 @@ pub fn each<S: Sink>(
                 sink.add(Suf2, Val::new(&m.surface[from..]), none);
             }
         }
+        match &t.clusters {
+            Some([coarse, mid, fine]) => {
+                sink.add(K64, *coarse, none);
+                sink.add(K256, *mid, none);
+                sink.add(K1024, *fine, none);
+            }
+            None => sink.add(KNone, none, none),
+        }
         // The context.
         for (tpl, d) in [(W0m2, -2isize), (W0m1, -1), (W0p1, 1), (W0p2, 2)] {
             sink.add(tpl, word(i + d), none);
@@ -412,7 +471,90 @@ pub fn each<S: Sink>(
         sink.add(P1P2, pos3(i + 1), pos3(i + 2));
         sink.add(Cm2, class(i - 2), none);
         sink.add(Cp2, class(i + 2), none);
+        for (d, coarse, mid) in [(-1isize, K64m1, K256m1), (1, K64p1, K256p1)] {
+            if let Some(Some([c, m, _])) = at(i + d).map(|t| &t.clusters) {
+                sink.add(coarse, *c, none);
+                sink.add(mid, *m, none);
+            }
+        }
+        if let Some(r) = runs[idx] {
+            sink.add(RunPos, Val::new(r.place()), none);
+            sink.add(RunLast, toks[r.last].word, none);
+            sink.add(RunFirst, toks[r.first].word, none);
+            sink.add(RunLen, Val::new(LENS[(r.last - r.first + 1).min(6)]), none);
+            sink.add(RunNext, word(r.last as isize + 1), none);
+            sink.add(RunPrev, word(r.first as isize - 1), none);
+        }
     }
+}
+
+/// Whether a morpheme continues a run of nouns: a noun (not a pronoun or a
+/// dependent noun), a prefix, or a joining symbol (`・`, `=`, `&`).
+fn in_noun_run(m: &Morpheme<'_>) -> bool {
+    match m.details.get(0) {
+        Some("名詞") => !matches!(m.details.get(1), Some("非自立" | "代名詞")),
+        Some("接頭詞") => true,
+        _ => matches!(m.surface, "・" | "＝" | "=" | "&" | "＆"),
+    }
+}
+
+/// The run of nouns a morpheme stands in (morpheme indices).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct NounRun {
+    pub first: usize,
+    pub last: usize,
+    pub at: usize,
+}
+
+impl NounRun {
+    /// `S` (alone), `B`, `I` or `E`.
+    pub fn place(self) -> &'static str {
+        if self.first == self.last {
+            "S"
+        } else if self.at == self.first {
+            "B"
+        } else if self.at == self.last {
+            "E"
+        } else {
+            "I"
+        }
+    }
+}
+
+/// The noun run of every morpheme (`None` outside one).
+pub(crate) fn noun_runs(ms: &[Morpheme<'_>]) -> Vec<Option<NounRun>> {
+    let mut out = vec![None; ms.len()];
+    let mut i = 0;
+    while i < ms.len() {
+        if !in_noun_run(&ms[i]) {
+            i += 1;
+            continue;
+        }
+        let mut j = i;
+        while j + 1 < ms.len() && in_noun_run(&ms[j + 1]) {
+            j += 1;
+        }
+        for (at, slot) in out.iter_mut().enumerate().take(j + 1).skip(i) {
+            *slot = Some(NounRun {
+                first: i,
+                last: j,
+                at,
+            });
+        }
+        i = j + 1;
+    }
+    out
+}
+
+/// The cluster values (coarse, middle, fine) of a morpheme, if it has any.
+pub(crate) fn cluster_values(m: &Morpheme<'_>) -> Option<[Val<'static>; 3]> {
+    let c = Clusters::embedded().get(m.surface, m.details.get(6))?;
+    let ids = &*IDS;
+    Some([
+        Val::new(&ids[c.coarse as usize]),
+        Val::new(&ids[c.mid as usize]),
+        Val::new(&ids[c.fine as usize]),
+    ])
 }
 
 /// Passes on the features of the templates in `set`.
@@ -594,5 +736,34 @@ mod tests {
             TemplateSet::ALL.0.count_ones() as usize,
             Template::ALL.len()
         );
+    }
+
+    #[test]
+    fn noun_runs_and_clusters_reach_every_part_of_a_name() {
+        let analyzer = crate::analysis::Analyzer::new(None).unwrap();
+        let text = "トヨタファイナンシャルサービス証券株式会社を吸収合併した。";
+        let ms = analyzer.morphemes(text);
+        let runs = noun_runs(&ms);
+        let name_end = ms.iter().position(|m| m.surface == "を").unwrap();
+        // one run over the whole name, every part of it knows its last word
+        let first = runs[0].unwrap();
+        assert_eq!((first.first, first.last), (0, name_end - 1));
+        assert_eq!(first.place(), "B");
+        assert_eq!(runs[name_end - 1].unwrap().place(), "E");
+        assert_eq!(runs[name_end], None);
+        let rules = crate::analysis::entities::extract(text, &ms, analyzer.gazetteer());
+        let xs = features(text, &ms, &rules, analyzer.gazetteer(), TemplateSet::ALL);
+        for x in &xs[..name_end] {
+            assert!(x.iter().any(|a| a.name == "rlast=株式会社"), "{x:?}");
+            assert!(x.iter().any(|a| a.name == "rnext=を"), "{x:?}");
+        }
+        // a known word has its three clusters, the neighbours' coarse ones
+        let w = xs[name_end - 1]
+            .iter()
+            .map(|a| a.name.as_str())
+            .collect::<Vec<_>>();
+        for t in ["k64=", "k256=", "k1024=", "k64[-1]=", "k256[1]="] {
+            assert!(w.iter().any(|a| a.starts_with(t)), "{t} in {w:?}");
+        }
     }
 }

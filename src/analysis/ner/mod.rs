@@ -2,18 +2,21 @@
 //! on top of the gazetteer and the rules of [`super::entities`].
 //!
 //! * [`features`] — what the CRF sees of each morpheme: surface, base form,
-//!   part of speech, character classes, a ±2 context window, title cues, and
-//!   the spans the gazetteer and the rules found (as BIO features).
+//!   part of speech, character classes, a ±2 context window, title cues,
+//!   word clusters, the run of nouns around it, and the spans the gazetteer
+//!   and the rules found (as BIO features).
 //! * [`Recognizer`] — the model (CRFsuite format, `data/ner.crfsuite`, embedded)
 //!   and the decoding of its BIO labels into [`Mention`]s.
 //! * [`fast`] — the model converted at load for tagging without attribute
 //!   strings (the same labels as `crfs`, a fraction of the cost).
+//! * [`clusters`] — the word-cluster table the features read.
 //! * [`merge`] — how model spans and rule spans are combined.
 //! * [`gold`] — gold JSONL files and the scorer (`kiji eval-entities`).
 //!
-//! The model is trained by `cargo run --release --example train_ner` (see
-//! `train/ner/README.md`).
+//! The model is trained by `train/ner/train.sh` (kiji's features exported by
+//! `examples/train_ner.rs`, CRFsuite trains; see `train/ner/README.md`).
 
+pub mod clusters;
 pub mod fast;
 pub mod features;
 pub mod gold;
@@ -33,7 +36,7 @@ use crate::error::{Error, Result};
 pub const MODEL_NAME: &str = "kiji-ner-crf";
 /// Version of the shipped model: raise it whenever `data/ner.crfsuite` or
 /// the features change, so `kiji ingest --reanalyze` is due.
-pub const MODEL_VERSION: &str = "1";
+pub const MODEL_VERSION: &str = "2";
 
 /// The shipped model (CRFsuite format). An empty file means "no model".
 static EMBEDDED: &[u8] = include_bytes!("../../../data/ner.crfsuite");
@@ -281,11 +284,18 @@ fn mention(
         return None;
     }
     let surface = &text[start..end];
-    if !balanced(surface) {
+    if !balanced(surface) || surface.contains([':', '：']) {
         // 九州旅客鉄道(JR九州, 平成電電株式会社( : a bracket the span
-        // does not close is a boundary error.
+        // does not close is a boundary error; a colon separates a name
+        // from what precedes it (23日(火):ハリケーン・エプシロン).
         return None;
     }
+    // asahi.com, SANSPO.COM: a web address names a site, not a person.
+    let kind = if kind == EntityType::Person && looks_like_domain(surface) {
+        EntityType::Organization
+    } else {
+        kind
+    };
     Some(match gazetteer.lookup_normalized(surface) {
         Some(entry) => Mention {
             start,
@@ -302,6 +312,18 @@ fn mention(
             by_pos: true,
         },
     })
+}
+
+/// `asahi.com`, `www.nikkei.co.jp`: Latin labels joined by dots, the last
+/// one letters.
+fn looks_like_domain(s: &str) -> bool {
+    let mut labels = s.split('.');
+    let last = labels.next_back().unwrap_or("");
+    s.contains('.')
+        && (2..=4).contains(&last.len())
+        && last.bytes().all(|b| b.is_ascii_alphabetic())
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-')
 }
 
 /// Whether every bracket in `s` is closed in it (and none closes early).
@@ -323,6 +345,16 @@ fn balanced(s: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn web_addresses_are_not_people() {
+        assert!(looks_like_domain("asahi.com"));
+        assert!(looks_like_domain("SANSPO.COM"));
+        assert!(looks_like_domain("www.nikkei.co.jp"));
+        assert!(!looks_like_domain("J.K.ローリング"));
+        assert!(!looks_like_domain("asahi"));
+        assert!(!looks_like_domain("3.14"));
+    }
 
     #[test]
     fn labels_round_trip() {
