@@ -472,7 +472,12 @@ impl FastModel {
                 local.push(one(Suf2, &surface[from..]));
             }
         }
-        let clusters = features::cluster_values(m);
+        // (The cluster table is read only for a model that has cluster features.)
+        let clusters = if self.templates.contains(K64) || self.templates.contains(KNone) {
+            features::cluster_values(m)
+        } else {
+            None
+        };
         match &clusters {
             Some([coarse, mid, fine]) => {
                 local.push(self.row(K64, coarse.h, 0));
