@@ -49,7 +49,7 @@ struct Options {
     /// `--features base|all`: the feature templates trained on.
     templates: features::TemplateSet,
     /// `--export-features FILE`: every sentence of every set with its
-    /// morphemes, attributes and labels (JSONL), for experiments outside.
+    /// code-point spans, attributes and labels (JSONL), for `train/ner/train.py`.
     export_features: Option<PathBuf>,
 }
 
@@ -149,7 +149,7 @@ fn main() -> anyhow::Result<()> {
                     .collect();
                 out.push_str(&serde_json::to_string(&serde_json::json!({
                     "set": n, "i": i, "x": attrs, "y": p.labels,
-                    "spans": p.spans, "m": p.morphemes,
+                    "spans": p.spans,
                 }))?);
                 out.push('\n');
             }
@@ -349,8 +349,6 @@ struct Prepared {
     labels: Vec<String>,
     /// Code-point range of each morpheme in the sentence.
     spans: Vec<(usize, usize)>,
-    /// Each morpheme's surface and part-of-speech details.
-    morphemes: Vec<Vec<String>>,
 }
 
 fn prepare(analyzer: &Analyzer, s: &Sentence, templates: features::TemplateSet) -> Prepared {
@@ -381,19 +379,10 @@ fn prepare(analyzer: &Analyzer, s: &Sentence, templates: features::TemplateSet) 
             }
         }
     }
-    let morphemes = ms
-        .iter()
-        .map(|m| {
-            std::iter::once(m.surface.to_string())
-                .chain((0..9).map(|l| m.details.get(l).unwrap_or("*").to_string()))
-                .collect()
-        })
-        .collect();
     Prepared {
         xseq,
         labels,
         spans,
-        morphemes,
     }
 }
 

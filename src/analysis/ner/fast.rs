@@ -168,6 +168,9 @@ pub struct FastModel {
     rule_rows: [[u32; RULE_VALUES]; 5],
     /// `r[0]|r[1]`, `RULE_VALUES * a + b`.
     rule_pairs: Vec<u32>,
+    /// `rp` by place in the noun run (S, B, I, E) and `rlen` by length (0–6).
+    run_places: [u32; 4],
+    run_lens: [u32; 7],
     /// Whether the model has any template beyond [`TemplateSet::BASE`].
     extended: bool,
     table: KeyTable,
@@ -277,6 +280,8 @@ impl FastModel {
             title_prev: NO,
             rule_rows: [[NO; RULE_VALUES]; 5],
             rule_pairs: vec![NO; RULE_VALUES * RULE_VALUES],
+            run_places: [NO; 4],
+            run_lens: [NO; 7],
             extended: templates.0 & !TemplateSet::BASE.0 != 0,
             table,
             rows,
@@ -298,6 +303,9 @@ impl FastModel {
                 fm.rule_rows[d][v] = fm.row(t, h, 0);
             }
         }
+        let h = features::hash_str;
+        fm.run_places = features::RUN_PLACES.map(|p| fm.row(RunPos, h(p), 0));
+        fm.run_lens = features::LENS.map(|l| fm.row(RunLen, h(l), 0));
         for (a, &ha) in values.iter().enumerate() {
             for (b, &hb) in values.iter().enumerate() {
                 fm.rule_pairs[a * RULE_VALUES + b] = fm.row(R0R1, ha, hb);
@@ -675,12 +683,10 @@ impl FastModel {
                     emit(out, c.k[2]);
                     emit(out, c.k[3]);
                     if let Some(r) = runs.get(i).copied().flatten() {
-                        let h = features::hash_str;
-                        emit(out, self.row(RunPos, h(r.place()), 0));
+                        emit(out, self.run_places[r.place_index()]);
                         emit(out, self.row(RunLast, words[r.last + 2].word, 0));
                         emit(out, self.row(RunFirst, words[r.first + 2].word, 0));
-                        let len = features::LENS[(r.last - r.first + 1).min(6)];
-                        emit(out, self.row(RunLen, h(len), 0));
+                        emit(out, self.run_lens[(r.last - r.first + 1).min(6)]);
                         emit(out, self.row(RunNext, words[r.last + 3].word, 0));
                         emit(out, self.row(RunPrev, words[r.first + 1].word, 0));
                     }

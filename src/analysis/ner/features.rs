@@ -506,18 +506,27 @@ pub(crate) struct NounRun {
     pub at: usize,
 }
 
+/// The values of the `rp` feature: alone in its run, at its beginning,
+/// inside it, at its end.
+pub(crate) const RUN_PLACES: [&str; 4] = ["S", "B", "I", "E"];
+
 impl NounRun {
+    /// Index into [`RUN_PLACES`].
+    pub fn place_index(self) -> usize {
+        if self.first == self.last {
+            0
+        } else if self.at == self.first {
+            1
+        } else if self.at == self.last {
+            3
+        } else {
+            2
+        }
+    }
+
     /// `S` (alone), `B`, `I` or `E`.
     pub fn place(self) -> &'static str {
-        if self.first == self.last {
-            "S"
-        } else if self.at == self.first {
-            "B"
-        } else if self.at == self.last {
-            "E"
-        } else {
-            "I"
-        }
+        RUN_PLACES[self.place_index()]
     }
 }
 
