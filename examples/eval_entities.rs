@@ -50,7 +50,7 @@ fn main() -> anyhow::Result<()> {
     with_model.entities.model = true;
     let kiji = with_model.analyzer()?;
     let rules = Analyzer::new(None)?;
-    let baseline = Analyzer::with_parts(Default::default(), None)?;
+    let baseline = Analyzer::with_parts(Default::default(), None, Default::default())?;
     let run = |f: &dyn Fn(&str) -> Vec<Mention>| -> Vec<Span> {
         let mut out = Vec::new();
         for s in &sentences {

@@ -23,7 +23,7 @@ use crfs::Trainer;
 use kiji::analysis::entities::{self, Mention};
 use kiji::analysis::gazetteer::{EntityType, Gazetteer};
 use kiji::analysis::ner::gold::{self, Sentence, Span};
-use kiji::analysis::ner::merge::{Policy, combine};
+use kiji::analysis::ner::merge::{Addresses, Policy, combine};
 use kiji::analysis::ner::{Recognizer, features, label};
 use kiji::analysis::normalize::normalize;
 use kiji::analysis::{Analyzer, CharIndex};
@@ -127,7 +127,7 @@ fn main() -> anyhow::Result<()> {
     }
     anyhow::ensure!(!sets.is_empty(), "train/ner/data.txt lists no data");
 
-    let analyzer = Analyzer::with_parts(Gazetteer::load(None)?, None)?;
+    let analyzer = Analyzer::with_parts(Gazetteer::load(None)?, None, Default::default())?;
     let prepare = |s: &Sentence| prepare(&analyzer, s, opts.templates);
     let t = std::time::Instant::now();
     let prepared: Vec<Vec<Prepared>> = sets
@@ -219,7 +219,7 @@ fn main() -> anyhow::Result<()> {
         for (p, policy) in Policy::ALL.iter().enumerate() {
             let report = gold::score(scored, &by_policy[p]);
             println!("\n## policy {}{}", policy.name(), summary(&report));
-            if *policy == Policy::SHIPPED {
+            if matches!(policy, Policy::Hybrid(_)) {
                 print!("{}", report.render());
             }
         }
@@ -292,7 +292,8 @@ fn facets(root: &Path, corpus: &Path) -> anyhow::Result<()> {
         "shipped",
     )?));
     for (name, recognizer) in [("rules", None), ("model", Some(rec))] {
-        let analyzer = Analyzer::with_parts(Gazetteer::load(None)?, recognizer)?;
+        let analyzer =
+            Analyzer::with_parts(Gazetteer::load(None)?, recognizer, Default::default())?;
         let t = std::time::Instant::now();
         let mut counts: HashMap<(EntityType, String), usize> = HashMap::new();
         for (title, body) in &articles {
@@ -448,8 +449,9 @@ fn predict(analyzer: &Analyzer, rec: Option<&Recognizer>, text: &str) -> Vec<Vec
 }
 
 /// One sentence for error analysis: gold spans, rule spans (`precise`:
-/// gazetteer, suffix or abbreviation rule), model spans and the morphemes
-/// (code points, part of speech).
+/// gazetteer, suffix or abbreviation rule), model spans, what kiji keeps of
+/// them (`shipped`: the default policy) and the morphemes (code points,
+/// part of speech).
 fn dump_line(analyzer: &Analyzer, rec: &Recognizer, s: &Sentence, set: &str) -> String {
     let norm = normalize(&s.text);
     let ms = analyzer.morphemes(&norm.text);
@@ -481,6 +483,7 @@ fn dump_line(analyzer: &Analyzer, rec: &Recognizer, s: &Sentence, set: &str) -> 
         "ignore": s.ignore.iter().map(|e| serde_json::json!({"start": e.start, "end": e.end})).collect::<Vec<_>>(),
         "rules": rules.iter().map(mention).collect::<Vec<_>>(),
         "model": model.iter().map(mention).collect::<Vec<_>>(),
+        "shipped": combine(&norm.text, rules.clone(), model.clone(), Policy::Hybrid(Addresses::default())).iter().map(mention).collect::<Vec<_>>(),
         "tokens": tokens,
     })
     .to_string()

@@ -152,6 +152,9 @@ pub struct EntitiesConfig {
     /// Run the shipped entity model on top of the gazetteer and rules
     /// (default: off = the gazetteer and rules alone; see config.toml).
     pub model: bool,
+    /// How the model reports an address it finds as one place (`parts`,
+    /// the default: 東京都 | 世田谷区; `whole`: 東京都世田谷区).
+    pub addresses: crate::analysis::ner::merge::Addresses,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -367,6 +370,14 @@ impl Config {
                 }
             };
         }
+        if let Some(v) = env("KIJI_ENTITY_ADDRESSES") {
+            self.entities.addresses = crate::analysis::ner::merge::Addresses::parse(v.trim())
+                .ok_or_else(|| {
+                    Error::Config(format!(
+                        "KIJI_ENTITY_ADDRESSES = {v:?} must be parts or whole"
+                    ))
+                })?;
+        }
         let weight = |name: &str, v: &str| -> Result<f32> {
             v.trim()
                 .parse()
@@ -510,7 +521,7 @@ impl Config {
         } else {
             None
         };
-        crate::analysis::Analyzer::with_parts(gazetteer, model)
+        crate::analysis::Analyzer::with_parts(gazetteer, model, self.entities.addresses)
     }
 
     /// How matches rank.

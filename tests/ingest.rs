@@ -256,6 +256,21 @@ fn the_index_records_its_entity_model_and_reanalyze_updates_it() {
         )),
         "{model}"
     );
+    assert!(model.ends_with(" addresses=parts"), "{model}");
+    let out = kiji(&index)
+        .args(["ingest", "--reanalyze"])
+        .env("KIJI_ENTITY_MODEL", "on")
+        .env("KIJI_ENTITY_ADDRESSES", "whole")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let model = model_of_last_commit();
+    assert!(
+        model
+            .as_str()
+            .is_some_and(|m| m.ends_with(" addresses=whole")),
+        "{model}"
+    );
 }
 
 /// Every way an id can come back within one commit or across commits leaves

@@ -12,7 +12,8 @@ fn agree(texts: &[String]) -> usize {
     let r = Recognizer::embedded()
         .expect("the model loads")
         .expect("a model is shipped");
-    let analyzer = Analyzer::with_parts(Gazetteer::load(None).unwrap(), None).unwrap();
+    let analyzer =
+        Analyzer::with_parts(Gazetteer::load(None).unwrap(), None, Default::default()).unwrap();
     let gaz = analyzer.gazetteer();
     let mut tagged = 0;
     for text in texts {

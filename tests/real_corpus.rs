@@ -121,7 +121,12 @@ fn top_entities_with_the_model_hold_the_right_types() {
     use std::collections::{BTreeSet, HashMap};
     let Some(path) = wikinews() else { return };
     let rec = Recognizer::embedded().unwrap().expect("the shipped model");
-    let analyzer = Analyzer::with_parts(Gazetteer::load(None).unwrap(), Some(rec)).unwrap();
+    let analyzer = Analyzer::with_parts(
+        Gazetteer::load(None).unwrap(),
+        Some(rec),
+        Default::default(),
+    )
+    .unwrap();
     let mut counts: HashMap<(EntityType, String), usize> = HashMap::new();
     for a in wikinews_articles(&path) {
         let names: BTreeSet<(EntityType, String)> = analyzer

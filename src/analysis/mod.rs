@@ -56,6 +56,10 @@ pub struct DictionaryInfo {
     /// The learned entity recogniser (absent: the gazetteer and rules alone).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_model: Option<ner::ModelInfo>,
+    /// How the recogniser reports an address (`entities.addresses`; absent
+    /// without a recogniser).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub entity_addresses: Option<ner::merge::Addresses>,
 }
 
 /// One morpheme as `kiji analyze` prints it; offsets in code points of the input.
@@ -147,6 +151,8 @@ pub struct Analyzer {
     gazetteer: Gazetteer,
     /// The learned entity recogniser (`None`: the rules alone).
     ner: Option<&'static ner::Recognizer>,
+    /// How its addresses are reported.
+    addresses: ner::merge::Addresses,
     info: DictionaryInfo,
 }
 
@@ -158,18 +164,19 @@ impl Analyzer {
     }
 
     /// An analyser with exactly this gazetteer and the rules, without the
-    /// entity model (`entities.model = false`; the configuration's default
-    /// is on); see
+    /// entity model (`entities.model = false`, the configuration's
+    /// default); see
     /// [`Analyzer::with_parts`] and `Config::analyzer` for the model.
     pub fn with_gazetteer(gazetteer: Gazetteer) -> Result<Arc<Analyzer>> {
-        Self::with_parts(gazetteer, None)
+        Self::with_parts(gazetteer, None, Default::default())
     }
 
     /// An analyser with this gazetteer and this entity model (`None`: the
-    /// gazetteer and rules alone).
+    /// gazetteer and rules alone), reporting addresses as `addresses` says.
     pub fn with_parts(
         gazetteer: Gazetteer,
         recognizer: Option<&'static ner::Recognizer>,
+        addresses: ner::merge::Addresses,
     ) -> Result<Arc<Analyzer>> {
         let dictionary = dictionary::load_system_dictionary()
             .map_err(|e| Error::Dictionary(format!("cannot load the embedded IPADIC: {e}")))?;
@@ -196,12 +203,14 @@ impl Analyzer {
             gazetteer_entries: gazetteer.len(),
             gazetteer_hash: blake3::hash(csv.as_bytes()).to_hex()[..16].to_string(),
             entity_model: recognizer.map(|r| r.info().clone()),
+            entity_addresses: recognizer.map(|_| addresses),
         };
         Ok(Arc::new(Analyzer {
             segmenter,
             memo: Arc::default(),
             gazetteer,
             ner: recognizer,
+            addresses,
             info,
         }))
     }
@@ -226,7 +235,12 @@ impl Analyzer {
         match self.ner {
             Some(r) => {
                 let model = r.tag(text, ms, &rules, &self.gazetteer);
-                ner::merge::combine(text, rules, model, ner::merge::Policy::SHIPPED)
+                ner::merge::combine(
+                    text,
+                    rules,
+                    model,
+                    ner::merge::Policy::Hybrid(self.addresses),
+                )
             }
             None => rules,
         }

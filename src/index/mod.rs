@@ -148,7 +148,7 @@ pub struct CommitInfo {
     /// tantivy's operation stamp of the last commit.
     pub opstamp: u64,
     /// The entity model that analysed the last commit's articles
-    /// (`name version hash`; absent: the gazetteer and rules alone, or an
+    /// (`name version hash addresses=parts|whole`; absent: the gazetteer and rules alone, or an
     /// index written before models). `kiji ingest --reanalyze` brings every
     /// article up to the running model and records it here.
     #[serde(default, skip_serializing_if = "Option::is_none")]

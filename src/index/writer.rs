@@ -290,12 +290,13 @@ impl Writer {
         let info = super::CommitInfo {
             committed_at: Some(chrono::Utc::now().to_rfc3339()),
             opstamp: 0,
-            entity_model: store
-                .analyzer
-                .info()
-                .entity_model
-                .as_ref()
-                .map(|m| format!("{} {} {}", m.name, m.version, m.hash)),
+            entity_model: {
+                let info = store.analyzer.info();
+                info.entity_model.as_ref().map(|m| {
+                    let addresses = info.entity_addresses.unwrap_or_default().as_str();
+                    format!("{} {} {} addresses={addresses}", m.name, m.version, m.hash)
+                })
+            },
         };
         let mut prepared = self.inner.prepare_commit()?;
         prepared.set_payload(&serde_json::to_string(&info).unwrap_or_default());

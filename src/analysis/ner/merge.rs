@@ -2,11 +2,44 @@
 //!
 //! The gazetteer, the suffix rule and the news-abbreviation rule are precise
 //! (`by_pos == false`); the part-of-speech rules are not. The model saw all of
-//! them as features. The shipped policy is [`Policy::SHIPPED`]; the others are
-//! kept for `examples/train_ner.rs`, which scores each of them.
+//! them as features. kiji runs [`Policy::Hybrid`] (`entities.addresses`
+//! chooses its [`Addresses`]); the others are kept for
+//! `examples/train_ner.rs`, which scores each of them.
 
-use super::super::entities::Mention;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::super::entities::{Mention, title_at};
 use super::super::gazetteer::EntityType;
+
+/// How an address the model finds as one place is reported: in parts,
+/// each administrative unit a place (東京都 | 世田谷区: the convention of
+/// kiji's news gold, and what facets and entity filters count best), or
+/// whole (東京都世田谷区: the convention of the stockmark set).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Addresses {
+    #[default]
+    Parts,
+    Whole,
+}
+
+impl Addresses {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Addresses::Parts => "parts",
+            Addresses::Whole => "whole",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Addresses> {
+        match s {
+            "parts" => Some(Addresses::Parts),
+            "whole" => Some(Addresses::Whole),
+            _ => None,
+        }
+    }
+}
 
 /// A way of combining rule spans and model spans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,29 +58,24 @@ pub enum Policy {
     /// Every rule span wins (part-of-speech ones too); the model only adds
     /// spans where no rule found anything.
     RulesFirst,
-    /// Persons and organisations led by the model, places by the rules:
-    /// * a model person/organisation span that strictly contains precise rule
-    ///   spans replaces them (東京 inside 東京大学病院), unless that would turn
-    ///   a person into something else or a place/organisation into a person;
-    /// * a part-of-speech person/organisation rule span replaces the model
-    ///   spans it strictly contains, and fills gaps the model left;
-    /// * places: precise rule places win (news convention: 東京都 | 世田谷区,
-    ///   not 東京都世田谷区), model places fill the gaps.
-    Hybrid,
+    /// What kiji runs ([`hybrid`]): precise rule spans win unless a longer
+    /// model span contains them (東京 inside 東京大学病院), model spans fill
+    /// the gaps, part-of-speech rule spans only where the model is silent
+    /// and they are more than a katakana compound; addresses as given.
+    Hybrid(Addresses),
 }
 
 impl Policy {
-    pub const ALL: [Policy; 7] = [
+    pub const ALL: [Policy; 8] = [
         Policy::RulesOnly,
-        Policy::Hybrid,
+        Policy::Hybrid(Addresses::Parts),
+        Policy::Hybrid(Addresses::Whole),
         Policy::RulesFirst,
         Policy::ModelOnly,
         Policy::RulesWin,
         Policy::ModelExtends,
         Policy::ModelWins,
     ];
-    /// The policy kiji runs.
-    pub const SHIPPED: Policy = Policy::Hybrid;
 
     pub fn name(self) -> &'static str {
         match self {
@@ -57,7 +85,8 @@ impl Policy {
             Policy::ModelExtends => "model-extends",
             Policy::ModelWins => "model-wins",
             Policy::RulesFirst => "rules-first",
-            Policy::Hybrid => "hybrid",
+            Policy::Hybrid(Addresses::Parts) => "hybrid (addresses = parts)",
+            Policy::Hybrid(Addresses::Whole) => "hybrid (addresses = whole)",
         }
     }
 }
@@ -117,7 +146,7 @@ pub fn combine(
                 .collect();
             rules.into_iter().chain(extra).collect()
         }
-        Policy::Hybrid => hybrid(text, rules, model),
+        Policy::Hybrid(addresses) => hybrid(text, rules, model, addresses),
         Policy::ModelWins => {
             let extra: Vec<Mention> = rules
                 .into_iter()
@@ -168,8 +197,35 @@ fn may_extend(text: &str, outer: &Mention, inner: &Mention) -> bool {
     }
 }
 
+/// May a part-of-speech rule span fill a gap the model left? Not a
+/// "person" made only of katakana (オレンジ・ルーム・アンカー, セカンド・アルバム:
+/// compounds the model read and left out), unless a title follows it
+/// (ダニエル・ジュルタ選手, (ケイ・ウンスク)容疑者).
+fn may_fill(text: &str, p: &Mention) -> bool {
+    if p.kind != EntityType::Person {
+        return true;
+    }
+    let Some(s) = text.get(p.start..p.end) else {
+        return false;
+    };
+    if !s
+        .chars()
+        .all(|c| matches!(c, '\u{30A0}'..='\u{30FF}' | '='))
+    {
+        return true;
+    }
+    let rest = &text[p.end..];
+    let rest = rest.strip_prefix([')', '」']).unwrap_or(rest);
+    title_at(rest, 0)
+}
+
 /// [`Policy::Hybrid`].
-fn hybrid(text: &str, rules: Vec<Mention>, model: Vec<Mention>) -> Vec<Mention> {
+fn hybrid(
+    text: &str,
+    rules: Vec<Mention>,
+    model: Vec<Mention>,
+    addresses: Addresses,
+) -> Vec<Mention> {
     // A one-character model span the gazetteer does not know is a common
     // noun more often than a name (米 "rice", 朝 "morning").
     let model: Vec<Mention> = model
@@ -201,7 +257,8 @@ fn hybrid(text: &str, rules: Vec<Mention>, model: Vec<Mention>) -> Vec<Mention> 
         .collect();
     out.extend(fill);
     // Part-of-speech persons and organisations: a longer one replaces the
-    // model spans it contains; the others fill gaps.
+    // model spans it contains; the others fill gaps the model left, unless
+    // they are katakana compounds the model read and left out.
     let by_pos = rules
         .iter()
         .filter(|r| r.by_pos && r.kind != EntityType::Place);
@@ -217,26 +274,103 @@ fn hybrid(text: &str, rules: Vec<Mention>, model: Vec<Mention>) -> Vec<Mention> 
         }
     }
     for p in by_pos {
-        if !out.iter().any(|o| overlaps(o, p)) {
+        if may_fill(text, p) && !out.iter().any(|o| overlaps(o, p)) {
             out.push(p.clone());
         }
     }
-    // Places: precise rule places win, model places fill the gaps.
-    out.retain(|m| m.kind != EntityType::Place || !m.by_pos);
-    for r in rules
-        .iter()
-        .filter(|r| r.kind == EntityType::Place && !r.by_pos)
-    {
-        if !out.iter().any(|o| overlaps(o, r)) {
-            out.push(r.clone());
-        }
+    match addresses {
+        Addresses::Parts => split_addresses(text, &rules, out),
+        Addresses::Whole => out,
     }
-    for m in model.iter().filter(|m| m.kind == EntityType::Place) {
-        if !out.iter().any(|o| overlaps(o, m)) {
-            out.push(m.clone());
+}
+
+/// Administrative units that end a place name.
+const UNIT_ENDS: &[char] = &[
+    '都', '道', '府', '県', '州', '省', '市', '区', '町', '村', '郡',
+];
+
+/// The units of the first level (a prefecture, state or province), after
+/// which an address goes on with the next (東京都|港区).
+const FIRST_LEVEL: &[char] = &['都', '道', '府', '県', '州', '省'];
+
+/// Whether `s` reads as one administrative unit: a name of two characters
+/// or more that ends like one (港区, 鶴ケ島市), not a numbered or generic
+/// district (第2区, 23区, 再開発地区).
+fn unit_name(s: &str) -> bool {
+    s.chars().nth(1).is_some()
+        && s.ends_with(UNIT_ENDS)
+        && !s.ends_with("地区")
+        && !s.chars().any(|c| c.is_ascii_digit() || c == '第')
+}
+
+/// An address the model found as one place (東京都世田谷区, 米ニューヨーク,
+/// スイス・ジュネーヴ) becomes its parts, each a place (the news
+/// convention: 東京都 | 世田谷区). The parts are the precise rule places
+/// inside it and the pieces cut after a first-level unit; each must be a
+/// rule place or read as a unit ([`unit_name`]). A place that is anything
+/// else (ドイツ帝国, 四国地方, 東京都内) stays whole.
+fn split_addresses(text: &str, rules: &[Mention], mut out: Vec<Mention>) -> Vec<Mention> {
+    let mut added = Vec::new();
+    out.retain(|m| {
+        if m.kind != EntityType::Place || !m.by_pos {
+            return true;
         }
-    }
+        match address_parts(text, rules, m) {
+            Some(parts) => {
+                added.extend(parts);
+                false
+            }
+            None => true,
+        }
+    });
+    out.extend(added);
     out
+}
+
+/// The parts of the place `m` when it is an address (see [`split_addresses`]).
+fn address_parts(text: &str, rules: &[Mention], m: &Mention) -> Option<Vec<Mention>> {
+    let span = text.get(m.start..m.end)?;
+    let inner: Vec<&Mention> = rules
+        .iter()
+        .filter(|r| !r.by_pos && r.kind == EntityType::Place && contains_strictly(m, r))
+        .collect();
+    let mut cuts: Vec<usize> = vec![m.start, m.end];
+    cuts.extend(inner.iter().flat_map(|r| [r.start, r.end]));
+    let mut from = 0;
+    for (i, c) in span.char_indices() {
+        let after = i + c.len_utf8();
+        if FIRST_LEVEL.contains(&c) && span[from..i].chars().count() >= 2 && after < span.len() {
+            cuts.push(m.start + after);
+            from = after;
+        }
+    }
+    cuts.sort_unstable();
+    cuts.dedup();
+    let mut parts = Vec::new();
+    for w in cuts.windows(2) {
+        let (a, b) = (w[0], w[1]);
+        if let Some(r) = inner.iter().find(|r| (r.start, r.end) == (a, b)) {
+            parts.push((*r).clone());
+            continue;
+        }
+        let piece = text.get(a..b)?;
+        let t = piece.trim_matches(|c: char| c == '・' || c.is_whitespace());
+        if t.is_empty() {
+            continue;
+        }
+        if inner.iter().any(|r| r.start < b && a < r.end) || !unit_name(t) {
+            return None;
+        }
+        let start = a + piece.find(t).unwrap_or(0);
+        parts.push(Mention {
+            start,
+            end: start + t.len(),
+            canonical: t.to_string(),
+            kind: EntityType::Place,
+            by_pos: true,
+        });
+    }
+    (parts.len() >= 2).then_some(parts)
 }
 
 #[cfg(test)]
@@ -274,39 +408,105 @@ mod tests {
         assert_eq!(got, vec![(0, 6), (10, 28), (40, 46)]);
     }
 
+    /// Byte span of the first `s` in `text`, as a mention.
+    fn span(text: &str, s: &str, kind: EntityType, by_pos: bool) -> Mention {
+        let start = text.find(s).expect(s);
+        m(start, start + s.len(), kind, by_pos)
+    }
+
+    fn surfaces<'t>(text: &'t str, ms: &[Mention]) -> Vec<&'t str> {
+        ms.iter().map(|m| &text[m.start..m.end]).collect()
+    }
+
     #[test]
-    fn hybrid_keeps_abbreviations_and_news_places_and_lets_the_model_extend_names() {
+    fn hybrid_keeps_abbreviations_and_splits_addresses_and_lets_the_model_extend_names() {
         use EntityType::*;
-        let text = "米政府と東京大学病院。東京都世田谷区で米を炊いた。ロシア西部";
-        let at = |s: &str| {
-            let start = text.find(s).expect(s);
-            (start, start + s.len())
-        };
-        let span = |s: &str, kind, by_pos| {
-            let (a, b) = at(s);
-            m(a, b, kind, by_pos)
-        };
+        let text = "米政府と東京大学病院。東京都世田谷区で米を炊いた。ロシア西部とドイツ帝国。埼玉県鶴ケ島市";
         let rules = vec![
-            span("米", Place, false),
-            span("東京", Place, false),
-            span("東京都", Place, false),
-            span("ロシア", Place, false),
+            span(text, "米", Place, false),
+            span(text, "東京", Place, false),
+            span(text, "東京都", Place, false),
+            span(text, "ロシア", Place, false),
+            span(text, "ドイツ", Place, false),
+            span(text, "埼玉県", Place, false),
         ];
+        let rice = text.find("米を").unwrap();
         let model = vec![
-            span("米政府", Organization, true),
-            span("東京大学病院", Organization, true),
-            span("東京都世田谷区", Place, true),
-            m(at("米を").0, at("米を").0 + "米".len(), Place, true),
-            span("ロシア西部", Organization, true),
+            span(text, "米政府", Organization, true),
+            span(text, "東京大学病院", Organization, true),
+            span(text, "東京都世田谷区", Place, true),
+            m(rice, rice + "米".len(), Place, true),
+            span(text, "ロシア西部", Organization, true),
+            span(text, "ドイツ帝国", Place, true),
+            span(text, "埼玉県鶴ケ島市", Place, true),
         ];
-        let got: Vec<&str> = combine(text, rules, model, Policy::Hybrid)
-            .iter()
-            .map(|m| &text[m.start..m.end])
-            .collect();
-        // 米 stays the abbreviation, 東京大学病院 is one organisation, the
-        // address keeps the rules' 東京都, rice is not a place, and a region
-        // of Russia is not an organisation.
-        assert_eq!(got, vec!["米", "東京大学病院", "東京都", "ロシア"]);
+        let parts = combine(
+            text,
+            rules.clone(),
+            model.clone(),
+            Policy::Hybrid(Addresses::Parts),
+        );
+        // 米 stays the abbreviation, 東京大学病院 is one organisation, an
+        // address is its units (with or without a rule place for each),
+        // rice is not a place, a region of Russia is not an organisation,
+        // and a longer place that is no address stands.
+        assert_eq!(
+            surfaces(text, &parts),
+            vec![
+                "米",
+                "東京大学病院",
+                "東京都",
+                "世田谷区",
+                "ロシア",
+                "ドイツ帝国",
+                "埼玉県",
+                "鶴ケ島市"
+            ]
+        );
+        let whole = combine(text, rules, model, Policy::Hybrid(Addresses::Whole));
+        assert_eq!(
+            surfaces(text, &whole),
+            vec![
+                "米",
+                "東京大学病院",
+                "東京都世田谷区",
+                "ロシア",
+                "ドイツ帝国",
+                "埼玉県鶴ケ島市"
+            ]
+        );
+    }
+
+    #[test]
+    fn an_address_splits_only_into_units() {
+        use EntityType::*;
+        // 千葉 + 中央第六地区… is no pair of units; 神奈川県 + 第2区 is a
+        // numbered district: both stay whole.
+        for (text, inner) in [
+            ("千葉中央第六地区第一種市街地再開発地区", "千葉"),
+            ("神奈川県第2区", "神奈川県"),
+        ] {
+            let rules = vec![span(text, inner, Place, false)];
+            let model = vec![span(text, text, Place, true)];
+            let out = combine(text, rules, model, Policy::Hybrid(Addresses::Parts));
+            assert_eq!(surfaces(text, &out), vec![text]);
+        }
+    }
+
+    #[test]
+    fn katakana_compounds_fill_no_gap_unless_a_title_follows() {
+        use EntityType::*;
+        let text = "セカンド・アルバムとダニエル・ジュルタ選手と田中不二麿";
+        let rules = vec![
+            span(text, "セカンド・アルバム", Person, true),
+            span(text, "ダニエル・ジュルタ", Person, true),
+            span(text, "田中不二麿", Person, true),
+        ];
+        let out = combine(text, rules, vec![], Policy::Hybrid(Addresses::Parts));
+        assert_eq!(
+            surfaces(text, &out),
+            vec!["ダニエル・ジュルタ", "田中不二麿"]
+        );
     }
 
     #[test]
