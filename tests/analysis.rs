@@ -81,6 +81,35 @@ fn golden_entities_of_the_seed_with_the_model() {
     }
 }
 
+/// `entities.addresses`: with the model on, an address it reads as one
+/// place comes out in units (the default) or whole.
+#[test]
+fn the_model_reports_addresses_in_units_or_whole() {
+    use kiji::analysis::ner::merge::Addresses;
+    let text = "6日夕方、東京都港区にある自宅で倒れているのが見つかった。";
+    let places = |addresses: Addresses| -> Vec<String> {
+        let config = kiji::config::Config {
+            entities: kiji::config::EntitiesConfig {
+                model: true,
+                addresses,
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let analyzer = config.analyzer().expect("the analyser loads");
+        assert_eq!(analyzer.info().entity_addresses, Some(addresses));
+        analyzer
+            .analyze(text)
+            .entities
+            .into_iter()
+            .filter(|e| e.kind.as_str() == "place")
+            .map(|e| e.text)
+            .collect()
+    };
+    assert_eq!(places(Addresses::Parts), ["東京都", "港区"]);
+    assert_eq!(places(Addresses::Whole), ["東京都港区"]);
+}
+
 #[test]
 fn offsets_are_code_points_of_the_input() {
     let text = seed_text();
