@@ -27,10 +27,10 @@ use tantivy::query::TermQuery;
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocAddress, DocSet, Searcher, Term};
 
-use super::band_filter::BandFilters;
 use super::signature::{Signature, Similarity};
 use crate::error::Result;
 use crate::index::Store;
+use crate::index::term_filter::{TermFilters, key_hash};
 
 /// Estimated Jaccard index below which two bodies are never duplicates,
 /// however much of the shorter one the longer one holds (a one-paragraph
@@ -110,45 +110,12 @@ pub struct Pending {
 }
 
 /// What the writer keeps of committed segments between articles and
-/// commits: signatures read lately, and which band keys each segment holds.
+/// commits: which band keys each segment holds. (Signatures are read from
+/// their fixed-width column each time: a read decodes 32 words, cheaper
+/// than a cache's look-up and memory.)
 #[derive(Default)]
 struct Committed {
-    signatures: SignatureCache,
-    bands: BandFilters,
-}
-
-/// Signatures of committed articles, by segment and document, read from the
-/// signature column (each read decodes a block of its dictionary). Articles
-/// of one story share bands, so the same candidates come back article after
-/// article; a segment's documents never change, so an entry stays true as
-/// long as the segment lives. Bounded: emptied when full.
-#[derive(Default)]
-struct SignatureCache {
-    map: HashMap<(tantivy::index::SegmentId, tantivy::DocId), Option<Signature>>,
-}
-
-impl SignatureCache {
-    /// Entries at most (about 300 bytes each).
-    const CAPACITY: usize = 65_536;
-
-    fn get(
-        &mut self,
-        searcher: &Searcher,
-        columns: &Columns,
-        addr: DocAddress,
-    ) -> Option<&Signature> {
-        let key = (
-            searcher.segment_reader(addr.segment_ord).segment_id(),
-            addr.doc_id,
-        );
-        if !self.map.contains_key(&key) && self.map.len() >= Self::CAPACITY {
-            self.map.clear();
-        }
-        self.map
-            .entry(key)
-            .or_insert_with(|| columns.signature(searcher, addr))
-            .as_ref()
-    }
+    bands: TermFilters,
 }
 
 /// An article about to be written, as group assignment sees it.
@@ -254,11 +221,15 @@ impl Pending {
                 .doc_freq(&Term::from_field_text(store.fields.dedup_group, g))
                 .unwrap_or(0)
         };
-        let group = groups
-            .iter()
-            .max_by_key(|g| (size(g), std::cmp::Reverse(*g)))
-            .cloned()
-            .unwrap_or_else(|| founder_key(id, hash));
+        let group = match groups.len() {
+            0 => founder_key(id, hash),
+            1 => groups.first().cloned().unwrap_or_default(),
+            _ => groups
+                .iter()
+                .max_by_key(|g| (size(g), std::cmp::Reverse(*g)))
+                .cloned()
+                .unwrap_or_else(|| founder_key(id, hash)),
+        };
         for other in groups {
             if other != group {
                 self.parent.insert(other, group.clone());
@@ -330,25 +301,36 @@ impl Pending {
 fn candidates(
     store: &Store,
     searcher: &Searcher,
-    filters: &mut BandFilters,
+    filters: &mut TermFilters,
     sig: &Signature,
 ) -> Result<Vec<DocAddress>> {
     let field = store.fields.dedup_band;
     let mut shared: HashMap<DocAddress, u32> = HashMap::new();
     let mut read = [0usize; super::signature::BANDS];
     filters.retain(searcher);
+    let keys: Vec<(Term, u64)> = sig
+        .bands()
+        .map(|band| {
+            let term = Term::from_field_u64(field, band);
+            let key = key_hash(term.serialized_value_bytes());
+            (term, key)
+        })
+        .collect();
     for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+        let holds = filters.segment(segment, field);
+        if keys.iter().all(|(_, key)| !holds.may_hold(*key)) {
+            continue;
+        }
         let index = segment.inverted_index(field)?;
         let alive = segment.alive_bitset();
-        for (band, read) in sig.bands().zip(read.iter_mut()) {
+        for ((term, key), read) in keys.iter().zip(read.iter_mut()) {
             if *read >= MAX_POSTINGS_PER_BAND {
                 continue; // this band's share is read: no look-up
             }
-            let term = Term::from_field_u64(field, band);
-            if !filters.may_hold(segment, field, term.serialized_value_bytes()) {
+            if !holds.may_hold(*key) {
                 continue;
             }
-            let Some(mut postings) = index.read_postings(&term, IndexRecordOption::Basic)? else {
+            let Some(mut postings) = index.read_postings(term, IndexRecordOption::Basic)? else {
                 continue;
             };
             let mut doc = postings.doc();
@@ -396,11 +378,11 @@ fn committed_groups(
         if ord.is_some_and(|o| found_ords.contains(&o)) {
             continue;
         }
-        let Some(other) = committed.signatures.get(searcher, columns, addr) else {
+        let Some(other) = columns.signature(searcher, addr) else {
             continue;
         };
         compared += 1;
-        if settings.is_duplicate(sig.similarity(other))
+        if settings.is_duplicate(sig.similarity(&other))
             && let Some(group) = columns.group(searcher, addr)
             && match take {
                 Some(take) => take(&store.load(searcher, addr)?.article.id),
@@ -426,12 +408,16 @@ fn committed_groups(
 pub struct Columns {
     generation: u64,
     segments: Vec<SegmentColumns>,
+    /// Group keys read, by segment and term ordinal (reading one decodes a
+    /// block of the column's dictionary; a story's articles keep finding the
+    /// same few groups). Bounded by the groups one searcher generation meets.
+    keys: std::sync::Mutex<rustc_hash::FxHashMap<(u32, u64), String>>,
 }
 
 #[derive(Default)]
 struct SegmentColumns {
     group: std::sync::OnceLock<Option<tantivy::columnar::StrColumn>>,
-    signature: std::sync::OnceLock<Option<tantivy::columnar::BytesColumn>>,
+    signature: std::sync::OnceLock<Option<tantivy::columnar::Column<u64>>>,
 }
 
 impl Columns {
@@ -442,6 +428,7 @@ impl Columns {
             segments: (0..searcher.segment_readers().len())
                 .map(|_| SegmentColumns::default())
                 .collect(),
+            keys: Default::default(),
         }
     }
 
@@ -475,8 +462,13 @@ impl Columns {
     pub fn group(&self, searcher: &Searcher, addr: DocAddress) -> Option<String> {
         let column = self.group_column(searcher, addr)?;
         let ord = column.term_ords(addr.doc_id).next()?;
+        let mut keys = self.keys.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(group) = keys.get(&(addr.segment_ord, ord)) {
+            return Some(group.clone());
+        }
         let mut group = String::new();
         column.ord_to_str(ord, &mut group).ok()?;
+        keys.insert((addr.segment_ord, ord), group.clone());
         Some(group)
     }
 
@@ -489,15 +481,11 @@ impl Columns {
                 let segment = searcher.segment_reader(addr.segment_ord);
                 segment
                     .fast_fields()
-                    .bytes(crate::index::schema::SIGNATURE_FIELD)
+                    .u64(crate::index::schema::SIGNATURE_FIELD)
                     .ok()
-                    .flatten()
             })
             .as_ref()?;
-        let ord = column.term_ords(addr.doc_id).next()?;
-        let mut bytes = Vec::new();
-        column.ord_to_bytes(ord, &mut bytes).ok()?;
-        Signature::from_bytes(&bytes)
+        Signature::from_words(column.values_for_doc(addr.doc_id))
     }
 }
 
@@ -554,6 +542,70 @@ mod tests {
         let links = [(0, 1), (1, 2), (4, 5)];
         let parts = components(6, |i, j| links.contains(&(i, j)));
         assert_eq!(parts, vec![vec![0, 1, 2], vec![3], vec![4, 5]]);
+    }
+
+    /// Signatures go into the fixed-width column as words, and come back
+    /// whole and in order, from fresh segments and from merged ones.
+    #[test]
+    fn signatures_read_back_from_the_column_after_merges() {
+        use crate::analysis::normalize::normalize_str;
+        // The signature field as kiji's schema has it.
+        let mut builder = tantivy::schema::Schema::builder();
+        let signature_field =
+            builder.add_u64_field(crate::index::schema::SIGNATURE_FIELD, tantivy::schema::FAST);
+        let schema = builder.build();
+        let (kiji, fields) = crate::index::schema::build();
+        assert_eq!(
+            schema.get_field_entry(signature_field),
+            kiji.get_field_entry(fields.dedup_signature)
+        );
+        let index = tantivy::Index::create_in_ram(schema);
+        let mut writer: tantivy::IndexWriter =
+            index.writer_with_num_threads(1, 15_000_000).unwrap();
+        let body = |i: usize| {
+            format!(
+                "北朝鮮兵{i}人がロシア西部クルスク州に派遣されたと、ゼレンスキー大統領が{i}日に述べた。露朝の軍事協力は深まっている。"
+            )
+        };
+        let signature = |i: usize| Signature::of_normalized(&normalize_str(&body(i))).unwrap();
+        for i in 0..30 {
+            let mut doc = tantivy::TantivyDocument::default();
+            for word in signature(i).to_words() {
+                doc.add_u64(signature_field, word);
+            }
+            writer.add_document(doc).unwrap();
+            if i % 10 == 9 {
+                writer.commit().unwrap();
+            }
+        }
+        let reader = index.reader().unwrap();
+        // Every article's signature, equal to the one written (a word out of
+        // place would match none), each once.
+        let check = |searcher: &Searcher| {
+            let columns = Columns::new(searcher);
+            let mut found = BTreeSet::new();
+            for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+                for doc in 0..segment.max_doc() {
+                    let got = columns
+                        .signature(searcher, DocAddress::new(ord as u32, doc))
+                        .unwrap();
+                    let i = (0..30)
+                        .find(|&i| got == signature(i))
+                        .expect("a signature written");
+                    assert!(found.insert(i), "article {i} twice");
+                }
+            }
+            assert_eq!(found.len(), 30);
+        };
+        reader.reload().unwrap();
+        assert_eq!(reader.searcher().segment_readers().len(), 3);
+        check(&reader.searcher());
+        let ids = index.searchable_segment_ids().unwrap();
+        writer.merge(&ids).wait().unwrap();
+        writer.wait_merging_threads().unwrap();
+        reader.reload().unwrap();
+        assert_eq!(reader.searcher().segment_readers().len(), 1);
+        check(&reader.searcher());
     }
 
     #[test]

@@ -9,7 +9,6 @@
 //!   and changes.
 //! * [`lookup`] — a group's articles and representative (`/articles/{id}/duplicates`).
 
-pub mod band_filter;
 pub mod collapse;
 pub mod groups;
 pub mod lookup;

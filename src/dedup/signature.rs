@@ -404,30 +404,46 @@ impl Signature {
             })
     }
 
-    /// Bytes as stored in the index: the shingle count (little endian),
-    /// then the values.
-    pub fn to_bytes(&self) -> Vec<u8> {
-        let mut out = Vec::with_capacity(4 + 2 * self.mins.len());
-        out.extend_from_slice(&self.shingles.to_le_bytes());
+    /// The words stored in the index ([`WORDS`] of them, a fixed-width
+    /// fast field: reading one article's signature decodes nothing else):
+    /// the shingle count (little endian), then the values, 8 bytes a word.
+    pub fn to_words(&self) -> Vec<u64> {
+        let mut bytes = Vec::with_capacity(8 * WORDS);
+        bytes.extend_from_slice(&self.shingles.to_le_bytes());
         for v in &self.mins {
-            out.extend_from_slice(&v.to_le_bytes());
+            bytes.extend_from_slice(&v.to_le_bytes());
         }
-        out
+        bytes.resize(8 * WORDS, 0);
+        bytes
+            .chunks_exact(8)
+            .map(|c| u64::from_le_bytes(c.try_into().expect("8 bytes")))
+            .collect()
     }
 
-    /// Reads [`Signature::to_bytes`]; `None` for bytes of another shape.
-    pub fn from_bytes(bytes: &[u8]) -> Option<Signature> {
-        if bytes.len() != 4 + 2 * HASHES {
+    /// Reads [`Signature::to_words`]; `None` for words of another shape.
+    pub fn from_words(words: impl IntoIterator<Item = u64>) -> Option<Signature> {
+        let mut bytes = Vec::with_capacity(8 * WORDS);
+        for w in words {
+            if bytes.len() == 8 * WORDS {
+                return None;
+            }
+            bytes.extend_from_slice(&w.to_le_bytes());
+        }
+        if bytes.len() != 8 * WORDS {
             return None;
         }
         let shingles = u32::from_le_bytes(bytes[..4].try_into().ok()?);
-        let mins = bytes[4..]
+        let mins = bytes[4..4 + 2 * HASHES]
             .chunks_exact(2)
             .map(|c| u16::from_le_bytes([c[0], c[1]]))
             .collect();
         Some(Signature { mins, shingles })
     }
 }
+
+/// Words of a stored signature: the shingle count and [`HASHES`] 16-bit
+/// values (256 bytes).
+pub const WORDS: usize = (4 + 2 * HASHES).div_ceil(8);
 
 #[cfg(test)]
 mod tests {
@@ -542,7 +558,16 @@ mod tests {
         assert!(s.jaccard < 0.8, "{s:?}");
         assert_eq!(a.similarity(&a).jaccard, 1.0);
         assert!(Signature::of_body("短い記事。").is_none());
-        assert_eq!(Signature::from_bytes(&a.to_bytes()), Some(a.clone()));
+        assert_eq!(Signature::from_words(a.to_words()), Some(a.clone()));
+        assert_eq!(a.to_words().len(), WORDS);
+        assert_eq!(
+            Signature::from_words(a.to_words().into_iter().skip(1)),
+            None
+        );
+        assert_eq!(
+            Signature::from_words(a.to_words().into_iter().chain([0])),
+            None
+        );
         assert_eq!(a.bands().count(), BANDS);
         assert_eq!(
             Signature::of_normalized(&normalize_str(BODY)),

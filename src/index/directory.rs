@@ -27,14 +27,26 @@ use tantivy::directory::{
     WatchHandle, WritePtr,
 };
 
-/// The memory maps of the index's files that are open, by path.
+/// The memory maps of the index's files that are open: by path, and those
+/// of files deleted while a reader still holds them.
 #[derive(Default)]
 pub struct MappedFiles {
-    maps: Mutex<HashMap<PathBuf, Weak<memmap2::Mmap>>>,
+    maps: Mutex<Maps>,
+}
+
+#[derive(Default)]
+struct Maps {
+    by_path: HashMap<PathBuf, Weak<memmap2::Mmap>>,
+    /// Maps of deleted files. A merge deletes its segments' files while the
+    /// searcher of the last commit still reads them (the writer looks up ids
+    /// and duplicate candidates in it until the next commit): their pages
+    /// are released like the others' until the last reader lets go. (Left
+    /// out, they held up to 163 MB, sampled, of a million-article ingest.)
+    deleted: Vec<Weak<memmap2::Mmap>>,
 }
 
 impl MappedFiles {
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<PathBuf, Weak<memmap2::Mmap>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Maps> {
         self.maps.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -44,8 +56,13 @@ impl MappedFiles {
     pub fn release(&self) {
         let live: Vec<Arc<memmap2::Mmap>> = {
             let mut maps = self.lock();
-            maps.retain(|_, map| map.strong_count() > 0);
-            maps.values().filter_map(Weak::upgrade).collect()
+            maps.by_path.retain(|_, map| map.strong_count() > 0);
+            maps.deleted.retain(|map| map.strong_count() > 0);
+            maps.by_path
+                .values()
+                .chain(&maps.deleted)
+                .filter_map(Weak::upgrade)
+                .collect()
         };
         for map in live {
             // SAFETY: the maps are read-only shared maps of files (made in
@@ -57,29 +74,39 @@ impl MappedFiles {
         }
     }
 
-    /// Maps open now.
+    /// Maps open now (of deleted files too).
     pub fn count(&self) -> usize {
-        self.lock()
+        let maps = self.lock();
+        maps.by_path
             .values()
+            .chain(&maps.deleted)
             .filter(|m| m.strong_count() > 0)
             .count()
     }
 
     fn map(&self, path: &Path) -> Result<Option<Arc<memmap2::Mmap>>, OpenReadError> {
         let mut maps = self.lock();
-        if let Some(map) = maps.get(path).and_then(Weak::upgrade) {
+        if let Some(map) = maps.by_path.get(path).and_then(Weak::upgrade) {
             return Ok(Some(map));
         }
         let Some(map) = map_file(path)? else {
             return Ok(None);
         };
         let map = Arc::new(map);
-        maps.insert(path.to_path_buf(), Arc::downgrade(&map));
+        maps.by_path
+            .insert(path.to_path_buf(), Arc::downgrade(&map));
         Ok(Some(map))
     }
 
+    /// The file at `path` is deleted: a new file there gets a map of its
+    /// own, while this one is still released until it goes.
     fn forget(&self, path: &Path) {
-        self.lock().remove(path);
+        let mut maps = self.lock();
+        if let Some(map) = maps.by_path.remove(path)
+            && map.strong_count() > 0
+        {
+            maps.deleted.push(map);
+        }
     }
 }
 
@@ -301,6 +328,37 @@ mod tests {
         touch(&handle);
         std::thread::sleep(std::time::Duration::from_millis(50));
         assert!(resident_kb(&path) > 1_000, "released after the drop");
+    }
+
+    /// A merge deletes files that the last commit's searcher still reads:
+    /// their pages are released too, until the last reader lets go; a new
+    /// file at the same path is mapped afresh.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn maps_of_deleted_files_are_released_until_dropped() {
+        let dir = tempfile::tempdir().unwrap();
+        let text = "中ロ首脳会談。".repeat(100_000);
+        let path = dir.path().join("c.store");
+        std::fs::write(&path, &text).unwrap();
+        let directory = IndexDirectory::open(dir.path()).unwrap();
+        let handle = directory.get_file_handle(Path::new("c.store")).unwrap();
+        directory.delete(Path::new("c.store")).unwrap();
+        assert!(!path.exists());
+        let read = |h: &Arc<dyn FileHandle>| h.read_bytes(0..h.len()).unwrap().to_vec();
+        assert_eq!(read(&handle), text.as_bytes());
+        assert!(resident_kb(&path) > 1_000, "{}", resident_kb(&path));
+        directory.mapped().release();
+        assert_eq!(resident_kb(&path), 0);
+        assert_eq!(read(&handle), text.as_bytes());
+        assert_eq!(directory.mapped().count(), 1);
+
+        std::fs::write(&path, "米欧").unwrap();
+        let fresh = directory.get_file_handle(Path::new("c.store")).unwrap();
+        assert_eq!(read(&fresh), "米欧".as_bytes());
+        assert_eq!(directory.mapped().count(), 2);
+        drop(handle);
+        directory.mapped().release();
+        assert_eq!(directory.mapped().count(), 1);
     }
 
     #[test]

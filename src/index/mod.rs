@@ -5,6 +5,7 @@ pub mod directory;
 pub mod merge;
 pub mod rebuild;
 pub mod schema;
+pub mod term_filter;
 pub mod writer;
 
 use std::borrow::Cow;
@@ -300,8 +301,28 @@ impl Store {
     /// (Read straight from each segment's postings: the writer asks for every
     /// article it writes, and a scored search per id cost more than the term.)
     pub fn address(&self, searcher: &Searcher, id: &str) -> Result<Option<DocAddress>> {
+        self.address_filtered(searcher, id, None)
+    }
+
+    /// [`Store::address`], skipping the segments whose id filter says the id
+    /// is certainly not there (the writer's look-ups, nearly all misses).
+    pub fn address_filtered(
+        &self,
+        searcher: &Searcher,
+        id: &str,
+        mut filters: Option<&mut term_filter::TermFilters>,
+    ) -> Result<Option<DocAddress>> {
         let term = Term::from_field_text(self.fields.id, id);
+        let key = term_filter::key_hash(id.as_bytes());
+        if let Some(filters) = filters.as_deref_mut() {
+            filters.retain(searcher);
+        }
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {
+            if let Some(filters) = filters.as_deref_mut()
+                && !filters.may_hold_hashed(segment, self.fields.id, key)
+            {
+                continue;
+            }
             let index = segment.inverted_index(self.fields.id)?;
             let Some(mut postings) = index.read_postings(&term, IndexRecordOption::Basic)? else {
                 continue;

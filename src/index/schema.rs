@@ -40,7 +40,9 @@ pub struct Fields {
     /// Near-duplicate detection (`crate::dedup`): the article's duplicate
     /// group key (exact and fast), its LSH band keys, its MinHash signature.
     /// The band and signature fields carry their version in their names
-    /// (signature `_v2`: one-permutation hashing; bands `_v3`: 17 bands of 2
+    /// (signature `_v3`: one-permutation hashing, stored as 32 words of a
+    /// fixed-width column — `_v2` was a dictionary-encoded bytes column, whose
+    /// every read decompressed and walked a block; bands `_v3`: 17 bands of 2
     /// rows, before 42 of 3): an index holding signatures or bands of another
     /// kind does not open (`kiji ingest --reanalyze` recomputes them).
     pub dedup_group: tantivy::schema::Field,
@@ -57,7 +59,7 @@ fn text(tokenizer: &str) -> TextOptions {
 }
 
 /// The name of the signature field (read as a fast field by name).
-pub const SIGNATURE_FIELD: &str = "dedup_signature_v2";
+pub const SIGNATURE_FIELD: &str = "dedup_signature_v3";
 /// The name of the LSH band field.
 pub const BAND_FIELD: &str = "dedup_band_v3";
 
@@ -88,7 +90,7 @@ pub fn build() -> (Schema, Fields) {
         doc: b.add_text_field("doc", STORED),
         dedup_group: b.add_text_field("dedup_group", STRING | FAST),
         dedup_band: b.add_u64_field(BAND_FIELD, INDEXED),
-        dedup_signature: b.add_bytes_field(SIGNATURE_FIELD, FAST),
+        dedup_signature: b.add_u64_field(SIGNATURE_FIELD, FAST),
     };
     (b.build(), fields)
 }

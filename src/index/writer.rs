@@ -64,6 +64,9 @@ pub struct Writer {
     /// Committed articles replaced or deleted since the last commit (at
     /// least: 0 when none is).
     superseded: usize,
+    /// Which ids each committed segment holds (an upsert's look-up of its id
+    /// skips the segments that certainly lack it).
+    ids: super::term_filter::TermFilters,
 }
 
 impl Writer {
@@ -98,19 +101,24 @@ impl Writer {
             groups: Default::default(),
             absent: HashSet::new(),
             superseded: 0,
+            ids: Default::default(),
         })
     }
 
-    fn current_hash(&self, store: &Store, id: &str) -> Result<Option<String>> {
+    fn current_hash(&mut self, store: &Store, id: &str) -> Result<Option<String>> {
         if let Some(h) = self.pending.get(id) {
             return Ok(h.clone());
         }
-        Ok(store.get(id)?.map(|s| s.hash))
+        let searcher = store.searcher();
+        match store.address_filtered(&searcher, id, Some(&mut self.ids))? {
+            Some(addr) => Ok(Some(store.load(&searcher, addr)?.hash)),
+            None => Ok(None),
+        }
     }
 
     /// The one place an upsert's outcome is decided: the content hash
     /// against the stored (or pending) version of the id.
-    fn outcome(&self, store: &Store, id: &str, hash: &str) -> Result<Outcome> {
+    fn outcome(&mut self, store: &Store, id: &str, hash: &str) -> Result<Outcome> {
         Ok(match self.current_hash(store, id)? {
             Some(h) if h == hash => Outcome::Unchanged,
             Some(_) => Outcome::Updated,
@@ -386,7 +394,9 @@ fn document(store: &Store, analysed: Analysed, group: &str) -> Result<TantivyDoc
         for band in sig.bands() {
             doc.add_u64(f.dedup_band, band);
         }
-        doc.add_bytes(f.dedup_signature, &sig.to_bytes());
+        for word in sig.to_words() {
+            doc.add_u64(f.dedup_signature, word);
+        }
     }
     let json = serde_json::to_string(&stored).map_err(|e| Error::Corrupt(e.to_string()))?;
     doc.add_text(f.doc, json);
