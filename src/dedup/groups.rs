@@ -105,17 +105,10 @@ pub struct Pending {
     check: BTreeSet<String>,
     /// The group columns of the last searcher read (kept across articles).
     columns: Option<Columns>,
-    /// What is known of committed segments (kept across commits).
-    committed: Committed,
-}
-
-/// What the writer keeps of committed segments between articles and
-/// commits: which band keys each segment holds. (Signatures are read from
-/// their fixed-width column each time: a read decodes 32 words, cheaper
-/// than a cache's look-up and memory.)
-#[derive(Default)]
-struct Committed {
-    bands: TermFilters,
+    /// Which band keys each committed segment holds (kept across commits;
+    /// candidates' signatures are read from their fixed-width column each
+    /// time, 32 words, cheaper than a cache's look-up and memory).
+    band_filters: TermFilters,
 }
 
 /// An article about to be written, as group assignment sees it.
@@ -206,12 +199,12 @@ impl Pending {
                 }
             }
         }
-        let cache = &mut self.committed;
         // A candidate is committed: it can be the article itself only if
         // that is committed, and stale only if some committed article is.
         let take = |other: &str| other != id && !stale.is_some_and(|stale| stale(other));
         let take: Option<&dyn Fn(&str) -> bool> = (committed || stale.is_some()).then_some(&take);
-        for group in committed_groups(store, searcher, columns, cache, settings, sig, take)? {
+        let filters = &mut self.band_filters;
+        for group in committed_groups(store, searcher, columns, filters, settings, sig, take)? {
             groups.insert(self.find(&group));
         }
         // The largest group keeps its key (fewer articles rewritten when
@@ -221,15 +214,16 @@ impl Pending {
                 .doc_freq(&Term::from_field_text(store.fields.dedup_group, g))
                 .unwrap_or(0)
         };
-        let group = match groups.len() {
-            0 => founder_key(id, hash),
-            1 => groups.first().cloned().unwrap_or_default(),
-            _ => groups
+        // (One group needs no sizes: each is a look-up in every segment.)
+        let group = if groups.len() > 1 {
+            groups
                 .iter()
                 .max_by_key(|g| (size(g), std::cmp::Reverse(*g)))
                 .cloned()
-                .unwrap_or_else(|| founder_key(id, hash)),
-        };
+        } else {
+            groups.first().cloned()
+        }
+        .unwrap_or_else(|| founder_key(id, hash));
         for other in groups {
             if other != group {
                 self.parent.insert(other, group.clone());
@@ -284,7 +278,7 @@ impl Pending {
             .collect();
         let checks = self.check.iter().map(|k| self.find(k)).collect();
         *self = Pending {
-            committed: std::mem::take(&mut self.committed),
+            band_filters: std::mem::take(&mut self.band_filters),
             ..Pending::default()
         };
         Fixups { merges, checks }
@@ -318,18 +312,17 @@ fn candidates(
         .collect();
     for (ord, segment) in searcher.segment_readers().iter().enumerate() {
         let holds = filters.segment(segment, field);
-        if keys.iter().all(|(_, key)| !holds.may_hold(*key)) {
-            continue;
-        }
-        let index = segment.inverted_index(field)?;
+        // Opened at the segment's first key that may be there (most have none).
+        let mut index = None;
         let alive = segment.alive_bitset();
         for ((term, key), read) in keys.iter().zip(read.iter_mut()) {
-            if *read >= MAX_POSTINGS_PER_BAND {
-                continue; // this band's share is read: no look-up
+            if *read >= MAX_POSTINGS_PER_BAND || !holds.may_hold(*key) {
+                continue; // this band's share is read, or it is not here: no look-up
             }
-            if !holds.may_hold(*key) {
-                continue;
-            }
+            let index = match &index {
+                Some(index) => index,
+                None => index.insert(segment.inverted_index(field)?),
+            };
             let Some(mut postings) = index.read_postings(term, IndexRecordOption::Basic)? else {
                 continue;
             };
@@ -361,7 +354,7 @@ fn committed_groups(
     store: &Store,
     searcher: &Searcher,
     columns: &Columns,
-    committed: &mut Committed,
+    filters: &mut TermFilters,
     settings: &Settings,
     sig: &Signature,
     take: Option<&dyn Fn(&str) -> bool>,
@@ -371,7 +364,7 @@ fn committed_groups(
     // a candidate whose group is known.
     let mut found_ords: HashSet<(u32, u64)> = HashSet::new();
     let mut compared = 0;
-    for addr in candidates(store, searcher, &mut committed.bands, sig)? {
+    for addr in candidates(store, searcher, filters, sig)? {
         let ord = columns
             .group_ord(searcher, addr)
             .map(|o| (addr.segment_ord, o));

@@ -313,12 +313,12 @@ impl Store {
         mut filters: Option<&mut term_filter::TermFilters>,
     ) -> Result<Option<DocAddress>> {
         let term = Term::from_field_text(self.fields.id, id);
-        let key = term_filter::key_hash(id.as_bytes());
-        if let Some(filters) = filters.as_deref_mut() {
+        let key = filters.as_deref_mut().map(|filters| {
             filters.retain(searcher);
-        }
+            term_filter::key_hash(id.as_bytes())
+        });
         for (ord, segment) in searcher.segment_readers().iter().enumerate() {
-            if let Some(filters) = filters.as_deref_mut()
+            if let (Some(filters), Some(key)) = (filters.as_deref_mut(), key)
                 && !filters.may_hold_hashed(segment, self.fields.id, key)
             {
                 continue;
@@ -421,8 +421,18 @@ impl Store {
 
     /// The stored article with this id.
     pub fn get(&self, id: &str) -> Result<Option<StoredArticle>> {
+        self.get_filtered(id, None)
+    }
+
+    /// [`Store::get`], the id looked up through `filters` (see
+    /// [`Store::address_filtered`]).
+    pub fn get_filtered(
+        &self,
+        id: &str,
+        filters: Option<&mut term_filter::TermFilters>,
+    ) -> Result<Option<StoredArticle>> {
         let searcher = self.searcher();
-        match self.address(&searcher, id)? {
+        match self.address_filtered(&searcher, id, filters)? {
             Some(addr) => Ok(Some(self.load(&searcher, addr)?)),
             None => Ok(None),
         }

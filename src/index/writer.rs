@@ -109,11 +109,7 @@ impl Writer {
         if let Some(h) = self.pending.get(id) {
             return Ok(h.clone());
         }
-        let searcher = store.searcher();
-        match store.address_filtered(&searcher, id, Some(&mut self.ids))? {
-            Some(addr) => Ok(Some(store.load(&searcher, addr)?.hash)),
-            None => Ok(None),
-        }
+        Ok(store.get_filtered(id, Some(&mut self.ids))?.map(|s| s.hash))
     }
 
     /// The one place an upsert's outcome is decided: the content hash
