@@ -34,7 +34,7 @@ if [ -z "${SKIP_CALLGRIND:-}" ] && command -v valgrind >/dev/null; then
     echo
     echo "| detection off | detection on | on / off |"
     echo "|---|---|---|"
-    awk -v z="$base" -v a="$off" -v b="$on" 'BEGIN { printf "| %d | %d | %.4f |\n", a - z, b - z, (b - z) / (a - z) }'
+    awk -v z="$base" -v a="$off" -v b="$on" 'BEGIN { printf "| %.0f | %.0f | %.4f |\n", a - z, b - z, (b - z) / (a - z) }'
   } >> "$OUT.tmp"
 fi
 {
