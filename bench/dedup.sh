@@ -4,7 +4,8 @@
 # originals copied 1–3 times each by kiji::dedup::synth, the whole corpus as distractors),
 # all-pairs scores by threshold, groups joining different Wikinews articles, and the ingest
 # cost with detection on vs off: wall clock in the same run, and callgrind instruction counts
-# (stable on a shared machine) of ingesting the first CALLGRIND_LIMIT articles (default 600).
+# (stable on a shared machine) of ingesting the first CALLGRIND_LIMIT articles (default 600);
+# then appends bench/DEDUP-notes.md, the hand-written part of the report.
 # Usage: bench/dedup.sh   Env: KIJI_WIKINEWS=articles.jsonl, CALLGRIND_LIMIT=600, SKIP_CALLGRIND=1
 set -euo pipefail
 BENCH=$(cd "$(dirname "$0")" && pwd)
@@ -40,6 +41,11 @@ fi
 {
   echo
   echo "Command: \`bench/dedup.sh\` ($(date -u +%Y-%m-%d), $(nproc) cores shared with other builds)."
+  # The hand-written part of the report (kept in its own file, so a run does not lose it).
+  if [ -r "$BENCH/DEDUP-notes.md" ]; then
+    echo
+    cat "$BENCH/DEDUP-notes.md"
+  fi
 } >> "$OUT.tmp"
 mv "$OUT.tmp" "$OUT"
 cat "$OUT"
