@@ -4,18 +4,19 @@
 
 use crate::common::{repo, wikinews, wikinews_articles};
 use kiji::analysis::gazetteer::Gazetteer;
-use kiji::analysis::ner::Recognizer;
+use kiji::analysis::ner::{Recognizer, fast};
 use kiji::analysis::normalize::normalize;
 use kiji::analysis::{Analyzer, entities};
 
-fn agree(texts: &[String]) -> usize {
+/// Entity labels tagged, and sentences where pruning changed the labels.
+fn agree(texts: &[String]) -> (usize, usize) {
     let r = Recognizer::embedded()
         .expect("the model loads")
         .expect("a model is shipped");
     let analyzer =
         Analyzer::with_parts(Gazetteer::load(None).unwrap(), None, Default::default()).unwrap();
     let gaz = analyzer.gazetteer();
-    let mut tagged = 0;
+    let (mut tagged, mut differ) = (0, 0);
     for text in texts {
         let norm = normalize(text);
         let ms = analyzer.morphemes(&norm.text);
@@ -25,15 +26,38 @@ fn agree(texts: &[String]) -> usize {
             r.attribute_ids(&norm.text, &ms, &rules, gaz, true),
             "attributes of {text}"
         );
-        let labels = r.labels(&norm.text, &ms, &rules, gaz);
+        let labels = r.exact_labels(&norm.text, &ms, &rules, gaz);
         assert_eq!(
             labels,
             r.reference_labels(&norm.text, &ms, &rules, gaz),
             "labels of {text}"
         );
+        let (same, pruned) = pruning_keeps_the_path(
+            &labels,
+            &r.labels(&norm.text, &ms, &rules, gaz),
+            &fast::left_out_of(&ms, &rules),
+        );
+        assert!(same, "pruned labels of {text}");
+        differ += usize::from(pruned);
         tagged += labels.iter().filter(|l| **l != "O").count();
     }
-    tagged
+    (tagged, differ)
+}
+
+/// Whether the pruned tagger's labels keep to what Viterbi promises: they are
+/// the exact labels whenever those label `O` every morpheme left out (`true`
+/// otherwise too: then they may differ); and whether they differ.
+fn pruning_keeps_the_path(exact: &[&str], pruned: &[&str], left_out: &[bool]) -> (bool, bool) {
+    let all_o = exact
+        .iter()
+        .zip(left_out)
+        .all(|(l, &out)| !out || *l == "O");
+    let kept = pruned
+        .iter()
+        .zip(left_out)
+        .all(|(l, &out)| !out || *l == "O");
+    let differ = exact != pruned;
+    (kept && (!all_o || !differ), differ)
 }
 
 #[test]
@@ -49,7 +73,16 @@ fn fast_tagger_gives_the_crfs_labels_on_stockmark() {
         .map(|s| s.text)
         .collect();
     assert!(texts.len() > 2000);
-    assert!(agree(&texts) > 5000);
+    let (tagged, differ) = agree(&texts);
+    eprintln!(
+        "{tagged} labels tagged; pruning changed {differ} of {} sentences",
+        texts.len()
+    );
+    assert!(tagged > 5000);
+    assert!(
+        differ * 100 < texts.len(),
+        "pruning changed {differ} sentences"
+    );
 }
 
 #[test]
@@ -60,5 +93,11 @@ fn fast_tagger_gives_the_crfs_labels_on_wikinews() {
         .take(300)
         .flat_map(|a| [a.title, a.body])
         .collect();
-    assert!(agree(&texts) > 1000);
+    let (tagged, differ) = agree(&texts);
+    eprintln!(
+        "{tagged} labels tagged; pruning changed {differ} of {} texts",
+        texts.len()
+    );
+    assert!(tagged > 1000);
+    assert!(differ * 20 < texts.len(), "pruning changed {differ} texts");
 }
