@@ -4,7 +4,7 @@
 
 use crate::common::{repo, wikinews, wikinews_articles};
 use kiji::analysis::gazetteer::Gazetteer;
-use kiji::analysis::ner::{Recognizer, fast};
+use kiji::analysis::ner::{Recognizer, Scoring, fast};
 use kiji::analysis::normalize::normalize;
 use kiji::analysis::{Analyzer, entities};
 
@@ -26,7 +26,7 @@ fn agree(texts: &[String]) -> (usize, usize) {
             r.attribute_ids(&norm.text, &ms, &rules, gaz, true),
             "attributes of {text}"
         );
-        let labels = r.exact_labels(&norm.text, &ms, &rules, gaz);
+        let labels = r.labels(&norm.text, &ms, &rules, gaz, Scoring::Exact);
         assert_eq!(
             labels,
             r.reference_labels(&norm.text, &ms, &rules, gaz),
@@ -34,7 +34,7 @@ fn agree(texts: &[String]) -> (usize, usize) {
         );
         let (same, pruned) = pruning_keeps_the_path(
             &labels,
-            &r.labels(&norm.text, &ms, &rules, gaz),
+            &r.labels(&norm.text, &ms, &rules, gaz, Scoring::Pruned),
             &fast::left_out_of(&ms, &rules),
         );
         assert!(same, "pruned labels of {text}");

@@ -9,9 +9,9 @@
 //! ~40 probes of a flat table. The scores are summed in the same order as
 //! `crfs` sums them (attribute by attribute, in the order of
 //! [`features::each`]; a missing label adds 0.0, which changes no sum), and
-//! Viterbi breaks ties the same way, so [`FastModel::tag_exact`]'s labels
+//! Viterbi breaks ties the same way, so the labels of [`Scoring::Exact`]
 //! are `crfs`'s labels (tested against it in `super::tests` and
-//! `tests/ner.rs`). [`FastModel::tag`], what kiji runs, leaves out of the
+//! `tests/ner.rs`). [`Scoring::Pruned`], what kiji runs, leaves out of the
 //! scoring the morphemes that are surely no part of a name (particles,
 //! auxiliary verbs …) and labels them `O`.
 //!
@@ -27,6 +27,22 @@ use crate::analysis::dictionary::Features;
 use crate::analysis::entities::{Mention, Morpheme, is_title_word, may_start_title, title_at};
 use crate::analysis::gazetteer::{EntityType, Gazetteer};
 use crate::error::{Error, Result};
+
+/// How [`FastModel::tag`] scores a text's morphemes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scoring {
+    /// Every morpheme: `crfs`'s labels.
+    Exact,
+    /// What kiji runs: the morphemes [`left_out_of`] the scoring (a
+    /// particle, an auxiliary verb … that no rule span covers and no piece
+    /// of an unknown word touches; 31 % of the training sets') are labelled
+    /// `O` unscored, and the best path is the best of those with `O` there.
+    /// Whenever the exact path has `O` there, the two are the same (the best
+    /// path overall is then the best of those); on the stockmark set the
+    /// labels of 8 sentences of 2,638 differ (`tests/ner.rs`) and its scores
+    /// are unchanged.
+    Pruned,
+}
 
 /// The most labels a model may have (one row is `[f64; MAX_LABELS]`).
 pub const MAX_LABELS: usize = 8;
@@ -106,7 +122,7 @@ trait Rows {
     fn add(&mut self, row: u32);
     fn end(&mut self);
     /// Instead of the three above: a morpheme left out of the scoring (see
-    /// [`FastModel::tag`]).
+    /// [`Scoring::Pruned`]).
     fn outside(&mut self) {}
 }
 
@@ -369,42 +385,14 @@ impl FastModel {
         ids.0
     }
 
-    /// The best label sequence of `ms` (label ids), as `crfs` finds it.
-    pub fn tag_exact(
-        &self,
-        text: &str,
-        ms: &[Morpheme<'_>],
-        rules: &[Mention],
-        gazetteer: &Gazetteer,
-    ) -> Vec<u32> {
-        self.tag_with(text, ms, rules, gazetteer, false)
-    }
-
-    /// The best label sequence of `ms` among those that label `O` every
-    /// morpheme [`left_out_of`] the scoring (a particle, an auxiliary verb …
-    /// that no rule span covers and no piece of an unknown word touches);
-    /// those morphemes are not scored (31 % of the training sets'). Whenever
-    /// [`FastModel::tag_exact`]'s path labels them `O`, the two paths are
-    /// the same: the best path overall is then the best of the paths with
-    /// those `O`s. On the stockmark set the labels of 8 sentences of 2,638
-    /// differ (`tests/ner.rs`); its scores are unchanged.
+    /// The best label sequence of `ms` (label ids), scored as `scoring` says.
     pub fn tag(
         &self,
         text: &str,
         ms: &[Morpheme<'_>],
         rules: &[Mention],
         gazetteer: &Gazetteer,
-    ) -> Vec<u32> {
-        self.tag_with(text, ms, rules, gazetteer, true)
-    }
-
-    fn tag_with(
-        &self,
-        text: &str,
-        ms: &[Morpheme<'_>],
-        rules: &[Mention],
-        gazetteer: &Gazetteer,
-        prune: bool,
+        scoring: Scoring,
     ) -> Vec<u32> {
         /// Sums a morpheme's rows in `acc` (in attribute order, as `crfs`).
         struct Sum<'m> {
@@ -449,10 +437,9 @@ impl FastModel {
             state: Vec::with_capacity(ms.len()),
             outside: self.outside,
         };
-        let skip = if prune {
-            Some(left_out_of_tagged(ms, &tags))
-        } else {
-            None
+        let skip = match scoring {
+            Scoring::Exact => None,
+            Scoring::Pruned => Some(left_out_of_tagged(ms, &tags)),
         };
         self.rows_of(text, ms, &tags, gazetteer, skip.as_deref(), &mut sum);
         self.viterbi(&sum.state)
@@ -849,7 +836,7 @@ fn fragment(m: &Morpheme<'_>) -> bool {
     m.unknown || (m.details.get(0) == Some("名詞") && m.surface.chars().all(is_hiragana))
 }
 
-/// The morphemes [`FastModel::tag`] labels `O` without scoring them: those
+/// The morphemes [`Scoring::Pruned`] labels `O` without scoring them: those
 /// [`surely_outside`] a name, with no rule span over them and no
 /// [`fragment`] either side.
 pub fn left_out_of(ms: &[Morpheme<'_>], rules: &[Mention]) -> Vec<bool> {

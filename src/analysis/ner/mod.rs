@@ -22,6 +22,8 @@ pub mod features;
 pub mod gold;
 pub mod merge;
 
+pub use fast::Scoring;
+
 use std::sync::OnceLock;
 
 use crfs::{Model, Tagger};
@@ -38,7 +40,7 @@ pub const MODEL_NAME: &str = "kiji-ner-crf";
 /// features or the way model and rules are merged ([`merge`]) change, so
 /// `kiji ingest --reanalyze` is due. 3: version 2's weights, merged with
 /// addresses in parts and model places over the rules'. 4: the same, with
-/// particles and the like left out of the tagging ([`fast::surely_outside`]).
+/// particles and the like left out of the tagging ([`Scoring::Pruned`]).
 pub const MODEL_VERSION: &str = "4";
 
 /// The shipped model (CRFsuite format). An empty file means "no model".
@@ -139,7 +141,7 @@ impl Recognizer {
         if ms.is_empty() {
             return Vec::new();
         }
-        let labels = self.fast.tag(text, ms, rules, gazetteer);
+        let labels = self.fast.tag(text, ms, rules, gazetteer, Scoring::Pruned);
         decode_parsed(
             text,
             ms,
@@ -148,38 +150,24 @@ impl Recognizer {
         )
     }
 
-    /// The label of each morpheme (`O`, `B-person` …), as [`Recognizer::tag`]
-    /// finds them (the fast tagger, the morphemes of [`fast::left_out_of`]
-    /// labelled `O` without being scored).
+    /// The label of each morpheme (`O`, `B-person` …) from the fast tagger
+    /// ([`Recognizer::tag`] runs [`Scoring::Pruned`]).
     pub fn labels(
         &self,
         text: &str,
         ms: &[Morpheme<'_>],
         rules: &[Mention],
         gazetteer: &Gazetteer,
+        scoring: Scoring,
     ) -> Vec<&str> {
-        self.label_names(self.fast.tag(text, ms, rules, gazetteer))
-    }
-
-    /// The label of each morpheme from the fast tagger scoring every
-    /// morpheme: `crfs`'s labels ([`Recognizer::reference_labels`]).
-    pub fn exact_labels(
-        &self,
-        text: &str,
-        ms: &[Morpheme<'_>],
-        rules: &[Mention],
-        gazetteer: &Gazetteer,
-    ) -> Vec<&str> {
-        self.label_names(self.fast.tag_exact(text, ms, rules, gazetteer))
-    }
-
-    fn label_names(&self, ids: Vec<u32>) -> Vec<&str> {
-        ids.into_iter()
+        self.fast
+            .tag(text, ms, rules, gazetteer, scoring)
+            .into_iter()
             .map(|l| self.model.to_label(l).unwrap_or("O"))
             .collect()
     }
 
-    /// [`Recognizer::exact_labels`] as `crfs` tags them from the attribute
+    /// [`Recognizer::labels`] ([`Scoring::Exact`]) as `crfs` tags them from the attribute
     /// strings of [`features::features`] (the reference; slow).
     pub fn reference_labels(
         &self,
@@ -422,7 +410,7 @@ mod tests {
                 r.attribute_ids(&norm.text, &ms, &rules, gaz, true),
                 "{text}"
             );
-            let labels = r.exact_labels(&norm.text, &ms, &rules, gaz);
+            let labels = r.labels(&norm.text, &ms, &rules, gaz, Scoring::Exact);
             assert_eq!(
                 labels,
                 r.reference_labels(&norm.text, &ms, &rules, gaz),
@@ -430,7 +418,7 @@ mod tests {
             );
             // Left out of the scoring, a morpheme is `O`; the labels are
             // the exact ones whenever those have `O` there too.
-            let pruned = r.labels(&norm.text, &ms, &rules, gaz);
+            let pruned = r.labels(&norm.text, &ms, &rules, gaz, Scoring::Pruned);
             let out = fast::left_out_of(&ms, &rules);
             let at_out = |ls: &[&str]| ls.iter().zip(&out).all(|(l, &o)| !o || *l == "O");
             assert!(at_out(&pruned), "{text}");
