@@ -312,6 +312,22 @@ async fn bad_requests_are_400_with_a_code_that_names_the_problem() {
             "type",
         ),
         ("/analyze".to_string(), "invalid_parameter", "text"),
+        ("/search?q=%FF%FE".to_string(), "invalid_parameter", "q"),
+        (
+            "/timeline?q=%E6%97%A5&source=%C3".to_string(),
+            "invalid_parameter",
+            "source",
+        ),
+        (
+            "/cooccurrence?entity=".to_string(),
+            "invalid_parameter",
+            "entity",
+        ),
+        (
+            "/cooccurrence?entity=%20%E3%80%80".to_string(),
+            "invalid_parameter",
+            "entity",
+        ),
     ] {
         let (status, body) = get(&app, &uri).await;
         assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");

@@ -50,7 +50,7 @@ pub async fn related(
     id: web::Path<String>,
     req: HttpRequest,
 ) -> Result<web::Json<Related>, ApiError> {
-    let pairs = super::handlers::query_pairs(&req);
+    let pairs = super::handlers::query_pairs(&req)?;
     let limit = pairs
         .iter()
         .rfind(|(k, _)| k == "limit")

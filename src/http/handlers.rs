@@ -23,10 +23,35 @@ use crate::search::{ArticleView, IndexInfo, SearchRequest, SearchResponse};
 type ApiResult<T> = Result<T, ApiError>;
 
 /// The query string as ordered pairs (repeatable keys kept).
-pub fn query_pairs(req: &HttpRequest) -> Vec<(String, String)> {
-    form_urlencoded::parse(req.query_string().as_bytes())
+pub fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, Error> {
+    let raw = req.query_string();
+    let pairs: Vec<(String, String)> = form_urlencoded::parse(raw.as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
-        .collect()
+        .collect();
+    // form_urlencoded decodes bytes that are no UTF-8 into U+FFFD: name the
+    // parameter instead of searching for replacement characters.
+    if pairs
+        .iter()
+        .any(|(k, v)| k.contains('\u{FFFD}') || v.contains('\u{FFFD}'))
+    {
+        for part in raw.split('&') {
+            let (k, v) = part.split_once('=').unwrap_or((part, ""));
+            let utf8 = |s: &str| {
+                let plus = s.replace('+', " ");
+                percent_encoding::percent_decode_str(&plus)
+                    .decode_utf8()
+                    .is_ok()
+            };
+            if !utf8(k) || !utf8(v) {
+                let name = percent_encoding::percent_decode_str(k).decode_utf8_lossy();
+                return Err(Error::param(
+                    &name,
+                    "is not valid UTF-8 (percent-encode the text as UTF-8)",
+                ));
+            }
+        }
+    }
+    Ok(pairs)
 }
 
 /// The optional `type` parameter.
@@ -94,7 +119,7 @@ pub async fn search(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> ApiResult<web::Json<Answer<SearchResponse>>> {
-    let pairs = query_pairs(&req);
+    let pairs = query_pairs(&req)?;
     let backend = state.backend.clone();
     Ok(web::Json(
         web::block(move || backend.search(&pairs)).await??,
@@ -111,7 +136,7 @@ pub async fn article(
     id: web::Path<String>,
     req: HttpRequest,
 ) -> ApiResult<web::Json<Answer<ArticleView>>> {
-    let pairs = query_pairs(&req);
+    let pairs = query_pairs(&req)?;
     let request = if pairs.is_empty() {
         None
     } else {
@@ -528,7 +553,7 @@ pub async fn timeline(
     state: web::Data<AppState>,
     req: HttpRequest,
 ) -> ApiResult<web::Json<Answer<Timeline>>> {
-    let pairs = query_pairs(&req);
+    let pairs = query_pairs(&req)?;
     let interval = pairs
         .iter()
         .find(|(k, _)| k == "interval")
@@ -551,6 +576,9 @@ pub async fn cooccurrence(
     params: web::Query<CooccurrenceParams>,
 ) -> ApiResult<web::Json<Answer<Cooccurrence>>> {
     let p = params.into_inner();
+    if p.entity.trim().is_empty() {
+        return Err(Error::param("entity", "is empty: name the entity (プーチン, CSIS …)").into());
+    }
     let kind = entity_type_param(p.kind.as_deref())?;
     let limit = limit_param(p.limit, 20, 500)?;
     let sort = match p.sort.as_deref().unwrap_or("count") {
@@ -589,7 +617,7 @@ pub async fn cooccurrence(
     responses((status = 200, description = "text/csv or application/x-ndjson, streamed"),
               (status = 400, body = super::error::ErrorBody)))]
 pub async fn export(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {
-    let pairs = query_pairs(&req);
+    let pairs = query_pairs(&req)?;
     let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let flag = |k: &str| -> ApiResult<bool> {
         match get(k) {
