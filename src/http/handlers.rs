@@ -36,9 +36,9 @@ pub fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, Error> {
     {
         for part in raw.split('&') {
             let (k, v) = part.split_once('=').unwrap_or((part, ""));
+            // ('+' for a space is ASCII: it changes nothing here)
             let utf8 = |s: &str| {
-                let plus = s.replace('+', " ");
-                percent_encoding::percent_decode_str(&plus)
+                percent_encoding::percent_decode_str(s)
                     .decode_utf8()
                     .is_ok()
             };

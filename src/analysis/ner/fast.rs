@@ -826,7 +826,7 @@ pub fn surely_outside(m: &Morpheme<'_>) -> bool {
 }
 
 fn is_hiragana(c: char) -> bool {
-    ('\u{3041}'..='\u{309f}').contains(&c)
+    features::char_class(c) == 'H'
 }
 
 /// A piece of a word IPADIC does not know (ゆっ|て|ぃ, り|そ|な): an unknown

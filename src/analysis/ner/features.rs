@@ -667,20 +667,26 @@ fn rule_tag(begin: bool, kind: EntityType, by_pos: bool) -> u8 {
     1 + if begin { 0 } else { 6 } + 2 * k + u8::from(by_pos)
 }
 
-/// Appends the character classes of a word, runs collapsed, at most four:
-/// `K` kanji, `H` hiragana, `T` katakana, `A` Latin, `D` digits, `S` other.
+/// The character class of `c`: `K` kanji, `H` hiragana, `T` katakana, `A`
+/// Latin, `D` digits, `S` other.
+pub(crate) fn char_class(c: char) -> char {
+    match c {
+        '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '々' | '〆' => 'K',
+        '\u{3041}'..='\u{309F}' => 'H',
+        '\u{30A0}'..='\u{30FF}' => 'T',
+        c if c.is_ascii_alphabetic() => 'A',
+        c if c.is_ascii_digit() => 'D',
+        _ => 'S',
+    }
+}
+
+/// Appends the character classes of a word ([`char_class`]), runs
+/// collapsed, at most four.
 pub(crate) fn push_shape(out: &mut String, s: &str) {
     let mut last = ' ';
     let mut count = 0;
     for c in s.chars() {
-        let k = match c {
-            '\u{4E00}'..='\u{9FFF}' | '\u{3400}'..='\u{4DBF}' | '々' | '〆' => 'K',
-            '\u{3041}'..='\u{309F}' => 'H',
-            '\u{30A0}'..='\u{30FF}' => 'T',
-            c if c.is_ascii_alphabetic() => 'A',
-            c if c.is_ascii_digit() => 'D',
-            _ => 'S',
-        };
+        let k = char_class(c);
         if k != last {
             if count == 4 {
                 break;
