@@ -21,6 +21,7 @@
 //! founder (or the largest) getting a key of its own.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::path::{Path, PathBuf};
 
 use tantivy::collector::DocSetCollector;
 use tantivy::query::TermQuery;
@@ -28,6 +29,7 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::{DocAddress, DocSet, Searcher, Term};
 
 use super::signature::{Signature, Similarity};
+use super::signature_file::{self, SignatureFile};
 use crate::error::Result;
 use crate::index::Store;
 use crate::index::term_filter::{TermFilters, key_hash};
@@ -161,7 +163,7 @@ impl Pending {
         let searcher = store.searcher();
         let columns = match self.columns.take() {
             Some(c) if c.of(&searcher) => c,
-            _ => Columns::new(&searcher),
+            _ => Columns::for_writer(&searcher, store.path()),
         };
         let group = self.assign_with(store, &searcher, &columns, settings, article, stale);
         self.columns = Some(columns);
@@ -401,6 +403,11 @@ fn committed_groups(
 pub struct Columns {
     generation: u64,
     segments: Vec<SegmentColumns>,
+    /// Where the signatures of large segments are read from files instead
+    /// of their columns (the writer's; see [`super::signature_file`]).
+    files: Option<PathBuf>,
+    /// The fewest documents of a segment read from a file.
+    min_docs: u32,
     /// Group keys read, by segment and term ordinal (reading one decodes a
     /// block of the column's dictionary; a story's articles keep finding the
     /// same few groups). Bounded by the groups one searcher generation meets.
@@ -411,6 +418,7 @@ pub struct Columns {
 struct SegmentColumns {
     group: std::sync::OnceLock<Option<tantivy::columnar::StrColumn>>,
     signature: std::sync::OnceLock<Option<tantivy::columnar::Column<u64>>>,
+    file: std::sync::OnceLock<Option<SignatureFile>>,
 }
 
 impl Columns {
@@ -421,7 +429,37 @@ impl Columns {
             segments: (0..searcher.segment_readers().len())
                 .map(|_| SegmentColumns::default())
                 .collect(),
+            files: None,
+            min_docs: signature_file::MIN_DOCS,
             keys: Default::default(),
+        }
+    }
+
+    /// [`Columns::new`] for the writer of the index in `index`: the
+    /// signatures of segments of at least [`signature_file::MIN_DOCS`]
+    /// documents are read from their files, written on first use; the files
+    /// of segments no longer in `searcher` are removed.
+    pub fn for_writer(searcher: &Searcher, index: &Path) -> Columns {
+        Self::with_files(searcher, index, signature_file::MIN_DOCS)
+    }
+
+    fn with_files(searcher: &Searcher, index: &Path, min_docs: u32) -> Columns {
+        let folder = signature_file::folder(index);
+        let live: HashSet<String> = searcher
+            .segment_readers()
+            .iter()
+            .map(|s| s.segment_id().uuid_string())
+            .collect();
+        if let Err(e) = signature_file::remove_stale(&folder, &live) {
+            tracing::warn!(
+                "cannot remove old signature files in {}: {e}",
+                folder.display()
+            );
+        }
+        Columns {
+            files: Some(folder),
+            min_docs,
+            ..Columns::new(searcher)
         }
     }
 
@@ -465,11 +503,13 @@ impl Columns {
         Some(group)
     }
 
-    /// The stored signature of the article at `addr`.
-    pub fn signature(&self, searcher: &Searcher, addr: DocAddress) -> Option<Signature> {
-        let slot = self.segments.get(addr.segment_ord as usize)?;
-        let column = slot
-            .signature
+    fn signature_column<'a>(
+        &self,
+        slot: &'a SegmentColumns,
+        searcher: &Searcher,
+        addr: DocAddress,
+    ) -> Option<&'a tantivy::columnar::Column<u64>> {
+        slot.signature
             .get_or_init(|| {
                 let segment = searcher.segment_reader(addr.segment_ord);
                 segment
@@ -477,7 +517,47 @@ impl Columns {
                     .u64(crate::index::schema::SIGNATURE_FIELD)
                     .ok()
             })
-            .as_ref()?;
+            .as_ref()
+    }
+
+    /// The signature file of `addr`'s segment, if it is read from one.
+    fn signature_file<'a>(
+        &self,
+        slot: &'a SegmentColumns,
+        searcher: &Searcher,
+        addr: DocAddress,
+    ) -> Option<&'a SignatureFile> {
+        let folder = self.files.as_ref()?;
+        let segment = searcher.segment_reader(addr.segment_ord);
+        if segment.max_doc() < self.min_docs {
+            return None;
+        }
+        slot.file
+            .get_or_init(|| {
+                let column = self.signature_column(slot, searcher, addr)?;
+                let id = segment.segment_id().uuid_string();
+                SignatureFile::open_or_write(folder, &id, segment.max_doc(), column)
+                    .inspect_err(|e| {
+                        tracing::warn!(
+                            "cannot write the signature file of segment {id} in {}: {e}; its column is read instead",
+                            folder.display()
+                        )
+                    })
+                    .ok()
+            })
+            .as_ref()
+    }
+
+    /// The stored signature of the article at `addr`.
+    pub fn signature(&self, searcher: &Searcher, addr: DocAddress) -> Option<Signature> {
+        let slot = self.segments.get(addr.segment_ord as usize)?;
+        if let Some(file) = self.signature_file(slot, searcher, addr) {
+            match file.get(addr.doc_id) {
+                Ok(signature) => return signature,
+                Err(e) => tracing::warn!("cannot read a signature file: {e}; the column is read"),
+            }
+        }
+        let column = self.signature_column(slot, searcher, addr)?;
         Signature::from_words(column.values_for_doc(addr.doc_id))
     }
 }
@@ -538,9 +618,11 @@ mod tests {
     }
 
     /// Signatures go into the fixed-width column as words, and come back
-    /// whole and in order, from fresh segments and from merged ones.
+    /// whole and in order, from fresh segments and from merged ones, read
+    /// from the column and from the writer's signature files alike (articles
+    /// without a signature: none from either).
     #[test]
-    fn signatures_read_back_from_the_column_after_merges() {
+    fn signatures_read_back_from_the_column_and_files_after_merges() {
         use crate::analysis::normalize::normalize_str;
         // The signature field as kiji's schema has it.
         let mut builder = tantivy::schema::Schema::builder();
@@ -561,10 +643,14 @@ mod tests {
             )
         };
         let signature = |i: usize| Signature::of_normalized(&normalize_str(&body(i))).unwrap();
+        // Every seventh article has no signature (too short a body).
+        let signed = |i: usize| i % 7 != 3;
         for i in 0..30 {
             let mut doc = tantivy::TantivyDocument::default();
-            for word in signature(i).to_words() {
-                doc.add_u64(signature_field, word);
+            if signed(i) {
+                for word in signature(i).to_words() {
+                    doc.add_u64(signature_field, word);
+                }
             }
             writer.add_document(doc).unwrap();
             if i % 10 == 9 {
@@ -572,33 +658,68 @@ mod tests {
             }
         }
         let reader = index.reader().unwrap();
-        // Every article's signature, equal to the one written (a word out of
-        // place would match none), each once.
-        let check = |searcher: &Searcher| {
-            let columns = Columns::new(searcher);
+        let folder = tempfile::tempdir().unwrap();
+        let files = signature_file::folder(folder.path());
+        let sig_files = || -> BTreeSet<String> {
+            std::fs::read_dir(&files)
+                .map(|d| {
+                    d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                        .collect()
+                })
+                .unwrap_or_default()
+        };
+        // Every signed article's signature, equal to the one written (a word
+        // out of place would match none), each once, by either reading.
+        let check = |searcher: &Searcher, columns: &Columns| {
             let mut found = BTreeSet::new();
+            let mut unsigned = 0;
             for (ord, segment) in searcher.segment_readers().iter().enumerate() {
                 for doc in 0..segment.max_doc() {
-                    let got = columns
-                        .signature(searcher, DocAddress::new(ord as u32, doc))
-                        .unwrap();
+                    let Some(got) = columns.signature(searcher, DocAddress::new(ord as u32, doc))
+                    else {
+                        unsigned += 1;
+                        continue;
+                    };
                     let i = (0..30)
-                        .find(|&i| got == signature(i))
+                        .find(|&i| signed(i) && got == signature(i))
                         .expect("a signature written");
                     assert!(found.insert(i), "article {i} twice");
                 }
             }
-            assert_eq!(found.len(), 30);
+            assert_eq!(found.len(), 26);
+            assert_eq!(unsigned, 4);
         };
         reader.reload().unwrap();
-        assert_eq!(reader.searcher().segment_readers().len(), 3);
-        check(&reader.searcher());
+        let searcher = reader.searcher();
+        assert_eq!(searcher.segment_readers().len(), 3);
+        check(&searcher, &Columns::new(&searcher));
+        check(&searcher, &Columns::with_files(&searcher, folder.path(), 0));
+        assert_eq!(sig_files().len(), 3, "a file per segment");
+        // A file cut short (an older or damaged one) is written again.
+        let first = files.join(format!(
+            "{}.sig",
+            searcher.segment_readers()[0].segment_id().uuid_string()
+        ));
+        let whole = std::fs::read(&first).unwrap();
+        std::fs::write(&first, &whole[..100]).unwrap();
+        check(&searcher, &Columns::with_files(&searcher, folder.path(), 0));
+        assert_eq!(std::fs::read(&first).unwrap(), whole);
+        // Segments under the floor are read from their columns.
+        check(
+            &searcher,
+            &Columns::with_files(&searcher, folder.path(), 11),
+        );
         let ids = index.searchable_segment_ids().unwrap();
         writer.merge(&ids).wait().unwrap();
         writer.wait_merging_threads().unwrap();
         reader.reload().unwrap();
-        assert_eq!(reader.searcher().segment_readers().len(), 1);
-        check(&reader.searcher());
+        let searcher = reader.searcher();
+        assert_eq!(searcher.segment_readers().len(), 1);
+        check(&searcher, &Columns::new(&searcher));
+        // The merged-away segments' files go; the merged segment gets one.
+        check(&searcher, &Columns::with_files(&searcher, folder.path(), 0));
+        let merged = searcher.segment_readers()[0].segment_id().uuid_string();
+        assert_eq!(sig_files(), BTreeSet::from([format!("{merged}.sig")]));
     }
 
     #[test]

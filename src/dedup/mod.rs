@@ -7,12 +7,15 @@
 //! * [`groups`] — how the writer assigns groups (bands indexed as terms find
 //!   candidates, never all pairs) and keeps them right after merges, deletes
 //!   and changes.
+//! * [`signature_file`] — the writer reads the signatures of large segments
+//!   from files of their own with `pread` (not through the index's maps).
 //! * [`lookup`] — a group's articles and representative (`/articles/{id}/duplicates`).
 
 pub mod collapse;
 pub mod groups;
 pub mod lookup;
 pub mod signature;
+pub mod signature_file;
 pub mod synth;
 
 pub use groups::{Pending, Settings, founder_key};

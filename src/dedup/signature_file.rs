@@ -1,0 +1,139 @@
+//! The signatures of a large segment, copied once into a file of their own
+//! and read with `pread`, for the writer's candidate comparisons.
+//!
+//! The writer compares each new article with up to
+//! [`super::groups::MAX_COMPARED`] committed candidates, each at a random
+//! place of some segment's signature column (256 bytes of a column of 256
+//! bytes an article). Read through the index's memory maps, every such read
+//! maps the 64 KiB around it (the kernel's fault-around), so within the
+//! 250 ms between two releases of the maps ([`crate::index::directory`])
+//! most of every large segment's column was resident: at a million articles
+//! about 250 MB of the ingest's resident set, and the part of it that grew
+//! with the archive (measured at stop 27). Read with `pread`, the same bytes
+//! come from the page cache without being mapped into the process.
+//!
+//! A file holds one 256-byte record per document of the segment, in document
+//! order ([`Signature::to_words`] as little-endian bytes; zeros for an
+//! article without a signature). It is derived from the segment's column
+//! alone (segments never change), written to a temporary file, synced and
+//! renamed into place, so it is either whole or absent; a file of the wrong
+//! size is written again. Files of segments that are gone are removed by
+//! [`remove_stale`].
+
+use std::collections::HashSet;
+use std::fs::File;
+use std::io::{self, BufWriter, Write};
+use std::os::unix::fs::FileExt;
+use std::path::{Path, PathBuf};
+
+use super::signature::{Signature, WORDS};
+
+/// Bytes of one record.
+const RECORD: usize = 8 * WORDS;
+
+/// Segments with fewer documents keep being read through the column (their
+/// columns are small; a fresh commit's segment is read only until it is merged).
+pub const MIN_DOCS: u32 = 16_384;
+
+/// The folder of signature files inside an index folder.
+pub fn folder(index: &Path) -> PathBuf {
+    index.join("signatures")
+}
+
+fn file_name(segment: &str) -> String {
+    format!("{segment}.sig")
+}
+
+/// The signatures of one segment, read with `pread`.
+#[derive(Debug)]
+pub struct SignatureFile {
+    file: File,
+    docs: u32,
+}
+
+impl SignatureFile {
+    /// Opens the signature file of `segment` (its id) in `folder`, writing it
+    /// first from `column` when it is missing or not of `docs` records.
+    pub fn open_or_write(
+        folder: &Path,
+        segment: &str,
+        docs: u32,
+        column: &tantivy::columnar::Column<u64>,
+    ) -> io::Result<SignatureFile> {
+        let path = folder.join(file_name(segment));
+        let expected = docs as u64 * RECORD as u64;
+        match File::open(&path) {
+            Ok(file) if file.metadata()?.len() == expected => {
+                return Ok(SignatureFile { file, docs });
+            }
+            Ok(_) | Err(_) => {}
+        }
+        std::fs::create_dir_all(folder)?;
+        let tmp = tempfile::NamedTempFile::new_in(folder)?;
+        {
+            let mut out = BufWriter::with_capacity(1 << 16, tmp.as_file());
+            let mut record = [0u8; RECORD];
+            for doc in 0..docs {
+                record.fill(0);
+                let mut n = 0;
+                for word in column.values_for_doc(doc) {
+                    if let Some(slot) = record.get_mut(8 * n..8 * n + 8) {
+                        slot.copy_from_slice(&word.to_le_bytes());
+                    }
+                    n += 1;
+                }
+                if n != WORDS {
+                    record.fill(0); // no signature (or one of another shape)
+                }
+                out.write_all(&record)?;
+            }
+            out.flush()?;
+        }
+        tmp.as_file().sync_all()?;
+        let file = tmp.persist(&path).map_err(|e| e.error)?;
+        Ok(SignatureFile { file, docs })
+    }
+
+    /// The signature of document `doc`; `None` if it has none.
+    pub fn get(&self, doc: u32) -> io::Result<Option<Signature>> {
+        if doc >= self.docs {
+            return Ok(None);
+        }
+        let mut record = [0u8; RECORD];
+        self.file
+            .read_exact_at(&mut record, doc as u64 * RECORD as u64)?;
+        if record[..4] == [0; 4] {
+            return Ok(None); // a signature counts at least MIN_SHINGLES shingles
+        }
+        Ok(Signature::from_words(record.chunks_exact(8).map(|c| {
+            u64::from_le_bytes(c.try_into().expect("8 bytes"))
+        })))
+    }
+}
+
+/// Removes the signature files in `folder` of segments not in `live`
+/// (segment ids), and temporary files left by an interrupted write.
+pub fn remove_stale(folder: &Path, live: &HashSet<String>) -> io::Result<usize> {
+    let entries = match std::fs::read_dir(folder) {
+        Ok(entries) => entries,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
+        Err(e) => return Err(e),
+    };
+    let mut removed = 0;
+    for entry in entries {
+        let entry = entry?;
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let keep = name
+            .strip_suffix(".sig")
+            .is_some_and(|segment| live.contains(segment));
+        if !keep {
+            match std::fs::remove_file(entry.path()) {
+                Ok(()) => removed += 1,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+    Ok(removed)
+}
