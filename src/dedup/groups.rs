@@ -11,8 +11,9 @@
 //! rewrites nothing.
 //!
 //! Candidates come from the LSH bands, indexed as terms (`dedup_band_v3`), for
-//! committed articles, and from a map of the articles written since the last
-//! commit (cleared by the commit, so memory does not grow with the corpus).
+//! committed articles (in large segments read from the writer's band tables,
+//! [`super::band_table`]), and from a map of the articles written since the
+//! last commit (cleared by the commit, so memory does not grow with the corpus).
 //!
 //! What cannot be decided article by article is fixed after the commit
 //! ([`crate::index::Writer::commit`]): groups that were merged get one key
@@ -28,8 +29,10 @@ use tantivy::query::TermQuery;
 use tantivy::schema::IndexRecordOption;
 use tantivy::{DocAddress, DocSet, Searcher, Term};
 
+use super::band_table::BandTable;
+use super::files;
 use super::signature::{Signature, Similarity};
-use super::signature_file::{self, SignatureFile};
+use super::signature_file::SignatureFile;
 use crate::error::Result;
 use crate::index::Store;
 use crate::index::term_filter::{TermFilters, key_hash};
@@ -111,6 +114,60 @@ pub struct Pending {
     /// candidates' signatures are read from their fixed-width column each
     /// time, 32 words, cheaper than a cache's look-up and memory).
     band_filters: TermFilters,
+    /// The band tables of large committed segments (kept across commits).
+    band_tables: BandTables,
+}
+
+/// The band tables ([`BandTable`]) of the large segments the writer looked
+/// up, by segment (`None`: it has none, and is read through the index).
+#[derive(Default)]
+struct BandTables {
+    map: rustc_hash::FxHashMap<tantivy::index::SegmentId, Option<BandTable>>,
+    /// The segments of the searcher last retained (most calls find the same).
+    live: Vec<tantivy::index::SegmentId>,
+}
+
+impl BandTables {
+    /// The table of `segment`, written or opened on first use; `None` for a
+    /// small segment or one whose table cannot be written.
+    fn segment(
+        &mut self,
+        folder: Option<&Path>,
+        segment: &tantivy::SegmentReader,
+        field: tantivy::schema::Field,
+    ) -> Option<&BandTable> {
+        let folder = folder.filter(|_| segment.max_doc() >= files::MIN_DOCS)?;
+        self.map
+            .entry(segment.segment_id())
+            .or_insert_with(|| {
+                BandTable::open_or_write(folder, segment, field)
+                    .inspect_err(|e| {
+                        tracing::warn!(
+                            "cannot write the band table of segment {} in {}: {e}; its index is read instead",
+                            segment.segment_id(),
+                            folder.display()
+                        )
+                    })
+                    .ok()
+            })
+            .as_ref()
+    }
+
+    /// Drops the tables of segments `searcher` no longer has.
+    fn retain(&mut self, searcher: &Searcher) {
+        let segments = searcher.segment_readers();
+        if segments.len() == self.live.len()
+            && segments
+                .iter()
+                .zip(&self.live)
+                .all(|(s, id)| s.segment_id() == *id)
+        {
+            return;
+        }
+        self.live = segments.iter().map(|s| s.segment_id()).collect();
+        let live = &self.live;
+        self.map.retain(|id, _| live.contains(id));
+    }
 }
 
 /// An article about to be written, as group assignment sees it.
@@ -205,8 +262,12 @@ impl Pending {
         // that is committed, and stale only if some committed article is.
         let take = |other: &str| other != id && !stale.is_some_and(|stale| stale(other));
         let take: Option<&dyn Fn(&str) -> bool> = (committed || stale.is_some()).then_some(&take);
-        let filters = &mut self.band_filters;
-        for group in committed_groups(store, searcher, columns, filters, settings, sig, take)? {
+        let lookup = Lookup {
+            filters: &mut self.band_filters,
+            tables: &mut self.band_tables,
+            folder: columns.files.as_deref(),
+        };
+        for group in committed_groups(store, searcher, columns, lookup, settings, sig, take)? {
             groups.insert(self.find(&group));
         }
         // The largest group keeps its key (fewer articles rewritten when
@@ -281,6 +342,7 @@ impl Pending {
         let checks = self.check.iter().map(|k| self.find(k)).collect();
         *self = Pending {
             band_filters: std::mem::take(&mut self.band_filters),
+            band_tables: std::mem::take(&mut self.band_tables),
             ..Pending::default()
         };
         Fixups { merges, checks }
@@ -292,34 +354,73 @@ impl Pending {
     }
 }
 
+/// Where the writer looks up band keys: the in-memory filters of every
+/// segment, then the band tables of large ones (in `folder`, the writer's),
+/// else the index.
+struct Lookup<'a> {
+    filters: &'a mut TermFilters,
+    tables: &'a mut BandTables,
+    folder: Option<&'a Path>,
+}
+
 /// Committed articles sharing at least one band with `sig`, the most shared
 /// bands first, at most [`MAX_COMPARED`].
 fn candidates(
     store: &Store,
     searcher: &Searcher,
-    filters: &mut TermFilters,
+    lookup: Lookup<'_>,
     sig: &Signature,
 ) -> Result<Vec<DocAddress>> {
+    let Lookup {
+        filters,
+        tables,
+        folder,
+    } = lookup;
     let field = store.fields.dedup_band;
     let mut shared: HashMap<DocAddress, u32> = HashMap::new();
     let mut read = [0usize; super::signature::BANDS];
     filters.retain(searcher);
-    let keys: Vec<(Term, u64)> = sig
+    tables.retain(searcher);
+    let keys: Vec<(Term, u64, u64)> = sig
         .bands()
         .map(|band| {
             let term = Term::from_field_u64(field, band);
             let key = key_hash(term.serialized_value_bytes());
-            (term, key)
+            (term, key, band)
         })
         .collect();
+    let mut docs = Vec::new();
     for (ord, segment) in searcher.segment_readers().iter().enumerate() {
         let holds = filters.segment(segment, field);
+        let table = tables.segment(folder, segment, field);
         // Opened at the segment's first key that may be there (most have none).
         let mut index = None;
         let alive = segment.alive_bitset();
-        for ((term, key), read) in keys.iter().zip(read.iter_mut()) {
+        for ((term, key, band), read) in keys.iter().zip(read.iter_mut()) {
             if *read >= MAX_POSTINGS_PER_BAND || !holds.may_hold(*key) {
                 continue; // this band's share is read, or it is not here: no look-up
+            }
+            if let Some(table) = table {
+                docs.clear();
+                let found = table.postings(*band, |doc| {
+                    if alive.is_none_or(|a| a.is_alive(doc)) {
+                        docs.push(doc);
+                    }
+                    *read + docs.len() < MAX_POSTINGS_PER_BAND
+                });
+                match found {
+                    Ok(()) => {
+                        for &doc in &docs {
+                            *shared.entry(DocAddress::new(ord as u32, doc)).or_default() += 1;
+                        }
+                        *read += docs.len();
+                        continue;
+                    }
+                    Err(e) => tracing::warn!(
+                        "cannot read the band table of segment {}: {e}; its index is read",
+                        segment.segment_id()
+                    ),
+                }
             }
             let index = match &index {
                 Some(index) => index,
@@ -356,7 +457,7 @@ fn committed_groups(
     store: &Store,
     searcher: &Searcher,
     columns: &Columns,
-    filters: &mut TermFilters,
+    lookup: Lookup<'_>,
     settings: &Settings,
     sig: &Signature,
     take: Option<&dyn Fn(&str) -> bool>,
@@ -366,7 +467,7 @@ fn committed_groups(
     // a candidate whose group is known.
     let mut found_ords: HashSet<(u32, u64)> = HashSet::new();
     let mut compared = 0;
-    for addr in candidates(store, searcher, filters, sig)? {
+    for addr in candidates(store, searcher, lookup, sig)? {
         let ord = columns
             .group_ord(searcher, addr)
             .map(|o| (addr.segment_ord, o));
@@ -430,29 +531,29 @@ impl Columns {
                 .map(|_| SegmentColumns::default())
                 .collect(),
             files: None,
-            min_docs: signature_file::MIN_DOCS,
+            min_docs: files::MIN_DOCS,
             keys: Default::default(),
         }
     }
 
     /// [`Columns::new`] for the writer of the index in `index`: the
-    /// signatures of segments of at least [`signature_file::MIN_DOCS`]
-    /// documents are read from their files, written on first use; the files
-    /// of segments no longer in `searcher` are removed.
+    /// signatures of segments of at least [`files::MIN_DOCS`] documents are
+    /// read from their files, written on first use; the files of segments
+    /// no longer in `searcher` are removed ([`files`]).
     pub fn for_writer(searcher: &Searcher, index: &Path) -> Columns {
-        Self::with_files(searcher, index, signature_file::MIN_DOCS)
+        Self::with_files(searcher, index, files::MIN_DOCS)
     }
 
     fn with_files(searcher: &Searcher, index: &Path, min_docs: u32) -> Columns {
-        let folder = signature_file::folder(index);
+        let folder = files::folder(index);
         let live: HashSet<String> = searcher
             .segment_readers()
             .iter()
             .map(|s| s.segment_id().uuid_string())
             .collect();
-        if let Err(e) = signature_file::remove_stale(&folder, &live) {
+        if let Err(e) = files::remove_stale(&folder, &live) {
             tracing::warn!(
-                "cannot remove old signature files in {}: {e}",
+                "cannot remove old duplicate-detection files in {}: {e}",
                 folder.display()
             );
         }
@@ -659,7 +760,7 @@ mod tests {
         }
         let reader = index.reader().unwrap();
         let folder = tempfile::tempdir().unwrap();
-        let files = signature_file::folder(folder.path());
+        let files = files::folder(folder.path());
         let sig_files = || -> BTreeSet<String> {
             std::fs::read_dir(&files)
                 .map(|d| {

@@ -7,11 +7,15 @@
 //! * [`groups`] — how the writer assigns groups (bands indexed as terms find
 //!   candidates, never all pairs) and keeps them right after merges, deletes
 //!   and changes.
-//! * [`signature_file`] — the writer reads the signatures of large segments
-//!   from files of their own with `pread` (not through the index's maps).
+//! * [`files`], [`signature_file`], [`band_table`] — the writer reads the
+//!   signatures and band postings of large segments from files of their own
+//!   with `pread` (not through the index's memory maps, which kept them
+//!   resident).
 //! * [`lookup`] — a group's articles and representative (`/articles/{id}/duplicates`).
 
+pub mod band_table;
 pub mod collapse;
+pub mod files;
 pub mod groups;
 pub mod lookup;
 pub mod signature;

@@ -12,37 +12,22 @@
 //! with the archive (measured at stop 27). Read with `pread`, the same bytes
 //! come from the page cache without being mapped into the process.
 //!
-//! A file holds one 256-byte record per document of the segment, in document
-//! order ([`Signature::to_words`] as little-endian bytes; zeros for an
-//! article without a signature). It is derived from the segment's column
-//! alone (segments never change), written to a temporary file, synced and
-//! renamed into place, so it is either whole or absent; a file of the wrong
-//! size is written again. Files of segments that are gone are removed by
-//! [`remove_stale`].
+//! A file (`index/dedup/<segment>.sig`, see [`super::files`]) holds one
+//! 256-byte record per document of the segment, in document order
+//! ([`Signature::to_words`] as little-endian bytes; zeros for an article
+//! without a signature), made from the segment's column; a file of the wrong
+//! size is written again.
 
-use std::collections::HashSet;
 use std::fs::File;
 use std::io::{self, BufWriter, Write};
 use std::os::unix::fs::FileExt;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
+use super::files;
 use super::signature::{Signature, WORDS};
 
 /// Bytes of one record.
 const RECORD: usize = 8 * WORDS;
-
-/// Segments with fewer documents keep being read through the column (their
-/// columns are small; a fresh commit's segment is read only until it is merged).
-pub const MIN_DOCS: u32 = 16_384;
-
-/// The folder of signature files inside an index folder.
-pub fn folder(index: &Path) -> PathBuf {
-    index.join("signatures")
-}
-
-fn file_name(segment: &str) -> String {
-    format!("{segment}.sig")
-}
 
 /// The signatures of one segment, read with `pread`.
 #[derive(Debug)]
@@ -60,18 +45,10 @@ impl SignatureFile {
         docs: u32,
         column: &tantivy::columnar::Column<u64>,
     ) -> io::Result<SignatureFile> {
-        let path = folder.join(file_name(segment));
         let expected = docs as u64 * RECORD as u64;
-        match File::open(&path) {
-            Ok(file) if file.metadata()?.len() == expected => {
-                return Ok(SignatureFile { file, docs });
-            }
-            Ok(_) | Err(_) => {}
-        }
-        std::fs::create_dir_all(folder)?;
-        let tmp = tempfile::NamedTempFile::new_in(folder)?;
-        {
-            let mut out = BufWriter::with_capacity(1 << 16, tmp.as_file());
+        let whole = |f: &File| Ok(f.metadata()?.len() == expected);
+        let write = |f: &File| -> io::Result<()> {
+            let mut out = BufWriter::with_capacity(1 << 16, f);
             let mut record = [0u8; RECORD];
             for doc in 0..docs {
                 record.fill(0);
@@ -87,13 +64,11 @@ impl SignatureFile {
                 }
                 out.write_all(&record)?;
             }
-            out.flush()?;
-        }
-        tmp.as_file().sync_all()?;
-        let file = tmp.persist(&path).map_err(|e| e.error)?;
+            out.flush()
+        };
+        let file = files::open_or_write(folder, segment, "sig", whole, write)?;
         Ok(SignatureFile { file, docs })
     }
-
     /// The signature of document `doc`; `None` if it has none.
     pub fn get(&self, doc: u32) -> io::Result<Option<Signature>> {
         if doc >= self.docs {
@@ -109,31 +84,4 @@ impl SignatureFile {
             u64::from_le_bytes(c.try_into().expect("8 bytes"))
         })))
     }
-}
-
-/// Removes the signature files in `folder` of segments not in `live`
-/// (segment ids), and temporary files left by an interrupted write.
-pub fn remove_stale(folder: &Path, live: &HashSet<String>) -> io::Result<usize> {
-    let entries = match std::fs::read_dir(folder) {
-        Ok(entries) => entries,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(0),
-        Err(e) => return Err(e),
-    };
-    let mut removed = 0;
-    for entry in entries {
-        let entry = entry?;
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        let keep = name
-            .strip_suffix(".sig")
-            .is_some_and(|segment| live.contains(segment));
-        if !keep {
-            match std::fs::remove_file(entry.path()) {
-                Ok(()) => removed += 1,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-                Err(e) => return Err(e),
-            }
-        }
-    }
-    Ok(removed)
 }
