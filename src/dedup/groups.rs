@@ -155,16 +155,9 @@ impl BandTables {
 
     /// Drops the tables of segments `searcher` no longer has.
     fn retain(&mut self, searcher: &Searcher) {
-        let segments = searcher.segment_readers();
-        if segments.len() == self.live.len()
-            && segments
-                .iter()
-                .zip(&self.live)
-                .all(|(s, id)| s.segment_id() == *id)
-        {
+        if !crate::index::term_filter::update_live(&mut self.live, searcher) {
             return;
         }
-        self.live = segments.iter().map(|s| s.segment_id()).collect();
         let live = &self.live;
         self.map.retain(|id, _| live.contains(id));
     }

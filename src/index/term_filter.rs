@@ -54,16 +54,9 @@ impl SegmentTerms {
 impl TermFilters {
     /// Drops the filters of segments `searcher` no longer has.
     pub fn retain(&mut self, searcher: &Searcher) {
-        let live = searcher.segment_readers();
-        if live.len() == self.live.len()
-            && live
-                .iter()
-                .zip(&self.live)
-                .all(|(s, id)| s.segment_id() == *id)
-        {
+        if !update_live(&mut self.live, searcher) {
             return;
         }
-        self.live = live.iter().map(|s| s.segment_id()).collect();
         let ids = &self.live;
         self.map.retain(|(id, _), _| ids.contains(id));
     }
@@ -131,6 +124,22 @@ impl SegmentTerms {
             }
         }
     }
+}
+
+/// Sets `live` to the ids of `searcher`'s segments; false when it held
+/// them already (most calls: nothing to drop).
+pub fn update_live(live: &mut Vec<SegmentId>, searcher: &Searcher) -> bool {
+    let segments = searcher.segment_readers();
+    if segments.len() == live.len()
+        && segments
+            .iter()
+            .zip(live.iter())
+            .all(|(s, id)| s.segment_id() == *id)
+    {
+        return false;
+    }
+    *live = segments.iter().map(|s| s.segment_id()).collect();
+    true
 }
 
 /// The filter's key for a term's value bytes (8 bytes for a `u64` term,
