@@ -753,9 +753,9 @@ mod tests {
         }
         let reader = index.reader().unwrap();
         let folder = tempfile::tempdir().unwrap();
-        let files = files::folder(folder.path());
+        let dir = files::folder(folder.path());
         let sig_files = || -> BTreeSet<String> {
-            std::fs::read_dir(&files)
+            std::fs::read_dir(&dir)
                 .map(|d| {
                     d.map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
                         .collect()
@@ -790,7 +790,7 @@ mod tests {
         check(&searcher, &Columns::with_files(&searcher, folder.path(), 0));
         assert_eq!(sig_files().len(), 3, "a file per segment");
         // A file cut short (an older or damaged one) is written again.
-        let first = files.join(format!(
+        let first = dir.join(format!(
             "{}.sig",
             searcher.segment_readers()[0].segment_id().uuid_string()
         ));

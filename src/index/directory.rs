@@ -5,9 +5,11 @@
 //!
 //! Every page of a memory map that was read stays in the process's resident
 //! set until the map goes. A long ingest reads all over the index (the band
-//! terms of every segment for duplicate candidates, whole segments for each
-//! merge), so its resident set grew with the archive (1.2 GB of mapped index
-//! at 300,000 articles) although the pages are the kernel's page cache,
+//! terms of small segments for duplicate candidates, whole segments for each
+//! merge; large segments' band postings and signatures are read from files of
+//! the writer's own, [`crate::dedup::files`]), so its resident set grew with
+//! the archive (1.2 GB of mapped index at 300,000 articles, before both)
+//! although the pages are the kernel's page cache,
 //! shared and reclaimable. Released pages stay in the page cache; the next
 //! read of one maps it again (a minor fault), so nothing is read twice from
 //! disk and the maps stay valid for the readers that hold them.

@@ -172,7 +172,7 @@ pub const DOC_STORE_CACHE_BUDGET: usize = 4096;
 /// scattered over the index, so a block is seldom read twice. With the
 /// server's budget the cache filled up during long ingests: 300,000
 /// generated articles peaked at 530 MB with it and 448 MB with 4 blocks a
-/// segment (anonymous memory 441 → 357 MB), in 3 % less time.
+/// segment (anonymous memory 441 → 357 MB), in 3 % less time (one run each).
 pub const WRITER_DOC_STORE_CACHE_BUDGET: usize = 64;
 
 /// The doc-store cache of each of `segments` segments, in blocks, for a
