@@ -402,8 +402,10 @@ fn run_ingest(
         }
         other => other?,
     };
-    // The index pages the ingest reads leave its resident set as it goes.
-    let _release = store.release_mapped_every(std::time::Duration::from_millis(250));
+    // The index pages the ingest reads leave its resident set as it goes
+    // (those of the doc stores, which merges copy whole, every 10 ms).
+    let ms = std::time::Duration::from_millis;
+    let _release = store.release_mapped_every(ms(250), ms(10));
     let mut writer = Writer::new(&store, config.index.writer_memory_mb)?;
     if reanalyze {
         let bar = Bar::new(false);

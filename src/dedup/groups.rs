@@ -31,6 +31,7 @@ use tantivy::{DocAddress, DocSet, Searcher, Term};
 
 use super::band_table::BandTable;
 use super::files;
+use super::pending_bands::PendingBands;
 use super::signature::{Signature, Similarity};
 use super::signature_file::SignatureFile;
 use crate::error::Result;
@@ -103,7 +104,7 @@ pub struct Pending {
     /// Id → index in `docs`.
     ids: HashMap<String, u32>,
     /// Band key → indices in `docs`.
-    bands: HashMap<u64, Vec<u32>>,
+    bands: PendingBands,
     /// Group keys merged into another (union-find parents).
     parent: HashMap<String, String>,
     /// Groups that lost an article.
@@ -242,14 +243,14 @@ impl Pending {
         let mut groups = BTreeSet::new();
         let mut seen: HashSet<u32> = HashSet::new();
         for band in sig.bands() {
-            for &other in self.bands.get(&band).into_iter().flatten() {
+            self.bands.each(band, |other| {
                 if seen.insert(other)
                     && let Some(d) = &self.docs[other as usize]
                     && settings.is_duplicate(sig.similarity(&d.signature))
                 {
                     groups.insert(self.find(&d.group));
                 }
-            }
+            });
         }
         // A candidate is committed: it can be the article itself only if
         // that is committed, and stale only if some committed article is.
@@ -287,7 +288,7 @@ impl Pending {
         }
         let index = self.docs.len() as u32;
         for band in sig.bands() {
-            self.bands.entry(band).or_default().push(index);
+            self.bands.insert(band, index);
         }
         self.docs.push(Some(PendingDoc {
             signature: sig.clone(),

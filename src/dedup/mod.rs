@@ -11,6 +11,8 @@
 //!   signatures and band postings of large segments from files of their own
 //!   with `pread` (not through the index's memory maps, which kept them
 //!   resident).
+//! * [`pending_bands`] — which articles written since the last commit hold
+//!   a band key (a compact table: a commit window holds ~1.3 million pairs).
 //! * [`lookup`] — a group's articles and representative (`/articles/{id}/duplicates`).
 
 pub mod band_table;
@@ -18,6 +20,7 @@ pub mod collapse;
 pub mod files;
 pub mod groups;
 pub mod lookup;
+pub mod pending_bands;
 pub mod signature;
 pub mod signature_file;
 pub mod synth;

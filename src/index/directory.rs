@@ -1,7 +1,7 @@
 //! The index folder as tantivy sees it: tantivy's [`MmapDirectory`] for
 //! everything but reading, which goes through memory maps kiji keeps track
 //! of, so that it can let go of their pages ([`MappedFiles::release`],
-//! every few seconds during `kiji ingest`: [`Releaser`]).
+//! every 250 ms during `kiji ingest`, the doc stores every 10 ms: [`Releaser`]).
 //!
 //! Every page of a memory map that was read stays in the process's resident
 //! set until the map goes. A long ingest reads all over the index (the band
@@ -44,7 +44,17 @@ struct Maps {
     /// and duplicate candidates in it until the next commit): their pages
     /// are released like the others' until the last reader lets go. (Left
     /// out, they held up to 163 MB, sampled, of a million-article ingest.)
-    deleted: Vec<Weak<memmap2::Mmap>>,
+    deleted: Vec<(PathBuf, Weak<memmap2::Mmap>)>,
+}
+
+/// Files whose reads are mostly long runs: the doc stores (`.store`), which
+/// a merge copies whole (a segment's of 100,000 articles is ~130 MB) and
+/// reads otherwise a block at a time. Their pages are released far more
+/// often ([`Releaser`]): copied at page-cache speed, a whole store was
+/// resident between two releases of all maps, the largest part of a long
+/// ingest's peak once the writer's own memory was trimmed.
+fn is_streamed(path: &Path) -> bool {
+    path.extension().is_some_and(|e| e == "store")
 }
 
 impl MappedFiles {
@@ -56,14 +66,25 @@ impl MappedFiles {
     /// (they stay in the page cache). Readers are not disturbed: a page read
     /// again is mapped again.
     pub fn release(&self) {
+        self.release_where(|_| true);
+    }
+
+    /// [`MappedFiles::release`] of the maps of files read as streams
+    /// ([`is_streamed`]) only.
+    pub fn release_streamed(&self) {
+        self.release_where(is_streamed);
+    }
+
+    fn release_where(&self, which: impl Fn(&Path) -> bool) {
         let live: Vec<Arc<memmap2::Mmap>> = {
             let mut maps = self.lock();
             maps.by_path.retain(|_, map| map.strong_count() > 0);
-            maps.deleted.retain(|map| map.strong_count() > 0);
+            maps.deleted.retain(|(_, map)| map.strong_count() > 0);
             maps.by_path
-                .values()
-                .chain(&maps.deleted)
-                .filter_map(Weak::upgrade)
+                .iter()
+                .chain(maps.deleted.iter().map(|(path, map)| (path, map)))
+                .filter(|(path, _)| which(path))
+                .filter_map(|(_, map)| map.upgrade())
                 .collect()
         };
         for map in live {
@@ -81,7 +102,7 @@ impl MappedFiles {
         let maps = self.lock();
         maps.by_path
             .values()
-            .chain(&maps.deleted)
+            .chain(maps.deleted.iter().map(|(_, map)| map))
             .filter(|m| m.strong_count() > 0)
             .count()
     }
@@ -107,7 +128,7 @@ impl MappedFiles {
         if let Some(map) = maps.by_path.remove(path)
             && map.strong_count() > 0
         {
-            maps.deleted.push(map);
+            maps.deleted.push((path.to_path_buf(), map));
         }
     }
 }
@@ -120,15 +141,30 @@ pub struct Releaser {
 }
 
 impl Releaser {
-    pub fn start(mapped: Arc<MappedFiles>, every: std::time::Duration) -> Releaser {
+    /// Releases every map each `every`, and the maps of streamed files
+    /// ([`is_streamed`]) each `streamed_every` (at most `every`) in between.
+    pub fn start(
+        mapped: Arc<MappedFiles>,
+        every: std::time::Duration,
+        streamed_every: std::time::Duration,
+    ) -> Releaser {
+        let tick = streamed_every
+            .min(every)
+            .max(std::time::Duration::from_millis(1));
         let (stop, stopped) = std::sync::mpsc::channel::<()>();
         let thread = std::thread::Builder::new()
             .name("kiji-release-maps".into())
             .spawn(move || {
+                let mut all = std::time::Instant::now();
                 while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
-                    stopped.recv_timeout(every)
+                    stopped.recv_timeout(tick)
                 {
-                    mapped.release();
+                    if all.elapsed() >= every {
+                        mapped.release();
+                        all = std::time::Instant::now();
+                    } else {
+                        mapped.release_streamed();
+                    }
                 }
             })
             .ok();
@@ -320,16 +356,50 @@ mod tests {
         let touch = |h: &Arc<dyn FileHandle>| h.read_bytes(0..h.len()).unwrap().to_vec();
         touch(&handle);
         assert!(resident_kb(&path) > 1_000);
-        let releaser = Releaser::start(directory.mapped(), std::time::Duration::from_millis(10));
+        let ms = std::time::Duration::from_millis;
+        let releaser = Releaser::start(directory.mapped(), ms(10), ms(10));
         let waited = std::time::Instant::now();
         while resident_kb(&path) > 0 {
             assert!(waited.elapsed().as_secs() < 60, "never released");
-            std::thread::sleep(std::time::Duration::from_millis(10));
+            std::thread::sleep(ms(10));
         }
         drop(releaser);
         touch(&handle);
-        std::thread::sleep(std::time::Duration::from_millis(50));
+        std::thread::sleep(ms(50));
         assert!(resident_kb(&path) > 1_000, "released after the drop");
+    }
+
+    /// Doc stores are released at the short interval, other files only at
+    /// the long one.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn doc_stores_are_released_between_releases_of_all() {
+        let dir = tempfile::tempdir().unwrap();
+        for name in ["d.store", "d.pos"] {
+            std::fs::write(dir.path().join(name), "露朝".repeat(200_000)).unwrap();
+        }
+        let directory = IndexDirectory::open(dir.path()).unwrap();
+        let touch = |name: &str| {
+            let h = directory.get_file_handle(Path::new(name)).unwrap();
+            h.read_bytes(0..h.len()).unwrap().to_vec();
+            h
+        };
+        let (store, pos) = (touch("d.store"), touch("d.pos"));
+        let (store_path, pos_path) = (dir.path().join("d.store"), dir.path().join("d.pos"));
+        assert!(resident_kb(&store_path) > 1_000 && resident_kb(&pos_path) > 1_000);
+        let ms = std::time::Duration::from_millis;
+        let releaser = Releaser::start(directory.mapped(), ms(3_600_000), ms(10));
+        let waited = std::time::Instant::now();
+        while resident_kb(&store_path) > 0 {
+            assert!(
+                waited.elapsed().as_secs() < 60,
+                "the store was never released"
+            );
+            std::thread::sleep(ms(10));
+        }
+        assert!(resident_kb(&pos_path) > 1_000, "released before its time");
+        drop(releaser);
+        drop((store, pos));
     }
 
     /// A merge deletes files that the last commit's searcher still reads:

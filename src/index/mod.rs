@@ -287,9 +287,14 @@ impl Store {
     /// returned guard is dropped (they stay in the page cache; see
     /// [`directory`]). `kiji ingest` runs with it, so its memory does not
     /// grow with the archive it reads; the server does not (its searches
-    /// would map their pages again).
-    pub fn release_mapped_every(&self, every: std::time::Duration) -> directory::Releaser {
-        directory::Releaser::start(self.mapped.clone(), every)
+    /// would map their pages again). The doc stores, which merges copy
+    /// whole, are released every `stores_every` in between.
+    pub fn release_mapped_every(
+        &self,
+        every: std::time::Duration,
+        stores_every: std::time::Duration,
+    ) -> directory::Releaser {
+        directory::Releaser::start(self.mapped.clone(), every, stores_every)
     }
 
     pub fn path(&self) -> &Path {
