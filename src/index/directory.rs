@@ -134,7 +134,8 @@ impl MappedFiles {
 }
 
 /// Releases a directory's maps ([`MappedFiles::release`]) at an interval,
-/// on a thread of its own, until dropped.
+/// and those of the doc stores ([`MappedFiles::release_streamed`]) at a
+/// shorter one, on a thread of its own, until dropped.
 pub struct Releaser {
     stop: Option<std::sync::mpsc::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
