@@ -30,7 +30,7 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 SCRATCH = os.environ.get("BENCH_SCRATCH", "/tmp/bench")
 CORPUS = os.environ.get("KIJI_WIKINEWS", "/work/shared/corpus/wikinews/articles.jsonl")
 KIJI = os.environ.get("KIJI_BIN", "/work/main/target/bench-build/release/kiji")
-REPS = int(os.environ.get("BENCH_REPS", "3"))             # ingest repetitions at 1x
+REPS = int(os.environ.get("BENCH_REPS", "5"))             # ingest repetitions at 1x
 SCALE_REPS = int(os.environ.get("BENCH_SCALE_REPS", "1"))  # ingest repetitions at 4x / 16x
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "30"))         # timed latency rounds at 1x
 SCALE_ROUNDS = int(os.environ.get("BENCH_SCALE_ROUNDS", "15"))
@@ -257,13 +257,15 @@ def truth_counts(jsonl):
 
 # ---------------------------------------------------------------- ingest
 def parse_time_v(path):
+    """-> (peak RSS kB, CPU seconds: user + system) from `/usr/bin/time -v`'s report."""
     txt = open(path, encoding="utf-8", errors="replace").read()
     m = re.search(r"Maximum resident set size \(kbytes\): (\d+)", txt)
-    return int(m.group(1)) if m else 0
+    cpu = sum(float(x) for x in re.findall(r"(?:User|System) time \(seconds\): ([0-9.]+)", txt))
+    return (int(m.group(1)) if m else 0), cpu
 
 
 def timed(cmd, stdin=None, stdout=None, env=None, cwd=None, tag="x"):
-    """Run cmd under /usr/bin/time -v; returns (wall seconds, peak RSS kB, stdout text)."""
+    """Run cmd under /usr/bin/time -v; returns (wall seconds, (peak RSS kB, CPU seconds), stdout text)."""
     tf = os.path.join(SCRATCH, f"time_{tag}.txt")
     t0 = time.perf_counter()
     p = subprocess.run(["/usr/bin/time", "-v", "-o", tf] + cmd, stdin=stdin,
@@ -284,12 +286,15 @@ def kiji_env():
     return e
 
 
-def ingest_kiji(jsonl, k, n_articles):
-    d = os.path.join(SCRATCH, "db", f"kiji_x{k}")
+def ingest_kiji(jsonl, k, n_articles, dedup=True):
+    """kiji's ingest; `dedup=False`: with near-duplicate detection off (`KIJI_DEDUP=off`), for its cost."""
+    d = os.path.join(SCRATCH, "db", f"kiji_x{k}" if dedup else f"kiji_nodedup_x{k}")
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(os.path.dirname(d), exist_ok=True)
-    wall, rss, out = timed([KIJI, "--index", d, "ingest", "--json", jsonl], env=kiji_env(),
-                           cwd=KIJI_CWD, tag="kiji")
+    env = kiji_env()
+    env["KIJI_DEDUP"] = "on" if dedup else "off"
+    wall, (rss, cpu), out = timed([KIJI, "--index", d, "ingest", "--json", jsonl], env=env,
+                                  cwd=KIJI_CWD, tag="kiji")
     rep = json.loads(out)
     added = rep.get("added")
     added_n = len(added) if isinstance(added, list) else added
@@ -298,7 +303,10 @@ def ingest_kiji(jsonl, k, n_articles):
     if added_n != n_articles or rejected_n:
         raise RuntimeError(f"kiji ingest added {added_n} of {n_articles}, rejected {rejected_n}")
     alloc, app = du(d)
-    return {"wall_s": wall, "rss_kb": rss, "disk_alloc": alloc, "disk_apparent": app, "docs": added_n}
+    if not dedup:
+        shutil.rmtree(d, ignore_errors=True)   # only its cost is reported; no server reads it
+    return {"wall_s": wall, "cpu_s": cpu, "rss_kb": rss, "disk_alloc": alloc, "disk_apparent": app,
+            "docs": added_n}
 
 
 def groonga_env():
@@ -333,22 +341,23 @@ def ingest_groonga(variant, loadfile, k, n_articles):
     open(os.path.join(d, "index.grn"), "w").write(index)
     env = groonga_env()
     steps = {}
-    rss = 0
+    rss, cpu = 0, 0.0
     for name, args, inp in (("schema", ["-n", db], os.path.join(d, "schema.grn")),
                             ("load", [db], loadfile),
                             ("index", [db], os.path.join(d, "index.grn"))):
         outp = os.path.join(d, f"{name}.out")
         with open(inp, "rb") as fi, open(outp, "wb") as fo:
-            w, r, _ = timed(["groonga"] + args, stdin=fi, stdout=fo, env=env, tag="groonga")
+            w, (r, c), _ = timed(["groonga"] + args, stdin=fi, stdout=fo, env=env, tag="groonga")
         steps[name] = w
         rss = max(rss, r)
+        cpu += c
         txt = check_groonga_out(outp, name)
         if name == "load":
             m = re.findall(r"\],(\d+)\]", txt)
             if not m or int(m[-1]) != n_articles:
                 raise RuntimeError(f"groonga {variant} loaded {m[-1] if m else '?'} of {n_articles}")
     alloc, app = du(d)
-    return {"wall_s": sum(steps.values()), "steps": steps, "rss_kb": rss, "disk_alloc": alloc,
+    return {"wall_s": sum(steps.values()), "cpu_s": cpu, "steps": steps, "rss_kb": rss, "disk_alloc": alloc,
             "disk_apparent": app, "docs": n_articles}
 
 
@@ -593,6 +602,7 @@ def median_rec(runs):
     walls = sorted(r["wall_s"] for r in runs)
     med = statistics.median(walls)
     return {"runs": runs, "wall_s": med, "wall_min": walls[0], "wall_max": walls[-1],
+            "cpu_s": statistics.median(r["cpu_s"] for r in runs),
             "rss_kb": max(r["rss_kb"] for r in runs), "disk_alloc": runs[-1]["disk_alloc"],
             "disk_apparent": runs[-1]["disk_apparent"], "docs": runs[-1]["docs"]}
 
@@ -620,12 +630,20 @@ def main():
             reps = REPS if k == 1 else SCALE_REPS
             runs = defaultdict(list)
             phase(f"ingest-{k}x")
+            # At 1×, kiji with near-duplicate detection off too: what detection costs.
+            variants = ENGINES + (["kiji-nodedup"] if k == 1 and "kiji" in ENGINES else [])
             for rep in range(reps):         # interleaved: rep 1 of every engine, then rep 2, ...
-                for e in ENGINES:
-                    r = ingest_kiji(jsonl, k, n) if e == "kiji" else ingest_groonga(e.split("-")[1], loadfile, k, n)
+                for e in variants:
+                    if e.startswith("kiji"):
+                        r = ingest_kiji(jsonl, k, n, dedup=e == "kiji")
+                    else:
+                        r = ingest_groonga(e.split("-")[1], loadfile, k, n)
                     runs[e].append(r)
-                    log(f"ingest {e} {k}x rep {rep + 1}: {r['wall_s']:.2f} s, RSS {r['rss_kb'] / 1024:.0f} MB")
+                    log(f"ingest {e} {k}x rep {rep + 1}: {r['wall_s']:.2f} s, CPU {r['cpu_s']:.2f} s, "
+                        f"RSS {r['rss_kb'] / 1024:.0f} MB")
             res["ingest"] = {e: median_rec(runs[e]) for e in ENGINES}
+            if "kiji-nodedup" in runs:
+                res["ingest_nodedup"] = median_rec(runs["kiji-nodedup"])
             servers = {}
             try:
                 phase(f"serve-start-{k}x")

@@ -3,7 +3,8 @@
 # Writes bench/DEDUP.md: pair precision / recall of kiji's duplicate groups (seed 16, 300
 # originals copied 1–3 times each by kiji::dedup::synth, the whole corpus as distractors),
 # all-pairs scores by threshold, groups joining different Wikinews articles, and the ingest
-# cost with detection on vs off: wall clock in the same run, and callgrind instruction counts
+# cost with detection on vs off: wall clock in the same run (medians of 5 alternating runs of
+# each), and callgrind instruction counts
 # (stable on a shared machine) of ingesting the first CALLGRIND_LIMIT articles (default 600);
 # then appends bench/DEDUP-notes.md, the hand-written part of the report.
 # Usage: bench/dedup.sh   Env: KIJI_WIKINEWS=articles.jsonl, CALLGRIND_LIMIT=600, SKIP_CALLGRIND=1

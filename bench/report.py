@@ -147,8 +147,8 @@ def main():
       "(Groonga: largest of its three processes). Disk: allocated blocks (`du`); Groonga's files are sparse, "
       "so the apparent size is given too.")
     w("")
-    w("| engine | wall s | MB/s | articles/s | peak RSS MB | disk MB (allocated) | disk MB (apparent) | kiji throughput ÷ engine's |")
-    w("|---|---|---|---|---|---|---|---|")
+    w("| engine | wall s | CPU s (user + sys) | MB/s | articles/s | peak RSS MB | disk MB (allocated) | disk MB (apparent) | kiji throughput ÷ engine's | kiji CPU s ÷ engine's | kiji peak RSS ÷ engine's |")
+    w("|---|---|---|---|---|---|---|---|---|---|---|")
     for e in engines:
         v = ing[e]
         sp = ing[e]["wall_s"] / ing["kiji"]["wall_s"] if "kiji" in ing else None
@@ -156,10 +156,24 @@ def main():
         if "steps" in v["runs"][0]:
             st = v["runs"][len(v["runs"]) // 2]["steps"]
             steps = f" (load {st['load']:.2f} + index {st['index']:.2f})"
+        cpu = v.get("cpu_s")
+        cr = ing["kiji"].get("cpu_s") / cpu if "kiji" in ing and cpu and ing["kiji"].get("cpu_s") else None
+        mr = ing["kiji"]["rss_kb"] / v["rss_kb"] if "kiji" in ing and v["rss_kb"] else None
         w(f"| {NAMES[e]} | {v['wall_s']:.2f} [{v['wall_min']:.2f}–{v['wall_max']:.2f}]{steps} | "
+          f"{f'{cpu:.2f}' if cpu is not None else '–'} | "
           f"{s1['bytes'] / 1e6 / v['wall_s']:.2f} | {v['docs'] / v['wall_s']:,.0f} | {v['rss_kb'] / 1024:.0f} | "
-          f"{v['disk_alloc'] / 1e6:.1f} | {v['disk_apparent'] / 1e6:.1f} | {f(sp)}× |")
+          f"{v['disk_alloc'] / 1e6:.1f} | {v['disk_apparent'] / 1e6:.1f} | {f(sp)}× | {f(cr)}× | {f(mr)}× |")
     w("")
+    w("CPU s: user + system time of the process(es), median of the runs; peak RSS: largest of the runs.")
+    w("")
+    nd = s1.get("ingest_nodedup")
+    if nd and "kiji" in ing:
+        k_ = ing["kiji"]
+        w(f"**What near-duplicate detection costs** (kiji with `KIJI_DEDUP=off`, in the same interleaved runs): "
+          f"wall {nd['wall_s']:.2f} s [{nd['wall_min']:.2f}–{nd['wall_max']:.2f}] off against {k_['wall_s']:.2f} s on "
+          f"(on ÷ off **{k_['wall_s'] / nd['wall_s']:.3f}**); CPU {nd['cpu_s']:.2f} s off against {k_['cpu_s']:.2f} s on "
+          f"(**{k_['cpu_s'] / nd['cpu_s']:.3f}**); peak RSS {nd['rss_kb'] / 1024:.0f} MB off, {k_['rss_kb'] / 1024:.0f} MB on.")
+        w("")
     # ------------------------------------------------------------ latency
     w(f"## 2. Query latency (1×; {len(r['queries'])} queries × {r['config']['rounds']} rounds after a warm-up round)")
     w("")

@@ -34,6 +34,9 @@ struct Args {
     /// `on` / `off`: only ingest, detection on or off; `none`: prepare
     /// the articles and stop (the fixed cost, subtracted under callgrind).
     ingest_only: Option<String>,
+    /// Timed ingests of each kind (off, on, off, on, …): the report gives
+    /// their medians (one run of either varies by ±5 % on a shared machine).
+    timing_runs: usize,
 }
 
 fn args() -> anyhow::Result<Args> {
@@ -46,6 +49,7 @@ fn args() -> anyhow::Result<Args> {
         seed: 16,
         limit: None,
         ingest_only: None,
+        timing_runs: 5,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -59,6 +63,7 @@ fn args() -> anyhow::Result<Args> {
             "--seed" => a.seed = value()?.parse()?,
             "--limit" => a.limit = Some(value()?.parse()?),
             "--ingest-only" => a.ingest_only = Some(value()?),
+            "--timing-runs" => a.timing_runs = value()?.parse::<usize>()?.max(1),
             other => anyhow::bail!("unknown flag {other}"),
         }
     }
@@ -214,6 +219,18 @@ fn all_pairs_groups(
     out
 }
 
+/// The median of timings (the mean of the middle two for an even count).
+fn median(values: &[f64]) -> f64 {
+    let mut v = values.to_vec();
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
 fn main() -> anyhow::Result<()> {
     let args = args()?;
     if !args.corpus.is_file() {
@@ -251,6 +268,7 @@ fn main() -> anyhow::Result<()> {
     );
     // Ingest cost, same run: off, then on.
     let (off, _) = ingest(&articles, &analyzer, false)?;
+    let mut offs = vec![off];
     let candidates = |stage: &str| {
         kiji::metrics::metrics()
             .dedup_candidates
@@ -263,6 +281,11 @@ fn main() -> anyhow::Result<()> {
         candidates("shared_band") - before.0,
         candidates("compared") - before.1,
     );
+    let mut ons = vec![on];
+    for _ in 1..args.timing_runs {
+        offs.push(ingest(&articles, &analyzer, false)?.0);
+        ons.push(ingest(&articles, &analyzer, true)?.0);
+    }
     let s = score(&groups, &truth);
     let settings = Settings::default();
     println!(
@@ -364,8 +387,19 @@ fn main() -> anyhow::Result<()> {
             .collect::<Vec<_>>()
             .join(", ")
     );
-    println!("## Ingest time, same run (wall clock, one run each; noisy on a shared machine)\n");
+    println!(
+        "## Ingest time, same run (wall clock; {} runs of each, alternating: their medians, and every run)\n",
+        ons.len()
+    );
+    let (off, on) = (median(&offs), median(&ons));
+    let runs = |v: &[f64]| {
+        v.iter()
+            .map(|s| format!("{s:.2}"))
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     println!("| detection off | detection on | on / off |\n|---|---|---|");
-    println!("| {off:.2} s | {on:.2} s | {:.3} |", on / off);
+    println!("| {off:.2} s | {on:.2} s | {:.3} |\n", on / off);
+    println!("Runs (s), off: {}; on: {}.", runs(&offs), runs(&ons));
     Ok(())
 }
