@@ -135,6 +135,41 @@ fn an_article_bridging_two_groups_merges_them_and_its_delete_splits_them() {
     assert_eq!(group(&t, "two").1, vec!["one", "both2", "one-again"]);
 }
 
+/// The group key an article is stored with.
+fn stored_group(t: &TestIndex, id: &str) -> String {
+    let searcher = t.store.searcher();
+    let addr = t.store.address(&searcher, id).unwrap().unwrap();
+    kiji::dedup::groups::group_at(&searcher, addr).unwrap()
+}
+
+/// When an article bridges two groups written since the last commit, the
+/// group with more articles keeps its key and the smaller one moves (all of
+/// the moved group's articles are written again at the commit), though its
+/// key sorts first.
+#[test]
+fn a_merge_keeps_the_key_of_the_larger_uncommitted_group() {
+    let (one, two) = halves();
+    let mut t = empty_index();
+    let mut rng = synth::Rng::new(3);
+    let x = article("x", 1, &one);
+    let mut batch = vec![x.clone()];
+    for n in 0..3 {
+        let mut copy = synth::copy_of(&x, n, &mut rng);
+        copy.id = format!("x-copy{n}");
+        batch.push(copy);
+    }
+    batch.push(article("a-lone", 2, &two));
+    batch.push(article("both", 3, &format!("{one}{two}")));
+    put(&mut t, batch);
+    let x_key = stored_group(&t, "x");
+    assert!(x_key.starts_with("x@"), "{x_key}");
+    for id in ["x-copy0", "x-copy1", "x-copy2", "a-lone", "both"] {
+        assert_eq!(stored_group(&t, id), x_key, "{id}");
+    }
+    // The representative is still the earliest article.
+    assert_eq!(group(&t, "a-lone").0, "x");
+}
+
 #[test]
 fn detection_off_leaves_every_article_alone() {
     let (one, _) = halves();

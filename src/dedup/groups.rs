@@ -107,6 +107,11 @@ pub struct Pending {
     bands: PendingBands,
     /// Group keys merged into another (union-find parents).
     parent: HashMap<String, String>,
+    /// Articles of a group that its committed postings do not count: its
+    /// pending articles and the committed ones of groups merged into it
+    /// (groups a pending article joined; with the committed count, which
+    /// group of a merge is the larger).
+    joined: HashMap<String, u64>,
     /// Groups that lost an article.
     check: BTreeSet<String>,
     /// The group columns of the last searcher read (kept across articles).
@@ -252,6 +257,9 @@ impl Pending {
                 }
             });
         }
+        // Groups of pending articles: one not in `joined` was founded by
+        // its one pending article and holds no committed one.
+        let founded_pending = groups.clone();
         // A candidate is committed: it can be the article itself only if
         // that is committed, and stale only if some committed article is.
         let take = |other: &str| other != id && !stale.is_some_and(|stale| stale(other));
@@ -265,27 +273,46 @@ impl Pending {
             groups.insert(self.find(&group));
         }
         // The largest group keeps its key (fewer articles rewritten when
-        // groups merge); ties go to the smallest key.
-        let size = |g: &String| {
-            searcher
-                .doc_freq(&Term::from_field_text(store.fields.dedup_group, g))
-                .unwrap_or(0)
+        // groups merge: all of the others' are); ties go to the smallest key.
+        // A group's size: its committed articles (postings) and those
+        // `joined` counts (or its pending founder).
+        let pending = |g: &String| {
+            self.joined
+                .get(g)
+                .copied()
+                .unwrap_or(u64::from(founded_pending.contains(g)))
         };
         // (One group needs no sizes: each is a look-up in every segment.)
-        let group = if groups.len() > 1 {
-            groups
-                .iter()
-                .max_by_key(|g| (size(g), std::cmp::Reverse(*g)))
-                .cloned()
+        let sizes: Vec<u64> = if groups.len() > 1 {
+            let committed = |g: &String| {
+                searcher
+                    .doc_freq(&Term::from_field_text(store.fields.dedup_group, g))
+                    .unwrap_or(0)
+            };
+            groups.iter().map(|g| committed(g) + pending(g)).collect()
         } else {
-            groups.first().cloned()
-        }
-        .unwrap_or_else(|| founder_key(id, hash));
-        for other in groups {
-            if other != group {
-                self.parent.insert(other, group.clone());
+            Vec::new()
+        };
+        let largest = (0..sizes.len()).max_by_key(|&i| (sizes[i], std::cmp::Reverse(i)));
+        let group = groups.iter().nth(largest.unwrap_or(0)).cloned();
+        if let Some(group) = &group {
+            // This article, and the articles of the groups merged into it.
+            let grew = 1 + groups
+                .iter()
+                .zip(&sizes)
+                .filter(|(other, _)| *other != group)
+                .map(|(_, size)| size)
+                .sum::<u64>();
+            let before = pending(group);
+            for other in &groups {
+                if other != group {
+                    self.joined.remove(other);
+                    self.parent.insert(other.clone(), group.clone());
+                }
             }
+            self.joined.insert(group.clone(), before + grew);
         }
+        let group = group.unwrap_or_else(|| founder_key(id, hash));
         let index = self.docs.len() as u32;
         for band in sig.bands() {
             self.bands.insert(band, index);

@@ -43,17 +43,21 @@ pub(crate) fn fix_groups(
     store: &Store,
     fixups: groups::Fixups,
 ) -> Result<u64> {
+    let started = std::time::Instant::now();
+    let (mut moved, mut split) = (0usize, 0usize);
     let mut opstamp = None;
     if !fixups.merges.is_empty() {
         let searcher = store.searcher();
+        let mut moves = Vec::new();
         for (from, to) in &fixups.merges {
             for addr in groups::members(store, &searcher, from)? {
-                writer.rewrite(store, &searcher, addr, to)?;
+                moves.push((addr, to.as_str()));
             }
         }
+        moved = moves.len();
+        writer.rewrite_many(store, &searcher, moves)?;
         opstamp = Some(writer.commit_writes(store)?);
     }
-    let mut rewritten = false;
     for group in &fixups.checks {
         let searcher = store.searcher();
         let addrs = groups::members(store, &searcher, group)?;
@@ -83,24 +87,36 @@ pub(crate) fn fix_groups(
             .position(|p| p.iter().any(founder))
             .or_else(|| (0..parts.len()).max_by_key(|&k| (parts[k].len(), std::cmp::Reverse(k))))
             .unwrap_or(0);
-        for (k, part) in parts.iter().enumerate() {
-            if k == keep {
-                continue;
-            }
-            let first = part
-                .iter()
-                .map(|&i| &articles[i].0)
-                .min_by(|a, b| lookup::earliest_first(&a.article, &b.article))
-                .expect("a part is never empty");
-            let key = founder_key(&first.article.id, &first.hash);
-            for &i in part {
-                writer.rewrite(store, &searcher, addrs[i], &key)?;
-                rewritten = true;
-            }
-        }
+        let keys: Vec<(usize, String)> = parts
+            .iter()
+            .enumerate()
+            .filter(|&(k, _)| k != keep)
+            .map(|(k, part)| {
+                let first = part
+                    .iter()
+                    .map(|&i| &articles[i].0)
+                    .min_by(|a, b| lookup::earliest_first(&a.article, &b.article))
+                    .expect("a part is never empty");
+                (k, founder_key(&first.article.id, &first.hash))
+            })
+            .collect();
+        let moves: Vec<_> = keys
+            .iter()
+            .flat_map(|(k, key)| parts[*k].iter().map(|&i| (addrs[i], key.as_str())))
+            .collect();
+        split += moves.len();
+        writer.rewrite_many(store, &searcher, moves)?;
     }
-    if rewritten || opstamp.is_none() {
+    if split > 0 || opstamp.is_none() {
         opstamp = Some(writer.commit_writes(store)?);
     }
+    tracing::debug!(
+        merged_groups = fixups.merges.len(),
+        moved,
+        checked_groups = fixups.checks.len(),
+        split,
+        took_ms = started.elapsed().as_millis(),
+        "duplicate groups fixed after a commit"
+    );
     Ok(opstamp.unwrap_or_default())
 }

@@ -69,6 +69,39 @@ pub struct Writer {
     ids: super::term_filter::TermFilters,
 }
 
+/// Runs `analyse` over `items` on rayon's threads, a chunk of
+/// [`ANALYSIS_CHUNK`] ahead of `write`, which takes the results in order on
+/// this thread (the writer's): the cores stay busy while documents are
+/// handed to tantivy. Stops at the first error of `write`.
+fn analyse_ahead<T: Send, R: Send>(
+    items: Vec<T>,
+    analyse: impl Fn(T) -> R + Sync,
+    mut write: impl FnMut(R) -> Result<()>,
+) -> Result<()> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<R>>(2);
+    std::thread::scope(|scope| {
+        // (`move`: the sender goes with the thread and is dropped when it
+        // ends, which ends the loop below.)
+        let analyse = &analyse;
+        scope.spawn(move || {
+            let mut rest = items.into_iter().peekable();
+            while rest.peek().is_some() {
+                let chunk: Vec<T> = rest.by_ref().take(ANALYSIS_CHUNK).collect();
+                let analysed = chunk.into_par_iter().map(analyse).collect();
+                if tx.send(analysed).is_err() {
+                    return; // the writer stopped on an error
+                }
+            }
+        });
+        for chunk in rx {
+            for result in chunk {
+                write(result)?;
+            }
+        }
+        Ok(())
+    })
+}
+
 impl Writer {
     /// Takes the index's writer lock; fails with [`Error::IndexLocked`] when
     /// another process (a running `kiji serve`) holds it.
@@ -167,32 +200,15 @@ impl Writer {
             }
             outcomes.push(outcome);
         }
-        // Analysis runs on rayon's threads a chunk ahead of the writes, so
-        // the cores stay busy while this thread hands documents to tantivy.
-        let (tx, rx) = std::sync::mpsc::sync_channel::<Vec<Analysed>>(2);
-        std::thread::scope(|scope| {
-            scope.spawn(move || {
-                let mut rest = changed.into_iter().peekable();
-                while rest.peek().is_some() {
-                    let chunk: Vec<(Article, String)> =
-                        rest.by_ref().take(ANALYSIS_CHUNK).collect();
-                    let analysed = chunk
-                        .into_par_iter()
-                        .map(|(a, hash)| store.analyse_hashed(a, hash))
-                        .collect();
-                    if tx.send(analysed).is_err() {
-                        return; // the writer stopped on an error
-                    }
-                }
-            });
-            for chunk in rx {
-                for mut analysed in chunk {
-                    analysed.stored.file = file.map(String::from);
-                    self.put(store, analysed)?;
-                }
-            }
-            Ok::<(), Error>(())
-        })?;
+        analyse_ahead(
+            changed,
+            |(article, hash)| {
+                let mut analysed = store.analyse_hashed(article, hash);
+                analysed.stored.file = file.map(String::from);
+                analysed
+            },
+            |analysed| self.put(store, analysed),
+        )?;
         Ok(outcomes)
     }
 
@@ -248,19 +264,28 @@ impl Writer {
         Ok(())
     }
 
-    /// Writes the stored article at `addr` again, in the group `group`
-    /// (duplicate groups merged or split).
-    pub(crate) fn rewrite(
+    /// Writes the stored articles at these addresses again, each in its
+    /// group (duplicate groups merged or split). They are loaded and
+    /// analysed again on rayon's threads, as [`Writer::upsert_many`]'s are.
+    pub(crate) fn rewrite_many(
         &mut self,
         store: &Store,
         searcher: &tantivy::Searcher,
-        addr: tantivy::DocAddress,
-        group: &str,
+        moves: Vec<(tantivy::DocAddress, &str)>,
     ) -> Result<()> {
-        let stored = store.load(searcher, addr)?;
-        let mut analysed = store.analyse(stored.article);
-        analysed.stored.file = stored.file;
-        self.write(store, analysed, group)
+        analyse_ahead(
+            moves,
+            |(addr, group)| {
+                let stored = store.load(searcher, addr)?;
+                let mut analysed = store.analyse(stored.article);
+                analysed.stored.file = stored.file;
+                Ok((analysed, group))
+            },
+            |loaded: Result<(Analysed, &str)>| {
+                let (analysed, group) = loaded?;
+                self.write(store, analysed, group)
+            },
+        )
     }
 
     /// Deletes the article with this id; false if there was none.
@@ -281,7 +306,14 @@ impl Writer {
     /// Commits everything written so far (durable on return) and makes it
     /// visible to searches.
     pub fn commit(&mut self, store: &Store) -> Result<u64> {
+        let started = std::time::Instant::now();
+        let written = self.pending.len();
         let opstamp = self.commit_writes(store)?;
+        tracing::debug!(
+            written,
+            took_ms = started.elapsed().as_millis(),
+            "committed"
+        );
         let fixups = self.groups.take();
         if fixups.is_empty() {
             return Ok(opstamp);
