@@ -5,7 +5,7 @@
 #   hit-count / highlight correctness on bench/queries.txt, and a 1×/4×/16× scale curve.
 # Writes bench/RESULTS.md (raw results.json stays in /tmp/bench: its snippets quote the corpus); indexes, DBs and scaled corpora go to /tmp/bench.
 # Installs what is missing (apt: groonga-bin groonga-tokenizer-mecab mecab-ipadic-utf8 wrk) and
-# builds kiji in target/bench-build. Takes ~10 min on 2 cores once kiji is built (first build ~10 min more),
+# builds kiji in target/bench-build. Takes ~4 min on 2 cores once kiji is built (first build ~10 min more),
 # plus up to QUIET_WAIT s (default 300) waiting for the machine to go idle.
 # Usage: bench/run.sh     Env: KIJI_WIKINEWS=corpus.jsonl, QUIET_WAIT=300, BENCH_REPS=5, BENCH_ROUNDS=30,
 #        BENCH_SCALES="1 4 16", BENCH_SCALE_REPS=1, BENCH_SCALE_ROUNDS=15, BENCH_WRK_ROUNDS=3,
