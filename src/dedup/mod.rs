@@ -87,23 +87,19 @@ pub(crate) fn fix_groups(
             .position(|p| p.iter().any(founder))
             .or_else(|| (0..parts.len()).max_by_key(|&k| (parts[k].len(), std::cmp::Reverse(k))))
             .unwrap_or(0);
-        let keys: Vec<(usize, String)> = parts
-            .iter()
-            .enumerate()
-            .filter(|&(k, _)| k != keep)
-            .map(|(k, part)| {
-                let first = part
-                    .iter()
-                    .map(|&i| &articles[i].0)
-                    .min_by(|a, b| lookup::earliest_first(&a.article, &b.article))
-                    .expect("a part is never empty");
-                (k, founder_key(&first.article.id, &first.hash))
-            })
-            .collect();
-        let moves: Vec<_> = keys
-            .iter()
-            .flat_map(|(k, key)| parts[*k].iter().map(|&i| (addrs[i], key.as_str())))
-            .collect();
+        let mut moves = Vec::new();
+        for (k, part) in parts.iter().enumerate() {
+            if k == keep {
+                continue;
+            }
+            let first = part
+                .iter()
+                .map(|&i| &articles[i].0)
+                .min_by(|a, b| lookup::earliest_first(&a.article, &b.article))
+                .expect("a part is never empty");
+            let key = founder_key(&first.article.id, &first.hash);
+            moves.extend(part.iter().map(|&i| (addrs[i], key.clone())));
+        }
         split += moves.len();
         writer.rewrite_many(store, &searcher, moves)?;
     }

@@ -271,7 +271,7 @@ impl Writer {
         &mut self,
         store: &Store,
         searcher: &tantivy::Searcher,
-        moves: Vec<(tantivy::DocAddress, &str)>,
+        moves: Vec<(tantivy::DocAddress, impl AsRef<str> + Send)>,
     ) -> Result<()> {
         analyse_ahead(
             moves,
@@ -281,9 +281,9 @@ impl Writer {
                 analysed.stored.file = stored.file;
                 Ok((analysed, group))
             },
-            |loaded: Result<(Analysed, &str)>| {
+            |loaded: Result<(Analysed, _)>| {
                 let (analysed, group) = loaded?;
-                self.write(store, analysed, group)
+                self.write(store, analysed, group.as_ref())
             },
         )
     }
@@ -307,10 +307,11 @@ impl Writer {
     /// visible to searches.
     pub fn commit(&mut self, store: &Store) -> Result<u64> {
         let started = std::time::Instant::now();
-        let written = self.pending.len();
+        // Ids written or deleted since the last commit.
+        let touched = self.pending.len();
         let opstamp = self.commit_writes(store)?;
         tracing::debug!(
-            written,
+            touched,
             took_ms = started.elapsed().as_millis(),
             "committed"
         );
