@@ -177,17 +177,24 @@ fn citation_at(text: &str, at: usize) -> Option<Boilerplate> {
     })
 }
 
-/// The byte position of the next `needle` at or after `from`.
-fn find_from(text: &str, from: usize, needle: &str) -> Option<usize> {
-    text.get(from..)?.find(needle).map(|i| from + i)
+/// The two marks the boilerplate scanner jumps between.
+static DAY_PAREN: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new("日("));
+static TITLE_OPEN: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+    std::sync::LazyLock::new(|| memchr::memmem::Finder::new("『"));
+
+/// The byte position of the next match of `needle` (a whole UTF-8 text, so
+/// the match is at a char boundary) at or after `from`.
+fn find_from(text: &str, from: usize, needle: &memchr::memmem::Finder<'_>) -> Option<usize> {
+    needle.find(text.as_bytes().get(from..)?).map(|i| from + i)
 }
 
 /// The leftmost boilerplate match starting at or after `from`. A dated
 /// item starts before its `日(` with digits, 年 and 月 only, so candidates
 /// in the order of their `日(` or `『` are in the order of their starts.
 fn next_boilerplate(text: &str, from: usize) -> Option<Boilerplate> {
-    let mut item = find_from(text, from, "日(");
-    let mut citation = find_from(text, from, "『");
+    let mut item = find_from(text, from, &DAY_PAREN);
+    let mut citation = find_from(text, from, &TITLE_OPEN);
     loop {
         let (i, is_item) = match (item, citation) {
             (None, None) => return None,
@@ -199,12 +206,12 @@ fn next_boilerplate(text: &str, from: usize) -> Option<Boilerplate> {
             if let Some(m) = dated_item_at(text, i, from) {
                 return Some(m);
             }
-            item = find_from(text, i + '日'.len_utf8(), "日(");
+            item = find_from(text, i + '日'.len_utf8(), &DAY_PAREN);
         } else {
             if let Some(m) = citation_at(text, i) {
                 return Some(m);
             }
-            citation = find_from(text, i + '『'.len_utf8(), "『");
+            citation = find_from(text, i + '『'.len_utf8(), &TITLE_OPEN);
         }
     }
 }
@@ -282,47 +289,60 @@ fn mix64(mut z: u64) -> u64 {
     z ^ (z >> 31)
 }
 
-/// The distinct shingle hashes of a shingle text, sorted.
-fn shingle_hashes(text: &str) -> Vec<u64> {
-    let mut hashes = Vec::with_capacity(text.len() / 3);
-    let mut window: u128 = 0;
-    for (i, c) in text.chars().enumerate() {
-        window = ((window << 21) | u128::from(u32::from(c))) & ((1u128 << 105) - 1);
-        if i + 1 >= SHINGLE_CHARS {
-            hashes.push(shingle_hash(window));
-        }
-    }
-    hashes
+/// The hashes of a shingle text's shingles, in text order (repeats included).
+fn shingle_hashes(text: &str) -> impl Iterator<Item = u64> + '_ {
+    text.chars()
+        .scan(0u128, |window, c| {
+            *window = ((*window << 21) | u128::from(u32::from(c))) & ((1u128 << 105) - 1);
+            Some(*window)
+        })
+        .skip(SHINGLE_CHARS - 1)
+        .map(shingle_hash)
 }
 
-/// How many distinct values `hashes` holds: an open-addressing set of the
-/// (already uniform) hashes themselves — a fifth of the cost of sorting
-/// them, which was the previous way to count.
-fn distinct(hashes: &[u64]) -> usize {
-    let slots = (hashes.len() * 2).next_power_of_two().max(16);
-    let mut table = vec![0u64; slots];
-    let (mut n, mut zero) = (0, false);
-    for &h in hashes {
-        if h == 0 {
-            // 0 marks an empty slot; a zero hash is counted aside.
-            n += usize::from(!zero);
-            zero = true;
-            continue;
+/// A set of (already uniform) shingle hashes, to count the distinct ones:
+/// open addressing over the hashes themselves, sized once for the most
+/// hashes it will be given (a fifth of the cost of sorting them, which was
+/// the first way to count).
+struct Distinct {
+    table: Vec<u64>,
+    /// Whether the hash 0 (the empty slot's mark) was inserted.
+    zero: bool,
+    len: usize,
+}
+
+impl Distinct {
+    /// A set for at most `n` hashes.
+    fn with_capacity(n: usize) -> Distinct {
+        Distinct {
+            table: vec![0; (n * 2).next_power_of_two().max(16)],
+            zero: false,
+            len: 0,
         }
-        let mut i = (h >> 32) as usize & (slots - 1);
+    }
+
+    /// Inserts `h`; whether it was new.
+    fn insert(&mut self, h: u64) -> bool {
+        if h == 0 {
+            let new = !self.zero;
+            self.zero = true;
+            self.len += usize::from(new);
+            return new;
+        }
+        let mask = self.table.len() - 1;
+        let mut i = (h >> 32) as usize & mask;
         loop {
-            match table[i] {
+            match self.table[i] {
                 0 => {
-                    table[i] = h;
-                    n += 1;
-                    break;
+                    self.table[i] = h;
+                    self.len += 1;
+                    return true;
                 }
-                t if t == h => break,
-                _ => i = (i + 1) & (slots - 1),
+                t if t == h => return false,
+                _ => i = (i + 1) & mask,
             }
         }
     }
-    n
 }
 
 impl Signature {
@@ -334,20 +354,24 @@ impl Signature {
     /// The signature of a body already normalised (the text the analyser
     /// segmented); `None` when it is too short.
     pub fn of_normalized(normalized: &str) -> Option<Signature> {
-        let hashes = shingle_hashes(&shingle_text(normalized));
-        let shingles = distinct(&hashes);
+        let text = shingle_text(normalized);
+        let most = text.chars().count().saturating_sub(SHINGLE_CHARS - 1);
+        let mut distinct = Distinct::with_capacity(most);
+        // One permutation: the high 32 bits choose the bin, the low 32 bits
+        // compete for its minimum (a repeated shingle cannot lower it).
+        let mut bins: [Option<u32>; HASHES] = [None; HASHES];
+        for h in shingle_hashes(&text) {
+            if distinct.insert(h) {
+                let bin = (((h >> 32) * HASHES as u64) >> 32) as usize;
+                let v = h as u32;
+                if bins[bin].is_none_or(|m| v < m) {
+                    bins[bin] = Some(v);
+                }
+            }
+        }
+        let shingles = distinct.len;
         if shingles < MIN_SHINGLES {
             return None;
-        }
-        // One permutation: the high 32 bits choose the bin, the low 32 bits
-        // compete for its minimum.
-        let mut bins: [Option<u32>; HASHES] = [None; HASHES];
-        for &h in &hashes {
-            let bin = (((h >> 32) * HASHES as u64) >> 32) as usize;
-            let v = h as u32;
-            if bins[bin].is_none_or(|m| v < m) {
-                bins[bin] = Some(v);
-            }
         }
         // Optimal densification: an empty bin takes the value of the first
         // non-empty bin in its own fixed probe sequence.
@@ -590,7 +614,7 @@ mod tests {
     }
 
     fn sorted_shingles(text: &str) -> Vec<u64> {
-        let mut hashes = shingle_hashes(text);
+        let mut hashes: Vec<u64> = shingle_hashes(text).collect();
         hashes.sort_unstable();
         hashes.dedup();
         hashes
@@ -598,14 +622,19 @@ mod tests {
 
     #[test]
     fn distinct_counts_as_sort_and_dedup() {
+        fn count_distinct(hashes: impl IntoIterator<Item = u64>) -> usize {
+            let hashes: Vec<u64> = hashes.into_iter().collect();
+            let mut set = Distinct::with_capacity(hashes.len());
+            hashes.into_iter().filter(|&h| set.insert(h)).count()
+        }
         for (seed, n) in [(1, 0), (2, 3), (3, 200), (4, 3000)] {
             let t = text(seed, n);
             let doubled = format!("{t}{t}");
             for s in [&t, &doubled] {
-                assert_eq!(distinct(&shingle_hashes(s)), sorted_shingles(s).len());
+                assert_eq!(count_distinct(shingle_hashes(s)), sorted_shingles(s).len());
             }
         }
-        assert_eq!(distinct(&[0, 0, 5, 5, 7]), 3);
+        assert_eq!(count_distinct([0, 0, 5, 5, 7]), 3);
     }
 
     fn exact_jaccard(a: &str, b: &str) -> f64 {
