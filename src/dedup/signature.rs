@@ -18,6 +18,10 @@
 //! optimiser and a logger with it; the algorithm is the twenty lines of
 //! [`Signature::of_normalized`].
 
+use std::sync::LazyLock;
+
+use memchr::memmem::Finder;
+
 use crate::analysis::normalize::normalize_str;
 
 /// Characters per shingle.
@@ -178,14 +182,12 @@ fn citation_at(text: &str, at: usize) -> Option<Boilerplate> {
 }
 
 /// The two marks the boilerplate scanner jumps between.
-static DAY_PAREN: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-    std::sync::LazyLock::new(|| memchr::memmem::Finder::new("日("));
-static TITLE_OPEN: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
-    std::sync::LazyLock::new(|| memchr::memmem::Finder::new("『"));
+static DAY_PAREN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("日("));
+static TITLE_OPEN: LazyLock<Finder<'static>> = LazyLock::new(|| Finder::new("『"));
 
 /// The byte position of the next match of `needle` (a whole UTF-8 text, so
 /// the match is at a char boundary) at or after `from`.
-fn find_from(text: &str, from: usize, needle: &memchr::memmem::Finder<'_>) -> Option<usize> {
+fn find_from(text: &str, from: usize, needle: &Finder<'_>) -> Option<usize> {
     needle.find(text.as_bytes().get(from..)?).map(|i| from + i)
 }
 
