@@ -49,11 +49,11 @@ pub const MAX_LABELS: usize = 8;
 
 type Row = [f64; MAX_LABELS];
 
-/// Open addressing, linear probing; key 0 marks an empty slot.
+/// Open addressing, linear probing; key 0 marks an empty slot. A slot holds
+/// its key and value side by side: one cache line read per probe.
 #[derive(Debug)]
 struct KeyTable {
-    keys: Vec<u64>,
-    vals: Vec<u32>,
+    slots: Vec<(u64, u32)>,
     mask: usize,
 }
 
@@ -66,8 +66,7 @@ impl KeyTable {
     fn with_capacity(n: usize) -> KeyTable {
         let size = (n * 2).max(16).next_power_of_two();
         KeyTable {
-            keys: vec![0; size],
-            vals: vec![0; size],
+            slots: vec![(0, 0); size],
             mask: size - 1,
         }
     }
@@ -77,19 +76,12 @@ impl KeyTable {
         let key = nonzero(key);
         let mut i = (key as usize) & self.mask;
         loop {
-            match self.keys[i] {
-                0 => {
-                    self.keys[i] = key;
-                    self.vals[i] = val;
+            match self.slots[i] {
+                (0, _) => {
+                    self.slots[i] = (key, val);
                     return Ok(());
                 }
-                k if k == key => {
-                    return if self.vals[i] == val {
-                        Ok(())
-                    } else {
-                        Err(self.vals[i])
-                    };
-                }
+                (k, v) if k == key => return if v == val { Ok(()) } else { Err(v) },
                 _ => i = (i + 1) & self.mask,
             }
         }
@@ -100,9 +92,9 @@ impl KeyTable {
         let key = nonzero(key);
         let mut i = (key as usize) & self.mask;
         loop {
-            let k = self.keys[i];
+            let (k, v) = self.slots[i];
             if k == key {
-                return Some(self.vals[i]);
+                return Some(v);
             }
             if k == 0 {
                 return None;
@@ -212,6 +204,8 @@ pub struct FastModel {
     /// The state scores of a morpheme that must be `O`: 0 for `O`, −∞ for
     /// every other label.
     outside: Row,
+    /// The label `O`.
+    o: usize,
 }
 
 fn bad(msg: impl std::fmt::Display) -> Error {
@@ -323,6 +317,7 @@ impl FastModel {
             labels,
             templates,
             outside,
+            o,
         };
         use Template::*;
         fm.title_next = fm.row(TitleNext, 0, 0);
@@ -442,7 +437,7 @@ impl FastModel {
             Scoring::Pruned => Some(left_out_of_tagged(ms, &tags)),
         };
         self.rows_of(text, ms, &tags, gazetteer, skip.as_deref(), &mut sum);
-        self.viterbi(&sum.state)
+        self.viterbi(&sum.state, skip.as_deref())
     }
 
     /// The row of the feature `t` with values hashed `a`, `b` (or [`NO`]).
@@ -751,17 +746,18 @@ impl FastModel {
     }
 
     /// Viterbi over the state scores, exactly as `crfs` runs it (first
-    /// maximum wins).
-    fn viterbi(&self, state: &[Row]) -> Vec<u32> {
+    /// maximum wins). `outside[t]`: morpheme `t` was left out of the scoring
+    /// (its scores are [`FastModel::outside`]).
+    fn viterbi(&self, state: &[Row], outside: Option<&[bool]>) -> Vec<u32> {
         match self.num_labels {
-            7 => self.viterbi_n::<7>(state),
-            _ => self.viterbi_n::<MAX_LABELS>(state),
+            7 => self.viterbi_n::<7>(state, outside),
+            _ => self.viterbi_n::<MAX_LABELS>(state, outside),
         }
     }
 
     /// [`FastModel::viterbi`] over `L` labels; labels past the model's
     /// (`L` > `num_labels`) have −∞ scores, so they never win.
-    fn viterbi_n<const L: usize>(&self, state: &[Row]) -> Vec<u32> {
+    fn viterbi_n<const L: usize>(&self, state: &[Row], outside: Option<&[bool]>) -> Vec<u32> {
         let l = self.num_labels.min(L);
         let n = state.len();
         if n == 0 {
@@ -771,19 +767,30 @@ impl FastModel {
         let mut back: Vec<[u8; L]> = vec![[0; L]; n];
         let mut prev = [f64::NEG_INFINITY; L];
         prev[..l].copy_from_slice(&state[0][..l]);
+        // The best predecessor of label `j` (the first maximum, as `crfs`).
+        let best_before = |prev: &[f64; L], j: usize| {
+            let mut best = f64::MIN;
+            let mut arg = 0u8;
+            for i in 0..L {
+                let score = prev[i] + trans[j][i];
+                if best < score {
+                    best = score;
+                    arg = i as u8;
+                }
+            }
+            (best, arg)
+        };
         for t in 1..n {
             let mut current = [f64::NEG_INFINITY; L];
             let back_t = &mut back[t];
+            // A morpheme left out scores −∞ for every label but `O`: no path
+            // runs through the others, so only `O`'s predecessor is needed.
+            let only_o = outside.is_some_and(|s| s[t]);
             for j in 0..l {
-                let mut best = f64::MIN;
-                let mut arg = 0u8;
-                for i in 0..L {
-                    let score = prev[i] + trans[j][i];
-                    if best < score {
-                        best = score;
-                        arg = i as u8;
-                    }
+                if only_o && j != self.o {
+                    continue;
                 }
+                let (best, arg) = best_before(&prev, j);
                 back_t[j] = arg;
                 current[j] = best + state[t][j];
             }

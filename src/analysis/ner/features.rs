@@ -266,7 +266,7 @@ pub fn hash_str(s: &str) -> u64 {
 }
 
 /// A strong 64-bit mix (splitmix64's finaliser).
-fn mix(mut z: u64) -> u64 {
+pub(crate) fn mix(mut z: u64) -> u64 {
     z = (z ^ (z >> 30)).wrapping_mul(0xbf58_476d_1ce4_e5b9);
     z = (z ^ (z >> 27)).wrapping_mul(0x94d0_49bb_1331_11eb);
     z ^ (z >> 31)
