@@ -134,9 +134,6 @@ const CACHE_WORDS: usize = 1 << 14;
 /// features (the first features of a morpheme) with their sum.
 #[derive(Debug)]
 struct Word {
-    surface: Box<str>,
-    details: Box<[u8]>,
-    unknown: bool,
     word: u64,
     pos3: u64,
     class: u64,
@@ -451,14 +448,7 @@ impl FastModel {
 
     /// What the model holds for a word wherever it stands (see [`Word`]).
     /// Its local features are those of [`features::each`], in its order.
-    fn word(
-        &self,
-        surface: &str,
-        details: &[u8],
-        unknown: bool,
-        m: &Morpheme<'_>,
-        gazetteer: &Gazetteer,
-    ) -> Word {
+    fn word(&self, surface: &str, unknown: bool, m: &Morpheme<'_>, gazetteer: &Gazetteer) -> Word {
         use Template::*;
         let mut buf = String::with_capacity(40);
         let mut end3 = 0;
@@ -556,9 +546,6 @@ impl FastModel {
             }
         }
         Word {
-            surface: surface.into(),
-            details: details.into(),
-            unknown,
             word: wh,
             pos3: p3,
             class: ch,
@@ -578,9 +565,6 @@ impl FastModel {
         use Template::*;
         let (wh, dash) = (features::hash_str(word), features::hash_str("-"));
         Word {
-            surface: word.into(),
-            details: Box::default(),
-            unknown: false,
             word: wh,
             pos3: dash,
             class: dash,
@@ -640,20 +624,21 @@ impl FastModel {
                         joined.as_slice()
                     }
                 };
-                // Where the entry lives is a good key; the check below
-                // compares the contents.
-                let k = features::hash_str(m.surface)
-                    ^ (details.as_ptr() as u64).rotate_left(17)
-                    ^ u64::from(m.unknown);
-                let hit = cache.index.get(&k).copied().filter(|&w| {
-                    let w = &cache.words[w as usize];
-                    *w.surface == *m.surface && *w.details == *details && w.unknown == m.unknown
-                });
-                let w = match hit {
-                    Some(w) => w,
+                // A word is known by a 64-bit hash of its surface and its
+                // dictionary entry (their contents): two words are the same
+                // when their hashes are, as two features are (the keys of
+                // [`features::key`]). No word's strings are read again, which
+                // cost a cache miss or two a morpheme.
+                let k = features::mix(
+                    features::hash_str(m.surface)
+                        ^ features::hash_bytes(details).rotate_left(29)
+                        ^ u64::from(m.unknown),
+                );
+                let w = match cache.index.get(&k) {
+                    Some(&w) => w,
                     None => {
                         let w = cache.words.len() as u32;
-                        let word = self.word(m.surface, details, m.unknown, m, gazetteer);
+                        let word = self.word(m.surface, m.unknown, m, gazetteer);
                         cache.words.push(word);
                         cache.index.insert(k, w);
                         w
