@@ -281,18 +281,27 @@ def timed(cmd, stdin=None, stdout=None, env=None, cwd=None, tag="x"):
 def kiji_env():
     e = dict(os.environ)
     e["KIJI_LOG"] = "warn"
-    for k in ("KIJI_INDEX", "KIJI_CORPUS", "KIJI_WATCH", "KIJI_BIND", "KIJI_PROGRESS"):
+    for k in ("KIJI_INDEX", "KIJI_CORPUS", "KIJI_WATCH", "KIJI_BIND", "KIJI_PROGRESS",
+              "KIJI_DEDUP", "KIJI_ENTITY_MODEL"):
         e.pop(k, None)
     return e
 
 
-def ingest_kiji(jsonl, k, n_articles, dedup=True):
-    """kiji's ingest; `dedup=False`: with near-duplicate detection off (`KIJI_DEDUP=off`), for its cost."""
-    d = os.path.join(SCRATCH, "db", f"kiji_x{k}" if dedup else f"kiji_nodedup_x{k}")
+# Variants of kiji's ingest measured at 1× in the same interleaved runs as its default, for
+# what one setting costs: name → environment.
+KIJI_VARIANTS = {
+    "kiji-nodedup": {"KIJI_DEDUP": "off"},      # near-duplicate detection off
+    "kiji-model": {"KIJI_ENTITY_MODEL": "on"},  # the learned entity model on
+}
+
+
+def ingest_kiji(jsonl, k, n_articles, variant="kiji"):
+    """kiji's ingest with its defaults, or as a variant of `KIJI_VARIANTS` (only its cost is kept)."""
+    d = os.path.join(SCRATCH, "db", f"{variant.replace('-', '_')}_x{k}")
     shutil.rmtree(d, ignore_errors=True)
     os.makedirs(os.path.dirname(d), exist_ok=True)
     env = kiji_env()
-    env["KIJI_DEDUP"] = "on" if dedup else "off"
+    env.update(KIJI_VARIANTS.get(variant, {}))
     wall, (rss, cpu), out = timed([KIJI, "--index", d, "ingest", "--json", jsonl], env=env,
                                   cwd=KIJI_CWD, tag="kiji")
     rep = json.loads(out)
@@ -303,7 +312,7 @@ def ingest_kiji(jsonl, k, n_articles, dedup=True):
     if added_n != n_articles or rejected_n:
         raise RuntimeError(f"kiji ingest added {added_n} of {n_articles}, rejected {rejected_n}")
     alloc, app = du(d)
-    if not dedup:
+    if variant != "kiji":
         shutil.rmtree(d, ignore_errors=True)   # only its cost is reported; no server reads it
     return {"wall_s": wall, "cpu_s": cpu, "rss_kb": rss, "disk_alloc": alloc, "disk_apparent": app,
             "docs": added_n}
@@ -630,12 +639,12 @@ def main():
             reps = REPS if k == 1 else SCALE_REPS
             runs = defaultdict(list)
             phase(f"ingest-{k}x")
-            # At 1×, kiji with near-duplicate detection off too: what detection costs.
-            variants = ENGINES + (["kiji-nodedup"] if k == 1 and "kiji" in ENGINES else [])
+            # At 1×, kiji's variants too: what detection and the entity model cost.
+            variants = ENGINES + (list(KIJI_VARIANTS) if k == 1 and "kiji" in ENGINES else [])
             for rep in range(reps):         # interleaved: rep 1 of every engine, then rep 2, ...
                 for e in variants:
                     if e.startswith("kiji"):
-                        r = ingest_kiji(jsonl, k, n, dedup=e == "kiji")
+                        r = ingest_kiji(jsonl, k, n, variant=e)
                     else:
                         r = ingest_groonga(e.split("-")[1], loadfile, k, n)
                     runs[e].append(r)
@@ -644,6 +653,8 @@ def main():
             res["ingest"] = {e: median_rec(runs[e]) for e in ENGINES}
             if "kiji-nodedup" in runs:
                 res["ingest_nodedup"] = median_rec(runs["kiji-nodedup"])
+            if "kiji-model" in runs:
+                res["ingest_model"] = median_rec(runs["kiji-model"])
             servers = {}
             try:
                 phase(f"serve-start-{k}x")

@@ -174,6 +174,15 @@ def main():
           f"(on ÷ off **{k_['wall_s'] / nd['wall_s']:.3f}**); CPU {nd['cpu_s']:.2f} s off against {k_['cpu_s']:.2f} s on "
           f"(**{k_['cpu_s'] / nd['cpu_s']:.3f}**); peak RSS {nd['rss_kb'] / 1024:.0f} MB off, {k_['rss_kb'] / 1024:.0f} MB on.")
         w("")
+    md = s1.get("ingest_model")
+    if md and "kiji" in ing:
+        k_ = ing["kiji"]
+        w(f"**What the learned entity model costs** (kiji with `KIJI_ENTITY_MODEL=on`, in the same interleaved "
+          f"runs; the default above has it off): wall {md['wall_s']:.2f} s [{md['wall_min']:.2f}–{md['wall_max']:.2f}] "
+          f"on against {k_['wall_s']:.2f} s off (on ÷ off **{md['wall_s'] / k_['wall_s']:.3f}**); "
+          f"CPU {md['cpu_s']:.2f} s on against {k_['cpu_s']:.2f} s off (**{md['cpu_s'] / k_['cpu_s']:.3f}**); "
+          f"peak RSS {md['rss_kb'] / 1024:.0f} MB on, {k_['rss_kb'] / 1024:.0f} MB off.")
+        w("")
     # ------------------------------------------------------------ latency
     w(f"## 2. Query latency (1×; {len(r['queries'])} queries × {r['config']['rounds']} rounds after a warm-up round)")
     w("")
