@@ -145,6 +145,13 @@ struct Word {
     c: [u32; 5],
     /// `k64[-1]`, `k256[-1]`, `k64[1]`, `k256[1]` with this word's clusters.
     k: [u32; 4],
+    /// [`surely_outside`] a name, and a [`fragment`] of an unknown word.
+    outside: bool,
+    fragment: bool,
+    /// `rlast`, `rfirst`, `rnext`, `rprev` with this word as the value (the
+    /// noun-run features of the morphemes of a run it ends, starts or
+    /// stands beside).
+    run: [u32; 4],
     /// The rows of the word-local features, in order ([`NO`] left out).
     local: Vec<u32>,
     /// Their state scores summed in that order (from 0.0, as `crfs`).
@@ -373,7 +380,7 @@ impl FastModel {
         }
         let mut ids = Ids(Vec::with_capacity(ms.len()), Vec::new());
         let tags = features::rule_tags(ms, rules);
-        self.rows_of(text, ms, &tags, gazetteer, None, &mut ids);
+        self.rows_of(text, ms, &tags, gazetteer, false, &mut ids);
         ids.0
     }
 
@@ -429,12 +436,10 @@ impl FastModel {
             state: Vec::with_capacity(ms.len()),
             outside: self.outside,
         };
-        let skip = match scoring {
-            Scoring::Exact => None,
-            Scoring::Pruned => Some(left_out_of_tagged(ms, &tags)),
-        };
-        self.rows_of(text, ms, &tags, gazetteer, skip.as_deref(), &mut sum);
-        self.viterbi(&sum.state, skip.as_deref())
+        let prune = scoring == Scoring::Pruned;
+        let skip = self.rows_of(text, ms, &tags, gazetteer, prune, &mut sum);
+        debug_assert!(!prune || skip == left_out_of_tagged(ms, &tags));
+        self.viterbi(&sum.state, prune.then_some(skip.as_slice()))
     }
 
     /// The row of the feature `t` with values hashed `a`, `b` (or [`NO`]).
@@ -553,12 +558,23 @@ impl FastModel {
             p: [Pm2, Pm1, Pp1, Pp2].map(|t| self.row(t, p3, 0)),
             c: [Cm2, Cm1, C0, Cp1, Cp2].map(|t| self.row(t, ch, 0)),
             k,
+            run: Self::RUN_WORD.map(|t| self.row(t, wh, 0)),
+            outside: surely_outside(m),
+            fragment: fragment(m),
             local,
             prefix,
             title,
             may_title: may_start_title(surface),
         }
     }
+
+    /// The templates of [`Word::run`], in its order.
+    const RUN_WORD: [Template; 4] = [
+        Template::RunLast,
+        Template::RunFirst,
+        Template::RunNext,
+        Template::RunPrev,
+    ];
 
     /// A text boundary (`<s>` or `</s>`; part of speech and class `-`).
     fn boundary(&self, word: &str) -> Word {
@@ -572,6 +588,9 @@ impl FastModel {
             p: [Pm2, Pm1, Pp1, Pp2].map(|t| self.row(t, dash, 0)),
             c: [Cm2, Cm1, C0, Cp1, Cp2].map(|t| self.row(t, dash, 0)),
             k: [NO; 4],
+            run: Self::RUN_WORD.map(|t| self.row(t, wh, 0)),
+            outside: false,
+            fragment: false,
             local: Vec::new(),
             prefix: [0.0; MAX_LABELS],
             title: false,
@@ -583,6 +602,8 @@ impl FastModel {
     /// morpheme `i`, in the order of [`features::each`] (which builds the
     /// same features as strings for training and for `crfs`). What depends
     /// on a word alone is looked up once per word and thread ([`Word`]).
+    /// With `prune`, the morphemes [`left_out_of`] the scoring get
+    /// [`Rows::outside`] instead, and are returned (nothing without).
     #[inline(always)]
     fn rows_of<R: Rows>(
         &self,
@@ -590,13 +611,13 @@ impl FastModel {
         ms: &[Morpheme<'_>],
         tags: &[u8],
         gazetteer: &Gazetteer,
-        skip: Option<&[bool]>,
+        prune: bool,
         out: &mut R,
-    ) {
+    ) -> Vec<bool> {
         use Template::*;
         let n = ms.len();
         if n == 0 {
-            return;
+            return Vec::new();
         }
         CACHE.with_borrow_mut(|cache| {
             let owner = (self.id, gazetteer.generation());
@@ -659,6 +680,19 @@ impl FastModel {
             padded.extend([DASH as u8; 2]);
             padded.extend_from_slice(tags);
             padded.extend([DASH as u8; 2]);
+            // `left_out_of_tagged`, from the words' flags.
+            let skip: Vec<bool> = if prune {
+                (0..n)
+                    .map(|i| {
+                        tags[i] == RULE_O
+                            && words[i + 2].outside
+                            && !words[i + 1].fragment
+                            && !words[i + 3].fragment
+                    })
+                    .collect()
+            } else {
+                Vec::new()
+            };
             let emit = |out: &mut R, row: u32| {
                 if row != NO {
                     out.add(row);
@@ -668,7 +702,7 @@ impl FastModel {
                 let (&[a, b, w, c, d], &[ra, rb, rw, rc, rd]) = (win, r) else {
                     continue;
                 };
-                if skip.is_some_and(|s| s[i]) {
+                if prune && skip[i] {
                     out.outside();
                     continue;
                 }
@@ -718,16 +752,17 @@ impl FastModel {
                     emit(out, c.k[3]);
                     if let Some(r) = runs.get(i).copied().flatten() {
                         emit(out, self.run_places[r.place_index()]);
-                        emit(out, self.row(RunLast, words[r.last + 2].word, 0));
-                        emit(out, self.row(RunFirst, words[r.first + 2].word, 0));
+                        emit(out, words[r.last + 2].run[0]);
+                        emit(out, words[r.first + 2].run[1]);
                         emit(out, self.run_lens[(r.last - r.first + 1).min(6)]);
-                        emit(out, self.row(RunNext, words[r.last + 3].word, 0));
-                        emit(out, self.row(RunPrev, words[r.first + 1].word, 0));
+                        emit(out, words[r.last + 3].run[2]);
+                        emit(out, words[r.first + 1].run[3]);
                     }
                 }
                 out.end();
             }
-        });
+            skip
+        })
     }
 
     /// Viterbi over the state scores, exactly as `crfs` runs it (first
