@@ -166,22 +166,22 @@ def main():
     w("")
     w("CPU s: user + system time of the process(es), median of the runs; peak RSS: largest of the runs.")
     w("")
-    nd = s1.get("ingest_nodedup")
-    if nd and "kiji" in ing:
-        k_ = ing["kiji"]
-        w(f"**What near-duplicate detection costs** (kiji with `KIJI_DEDUP=off`, in the same interleaved runs): "
-          f"wall {nd['wall_s']:.2f} s [{nd['wall_min']:.2f}–{nd['wall_max']:.2f}] off against {k_['wall_s']:.2f} s on "
-          f"(on ÷ off **{k_['wall_s'] / nd['wall_s']:.3f}**); CPU {nd['cpu_s']:.2f} s off against {k_['cpu_s']:.2f} s on "
-          f"(**{k_['cpu_s'] / nd['cpu_s']:.3f}**); peak RSS {nd['rss_kb'] / 1024:.0f} MB off, {k_['rss_kb'] / 1024:.0f} MB on.")
-        w("")
-    md = s1.get("ingest_model")
-    if md and "kiji" in ing:
-        k_ = ing["kiji"]
-        w(f"**What the learned entity model costs** (kiji with `KIJI_ENTITY_MODEL=on`, in the same interleaved "
-          f"runs; the default above has it off): wall {md['wall_s']:.2f} s [{md['wall_min']:.2f}–{md['wall_max']:.2f}] "
-          f"on against {k_['wall_s']:.2f} s off (on ÷ off **{md['wall_s'] / k_['wall_s']:.3f}**); "
-          f"CPU {md['cpu_s']:.2f} s on against {k_['cpu_s']:.2f} s off (**{md['cpu_s'] / k_['cpu_s']:.3f}**); "
-          f"peak RSS {md['rss_kb'] / 1024:.0f} MB on, {k_['rss_kb'] / 1024:.0f} MB off.")
+    # kiji's variants, ingested in the same interleaved runs: what each setting costs.
+    for what, setting, note, key, variant_on in [
+        ("near-duplicate detection", "KIJI_DEDUP=off", "", "ingest_nodedup", False),
+        ("the learned entity model", "KIJI_ENTITY_MODEL=on", "; the default above has it off",
+         "ingest_model", True),
+    ]:
+        v = s1.get(key)
+        if not v or "kiji" not in ing:
+            continue
+        on, off = (v, ing["kiji"]) if variant_on else (ing["kiji"], v)
+        rng = f"[{v['wall_min']:.2f}–{v['wall_max']:.2f}]"
+        w(f"**What {what} costs** (kiji with `{setting}`, in the same interleaved runs{note}): "
+          f"wall {on['wall_s']:.2f} s{' ' + rng if variant_on else ''} on against {off['wall_s']:.2f} s"
+          f"{'' if variant_on else ' ' + rng} off (on ÷ off **{on['wall_s'] / off['wall_s']:.3f}**); "
+          f"CPU {on['cpu_s']:.2f} s on against {off['cpu_s']:.2f} s off (**{on['cpu_s'] / off['cpu_s']:.3f}**); "
+          f"peak RSS {on['rss_kb'] / 1024:.0f} MB on, {off['rss_kb'] / 1024:.0f} MB off.")
         w("")
     # ------------------------------------------------------------ latency
     w(f"## 2. Query latency (1×; {len(r['queries'])} queries × {r['config']['rounds']} rounds after a warm-up round)")
