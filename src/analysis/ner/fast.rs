@@ -6,18 +6,23 @@
 //! `format!`s, as many lookups in the model's string database and a
 //! feature-by-feature walk. Here the attribute strings are hashed once,
 //! when the model loads; a morpheme costs the hashes of its values and
-//! ~40 probes of a flat table. The scores are summed in the same order as
-//! `crfs` sums them (attribute by attribute, in the order of
-//! [`features::each`]; a missing label adds 0.0, which changes no sum), and
-//! Viterbi breaks ties the same way, so the labels of [`Scoring::Exact`]
-//! are `crfs`'s labels (tested against it in `super::tests` and
-//! `tests/ner.rs`). [`Scoring::Pruned`], what kiji runs, leaves out of the
-//! scoring the morphemes that are surely no part of a name (particles,
-//! auxiliary verbs …) and labels them `O`.
+//! a few probes of a flat table, for the features of two words that the
+//! words' own flags do not rule out ([`Word::pairs`]). What a word
+//! contributes wherever it stands (its own features, and those that read it
+//! from one or two morphemes away) is summed once, when a thread first
+//! meets the word ([`Sums`]). The scores are the sums `crfs` computes, in
+//! another order (a word's rows first, then the pairs, then the neighbours'
+//! sums): the two can differ in the last bits, and Viterbi (which breaks
+//! ties as `crfs` does) gives the same labels unless two paths score within
+//! that. The labels of [`Scoring::Exact`] are tested to be `crfs`'s in
+//! `super::tests` and `tests/ner.rs` (all 2,638 sentences of the stockmark
+//! set, 300 Wikinews articles). [`Scoring::Pruned`], what kiji runs, leaves
+//! out of the scoring the morphemes that are surely no part of a name
+//! (particles, auxiliary verbs …) and labels them `O`.
 //!
-//! The one way the two could differ: a feature of the text whose key equals
-//! the key of a different attribute of the model (64-bit keys; two of the
-//! model's own attributes with one key are refused at load).
+//! The other way the two could differ: a feature of the text whose key
+//! equals the key of a different attribute of the model (64-bit keys; two
+//! of the model's own attributes with one key are refused at load).
 
 use crfs::Model;
 
@@ -107,11 +112,17 @@ impl KeyTable {
 /// No attribute.
 const NO: u32 = u32::MAX;
 
-/// Receives the attribute rows of each morpheme in order: first the word's
-/// own ([`Rows::word`]), then its context ([`Rows::add`]), then `end`.
+/// Receives the attribute rows of each morpheme: first the word's own
+/// ([`Rows::word`]), then its context ([`Rows::add`]), then `end`.
 trait Rows {
+    /// Whether the receiver takes what a neighbour contributes as one sum
+    /// ([`Rows::around`], the tagger) rather than row by row, in the order
+    /// of [`features::each`] (the attribute ids of the tests).
+    const SUMS: bool;
     fn word(&mut self, w: &Word);
     fn add(&mut self, row: u32);
+    /// The neighbours' sums ([`Word::around`]), with [`Rows::SUMS`].
+    fn around(&mut self, _a: &Word, _b: &Word, _c: &Word, _d: &Word) {}
     fn end(&mut self);
     /// Instead of the three above: a morpheme left out of the scoring (see
     /// [`Scoring::Pruned`]).
@@ -145,6 +156,14 @@ struct Word {
     c: [u32; 5],
     /// `k64[-1]`, `k256[-1]`, `k64[1]`, `k256[1]` with this word's clusters.
     k: [u32; 4],
+    /// The state scores of those rows summed by the place they read the
+    /// word from, and of its word-local features.
+    sums: Sums,
+    /// Bit `2 p` (`2 p + 1`): the word's value is the first (second) value
+    /// of some attribute of the pair template [`PAIRS`]`[p]`; a pair whose
+    /// words lack the bits is no attribute of the model, and is not looked
+    /// up.
+    pairs: u32,
     /// [`surely_outside`] a name, and a [`fragment`] of an unknown word.
     outside: bool,
     fragment: bool,
@@ -154,12 +173,59 @@ struct Word {
     run: [u32; 4],
     /// The rows of the word-local features, in order ([`NO`] left out).
     local: Vec<u32>,
-    /// Their state scores summed in that order (from 0.0, as `crfs`).
-    prefix: Row,
     /// A title or honorific (氏, 大統領).
     title: bool,
     /// Some title starts with its first character.
     may_title: bool,
+}
+
+/// What a word contributes to the state scores of a morpheme, by where it
+/// stands from it (one cache line each).
+#[derive(Debug, Clone, Copy, Default)]
+#[repr(C, align(64))]
+struct Sums {
+    /// The morpheme itself: its word-local features, summed in their order
+    /// (as `crfs`).
+    local: Row,
+    /// Two morphemes before the one scored: `w[-2]`, `p[-2]`, `c[-2]` with
+    /// this word as the value; the one before: `w[-1]`, `p[-1]`, `c[-1]`,
+    /// `k64[-1]`, `k256[-1]`; then the one after and two after.
+    before2: Row,
+    before1: Row,
+    after1: Row,
+    after2: Row,
+}
+
+/// What a pair template reads of each word.
+#[derive(Debug, Clone, Copy)]
+enum Value {
+    Word,
+    Pos,
+    Class,
+}
+
+/// The templates of two values, and what they read.
+const PAIRS: [(Template, Value); 10] = [
+    (Template::Wm1W0, Value::Word),
+    (Template::W0W1, Value::Word),
+    (Template::Pm1P0, Value::Pos),
+    (Template::P0P1, Value::Pos),
+    (Template::C0C1, Value::Class),
+    (Template::Cm1C0, Value::Class),
+    (Template::Wm2Wm1, Value::Word),
+    (Template::W1W2, Value::Word),
+    (Template::Pm2Pm1, Value::Pos),
+    (Template::P1P2, Value::Pos),
+];
+
+impl Word {
+    fn value(&self, v: Value) -> u64 {
+        match v {
+            Value::Word => self.word,
+            Value::Pos => self.pos3,
+            Value::Class => self.class,
+        }
+    }
 }
 
 /// The words a thread has seen, for one model and gazetteer (`owner`).
@@ -205,6 +271,9 @@ pub struct FastModel {
     /// The templates the model has attributes of (the others are not
     /// looked up).
     templates: TemplateSet,
+    /// By [`PAIRS`]: the hashes of the first and of the second values of
+    /// its attributes (for [`Word::pairs`]).
+    pair_values: Vec<[rustc_hash::FxHashSet<u64>; 2]>,
     /// The state scores of a morpheme that must be `O`: 0 for `O`, −∞ for
     /// every other label.
     outside: Row,
@@ -291,18 +360,27 @@ impl FastModel {
         outside[o] = 0.0;
         let mut table = KeyTable::with_capacity(num_attrs);
         let mut templates = TemplateSet::EMPTY;
+        let mut pair_values: Vec<[rustc_hash::FxHashSet<u64>; 2]> =
+            PAIRS.iter().map(|_| Default::default()).collect();
         for aid in 0..num_attrs {
             let name = model
                 .to_attr(aid as u32)
                 .ok_or_else(|| bad(format!("attribute {aid} has no name")))?;
-            let (template, keys) = attribute_keys(name);
-            if let Some(t) = template {
-                templates.insert(t);
-            }
-            for k in keys {
-                table.insert(k, aid as u32).map_err(|other| {
-                    bad(format!("attributes {other} and {aid} ({name}) share a key"))
-                })?;
+            let Some((t, values)) = attribute_values(name) else {
+                continue;
+            };
+            templates.insert(t);
+            let pair = PAIRS.iter().position(|&(p, _)| p == t);
+            for (a, b) in values {
+                table
+                    .insert(features::key(t, a, b), aid as u32)
+                    .map_err(|other| {
+                        bad(format!("attributes {other} and {aid} ({name}) share a key"))
+                    })?;
+                if let Some(p) = pair {
+                    pair_values[p][0].insert(a);
+                    pair_values[p][1].insert(b);
+                }
             }
         }
         let mut fm = FastModel {
@@ -320,6 +398,7 @@ impl FastModel {
             num_labels,
             labels,
             templates,
+            pair_values,
             outside,
             o,
         };
@@ -368,6 +447,7 @@ impl FastModel {
     ) -> Vec<Vec<u32>> {
         struct Ids(Vec<Vec<u32>>, Vec<u32>);
         impl Rows for Ids {
+            const SUMS: bool = false;
             fn word(&mut self, w: &Word) {
                 self.1.extend_from_slice(&w.local);
             }
@@ -393,7 +473,8 @@ impl FastModel {
         gazetteer: &Gazetteer,
         scoring: Scoring,
     ) -> Vec<u32> {
-        /// Sums a morpheme's rows in `acc` (in attribute order, as `crfs`).
+        /// Sums a morpheme's rows in `acc`: its word's, the pairs' and the
+        /// rules', then its neighbours' sums.
         struct Sum<'m> {
             rows: &'m [Row],
             acc: Row,
@@ -401,9 +482,10 @@ impl FastModel {
             outside: Row,
         }
         impl Rows for Sum<'_> {
+            const SUMS: bool = true;
             #[inline(always)]
             fn word(&mut self, w: &Word) {
-                self.acc = w.prefix;
+                self.acc = w.sums.local;
             }
             #[inline(always)]
             fn add(&mut self, row: u32) {
@@ -413,6 +495,20 @@ impl FastModel {
                     #[allow(clippy::needless_range_loop)]
                     for k in 0..MAX_LABELS {
                         self.acc[k] += w[k];
+                    }
+                }
+            }
+            #[inline(always)]
+            fn around(&mut self, a: &Word, b: &Word, c: &Word, d: &Word) {
+                for row in [
+                    &a.sums.before2,
+                    &b.sums.before1,
+                    &c.sums.after1,
+                    &d.sums.after2,
+                ] {
+                    #[allow(clippy::needless_range_loop)]
+                    for k in 0..MAX_LABELS {
+                        self.acc[k] += row[k];
                     }
                 }
             }
@@ -544,13 +640,7 @@ impl FastModel {
             None => [NO; 4],
         };
         local.retain(|&r| r != NO);
-        let mut prefix = [0.0; MAX_LABELS];
-        for &r in &local {
-            for (s, w) in prefix.iter_mut().zip(&self.rows[r as usize]) {
-                *s += w;
-            }
-        }
-        Word {
+        self.summed(Word {
             word: wh,
             pos3: p3,
             class: ch,
@@ -558,14 +648,59 @@ impl FastModel {
             p: [Pm2, Pm1, Pp1, Pp2].map(|t| self.row(t, p3, 0)),
             c: [Cm2, Cm1, C0, Cp1, Cp2].map(|t| self.row(t, ch, 0)),
             k,
+            sums: Sums::default(),
+            pairs: 0,
             run: Self::RUN_WORD.map(|t| self.row(t, wh, 0)),
             outside: surely_outside(m),
             fragment: fragment(m),
             local,
-            prefix,
             title,
             may_title: may_start_title(surface),
+        })
+    }
+
+    /// `w` with its [`Word::sums`] and [`Word::pairs`].
+    fn summed(&self, mut w: Word) -> Word {
+        let sum = |rows: &[u32]| {
+            let mut acc = [0.0; MAX_LABELS];
+            for &r in rows {
+                if let Some(row) = self.rows.get(r as usize) {
+                    for (s, x) in acc.iter_mut().zip(row) {
+                        *s += x;
+                    }
+                }
+            }
+            acc
+        };
+        w.sums = Sums {
+            local: sum(&w.local),
+            before2: sum(&[w.w[0], w.p[0], w.c[0]]),
+            before1: sum(&[w.w[1], w.p[1], w.c[1], w.k[0], w.k[1]]),
+            after1: sum(&[w.w[3], w.p[2], w.c[3], w.k[2], w.k[3]]),
+            after2: sum(&[w.w[4], w.p[3], w.c[4]]),
+        };
+        w.pairs = 0;
+        for (p, &(_, value)) in PAIRS.iter().enumerate() {
+            let v = w.value(value);
+            for side in 0..2 {
+                if self.pair_values[p][side].contains(&v) {
+                    w.pairs |= 1 << (2 * p + side);
+                }
+            }
         }
+        w
+    }
+
+    /// The row of the pair template [`PAIRS`]`[p]` over words `x` and `y`
+    /// ([`NO`] without looking it up when their [`Word::pairs`] say it
+    /// cannot be an attribute).
+    #[inline(always)]
+    fn pair(&self, p: usize, x: &Word, y: &Word) -> u32 {
+        if x.pairs & (1 << (2 * p)) == 0 || y.pairs & (2 << (2 * p)) == 0 {
+            return NO;
+        }
+        let (t, value) = PAIRS[p];
+        self.row(t, x.value(value), y.value(value))
     }
 
     /// The templates of [`Word::run`], in its order.
@@ -580,7 +715,7 @@ impl FastModel {
     fn boundary(&self, word: &str) -> Word {
         use Template::*;
         let (wh, dash) = (features::hash_str(word), features::hash_str("-"));
-        Word {
+        self.summed(Word {
             word: wh,
             pos3: dash,
             class: dash,
@@ -588,14 +723,15 @@ impl FastModel {
             p: [Pm2, Pm1, Pp1, Pp2].map(|t| self.row(t, dash, 0)),
             c: [Cm2, Cm1, C0, Cp1, Cp2].map(|t| self.row(t, dash, 0)),
             k: [NO; 4],
+            sums: Sums::default(),
+            pairs: 0,
             run: Self::RUN_WORD.map(|t| self.row(t, wh, 0)),
             outside: false,
             fragment: false,
             local: Vec::new(),
-            prefix: [0.0; MAX_LABELS],
             title: false,
             may_title: false,
-        }
+        })
     }
 
     /// Calls `f(i, row)` for the model attribute of every feature of every
@@ -707,22 +843,29 @@ impl FastModel {
                     continue;
                 }
                 out.word(w);
-                emit(out, a.w[0]);
-                emit(out, b.w[1]);
-                emit(out, c.w[3]);
-                emit(out, d.w[4]);
-                emit(out, self.row(Wm1W0, b.word, w.word));
-                emit(out, self.row(W0W1, w.word, c.word));
-                emit(out, a.p[0]);
-                emit(out, b.p[1]);
-                emit(out, c.p[2]);
-                emit(out, d.p[3]);
-                emit(out, self.row(Pm1P0, b.pos3, w.pos3));
-                emit(out, self.row(P0P1, w.pos3, c.pos3));
-                emit(out, b.c[1]);
-                emit(out, c.c[3]);
-                emit(out, self.row(C0C1, w.class, c.class));
-                emit(out, self.row(Cm1C0, b.class, w.class));
+                // (A receiver of sums takes the neighbours' rows at the end.)
+                if !R::SUMS {
+                    emit(out, a.w[0]);
+                    emit(out, b.w[1]);
+                    emit(out, c.w[3]);
+                    emit(out, d.w[4]);
+                }
+                emit(out, self.pair(0, b, w));
+                emit(out, self.pair(1, w, c));
+                if !R::SUMS {
+                    emit(out, a.p[0]);
+                    emit(out, b.p[1]);
+                    emit(out, c.p[2]);
+                    emit(out, d.p[3]);
+                }
+                emit(out, self.pair(2, b, w));
+                emit(out, self.pair(3, w, c));
+                if !R::SUMS {
+                    emit(out, b.c[1]);
+                    emit(out, c.c[3]);
+                }
+                emit(out, self.pair(4, w, c));
+                emit(out, self.pair(5, b, w));
                 let rows = &self.rule_rows;
                 emit(out, rows[0][ra as usize]);
                 emit(out, rows[1][rb as usize]);
@@ -740,16 +883,18 @@ impl FastModel {
                     emit(out, self.title_prev);
                 }
                 if self.extended {
-                    emit(out, self.row(Wm2Wm1, a.word, b.word));
-                    emit(out, self.row(W1W2, c.word, d.word));
-                    emit(out, self.row(Pm2Pm1, a.pos3, b.pos3));
-                    emit(out, self.row(P1P2, c.pos3, d.pos3));
-                    emit(out, a.c[0]);
-                    emit(out, d.c[4]);
-                    emit(out, b.k[0]);
-                    emit(out, b.k[1]);
-                    emit(out, c.k[2]);
-                    emit(out, c.k[3]);
+                    emit(out, self.pair(6, a, b));
+                    emit(out, self.pair(7, c, d));
+                    emit(out, self.pair(8, a, b));
+                    emit(out, self.pair(9, c, d));
+                    if !R::SUMS {
+                        emit(out, a.c[0]);
+                        emit(out, d.c[4]);
+                        emit(out, b.k[0]);
+                        emit(out, b.k[1]);
+                        emit(out, c.k[2]);
+                        emit(out, c.k[3]);
+                    }
                     if let Some(r) = runs.get(i).copied().flatten() {
                         emit(out, self.run_places[r.place_index()]);
                         emit(out, words[r.last + 2].run[0]);
@@ -758,6 +903,9 @@ impl FastModel {
                         emit(out, words[r.last + 3].run[2]);
                         emit(out, words[r.first + 1].run[3]);
                     }
+                }
+                if R::SUMS {
+                    out.around(a, b, c, d);
                 }
                 out.end();
             }
@@ -882,34 +1030,28 @@ fn left_out_of_tagged(ms: &[Morpheme<'_>], tags: &[u8]) -> Vec<bool> {
         .collect()
 }
 
-/// The template of a model attribute string and every key it stands for: a
-/// two-value string whose values may hold `|` (`w[-1]|w[0]=a|b|c`) stands
-/// for each split, as the string would be matched by any of them.
-fn attribute_keys(name: &str) -> (Option<Template>, Vec<u64>) {
+/// The template of a model attribute string and the hashes of the values of
+/// every feature it stands for (0 for an absent value): a two-value string
+/// whose values may hold `|` (`w[-1]|w[0]=a|b|c`) stands for each split, as
+/// the string would be matched by any of them.
+fn attribute_values(name: &str) -> Option<(Template, Vec<(u64, u64)>)> {
     let Some((t, value)) = name.split_once('=') else {
         return match Template::parse(name) {
-            Some(t) if t.arity() == 0 => (Some(t), vec![features::key(t, 0, 0)]),
-            _ => (None, Vec::new()),
+            Some(t) if t.arity() == 0 => Some((t, vec![(0, 0)])),
+            _ => None,
         };
     };
-    let Some(t) = Template::parse(t) else {
-        return (None, Vec::new());
-    };
-    let keys = match t.arity() {
-        1 => vec![features::key(t, features::hash_str(value), 0)],
+    let t = Template::parse(t)?;
+    let h = features::hash_str;
+    let values = match t.arity() {
+        1 => vec![(h(value), 0)],
         2 => value
             .match_indices('|')
-            .map(|(k, _)| {
-                features::key(
-                    t,
-                    features::hash_str(&value[..k]),
-                    features::hash_str(&value[k + 1..]),
-                )
-            })
+            .map(|(k, _)| (h(&value[..k]), h(&value[k + 1..])))
             .collect(),
-        _ => Vec::new(),
+        _ => return None,
     };
-    (Some(t), keys)
+    Some((t, values))
 }
 
 #[cfg(test)]
@@ -919,7 +1061,14 @@ mod tests {
     #[test]
     fn attribute_strings_give_the_keys_of_their_features() {
         let h = features::hash_str;
-        let attribute_keys = |s: &str| attribute_keys(s).1;
+        let attribute_keys = |s: &str| {
+            attribute_values(s).map_or_else(Vec::new, |(t, values)| {
+                values
+                    .into_iter()
+                    .map(|(a, b)| features::key(t, a, b))
+                    .collect()
+            })
+        };
         assert_eq!(
             attribute_keys("b"),
             vec![features::key(Template::Bias, 0, 0)]
