@@ -190,18 +190,27 @@ impl QueryBuilder<'_> {
         // The ranking clauses score the matches only (`RankedMatch`); with
         // `op=or` the words are also a way to match, so they stay in the
         // matching union and only the bigrams are ranking alone.
-        let ranked = |matching: Box<dyn Query>, ranking: Clauses| -> Box<dyn Query> {
+        let ranked = |matching: Option<Box<dyn Query>>, ranking: Clauses| -> Box<dyn Query> {
             Box::new(RankedMatch {
                 matching,
                 ranking: ranking.into_iter().map(|(_, q)| q).collect(),
             })
         };
-        let query = if op == Operator::Or {
+        let query = if let ([(unit, _)], 1) = (positive.as_slice(), matches.len())
+            && self.ranking_matches_as(unit)
+        {
+            // One word alone: its ranking clauses match what it matches.
+            let mut ranking = words;
+            ranking.extend(bigrams);
+            ranked(None, ranking)
+        } else if op == Operator::Or {
             // Any unit, or any word of one, matches.
             let mut any = matches;
             any.extend(words);
             ranked(
-                Box::new(BooleanQuery::with_minimum_required_clauses(any, 1)),
+                Some(Box::new(BooleanQuery::with_minimum_required_clauses(
+                    any, 1,
+                ))),
                 bigrams,
             )
         } else {
@@ -219,7 +228,7 @@ impl QueryBuilder<'_> {
             };
             let mut ranking = words;
             ranking.extend(bigrams);
-            ranked(matching, ranking)
+            ranked(Some(matching), ranking)
         };
         if excluded.is_empty() {
             return Ok(Some(query));
@@ -292,6 +301,32 @@ impl QueryBuilder<'_> {
             }
         }
         (words, bigrams)
+    }
+
+    /// Whether the ranking clauses of unit `u` alone ([`Self::ranking`])
+    /// match exactly what [`Self::unit_query`] matches: a word of one
+    /// morpheme, not inflected, whose normalised text is one bigram token
+    /// (not a lone CJK character, which matches as a pattern). Its matches
+    /// are then the word in the title or body or its bigram in the title's
+    /// or body's bigrams; the ranking clauses read the word there and in the
+    /// lead (a part of the body) and the bigram there.
+    fn ranking_matches_as(&self, u: &Unit) -> bool {
+        let [(_, term)] = u.terms.as_slice() else {
+            return false;
+        };
+        if u.base.is_some() || self.ranking.bigram <= 0.0 {
+            return false;
+        }
+        let unit = BigramTokenizer::tokens_of(&normalize(&u.text));
+        let ranked = BigramTokenizer::tokens_of(&normalize(term));
+        match (unit.as_slice(), ranked.as_slice()) {
+            ([a], [b]) => {
+                let mut cs = a.text.chars();
+                let lone_cjk = matches!((cs.next(), cs.next()), (Some(c), None) if is_cjk(c));
+                a.text == b.text && !lone_cjk
+            }
+            _ => false,
+        }
     }
 
     /// Matches when every unit matches.
@@ -415,4 +450,39 @@ fn bigram_query(field: Field, terms: &[(usize, String)]) -> Result<Option<Box<dy
         }
     }
     Ok(phrase(field, terms))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_word_alone_matches_as_its_ranking_clauses() {
+        let analyzer = Analyzer::new(None).unwrap();
+        let (_, fields) = crate::index::schema::build();
+        let alike = |q: &str, ranking: Ranking| {
+            let builder = QueryBuilder {
+                analyzer: &analyzer,
+                fields: &fields,
+                ranking: &ranking,
+            };
+            let us = units(&analyzer, q);
+            assert_eq!(us.len(), 1, "{q}");
+            builder.ranking_matches_as(&us[0])
+        };
+        let default = Ranking::default();
+        for word in ["日本", "政府", "東京", "AI", "eu"] {
+            assert!(alike(word, default), "{word}");
+        }
+        // several morphemes or bigrams, an inflected word, one CJK character
+        for other in ["経済産業省", "ロシア", "クニマス", "行った", "米", "ロ", "G7"] {
+            assert!(!alike(other, default), "{other}");
+        }
+        // without the bigrams in the ranking, a bigram match is not ranked
+        let words_only = Ranking {
+            bigram: 0.0,
+            ..default
+        };
+        assert!(!alike("日本", words_only));
+    }
 }
