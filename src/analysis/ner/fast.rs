@@ -121,7 +121,7 @@ trait Rows {
     const SUMS: bool;
     fn word(&mut self, w: &Word);
     fn add(&mut self, row: u32);
-    /// The neighbours' sums ([`Word::around`]), with [`Rows::SUMS`].
+    /// The neighbours' sums ([`Sums`]), with [`Rows::SUMS`].
     fn around(&mut self, _a: &Word, _b: &Word, _c: &Word, _d: &Word) {}
     fn end(&mut self);
     /// Instead of the three above: a morpheme left out of the scoring (see
@@ -204,7 +204,8 @@ enum Value {
     Class,
 }
 
-/// The templates of two values, and what they read.
+/// The templates of two values, and what they read ([`pair_index`] gives a
+/// template's place).
 const PAIRS: [(Template, Value); 10] = [
     (Template::Wm1W0, Value::Word),
     (Template::W0W1, Value::Word),
@@ -217,6 +218,24 @@ const PAIRS: [(Template, Value); 10] = [
     (Template::Pm2Pm1, Value::Pos),
     (Template::P1P2, Value::Pos),
 ];
+
+/// The place of pair template `t` in [`PAIRS`].
+const fn pair_index(t: Template) -> usize {
+    use Template::*;
+    match t {
+        Wm1W0 => 0,
+        W0W1 => 1,
+        Pm1P0 => 2,
+        P0P1 => 3,
+        C0C1 => 4,
+        Cm1C0 => 5,
+        Wm2Wm1 => 6,
+        W1W2 => 7,
+        Pm2Pm1 => 8,
+        P1P2 => 9,
+        _ => panic!("not a pair template"),
+    }
+}
 
 impl Word {
     fn value(&self, v: Value) -> u64 {
@@ -691,15 +710,16 @@ impl FastModel {
         w
     }
 
-    /// The row of the pair template [`PAIRS`]`[p]` over words `x` and `y`
-    /// ([`NO`] without looking it up when their [`Word::pairs`] say it
-    /// cannot be an attribute).
+    /// The row of the pair template `t` over words `x` and `y` ([`NO`]
+    /// without looking it up when their [`Word::pairs`] say it cannot be an
+    /// attribute).
     #[inline(always)]
-    fn pair(&self, p: usize, x: &Word, y: &Word) -> u32 {
+    fn pair(&self, t: Template, x: &Word, y: &Word) -> u32 {
+        let p = pair_index(t);
         if x.pairs & (1 << (2 * p)) == 0 || y.pairs & (2 << (2 * p)) == 0 {
             return NO;
         }
-        let (t, value) = PAIRS[p];
+        let value = PAIRS[p].1;
         self.row(t, x.value(value), y.value(value))
     }
 
@@ -850,22 +870,22 @@ impl FastModel {
                     emit(out, c.w[3]);
                     emit(out, d.w[4]);
                 }
-                emit(out, self.pair(0, b, w));
-                emit(out, self.pair(1, w, c));
+                emit(out, self.pair(Wm1W0, b, w));
+                emit(out, self.pair(W0W1, w, c));
                 if !R::SUMS {
                     emit(out, a.p[0]);
                     emit(out, b.p[1]);
                     emit(out, c.p[2]);
                     emit(out, d.p[3]);
                 }
-                emit(out, self.pair(2, b, w));
-                emit(out, self.pair(3, w, c));
+                emit(out, self.pair(Pm1P0, b, w));
+                emit(out, self.pair(P0P1, w, c));
                 if !R::SUMS {
                     emit(out, b.c[1]);
                     emit(out, c.c[3]);
                 }
-                emit(out, self.pair(4, w, c));
-                emit(out, self.pair(5, b, w));
+                emit(out, self.pair(C0C1, w, c));
+                emit(out, self.pair(Cm1C0, b, w));
                 let rows = &self.rule_rows;
                 emit(out, rows[0][ra as usize]);
                 emit(out, rows[1][rb as usize]);
@@ -883,10 +903,10 @@ impl FastModel {
                     emit(out, self.title_prev);
                 }
                 if self.extended {
-                    emit(out, self.pair(6, a, b));
-                    emit(out, self.pair(7, c, d));
-                    emit(out, self.pair(8, a, b));
-                    emit(out, self.pair(9, c, d));
+                    emit(out, self.pair(Wm2Wm1, a, b));
+                    emit(out, self.pair(W1W2, c, d));
+                    emit(out, self.pair(Pm2Pm1, a, b));
+                    emit(out, self.pair(P1P2, c, d));
                     if !R::SUMS {
                         emit(out, a.c[0]);
                         emit(out, d.c[4]);
@@ -1137,6 +1157,17 @@ mod tests {
             }
         }
         assert!(beside >= 2, "{beside}");
+    }
+
+    #[test]
+    fn pair_templates_know_their_places() {
+        for (p, &(t, _)) in PAIRS.iter().enumerate() {
+            assert_eq!(pair_index(t), p, "{t:?}");
+            assert_eq!(t.arity(), 2, "{t:?}");
+        }
+        let pairs = Template::ALL.iter().filter(|t| t.arity() == 2).count();
+        // every two-value template but `r[0]|r[1]` (a table of its own)
+        assert_eq!(pairs, PAIRS.len() + 1);
     }
 
     #[test]
