@@ -205,6 +205,21 @@ async fn filters_sort_paging_and_facets() {
             .iter()
             .any(|v| v["value"] == "kiji サンプル")
     );
+    // Without hits (nothing scored), the same total and facets.
+    for q in ["ロシア", "北朝鮮 派兵", "-ロシア"] {
+        let uri = |limit| {
+            format!(
+                "/search?q={}&facets=person,place,source&limit={limit}",
+                enc(q)
+            )
+        };
+        let (_, hits) = get(&app, &uri(10)).await;
+        let (_, none) = get(&app, &uri(0)).await;
+        assert!(hits["total"].as_u64().unwrap() > 0, "{q}");
+        assert_eq!(none["total"], hits["total"], "{q}");
+        assert_eq!(none["facets"], hits["facets"], "{q}");
+        assert_eq!(none["hits"].as_array().map(Vec::len), Some(0), "{q}");
+    }
 }
 
 #[actix_web::test]

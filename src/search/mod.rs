@@ -543,6 +543,11 @@ impl Engine {
         let executor = self.searches.executor(&searcher);
         let window = TopDocs::with_limit(r.limit.max(1)).and_offset(r.offset);
         let (total, top, facet_counts): (usize, Vec<(Option<f32>, DocAddress)>, _) = match r.sort {
+            // No hits asked for (counts and facets): nothing is scored.
+            _ if r.limit == 0 => {
+                let (n, f) = collect(&searcher, &executor, &query, &(Count, facet_collector))?;
+                (n, Vec::new(), f)
+            }
             Sort::Relevance => {
                 let (n, top, f) = collect(
                     &searcher,
@@ -571,7 +576,6 @@ impl Engine {
                 (n, top.into_iter().map(|(_, a)| (None, a)).collect(), f)
             }
         };
-        let top = if r.limit == 0 { Vec::new() } else { top };
         let hits = self.hits(&searcher, top, r, &plan)?;
         self.response(started, &searcher, r, total, hits, facet_counts)
     }
