@@ -475,7 +475,15 @@ mod tests {
             assert!(alike(word, default), "{word}");
         }
         // several morphemes or bigrams, an inflected word, one CJK character
-        for other in ["経済産業省", "ロシア", "クニマス", "行った", "米", "ロ", "G7"] {
+        for other in [
+            "経済産業省",
+            "ロシア",
+            "クニマス",
+            "行った",
+            "米",
+            "ロ",
+            "G7",
+        ] {
             assert!(!alike(other, default), "{other}");
         }
         // without the bigrams in the ranking, a bigram match is not ranked
