@@ -23,7 +23,7 @@ use tantivy::postings::SegmentPostings;
 use tantivy::postings::TermInfo;
 use tantivy::query::{EnableScoring, Explanation, Query, Scorer, Weight};
 use tantivy::schema::{Field, IndexRecordOption};
-use tantivy::{DocId, DocSet, Score, SegmentReader, TERMINATED, Term};
+use tantivy::{DocId, DocSet, Score, SegmentReader, Term};
 
 /// BM25's term-frequency saturation.
 pub const K1: f32 = 1.2;
@@ -153,7 +153,7 @@ impl Bm25fWeight {
             weight: self.idf * boost * (K1 + 1.0),
             avg_len: self.avg_len,
         };
-        scorer.doc = scorer.min_doc();
+        scorer.doc = super::union_step(scorer.postings.iter_mut().map(|(p, _)| p), 0, Some(0));
         Ok(scorer)
     }
 }
@@ -181,35 +181,16 @@ struct Bm25fScorer {
     avg_len: f32,
 }
 
-impl Bm25fScorer {
-    fn min_doc(&self) -> DocId {
-        self.postings
-            .iter()
-            .map(|(p, _)| p.doc())
-            .min()
-            .unwrap_or(TERMINATED)
-    }
-}
-
 impl DocSet for Bm25fScorer {
     fn advance(&mut self) -> DocId {
-        let current = self.doc;
-        for (p, _) in &mut self.postings {
-            if p.doc() == current {
-                p.advance();
-            }
-        }
-        self.doc = self.min_doc();
+        let postings = self.postings.iter_mut().map(|(p, _)| p);
+        self.doc = super::union_step(postings, self.doc, None);
         self.doc
     }
 
     fn seek(&mut self, target: DocId) -> DocId {
-        for (p, _) in &mut self.postings {
-            if p.doc() < target {
-                p.seek(target);
-            }
-        }
-        self.doc = self.min_doc();
+        let postings = self.postings.iter_mut().map(|(p, _)| p);
+        self.doc = super::union_step(postings, self.doc, Some(target));
         self.doc
     }
 

@@ -35,6 +35,30 @@ fn seek_match<D: tantivy::DocSet + ?Sized>(
     }
 }
 
+/// One step of a union of docsets standing at `doc`: with `target`, every
+/// docset before it seeks it (`seek`); without, every docset at `doc` moves
+/// on (`advance`). Returns the union's next document, the least of theirs.
+fn union_step<'a, D: tantivy::DocSet + ?Sized + 'a>(
+    sets: impl Iterator<Item = &'a mut D>,
+    doc: tantivy::DocId,
+    target: Option<tantivy::DocId>,
+) -> tantivy::DocId {
+    let mut least = tantivy::TERMINATED;
+    for s in sets {
+        match target {
+            Some(t) if s.doc() < t => {
+                s.seek(t);
+            }
+            None if s.doc() == doc => {
+                s.advance();
+            }
+            _ => {}
+        }
+        least = least.min(s.doc());
+    }
+    least
+}
+
 /// The normalised strings snippets highlight for a plan, in one field,
 /// each with the number of its unit (units count in plan order).
 pub fn highlight_terms(plan: &QueryPlan, scope: Scope) -> Vec<(usize, String)> {

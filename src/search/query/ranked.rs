@@ -126,7 +126,7 @@ impl UnionWeight {
             .map(|w| w.scorer(reader, boost))
             .collect::<tantivy::Result<Vec<_>>>()?;
         let mut scorer = UnionScorer { ranking, doc: 0 };
-        scorer.doc = scorer.first();
+        scorer.doc = super::union_step(scorer.ranking.iter_mut().map(|r| r.as_mut()), 0, Some(0));
         Ok(scorer)
     }
 }
@@ -150,35 +150,16 @@ struct UnionScorer {
     doc: DocId,
 }
 
-impl UnionScorer {
-    fn first(&self) -> DocId {
-        self.ranking
-            .iter()
-            .map(|r| r.doc())
-            .min()
-            .unwrap_or(TERMINATED)
-    }
-}
-
 impl DocSet for UnionScorer {
     fn advance(&mut self) -> DocId {
-        let doc = self.doc;
-        for r in &mut self.ranking {
-            if r.doc() == doc {
-                r.advance();
-            }
-        }
-        self.doc = self.first();
+        let ranking = self.ranking.iter_mut().map(|r| r.as_mut());
+        self.doc = super::union_step(ranking, self.doc, None);
         self.doc
     }
 
     fn seek(&mut self, target: DocId) -> DocId {
-        for r in &mut self.ranking {
-            if r.doc() < target {
-                r.seek(target);
-            }
-        }
-        self.doc = self.first();
+        let ranking = self.ranking.iter_mut().map(|r| r.as_mut());
+        self.doc = super::union_step(ranking, self.doc, Some(target));
         self.doc
     }
 
