@@ -514,14 +514,28 @@ impl Config {
 
     /// The analyser this configuration asks for (user entities file, entity
     /// model on or off).
+    /// The entity model loads on a thread of its own meanwhile the
+    /// gazetteer and dictionaries are built (each takes tens of
+    /// milliseconds: a command's start-up, every time).
     pub fn analyzer(&self) -> Result<std::sync::Arc<crate::analysis::Analyzer>> {
-        let gazetteer = crate::analysis::gazetteer::Gazetteer::load(self.user_entities_file())?;
-        let model = if self.entities.model {
-            crate::analysis::ner::Recognizer::embedded()?
-        } else {
-            None
-        };
-        crate::analysis::Analyzer::with_parts(gazetteer, model, self.entities.addresses)
+        use crate::analysis::ner::Recognizer;
+        std::thread::scope(|scope| {
+            let loading = self
+                .entities
+                .model
+                .then(|| scope.spawn(Recognizer::embedded));
+            let gazetteer = crate::analysis::gazetteer::Gazetteer::load(self.user_entities_file())?;
+            crate::analysis::Analyzer::with_model_from(
+                gazetteer,
+                || match loading {
+                    Some(thread) => thread
+                        .join()
+                        .unwrap_or_else(|panic| std::panic::resume_unwind(panic)),
+                    None => Ok(None),
+                },
+                self.entities.addresses,
+            )
+        })
     }
 
     /// How matches rank.

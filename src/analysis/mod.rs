@@ -178,6 +178,17 @@ impl Analyzer {
         recognizer: Option<&'static ner::Recognizer>,
         addresses: ner::merge::Addresses,
     ) -> Result<Arc<Analyzer>> {
+        Self::with_model_from(gazetteer, || Ok(recognizer), addresses)
+    }
+
+    /// [`Analyzer::with_parts`], taking the entity model from `recognizer`
+    /// once the dictionaries are built: a caller can load the model on
+    /// another thread meanwhile ([`crate::config::Config::analyzer`]).
+    pub fn with_model_from(
+        gazetteer: Gazetteer,
+        recognizer: impl FnOnce() -> Result<Option<&'static ner::Recognizer>>,
+        addresses: ner::merge::Addresses,
+    ) -> Result<Arc<Analyzer>> {
         let dictionary = dictionary::load_system_dictionary()
             .map_err(|e| Error::Dictionary(format!("cannot load the embedded IPADIC: {e}")))?;
         let csv = gazetteer.user_dictionary_csv();
@@ -196,6 +207,7 @@ impl Analyzer {
             })?)
         };
         let segmenter = Segmenter::new(Mode::Normal, dictionary, user);
+        let recognizer = recognizer()?;
         let info = DictionaryInfo {
             name: "ipadic".into(),
             source: env!("KIJI_DICTIONARY_VERSION").into(),

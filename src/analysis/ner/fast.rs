@@ -12,9 +12,10 @@
 //! from one or two morphemes away) is summed once, when a thread first
 //! meets the word ([`Sums`]). The scores are the sums `crfs` computes, in
 //! another order (a word's rows first, then the pairs, then the neighbours'
-//! sums): the two can differ in the last bits, and Viterbi (which breaks
-//! ties as `crfs` does) gives the same labels unless two paths score within
-//! that. The labels of [`Scoring::Exact`] are tested to be `crfs`'s in
+//! sums) and of weights kept as `f32` (added in `f64`): the memory the
+//! tagger walks is half, and the two sums differ by about a millionth of a
+//! weight. Viterbi (which breaks ties as `crfs` does) gives the same labels
+//! unless two paths score within that. The labels of [`Scoring::Exact`] are tested to be `crfs`'s in
 //! `super::tests` and `tests/ner.rs` (all 2,638 sentences of the stockmark
 //! set, 300 Wikinews articles). [`Scoring::Pruned`], what kiji runs, leaves
 //! out of the scoring the morphemes that are surely no part of a name
@@ -54,10 +55,18 @@ pub const MAX_LABELS: usize = 8;
 
 type Row = [f64; MAX_LABELS];
 
+/// Weights as kept: `f32`, half the memory of `f64` rows (see the module
+/// docs for what that changes).
+type Weights = [f32; MAX_LABELS];
+
 /// Open addressing, linear probing; key 0 marks an empty slot. A slot holds
-/// its key and value side by side: one cache line read per probe.
+/// its key and value side by side; a byte per slot (its key's top bits, 0
+/// for an empty slot) is read first, from an array a sixteenth the size that
+/// stays in cache: a key the model does not have (most pair look-ups) is
+/// turned away without reading a slot.
 #[derive(Debug)]
 struct KeyTable {
+    tags: Vec<u8>,
     slots: Vec<(u64, u32)>,
     mask: usize,
 }
@@ -67,10 +76,16 @@ fn nonzero(k: u64) -> u64 {
     if k == 0 { 1 } else { k }
 }
 
+/// The tag byte of a key (never 0, the empty slot's).
+fn tag_of(key: u64) -> u8 {
+    (key >> 56) as u8 | 1
+}
+
 impl KeyTable {
     fn with_capacity(n: usize) -> KeyTable {
         let size = (n * 2).max(16).next_power_of_two();
         KeyTable {
+            tags: vec![0; size],
             slots: vec![(0, 0); size],
             mask: size - 1,
         }
@@ -84,6 +99,7 @@ impl KeyTable {
             match self.slots[i] {
                 (0, _) => {
                     self.slots[i] = (key, val);
+                    self.tags[i] = tag_of(key);
                     return Ok(());
                 }
                 (k, v) if k == key => return if v == val { Ok(()) } else { Err(v) },
@@ -95,14 +111,18 @@ impl KeyTable {
     #[inline]
     fn get(&self, key: u64) -> Option<u32> {
         let key = nonzero(key);
+        let tag = tag_of(key);
         let mut i = (key as usize) & self.mask;
         loop {
-            let (k, v) = self.slots[i];
-            if k == key {
-                return Some(v);
-            }
-            if k == 0 {
+            let t = self.tags[i];
+            if t == 0 {
                 return None;
+            }
+            if t == tag {
+                let (k, v) = self.slots[i];
+                if k == key {
+                    return Some(v);
+                }
             }
             i = (i + 1) & self.mask;
         }
@@ -136,8 +156,10 @@ const DASH: usize = RULE_VALUES - 1;
 /// The rule tag of a morpheme no rule span covers (`O`).
 const RULE_O: u8 = 0;
 
-/// Words cached per thread before the cache starts again.
-const CACHE_WORDS: usize = 1 << 14;
+/// Words cached per thread before the cache starts again (at most ~20 MB a
+/// thread; a cache of 16,384 words started again every ~200,000 morphemes
+/// of news text, and made most of its words again each time).
+const CACHE_WORDS: usize = 1 << 16;
 
 /// What a model holds for one word (surface and dictionary entry) wherever
 /// it stands: the hashes of its values, the attribute rows of the
@@ -180,20 +202,20 @@ struct Word {
 }
 
 /// What a word contributes to the state scores of a morpheme, by where it
-/// stands from it (one cache line each).
+/// stands from it (half a cache line each).
 #[derive(Debug, Clone, Copy, Default)]
-#[repr(C, align(64))]
+#[repr(C, align(32))]
 struct Sums {
     /// The morpheme itself: its word-local features, summed in their order
     /// (as `crfs`).
-    local: Row,
+    local: Weights,
     /// Two morphemes before the one scored: `w[-2]`, `p[-2]`, `c[-2]` with
     /// this word as the value; the one before: `w[-1]`, `p[-1]`, `c[-1]`,
     /// `k64[-1]`, `k256[-1]`; then the one after and two after.
-    before2: Row,
-    before1: Row,
-    after1: Row,
-    after2: Row,
+    before2: Weights,
+    before1: Weights,
+    after1: Weights,
+    after2: Weights,
 }
 
 /// What a pair template reads of each word.
@@ -280,7 +302,7 @@ pub struct FastModel {
     extended: bool,
     table: KeyTable,
     /// State weights of attribute `aid` (labels past the model's are 0).
-    rows: Vec<Row>,
+    rows: Vec<Weights>,
     /// `trans_pad[j][i]`: weight of the transition from label `i` to `j`
     /// (0 from or to a label past the model's).
     trans_pad: [[f64; MAX_LABELS]; MAX_LABELS],
@@ -347,7 +369,7 @@ impl FastModel {
             return Err(bad("no feature chunk"));
         }
         let num_features = u32_at(bytes, off_features + 8)? as usize;
-        let mut rows = vec![[0.0; MAX_LABELS]; num_attrs];
+        let mut rows = vec![[0.0f32; MAX_LABELS]; num_attrs];
         let mut trans_t = vec![0.0; num_labels * num_labels];
         for f in 0..num_features {
             let at = off_features + 12 + 20 * f;
@@ -361,7 +383,7 @@ impl FastModel {
                 return Err(bad(format!("feature {f} has label {target}")));
             }
             match kind {
-                0 if source < num_attrs => rows[source][target] = weight,
+                0 if source < num_attrs => rows[source][target] = weight as f32,
                 1 if source < num_labels => trans_t[target * num_labels + source] = weight,
                 _ => return Err(bad(format!("feature {f} is malformed"))),
             }
@@ -495,7 +517,7 @@ impl FastModel {
         /// Sums a morpheme's rows in `acc`: its word's, the pairs' and the
         /// rules', then its neighbours' sums.
         struct Sum<'m> {
-            rows: &'m [Row],
+            rows: &'m [Weights],
             acc: Row,
             state: Vec<Row>,
             outside: Row,
@@ -504,7 +526,7 @@ impl FastModel {
             const SUMS: bool = true;
             #[inline(always)]
             fn word(&mut self, w: &Word) {
-                self.acc = w.sums.local;
+                self.acc = w.sums.local.map(f64::from);
             }
             #[inline(always)]
             fn add(&mut self, row: u32) {
@@ -513,7 +535,7 @@ impl FastModel {
                     // zipped iterator cost ~1 % more ingest instructions).
                     #[allow(clippy::needless_range_loop)]
                     for k in 0..MAX_LABELS {
-                        self.acc[k] += w[k];
+                        self.acc[k] += f64::from(w[k]);
                     }
                 }
             }
@@ -527,7 +549,7 @@ impl FastModel {
                 ] {
                     #[allow(clippy::needless_range_loop)]
                     for k in 0..MAX_LABELS {
-                        self.acc[k] += row[k];
+                        self.acc[k] += f64::from(row[k]);
                     }
                 }
             }
@@ -636,7 +658,7 @@ impl FastModel {
             }
         }
         // (The cluster table is read only for a model that has cluster features.)
-        let clusters = if self.templates.contains(K64) || self.templates.contains(KNone) {
+        let clusters = if self.templates.reads_clusters() {
             features::cluster_values(m)
         } else {
             None
@@ -685,11 +707,11 @@ impl FastModel {
             for &r in rows {
                 if let Some(row) = self.rows.get(r as usize) {
                     for (s, x) in acc.iter_mut().zip(row) {
-                        *s += x;
+                        *s += f64::from(*x);
                     }
                 }
             }
-            acc
+            acc.map(|x| x as f32)
         };
         w.sums = Sums {
             local: sum(&w.local),

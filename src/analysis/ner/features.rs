@@ -248,6 +248,10 @@ impl TemplateSet {
     pub fn insert(&mut self, t: Template) {
         self.0 |= 1 << t as u64;
     }
+    /// Whether a model of these templates reads the word-cluster table.
+    pub fn reads_clusters(self) -> bool {
+        self.contains(Template::K64) || self.contains(Template::KNone)
+    }
     /// `base` or `all` (the training command's `--features`).
     pub fn parse(s: &str) -> Option<TemplateSet> {
         match s {

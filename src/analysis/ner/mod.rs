@@ -76,16 +76,20 @@ impl std::fmt::Debug for Recognizer {
 }
 
 impl Recognizer {
-    /// The shipped model, loaded once (`None` when the build has no model).
+    /// The shipped model, loaded once (`None` when the build has no model),
+    /// with the word-cluster table when its features read it.
     pub fn embedded() -> Result<Option<&'static Recognizer>> {
         static SHIPPED: OnceLock<std::result::Result<Option<Recognizer>, String>> = OnceLock::new();
         let loaded = SHIPPED.get_or_init(|| {
             if EMBEDDED.is_empty() {
                 return Ok(None);
             }
-            Recognizer::from_static(EMBEDDED, MODEL_NAME, MODEL_VERSION)
-                .map(Some)
-                .map_err(|e| e.to_string())
+            let r = Recognizer::from_static(EMBEDDED, MODEL_NAME, MODEL_VERSION)
+                .map_err(|e| e.to_string())?;
+            if r.templates().reads_clusters() {
+                clusters::Clusters::embedded();
+            }
+            Ok(Some(r))
         });
         match loaded {
             Ok(r) => Ok(r.as_ref()),
