@@ -65,11 +65,15 @@ type Weights = [f32; MAX_LABELS];
 /// stays in cache: a key the model does not have (most pair look-ups) is
 /// turned away without reading a slot.
 #[derive(Debug)]
-struct KeyTable {
+struct KeyTable<V = u32> {
     tags: Vec<u8>,
-    slots: Vec<(u64, u32)>,
+    slots: Vec<(u64, V)>,
     mask: usize,
 }
+
+/// What the pair table holds for a key: the attribute and its row (read
+/// with the key, in the slot's cache line).
+type PairRow = (u32, Weights);
 
 /// Keys are never 0 (the empty slot).
 fn nonzero(k: u64) -> u64 {
@@ -81,18 +85,18 @@ fn tag_of(key: u64) -> u8 {
     (key >> 56) as u8 | 1
 }
 
-impl KeyTable {
-    fn with_capacity(n: usize) -> KeyTable {
+impl<V: Copy + PartialEq + Default> KeyTable<V> {
+    fn with_capacity(n: usize) -> KeyTable<V> {
         let size = (n * 2).max(16).next_power_of_two();
         KeyTable {
             tags: vec![0; size],
-            slots: vec![(0, 0); size],
+            slots: vec![(0, V::default()); size],
             mask: size - 1,
         }
     }
 
     /// Inserts `key → val`; `Err(previous)` when the key holds another value.
-    fn insert(&mut self, key: u64, val: u32) -> std::result::Result<(), u32> {
+    fn insert(&mut self, key: u64, val: V) -> std::result::Result<(), V> {
         let key = nonzero(key);
         let mut i = (key as usize) & self.mask;
         loop {
@@ -109,7 +113,7 @@ impl KeyTable {
     }
 
     #[inline]
-    fn get(&self, key: u64) -> Option<u32> {
+    fn get(&self, key: u64) -> Option<&V> {
         let key = nonzero(key);
         let tag = tag_of(key);
         let mut i = (key as usize) & self.mask;
@@ -119,8 +123,8 @@ impl KeyTable {
                 return None;
             }
             if t == tag {
-                let (k, v) = self.slots[i];
-                if k == key {
+                let (k, v) = &self.slots[i];
+                if *k == key {
                     return Some(v);
                 }
             }
@@ -141,6 +145,11 @@ trait Rows {
     const SUMS: bool;
     fn word(&mut self, w: &Word);
     fn add(&mut self, row: u32);
+    /// Attribute `aid`, whose row `w` is at hand ([`FastModel::pair`]).
+    #[inline(always)]
+    fn add_row(&mut self, aid: u32, _w: &Weights) {
+        self.add(aid);
+    }
     /// The neighbours' sums ([`Sums`]), with [`Rows::SUMS`].
     fn around(&mut self, _a: &Word, _b: &Word, _c: &Word, _d: &Word) {}
     fn end(&mut self);
@@ -300,7 +309,10 @@ pub struct FastModel {
     run_lens: [u32; 7],
     /// Whether the model has any template beyond [`TemplateSet::BASE`].
     extended: bool,
+    /// Keys of every template but the pair templates ([`PAIRS`]).
     table: KeyTable,
+    /// Keys of the pair templates, with their rows.
+    pair_table: KeyTable<PairRow>,
     /// State weights of attribute `aid` (labels past the model's are 0).
     rows: Vec<Weights>,
     /// `trans_pad[j][i]`: weight of the transition from label `i` to `j`
@@ -400,10 +412,11 @@ impl FastModel {
         let mut outside = [f64::NEG_INFINITY; MAX_LABELS];
         outside[o] = 0.0;
         let mut table = KeyTable::with_capacity(num_attrs);
+        let mut pair_table = KeyTable::with_capacity(num_attrs / 2);
         let mut templates = TemplateSet::EMPTY;
         let mut pair_values: Vec<[rustc_hash::FxHashSet<u64>; 2]> =
             PAIRS.iter().map(|_| Default::default()).collect();
-        for aid in 0..num_attrs {
+        for (aid, &row) in rows.iter().enumerate() {
             let name = model
                 .to_attr(aid as u32)
                 .ok_or_else(|| bad(format!("attribute {aid} has no name")))?;
@@ -413,11 +426,16 @@ impl FastModel {
             templates.insert(t);
             let pair = PAIRS.iter().position(|&(p, _)| p == t);
             for (a, b) in values {
-                table
-                    .insert(features::key(t, a, b), aid as u32)
-                    .map_err(|other| {
-                        bad(format!("attributes {other} and {aid} ({name}) share a key"))
-                    })?;
+                let key = features::key(t, a, b);
+                let taken = match pair {
+                    Some(_) => pair_table
+                        .insert(key, (aid as u32, row))
+                        .map_err(|other| other.0),
+                    None => table.insert(key, aid as u32),
+                };
+                taken.map_err(|other| {
+                    bad(format!("attributes {other} and {aid} ({name}) share a key"))
+                })?;
                 if let Some(p) = pair {
                     pair_values[p][0].insert(a);
                     pair_values[p][1].insert(b);
@@ -434,6 +452,7 @@ impl FastModel {
             run_lens: [NO; 7],
             extended: templates.0 & !TemplateSet::BASE.0 != 0,
             table,
+            pair_table,
             rows,
             trans_pad,
             num_labels,
@@ -540,6 +559,13 @@ impl FastModel {
                 }
             }
             #[inline(always)]
+            fn add_row(&mut self, _aid: u32, w: &Weights) {
+                #[allow(clippy::needless_range_loop)]
+                for k in 0..MAX_LABELS {
+                    self.acc[k] += f64::from(w[k]);
+                }
+            }
+            #[inline(always)]
             fn around(&mut self, a: &Word, b: &Word, c: &Word, d: &Word) {
                 for row in [
                     &a.sums.before2,
@@ -585,7 +611,10 @@ impl FastModel {
         if !self.templates.contains(t) {
             return NO;
         }
-        self.table.get(features::key(t, a, b)).unwrap_or(NO)
+        self.table
+            .get(features::key(t, a, b))
+            .copied()
+            .unwrap_or(NO)
     }
 
     /// What the model holds for a word wherever it stands (see [`Word`]).
@@ -736,13 +765,14 @@ impl FastModel {
     /// without looking it up when their [`Word::pairs`] say it cannot be an
     /// attribute).
     #[inline(always)]
-    fn pair(&self, t: Template, x: &Word, y: &Word) -> u32 {
+    fn pair(&self, t: Template, x: &Word, y: &Word) -> Option<&PairRow> {
         let p = pair_index(t);
         if x.pairs & (1 << (2 * p)) == 0 || y.pairs & (2 << (2 * p)) == 0 {
-            return NO;
+            return None;
         }
         let value = PAIRS[p].1;
-        self.row(t, x.value(value), y.value(value))
+        self.pair_table
+            .get(features::key(t, x.value(value), y.value(value)))
     }
 
     /// The templates of [`Word::run`], in its order.
@@ -876,6 +906,11 @@ impl FastModel {
                     out.add(row);
                 }
             };
+            let emit_pair = |out: &mut R, pair: Option<&PairRow>| {
+                if let Some((aid, w)) = pair {
+                    out.add_row(*aid, w);
+                }
+            };
             for (i, (win, r)) in words.windows(5).zip(padded.windows(5)).enumerate() {
                 let (&[a, b, w, c, d], &[ra, rb, rw, rc, rd]) = (win, r) else {
                     continue;
@@ -892,22 +927,22 @@ impl FastModel {
                     emit(out, c.w[3]);
                     emit(out, d.w[4]);
                 }
-                emit(out, self.pair(Wm1W0, b, w));
-                emit(out, self.pair(W0W1, w, c));
+                emit_pair(out, self.pair(Wm1W0, b, w));
+                emit_pair(out, self.pair(W0W1, w, c));
                 if !R::SUMS {
                     emit(out, a.p[0]);
                     emit(out, b.p[1]);
                     emit(out, c.p[2]);
                     emit(out, d.p[3]);
                 }
-                emit(out, self.pair(Pm1P0, b, w));
-                emit(out, self.pair(P0P1, w, c));
+                emit_pair(out, self.pair(Pm1P0, b, w));
+                emit_pair(out, self.pair(P0P1, w, c));
                 if !R::SUMS {
                     emit(out, b.c[1]);
                     emit(out, c.c[3]);
                 }
-                emit(out, self.pair(C0C1, w, c));
-                emit(out, self.pair(Cm1C0, b, w));
+                emit_pair(out, self.pair(C0C1, w, c));
+                emit_pair(out, self.pair(Cm1C0, b, w));
                 let rows = &self.rule_rows;
                 emit(out, rows[0][ra as usize]);
                 emit(out, rows[1][rb as usize]);
@@ -925,10 +960,10 @@ impl FastModel {
                     emit(out, self.title_prev);
                 }
                 if self.extended {
-                    emit(out, self.pair(Wm2Wm1, a, b));
-                    emit(out, self.pair(W1W2, c, d));
-                    emit(out, self.pair(Pm2Pm1, a, b));
-                    emit(out, self.pair(P1P2, c, d));
+                    emit_pair(out, self.pair(Wm2Wm1, a, b));
+                    emit_pair(out, self.pair(W1W2, c, d));
+                    emit_pair(out, self.pair(Pm2Pm1, a, b));
+                    emit_pair(out, self.pair(P1P2, c, d));
                     if !R::SUMS {
                         emit(out, a.c[0]);
                         emit(out, d.c[4]);
@@ -1201,10 +1236,10 @@ mod tests {
         }
         // 0 is a legal key too
         t.insert(0, 7).unwrap();
-        assert_eq!(t.get(0), Some(7));
+        assert_eq!(t.get(0), Some(&7));
         assert!(t.insert(0, 8).is_err());
         for k in 0..100u64 {
-            assert_eq!(t.get(features::key(Template::W0, k, 0)), Some(k as u32));
+            assert_eq!(t.get(features::key(Template::W0, k, 0)), Some(&(k as u32)));
         }
         assert_eq!(t.get(features::key(Template::W0, 100, 0)), None);
     }
