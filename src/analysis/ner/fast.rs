@@ -1,6 +1,7 @@
 //! The CRF model in a form made for tagging: an open-addressing table from
 //! feature keys ([`features::key`]) to attribute rows, one dense row of
-//! state weights per attribute, and the transition matrix.
+//! state weights per attribute, a second table for the two-word templates
+//! whose slots hold their rows, and the transition matrix.
 //!
 //! `crfs` tags from CRFsuite attribute strings: every morpheme costs ~40
 //! `format!`s, as many lookups in the model's string database and a
@@ -15,11 +16,12 @@
 //! sums) and of weights kept as `f32` (added in `f64`): the memory the
 //! tagger walks is half, and the two sums differ by about a millionth of a
 //! weight. Viterbi (which breaks ties as `crfs` does) gives the same labels
-//! unless two paths score within that. The labels of [`Scoring::Exact`] are tested to be `crfs`'s in
-//! `super::tests` and `tests/ner.rs` (all 2,638 sentences of the stockmark
-//! set, 300 Wikinews articles). [`Scoring::Pruned`], what kiji runs, leaves
-//! out of the scoring the morphemes that are surely no part of a name
-//! (particles, auxiliary verbs …) and labels them `O`.
+//! unless two paths score within that. The labels of [`Scoring::Exact`] are
+//! tested to be `crfs`'s in `super::tests` and `tests/ner.rs` (all 2,638
+//! sentences of the stockmark set, 300 Wikinews articles).
+//! [`Scoring::Pruned`], what kiji runs, leaves out of the scoring the
+//! morphemes that are surely no part of a name (particles, auxiliary verbs
+//! …) and labels them `O`.
 //!
 //! The other way the two could differ: a feature of the text whose key
 //! equals the key of a different attribute of the model (64-bit keys; two
@@ -69,6 +71,17 @@ struct KeyTable<V = u32> {
     tags: Vec<u8>,
     slots: Vec<(u64, V)>,
     mask: usize,
+}
+
+/// `acc += w`, in `f64`.
+#[inline(always)]
+fn add_weights(acc: &mut Row, w: &Weights) {
+    // Indexed: compiles to straight vector adds (a zipped iterator cost
+    // ~1 % more ingest instructions).
+    #[allow(clippy::needless_range_loop)]
+    for k in 0..MAX_LABELS {
+        acc[k] += f64::from(w[k]);
+    }
 }
 
 /// What the pair table holds for a key: the attribute and its row (read
@@ -411,14 +424,15 @@ impl FastModel {
             .ok_or_else(|| bad("no label O"))?;
         let mut outside = [f64::NEG_INFINITY; MAX_LABELS];
         outside[o] = 0.0;
-        let mut table = KeyTable::with_capacity(num_attrs);
-        let mut pair_table = KeyTable::with_capacity(num_attrs / 2);
         let mut templates = TemplateSet::EMPTY;
         let mut pair_values: Vec<[rustc_hash::FxHashSet<u64>; 2]> =
             PAIRS.iter().map(|_| Default::default()).collect();
-        for (aid, &row) in rows.iter().enumerate() {
+        // (key, attribute, of a pair template), then the two tables sized
+        // by their counts.
+        let mut keys: Vec<(u64, u32, bool)> = Vec::with_capacity(num_attrs);
+        for aid in 0..num_attrs as u32 {
             let name = model
-                .to_attr(aid as u32)
+                .to_attr(aid)
                 .ok_or_else(|| bad(format!("attribute {aid} has no name")))?;
             let Some((t, values)) = attribute_values(name) else {
                 continue;
@@ -426,21 +440,28 @@ impl FastModel {
             templates.insert(t);
             let pair = PAIRS.iter().position(|&(p, _)| p == t);
             for (a, b) in values {
-                let key = features::key(t, a, b);
-                let taken = match pair {
-                    Some(_) => pair_table
-                        .insert(key, (aid as u32, row))
-                        .map_err(|other| other.0),
-                    None => table.insert(key, aid as u32),
-                };
-                taken.map_err(|other| {
-                    bad(format!("attributes {other} and {aid} ({name}) share a key"))
-                })?;
+                keys.push((features::key(t, a, b), aid, pair.is_some()));
                 if let Some(p) = pair {
                     pair_values[p][0].insert(a);
                     pair_values[p][1].insert(b);
                 }
             }
+        }
+        let pairs = keys.iter().filter(|k| k.2).count();
+        let mut table = KeyTable::with_capacity(keys.len() - pairs);
+        let mut pair_table = KeyTable::with_capacity(pairs);
+        for (key, aid, pair) in keys {
+            let taken = if pair {
+                pair_table
+                    .insert(key, (aid, rows[aid as usize]))
+                    .map_err(|other| other.0)
+            } else {
+                table.insert(key, aid)
+            };
+            taken.map_err(|other| {
+                let name = model.to_attr(aid).unwrap_or_default();
+                bad(format!("attributes {other} and {aid} ({name}) share a key"))
+            })?;
         }
         let mut fm = FastModel {
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
@@ -550,20 +571,12 @@ impl FastModel {
             #[inline(always)]
             fn add(&mut self, row: u32) {
                 if let Some(w) = self.rows.get(row as usize) {
-                    // Indexed: compiles to straight vector adds (the
-                    // zipped iterator cost ~1 % more ingest instructions).
-                    #[allow(clippy::needless_range_loop)]
-                    for k in 0..MAX_LABELS {
-                        self.acc[k] += f64::from(w[k]);
-                    }
+                    add_weights(&mut self.acc, w);
                 }
             }
             #[inline(always)]
             fn add_row(&mut self, _aid: u32, w: &Weights) {
-                #[allow(clippy::needless_range_loop)]
-                for k in 0..MAX_LABELS {
-                    self.acc[k] += f64::from(w[k]);
-                }
+                add_weights(&mut self.acc, w);
             }
             #[inline(always)]
             fn around(&mut self, a: &Word, b: &Word, c: &Word, d: &Word) {
@@ -573,10 +586,7 @@ impl FastModel {
                     &c.sums.after1,
                     &d.sums.after2,
                 ] {
-                    #[allow(clippy::needless_range_loop)]
-                    for k in 0..MAX_LABELS {
-                        self.acc[k] += f64::from(row[k]);
-                    }
+                    add_weights(&mut self.acc, row);
                 }
             }
             #[inline(always)]
