@@ -514,9 +514,10 @@ impl Config {
 
     /// The analyser this configuration asks for (user entities file, entity
     /// model on or off).
-    /// The entity model loads on a thread of its own meanwhile the
-    /// gazetteer and dictionaries are built (each takes tens of
-    /// milliseconds: a command's start-up, every time).
+    ///
+    /// The entity model loads on a thread of its own while the gazetteer and
+    /// dictionaries are built: each takes tens of milliseconds, at every
+    /// command's start-up.
     pub fn analyzer(&self) -> Result<std::sync::Arc<crate::analysis::Analyzer>> {
         use crate::analysis::ner::Recognizer;
         std::thread::scope(|scope| {
