@@ -850,8 +850,11 @@ impl FastModel {
             at.extend([0, 0]);
             let mut joined = Vec::new();
             for m in ms {
-                let details: &[u8] = match &m.details {
-                    Features::Joined(record) => record.as_bytes(),
+                let details = match &m.details {
+                    // (Its packed head and base form: the fields the
+                    // features read, without its full record.)
+                    Features::System(word) => features::mix(word.packed()),
+                    Features::Joined(record) => features::hash_bytes(record.as_bytes()),
                     Features::List(fields) => {
                         joined.clear();
                         for (k, field) in fields.iter().enumerate() {
@@ -860,7 +863,7 @@ impl FastModel {
                             }
                             joined.extend_from_slice(field.as_bytes());
                         }
-                        joined.as_slice()
+                        features::hash_bytes(&joined)
                     }
                 };
                 // A word is known by a 64-bit hash of its surface and its
@@ -869,9 +872,7 @@ impl FastModel {
                 // [`features::key`]). No word's strings are read again, which
                 // cost a cache miss or two a morpheme.
                 let k = features::mix(
-                    features::hash_str(m.surface)
-                        ^ features::hash_bytes(details).rotate_left(29)
-                        ^ u64::from(m.unknown),
+                    features::hash_str(m.surface) ^ details.rotate_left(29) ^ u64::from(m.unknown),
                 );
                 let w = match cache.index.get(&k) {
                     Some(&w) => w,
