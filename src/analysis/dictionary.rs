@@ -30,7 +30,8 @@ use lindera_dictionary::viterbi::WordId;
 pub enum Features<'a> {
     /// A word of the embedded system dictionary.
     System(SystemWord<'a>),
-    /// A user dictionary record: fields joined by `\0`.
+    /// A record read whole (a user dictionary's, or one of a system
+    /// dictionary the compact tables do not describe): fields joined by `\0`.
     Joined(Record<'a>),
     /// The fields of an unknown-word entry (or none).
     List(Vec<&'a str>),

@@ -851,8 +851,6 @@ impl FastModel {
             let mut joined = Vec::new();
             for m in ms {
                 let details = match &m.details {
-                    // (Its packed head and base form: the fields the
-                    // features read, without its full record.)
                     Features::System(word) => features::mix(word.packed()),
                     Features::Joined(record) => features::hash_bytes(record.as_bytes()),
                     Features::List(fields) => {
@@ -867,7 +865,9 @@ impl FastModel {
                     }
                 };
                 // A word is known by a 64-bit hash of its surface and its
-                // dictionary entry (their contents): two words are the same
+                // dictionary entry (their contents; for a system word, its
+                // head and base form, the fields the features read, packed,
+                // so its full record is never read): two words are the same
                 // when their hashes are, as two features are (the keys of
                 // [`features::key`]). No word's strings are read again, which
                 // cost a cache miss or two a morpheme.
