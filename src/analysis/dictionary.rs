@@ -152,11 +152,12 @@ impl<'a> SystemWord<'a> {
             }
             _ => {
                 let d = self.dictionary;
-                let record = joined_record(&d.words_idx_data, &d.words_data, self.id as usize)?;
-                record
-                    .split(|&b| b == 0)
-                    .nth(i)
-                    .and_then(|f| std::str::from_utf8(f).ok())
+                Record::new(joined_record(
+                    &d.words_idx_data,
+                    &d.words_data,
+                    self.id as usize,
+                )?)
+                .get(i)
             }
         }
     }
