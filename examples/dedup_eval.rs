@@ -133,7 +133,7 @@ fn ingest(
         for doc in segment.doc_ids_alive() {
             let addr = tantivy::DocAddress::new(ord as u32, doc);
             let id = store.load(&searcher, addr)?.article.id;
-            let group = kiji::dedup::groups::group_at(&searcher, addr).unwrap_or_default();
+            let group = kiji::dedup::groups::group_at(&store, &searcher, addr).unwrap_or_default();
             groups.insert(id, group);
         }
     }

@@ -346,6 +346,10 @@ pub fn ingest_files(
 pub fn reanalyze(store: &Store, writer: &mut Writer, progress: &dyn Progress) -> Result<usize> {
     let searcher = store.searcher();
     progress.start(searcher.num_docs());
+    if store.dedup.enabled {
+        // Merges made under the old settings do not carry over.
+        writer.reset_duplicate_groups();
+    }
     let mut n = 0;
     store.for_each_article(&searcher, |stored| {
         let mut fresh = store.analyse(stored.article);

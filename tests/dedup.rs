@@ -135,17 +135,27 @@ fn an_article_bridging_two_groups_merges_them_and_its_delete_splits_them() {
     assert_eq!(group(&t, "two").1, vec!["one", "both2", "one-again"]);
 }
 
-/// The group key an article is stored with.
-fn stored_group(t: &TestIndex, id: &str) -> String {
+/// The key of the group an article is in (its stored key, resolved through
+/// the aliases of merged groups).
+fn group_key(t: &TestIndex, id: &str) -> String {
     let searcher = t.store.searcher();
     let addr = t.store.address(&searcher, id).unwrap().unwrap();
-    kiji::dedup::groups::group_at(&searcher, addr).unwrap()
+    kiji::dedup::groups::group_at(&t.store, &searcher, addr).unwrap()
+}
+
+/// The group key an article is stored with.
+fn stored_key(t: &TestIndex, id: &str) -> String {
+    let searcher = t.store.searcher();
+    let addr = t.store.address(&searcher, id).unwrap().unwrap();
+    kiji::dedup::groups::Columns::new(&searcher)
+        .group(&searcher, addr)
+        .unwrap()
 }
 
 /// When an article bridges two groups written since the last commit, the
-/// group with more articles keeps its key and the smaller one moves (all of
-/// the moved group's articles are written again at the commit), though its
-/// key sorts first.
+/// group with more articles keeps its key, though the smaller one's key
+/// sorts first; the smaller one's key becomes its alias, and no article is
+/// written again.
 #[test]
 fn a_merge_keeps_the_key_of_the_larger_uncommitted_group() {
     let (one, two) = halves();
@@ -161,13 +171,65 @@ fn a_merge_keeps_the_key_of_the_larger_uncommitted_group() {
     batch.push(article("a-lone", 2, &two));
     batch.push(article("both", 3, &format!("{one}{two}")));
     put(&mut t, batch);
-    let x_key = stored_group(&t, "x");
+    let x_key = group_key(&t, "x");
     assert!(x_key.starts_with("x@"), "{x_key}");
     for id in ["x-copy0", "x-copy1", "x-copy2", "a-lone", "both"] {
-        assert_eq!(stored_group(&t, id), x_key, "{id}");
+        assert_eq!(group_key(&t, id), x_key, "{id}");
     }
+    let lone_key = stored_key(&t, "a-lone");
+    assert!(lone_key.starts_with("a-lone@"), "not rewritten: {lone_key}");
+    assert_eq!(
+        t.store.aliases().keys(&lone_key).collect::<Vec<_>>(),
+        [x_key.as_str(), lone_key.as_str()]
+    );
     // The representative is still the earliest article.
     assert_eq!(group(&t, "a-lone").0, "x");
+    // A reopened index reads the same aliases from its log.
+    let path = t.store.path().to_path_buf();
+    drop(t.writer);
+    let store = Store::open(&path, analyzer()).unwrap();
+    assert_eq!(store.aliases().canonical(&lone_key), x_key);
+}
+
+/// Committed groups that an article bridges become one without any article
+/// written again; when the bridge goes, they split, and the part that moves
+/// gets a key that is no alias of the other.
+#[test]
+fn committed_groups_merge_through_an_alias_and_split_again() {
+    let (one, two) = halves();
+    let mut t = empty_index();
+    let mut rng = synth::Rng::new(3);
+    let x = article("x", 1, &one);
+    let mut copy = synth::copy_of(&x, 0, &mut rng);
+    copy.id = "x-copy".into();
+    put(&mut t, vec![x, copy]);
+    put(&mut t, vec![article("lone", 2, &two)]);
+    assert_ne!(group_key(&t, "x"), group_key(&t, "lone"));
+    let ids = ["x", "x-copy", "lone"];
+    let stored = ids.map(|id| stored_key(&t, id));
+    put(&mut t, vec![article("both", 3, &format!("{one}{two}"))]);
+    let key = group_key(&t, "both");
+    for id in ids {
+        assert_eq!(group_key(&t, id), key, "{id}");
+    }
+    assert_eq!(ids.map(|id| stored_key(&t, id)), stored, "none rewritten");
+    assert_eq!(
+        group(&t, "lone"),
+        ("x".into(), vec!["x".into(), "x-copy".into(), "both".into()])
+    );
+    // Searches and the timeline count the merged group once.
+    let engine = kiji::search::Engine::new(t.store.clone(), Default::default());
+    let r = SearchRequest::from_pairs(&[("dedup".into(), "true".into())], &[]).unwrap();
+    assert_eq!(engine.search(&r).unwrap().total, 1);
+    // The bridge deleted: two groups again.
+    assert!(t.writer.delete(&t.store, "both").unwrap());
+    t.writer.commit(&t.store).unwrap();
+    assert_eq!(group(&t, "x"), ("x".into(), vec!["x-copy".into()]));
+    assert_eq!(group(&t, "lone"), ("lone".into(), vec![]));
+    let (kx, kl) = (group_key(&t, "x"), group_key(&t, "lone"));
+    assert_ne!(kx, kl);
+    assert_eq!(t.store.aliases().canonical(&kx), kx);
+    assert_eq!(engine.search(&r).unwrap().total, 2);
 }
 
 #[test]
@@ -425,7 +487,7 @@ fn wikinews_with_synthetic_copies_groups_copies_and_only_copies() {
     let searcher = t.store.searcher();
     let group_of = |id: &str| {
         let addr = t.store.address(&searcher, id).unwrap().unwrap();
-        kiji::dedup::groups::group_at(&searcher, addr).unwrap()
+        kiji::dedup::groups::group_at(&t.store, &searcher, addr).unwrap()
     };
     let mut by_group: std::collections::HashMap<String, Vec<String>> = Default::default();
     for o in &originals {

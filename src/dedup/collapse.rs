@@ -4,6 +4,7 @@
 //! matched group, for the length of one request.
 
 use std::collections::HashMap;
+use std::sync::Arc;
 
 use tantivy::collector::{Collector, SegmentCollector};
 use tantivy::columnar::{Column, StrColumn};
@@ -66,14 +67,17 @@ impl Group {
     }
 }
 
-/// Collects the matched groups (key → [`Group`]). Articles without a group
-/// key (none in an index written by this version) count as groups of their own.
+/// Collects the matched groups (key → [`Group`]; merged groups' keys
+/// resolved through `aliases`). Articles without a group key (none in an
+/// index written by this version) count as groups of their own.
 pub struct GroupCollector {
     pub rank: Rank,
+    pub aliases: Arc<super::Aliases>,
 }
 
 pub struct GroupSegment {
     rank: Rank,
+    aliases: Arc<super::Aliases>,
     segment: SegmentOrdinal,
     groups: Option<StrColumn>,
     published: Column<i64>,
@@ -92,6 +96,7 @@ impl Collector for GroupCollector {
     ) -> tantivy::Result<GroupSegment> {
         Ok(GroupSegment {
             rank: self.rank,
+            aliases: self.aliases.clone(),
             segment,
             groups: reader.fast_fields().str("dedup_group")?,
             published: reader.fast_fields().i64("published")?,
@@ -144,12 +149,20 @@ impl SegmentCollector for GroupSegment {
     }
 
     fn harvest(self) -> Self::Fruit {
-        let mut out = HashMap::with_capacity(self.by_ord.len() + self.loose.len());
+        let mut out: HashMap<String, Group> =
+            HashMap::with_capacity(self.by_ord.len() + self.loose.len());
         if let Some(column) = &self.groups {
+            let mut key = String::new();
             for (ord, g) in self.by_ord {
-                let mut key = String::new();
                 if column.ord_to_str(ord, &mut key).unwrap_or(false) {
-                    out.insert(key, g);
+                    // Keys of one merged group come together here.
+                    let canonical = self.aliases.canonical(&key);
+                    match out.get_mut(canonical) {
+                        Some(have) => have.absorb(g, self.rank),
+                        None => {
+                            out.insert(canonical.to_string(), g);
+                        }
+                    }
                 }
             }
         }
@@ -236,10 +249,10 @@ pub fn count_and_facets(
     executor: &tantivy::Executor,
     query: &dyn tantivy::query::Query,
     fields: Vec<String>,
-    dedup: bool,
+    dedup: Option<&Arc<super::Aliases>>,
 ) -> crate::error::Result<(usize, crate::search::facets::FacetCounts)> {
     use crate::search::collect;
-    if !dedup {
+    let Some(aliases) = dedup else {
         let facets = crate::search::facets::FacetCollector { fields };
         return Ok(collect(
             searcher,
@@ -247,8 +260,8 @@ pub fn count_and_facets(
             query,
             &(tantivy::collector::Count, facets),
         )?);
-    }
-    let groups = oldest_first_groups(searcher, executor, query)?;
+    };
+    let groups = oldest_first_groups(searcher, executor, query, aliases)?;
     let best: Vec<DocAddress> = groups.values().map(|g| g.best).collect();
     Ok((best.len(), facet_counts(searcher, &fields, &best)))
 }
@@ -258,8 +271,12 @@ pub fn oldest_first_groups(
     searcher: &tantivy::Searcher,
     executor: &tantivy::Executor,
     query: &dyn tantivy::query::Query,
+    aliases: &Arc<super::Aliases>,
 ) -> tantivy::Result<HashMap<String, Group>> {
-    let collector = GroupCollector { rank: Rank::Oldest };
+    let collector = GroupCollector {
+        rank: Rank::Oldest,
+        aliases: aliases.clone(),
+    };
     crate::search::collect(searcher, executor, query, &collector)
 }
 
@@ -267,8 +284,14 @@ pub fn oldest_first_groups(
 pub fn earliest_of_groups(
     searcher: &tantivy::Searcher,
     query: &dyn tantivy::query::Query,
+    aliases: &Arc<super::Aliases>,
 ) -> crate::error::Result<Vec<DocAddress>> {
-    let groups = oldest_first_groups(searcher, &tantivy::Executor::single_thread(), query)?;
+    let groups = oldest_first_groups(
+        searcher,
+        &tantivy::Executor::single_thread(),
+        query,
+        aliases,
+    )?;
     let mut best: Vec<DocAddress> = groups.values().map(|g| g.best).collect();
     best.sort();
     Ok(best)

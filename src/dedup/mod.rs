@@ -7,6 +7,8 @@
 //! * [`groups`] — how the writer assigns groups (bands indexed as terms find
 //!   candidates, never all pairs) and keeps them right after merges, deletes
 //!   and changes.
+//! * [`aliases`] — merged groups: the keys that now name another group,
+//!   kept in a log beside the index and resolved by every reader.
 //! * [`files`], [`signature_file`], [`band_table`] — the writer reads the
 //!   signatures and band postings of large segments from files of their own
 //!   with `pread` (not through the index's memory maps, which kept them
@@ -15,6 +17,7 @@
 //!   a band key (a compact table: a commit window holds ~1.3 million pairs).
 //! * [`lookup`] — a group's articles and representative (`/articles/{id}/duplicates`).
 
+pub mod aliases;
 pub mod band_table;
 pub mod collapse;
 pub mod files;
@@ -25,6 +28,7 @@ pub mod signature;
 pub mod signature_file;
 pub mod synth;
 
+pub use aliases::Aliases;
 pub use groups::{Pending, Settings, founder_key};
 pub use lookup::{DuplicateArticle, Duplicates};
 pub use signature::{Signature, Similarity};
@@ -36,31 +40,22 @@ use crate::index::{Store, Writer};
 /// (pairwise comparison; a wire story printed this often is one group anyway).
 const MAX_SPLIT_CHECK: usize = 2_000;
 
-/// After a commit: gives merged groups one key, splits groups that fell
-/// apart, and commits again. Returns the last opstamp.
+/// After a commit: splits groups that fell apart (each part but one gets a
+/// key of its own: its articles are written again), and commits again.
+/// Merged groups need nothing here: their keys are aliases
+/// ([`aliases`]), synced with the commit. Returns the last opstamp.
 pub(crate) fn fix_groups(
     writer: &mut Writer,
     store: &Store,
     fixups: groups::Fixups,
+    mut opstamp: u64,
 ) -> Result<u64> {
     let started = std::time::Instant::now();
-    let (mut moved, mut split) = (0usize, 0usize);
-    let mut opstamp = None;
-    if !fixups.merges.is_empty() {
-        let searcher = store.searcher();
-        let mut moves = Vec::new();
-        for (from, to) in &fixups.merges {
-            for addr in groups::members(store, &searcher, from)? {
-                moves.push((addr, to.as_str()));
-            }
-        }
-        moved = moves.len();
-        writer.rewrite_many(store, &searcher, moves)?;
-        opstamp = Some(writer.commit_writes(store)?);
-    }
+    let mut split = 0usize;
     for group in &fixups.checks {
         let searcher = store.searcher();
-        let addrs = groups::members(store, &searcher, group)?;
+        let keys: Vec<String> = writer.aliases().keys(group).map(String::from).collect();
+        let addrs = groups::members_of(store, &searcher, &keys)?;
         if addrs.len() < 2 || addrs.len() > MAX_SPLIT_CHECK {
             continue;
         }
@@ -97,22 +92,37 @@ pub(crate) fn fix_groups(
                 .map(|&i| &articles[i].0)
                 .min_by(|a, b| lookup::earliest_first(&a.article, &b.article))
                 .expect("a part is never empty");
-            let key = founder_key(&first.article.id, &first.hash);
+            let key = fresh_key(
+                writer.aliases(),
+                group,
+                founder_key(&first.article.id, &first.hash),
+            );
             moves.extend(part.iter().map(|&i| (addrs[i], key.clone())));
         }
         split += moves.len();
         writer.rewrite_many(store, &searcher, moves)?;
     }
-    if split > 0 || opstamp.is_none() {
-        opstamp = Some(writer.commit_writes(store)?);
+    if split > 0 {
+        opstamp = writer.commit_writes(store)?;
     }
     tracing::debug!(
-        merged_groups = fixups.merges.len(),
-        moved,
         checked_groups = fixups.checks.len(),
         split,
         took_ms = started.elapsed().as_millis(),
-        "duplicate groups fixed after a commit"
+        "duplicate groups checked for splits after a commit"
     );
-    Ok(opstamp.unwrap_or_default())
+    Ok(opstamp)
+}
+
+/// The key for a part split off `group`: its first article's founder key,
+/// unless that names a group already (the key of a group merged into
+/// `group` is its alias): then with a suffix that does not.
+fn fresh_key(aliases: &Aliases, group: &str, founder: String) -> String {
+    let mut key = founder.clone();
+    let mut n = 1;
+    while key == group || aliases.knows(&key) {
+        key = format!("{founder}~{n}");
+        n += 1;
+    }
+    key
 }

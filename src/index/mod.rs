@@ -154,6 +154,10 @@ pub struct CommitInfo {
     /// article up to the running model and records it here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entity_model: Option<String>,
+    /// Bytes of the duplicate-group alias log this commit includes
+    /// ([`crate::dedup::aliases`]; absent: none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dedup_aliases: Option<u64>,
 }
 
 /// Decompressed doc-store blocks kept per segment, at most (16 KiB each, so
@@ -168,8 +172,9 @@ const DOC_STORE_CACHE_BLOCKS: usize = 1024;
 pub const DOC_STORE_CACHE_BUDGET: usize = 4096;
 
 /// The doc-store cache budget of `kiji ingest` (1 MiB): its writer loads
-/// stored articles only to rewrite the members of merged duplicate groups,
-/// scattered over the index, so a block is seldom read twice. With the
+/// stored articles only to rewrite the members of split duplicate groups
+/// (and, before merged groups became aliases, of merged ones), scattered
+/// over the index, so a block is seldom read twice. With the
 /// server's budget the cache filled up during long ingests: 300,000
 /// generated articles peaked at 530 MB with it and 448 MB with 4 blocks a
 /// segment (anonymous memory 441 → 357 MB), in 3 % less time (one run each).
@@ -237,6 +242,9 @@ pub struct Store {
     doc_stores: std::sync::RwLock<Option<Arc<DocStores>>>,
     /// The memory maps the index is read through.
     mapped: Arc<directory::MappedFiles>,
+    /// The duplicate-group aliases of the last commit read, with the log
+    /// length they were read to ([`Store::aliases`]).
+    aliases: std::sync::Mutex<(u64, Arc<crate::dedup::Aliases>)>,
 }
 
 impl Store {
@@ -279,6 +287,7 @@ impl Store {
             doc_store_cache_budget: DOC_STORE_CACHE_BUDGET,
             doc_stores: std::sync::RwLock::new(None),
             mapped,
+            aliases: Default::default(),
         })
     }
 
@@ -303,6 +312,35 @@ impl Store {
 
     pub fn searcher(&self) -> Searcher {
         self.reader.searcher()
+    }
+
+    /// The duplicate-group aliases of the last commit (merged groups' keys;
+    /// [`crate::dedup::aliases`]): read from the log on first use, then only
+    /// what later commits appended. A log that cannot be read leaves the
+    /// groups unmerged, with a warning.
+    pub fn aliases(&self) -> Arc<crate::dedup::Aliases> {
+        let want = self.commit_info().dedup_aliases.unwrap_or(0);
+        let mut cached = self.aliases.lock().unwrap_or_else(|e| e.into_inner());
+        if cached.0 == want {
+            return cached.1.clone();
+        }
+        let read = if want > cached.0 {
+            let mut more = (*cached.1).clone();
+            more.read_more(&self.path, cached.0, want).map(|()| more)
+        } else {
+            crate::dedup::Aliases::read(&self.path, want)
+        };
+        match read {
+            Ok(aliases) => *cached = (want, Arc::new(aliases)),
+            Err(e) => {
+                tracing::warn!(
+                    "cannot read the duplicate-group aliases of {}: {e}; merged groups show apart",
+                    self.path.display()
+                );
+                *cached = (want, Arc::default());
+            }
+        }
+        cached.1.clone()
     }
 
     /// Makes the latest commit visible now (the reader also reloads by itself).

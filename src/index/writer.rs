@@ -69,6 +69,11 @@ pub struct Writer {
     ids: super::term_filter::TermFilters,
 }
 
+/// The length of the duplicate-group alias log the last commit recorded.
+fn committed_aliases(store: &Store) -> u64 {
+    store.commit_info().dedup_aliases.unwrap_or(0)
+}
+
 /// Runs `analyse` over `items` on rayon's threads, a chunk of
 /// [`ANALYSIS_CHUNK`] ahead of `write`, which takes the results in order on
 /// this thread (the writer's): the cores stay busy while documents are
@@ -131,7 +136,7 @@ impl Writer {
         Ok(Writer {
             inner,
             pending: HashMap::new(),
-            groups: Default::default(),
+            groups: crate::dedup::Pending::open(store.path(), committed_aliases(store))?,
             absent: HashSet::new(),
             superseded: 0,
             ids: Default::default(),
@@ -264,8 +269,19 @@ impl Writer {
         Ok(())
     }
 
+    /// The merged duplicate groups, as written so far (committed or not).
+    pub fn aliases(&self) -> &crate::dedup::Aliases {
+        self.groups.aliases()
+    }
+
+    /// Forgets every merge of duplicate groups, before they are all
+    /// computed again (`kiji ingest --reanalyze`); the commit makes it last.
+    pub fn reset_duplicate_groups(&mut self) {
+        self.groups.reset_aliases();
+    }
+
     /// Writes the stored articles at these addresses again, each in its
-    /// group (duplicate groups merged or split). They are loaded and
+    /// group (duplicate groups split). They are loaded and
     /// analysed again on rayon's threads, as [`Writer::upsert_many`]'s are.
     pub(crate) fn rewrite_many(
         &mut self,
@@ -319,11 +335,14 @@ impl Writer {
         if fixups.is_empty() {
             return Ok(opstamp);
         }
-        crate::dedup::fix_groups(self, store, fixups)
+        crate::dedup::fix_groups(self, store, fixups, opstamp)
     }
 
     /// Commits, without looking at duplicate groups.
     pub(crate) fn commit_writes(&mut self, store: &Store) -> Result<u64> {
+        // The merges of duplicate groups are durable before the commit
+        // that records them.
+        let dedup_aliases = self.groups.sync_aliases()?;
         let info = super::CommitInfo {
             committed_at: Some(chrono::Utc::now().to_rfc3339()),
             opstamp: 0,
@@ -334,6 +353,7 @@ impl Writer {
                     format!("{} {} {} addresses={addresses}", m.name, m.version, m.hash)
                 })
             },
+            dedup_aliases: (dedup_aliases > 0).then_some(dedup_aliases),
         };
         let mut prepared = self.inner.prepare_commit()?;
         prepared.set_payload(&serde_json::to_string(&info).unwrap_or_default());
@@ -353,7 +373,9 @@ impl Writer {
         self.pending.clear();
         self.absent.clear();
         self.superseded = 0;
-        self.groups.clear();
+        // The merges since the last commit are dropped with its articles.
+        let aliases = crate::dedup::Pending::open(store.path(), committed_aliases(store))?;
+        self.groups = aliases;
         // The dropped documents' tokens will never be asked for.
         store.analyzer.token_memo().clear();
         Ok(())

@@ -80,12 +80,13 @@ impl super::Engine {
         let x_query = self.build_query(&with_x)?;
         let types: Vec<EntityType> = EntityType::ALL.to_vec();
         let fields: Vec<String> = types.iter().map(|t| t.as_str().to_string()).collect();
+        let aliases = r.dedup.then(|| self.aliases());
         let (n_x, joint) = crate::dedup::collapse::count_and_facets(
             &searcher,
             &executor,
             x_query.as_ref(),
             fields.clone(),
-            r.dedup,
+            aliases.as_ref(),
         )?;
         if n_x == 0 && self.analyzer.gazetteer().lookup(entity).is_none() {
             return Err(Error::EntityNotFound(entity.to_string()));
@@ -96,7 +97,7 @@ impl super::Engine {
                 &executor,
                 scope_query.as_ref(),
                 fields,
-                r.dedup,
+                aliases.as_ref(),
             )
         };
         // With nothing to narrow the scope, the counts are the whole index's.

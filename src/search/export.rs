@@ -87,7 +87,10 @@ impl super::Engine {
         let mut n = 0;
         if r.dedup {
             // One article per duplicate group: its earliest matched one.
-            for addr in crate::dedup::collapse::earliest_of_groups(&searcher, query.as_ref())? {
+            let aliases = self.aliases();
+            for addr in
+                crate::dedup::collapse::earliest_of_groups(&searcher, query.as_ref(), &aliases)?
+            {
                 let stored = self.load(&searcher, addr)?;
                 n += 1;
                 if !sink(export_row(&stored, &highlighter, opts)) {

@@ -598,7 +598,15 @@ impl Engine {
         };
         let executor = self.searches.executor(searcher);
         let groups = collapse::ranked(
-            collect(searcher, &executor, query, &GroupCollector { rank })?,
+            collect(
+                searcher,
+                &executor,
+                query,
+                &GroupCollector {
+                    rank,
+                    aliases: self.aliases(),
+                },
+            )?,
             rank,
         );
         let total = groups.len();

@@ -101,11 +101,8 @@ impl Engine {
             .with_max_query_terms(MAX_QUERY_TERMS)
             .with_boost_factor(1.0)
             .with_document_fields(fields);
-        let own: Box<dyn Query> = match crate::dedup::groups::group_at(&searcher, addr) {
-            Some(group) => Box::new(TermQuery::new(
-                Term::from_field_text(f.dedup_group, &group),
-                IndexRecordOption::Basic,
-            )),
+        let own: Box<dyn Query> = match crate::dedup::groups::group_at(self, &searcher, addr) {
+            Some(group) => crate::dedup::groups::group_query(self, &group),
             None => Box::new(TermQuery::new(
                 Term::from_field_text(f.id, id),
                 IndexRecordOption::Basic,
@@ -175,6 +172,7 @@ impl Engine {
         ranked.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         let mut groups_seen = HashSet::new();
         let columns = crate::dedup::groups::Columns::new(&searcher);
+        let aliases = self.aliases();
         let mut articles = Vec::new();
         for (score, other, s, shared_entities) in ranked {
             if articles.len() == limit {
@@ -182,7 +180,7 @@ impl Engine {
             }
             if r.dedup
                 && let Some(g) = columns.group(&searcher, other)
-                && !groups_seen.insert(g)
+                && !groups_seen.insert(aliases.canonical(&g).to_string())
             {
                 continue;
             }

@@ -228,12 +228,12 @@ fn day_counts(
     searcher: &tantivy::Searcher,
     executor: &Executor,
     query: &dyn Query,
-    dedup: bool,
+    dedup: Option<&std::sync::Arc<crate::dedup::Aliases>>,
 ) -> Result<DayCounts> {
-    if !dedup {
+    let Some(aliases) = dedup else {
         return Ok(collect(searcher, executor, query, &DayCounter)?);
-    }
-    let groups = crate::dedup::collapse::oldest_first_groups(searcher, executor, query)?;
+    };
+    let groups = crate::dedup::collapse::oldest_first_groups(searcher, executor, query, aliases)?;
     let mut days = BTreeMap::new();
     let mut undated = 0;
     for g in groups.values() {
@@ -257,7 +257,8 @@ impl super::Engine {
         dedup: bool,
     ) -> Result<std::sync::Arc<DayCounts>> {
         let executor = self.searches.executor(searcher);
-        let count = || day_counts(searcher, &executor, query, dedup);
+        let aliases = dedup.then(|| self.aliases());
+        let count = || day_counts(searcher, &executor, query, aliases.as_ref());
         if query.is::<AllQuery>() {
             return self.whole_index.days(searcher, dedup, count);
         }
