@@ -20,7 +20,7 @@ use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
 use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// The log's file name in the index folder.
 pub const LOG_FILE: &str = "dedup-aliases.log";
@@ -156,64 +156,117 @@ impl Aliases {
     }
 }
 
-/// The writer's aliases and their log: merges are applied at once and
-/// written to the log by [`AliasLog::sync`], before the commit. (`Default`:
-/// an empty placeholder, attached to no file.)
+/// The writer's aliases and their log: read on first use (not when the
+/// writer opens: `kiji serve` starts without reading it), merges applied at
+/// once and written to the log by [`AliasLog::sync`], before the commit.
+/// (`Default`: an empty placeholder, attached to no file.)
 #[derive(Debug, Default)]
 pub struct AliasLog {
     path: PathBuf,
-    aliases: Aliases,
-    /// Bytes in the file.
-    len: u64,
+    /// The log's length the last commit recorded, when opened.
+    committed: u64,
+    loaded: OnceLock<Loaded>,
+    /// Bytes appended since it was read.
+    appended: u64,
     /// Lines not yet written.
     unsynced: Vec<u8>,
 }
 
+#[derive(Debug)]
+struct Loaded {
+    aliases: Aliases,
+    /// The file's length when read (after cutting it back to the commit).
+    base: u64,
+}
+
 impl AliasLog {
-    /// Opens the log of the index in `index`, whose last commit recorded
-    /// `committed` bytes of it, cutting off anything past them.
-    pub fn open(index: &Path, committed: u64) -> io::Result<AliasLog> {
-        let path = index.join(LOG_FILE);
-        let aliases = Aliases::read(index, committed)?;
-        match OpenOptions::new().write(true).open(&path) {
-            Ok(file) if file.metadata()?.len() > committed => {
-                tracing::info!(
-                    "{}: dropping the duplicate-group merges past the last commit",
-                    path.display()
-                );
-                file.set_len(committed)?;
-                file.sync_all()?;
-            }
-            Ok(_) => {}
-            Err(e) if e.kind() == io::ErrorKind::NotFound => {}
-            Err(e) => return Err(e),
+    /// The log of the index in `index`, whose last commit recorded
+    /// `committed` bytes of it. Reading it (on first use) cuts off anything
+    /// past them, what a crash before a commit left.
+    pub fn open(index: &Path, committed: u64) -> AliasLog {
+        AliasLog {
+            path: index.join(LOG_FILE),
+            committed,
+            ..AliasLog::default()
         }
-        Ok(AliasLog {
-            path,
-            aliases,
-            len: committed,
-            unsynced: Vec::new(),
-        })
+    }
+
+    fn loaded(&self) -> &Loaded {
+        self.loaded.get_or_init(|| self.load())
+    }
+
+    fn loaded_mut(&mut self) -> &mut Loaded {
+        if self.loaded.get().is_none() {
+            let loaded = self.load();
+            let _ = self.loaded.set(loaded);
+        }
+        self.loaded.get_mut().expect("read just now")
+    }
+
+    /// Reads the log up to the commit and cuts the file back to it. A log
+    /// that cannot be read is set aside (`.damaged`) with a warning: its
+    /// merged groups show apart, and the writer starts a new log.
+    fn load(&self) -> Loaded {
+        let folder = self.path.parent().unwrap_or(Path::new("."));
+        let cut = || -> io::Result<()> {
+            match OpenOptions::new().write(true).open(&self.path) {
+                Ok(file) if file.metadata()?.len() > self.committed => {
+                    tracing::info!(
+                        "{}: dropping the duplicate-group merges past the last commit",
+                        self.path.display()
+                    );
+                    file.set_len(self.committed)?;
+                    file.sync_all()
+                }
+                Ok(_) => Ok(()),
+                Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(()),
+                Err(e) => Err(e),
+            }
+        };
+        match Aliases::read(folder, self.committed).and_then(|aliases| cut().map(|()| aliases)) {
+            Ok(aliases) => Loaded {
+                aliases,
+                base: self.committed,
+            },
+            Err(e) => {
+                let aside = self.path.with_extension("log.damaged");
+                tracing::warn!(
+                    "cannot read {}: {e}; it is moved to {} and merged duplicate groups show apart",
+                    self.path.display(),
+                    aside.display()
+                );
+                if let Err(e) = std::fs::rename(&self.path, &aside)
+                    && e.kind() != io::ErrorKind::NotFound
+                {
+                    tracing::warn!("cannot move {}: {e}", self.path.display());
+                }
+                Loaded {
+                    aliases: Aliases::default(),
+                    base: 0,
+                }
+            }
+        }
     }
 
     pub fn aliases(&self) -> &Aliases {
-        &self.aliases
+        &self.loaded().aliases
     }
 
     /// Merges the group of `from` into that of `into`.
     pub fn merge(&mut self, from: &str, into: &str) {
+        let aliases = &mut self.loaded_mut().aliases;
         let (from, into) = (
-            self.aliases.canonical(from).to_string(),
-            self.aliases.canonical(into).to_string(),
+            aliases.canonical(from).to_string(),
+            aliases.canonical(into).to_string(),
         );
-        if self.aliases.merge(&from, &into) {
+        if aliases.merge(&from, &into) {
             self.append(&[from.as_str(), into.as_str()]);
         }
     }
 
     /// Forgets every merge (the groups are about to be computed again).
     pub fn reset(&mut self) {
-        self.aliases = Aliases::default();
+        self.loaded_mut().aliases = Aliases::default();
         self.append(&[]);
     }
 
@@ -232,10 +285,13 @@ impl AliasLog {
                 .open(&self.path)?;
             file.write_all(&self.unsynced)?;
             file.sync_data()?;
-            self.len += self.unsynced.len() as u64;
+            self.appended += self.unsynced.len() as u64;
             self.unsynced.clear();
         }
-        Ok(self.len)
+        Ok(match self.loaded.get() {
+            Some(loaded) => loaded.base + self.appended,
+            None => self.committed,
+        })
     }
 }
 
@@ -270,7 +326,7 @@ mod tests {
     #[test]
     fn the_log_replays_to_the_committed_length_and_drops_the_rest() {
         let dir = tempfile::tempdir().unwrap();
-        let mut log = AliasLog::open(dir.path(), 0).unwrap();
+        let mut log = AliasLog::open(dir.path(), 0);
         assert_eq!(log.sync().unwrap(), 0, "nothing written, no file");
         log.merge("記事@1", "記事@0");
         log.merge("c\t\"quoted\"\n", "記事@1");
@@ -288,8 +344,13 @@ mod tests {
         let after = Aliases::read(dir.path(), all).unwrap();
         assert_eq!(after.canonical("記事@1"), "記事@1", "reset");
         assert_eq!(after.canonical("f"), "記事@0");
-        // A writer opening the index cuts the log back to the commit.
-        let log = AliasLog::open(dir.path(), committed).unwrap();
+        // A writer reading the log cuts it back to the commit.
+        let log = AliasLog::open(dir.path(), committed);
+        assert_eq!(
+            std::fs::metadata(dir.path().join(LOG_FILE)).unwrap().len(),
+            all,
+            "read on first use only"
+        );
         assert_eq!(log.aliases().canonical("記事@1"), "記事@0");
         assert_eq!(
             std::fs::metadata(dir.path().join(LOG_FILE)).unwrap().len(),
@@ -299,7 +360,23 @@ mod tests {
         let mut a = Aliases::read(dir.path(), 0).unwrap();
         assert!(a.is_empty());
         a.read_more(dir.path(), 0, committed).unwrap();
-        assert_eq!(keys(&a, "記事@0"), keys(&log.aliases, "記事@0"));
+        assert_eq!(keys(&a, "記事@0"), keys(log.aliases(), "記事@0"));
+    }
+
+    /// A log shorter than its commit says is set aside; the writer goes on
+    /// with a new one, which the next commit records from its start.
+    #[test]
+    fn a_damaged_log_is_set_aside_and_a_new_one_started() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join(LOG_FILE), "[\"a\",\"b\"]\n").unwrap();
+        let mut log = AliasLog::open(dir.path(), 100);
+        assert!(log.aliases().is_empty());
+        assert!(dir.path().join("dedup-aliases.log.damaged").exists());
+        log.merge("c", "d");
+        let len = log.sync().unwrap();
+        let a = Aliases::read(dir.path(), len).unwrap();
+        assert_eq!(a.canonical("c"), "d");
+        assert_eq!(a.canonical("a"), "a");
     }
 
     #[test]

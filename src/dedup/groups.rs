@@ -200,9 +200,10 @@ impl Fixups {
 
 impl Pending {
     /// The writer's state for the index in `index`, whose last commit holds
-    /// `aliases` bytes of the alias log (it cuts off what a crash left).
-    pub fn open(index: &Path, aliases: u64) -> std::io::Result<Pending> {
-        Ok(Pending::with_log(AliasLog::open(index, aliases)?))
+    /// `aliases` bytes of the alias log (read on first use, cutting off what
+    /// a crash left).
+    pub fn open(index: &Path, aliases: u64) -> Pending {
+        Pending::with_log(AliasLog::open(index, aliases))
     }
 
     fn with_log(aliases: AliasLog) -> Pending {

@@ -136,7 +136,7 @@ impl Writer {
         Ok(Writer {
             inner,
             pending: HashMap::new(),
-            groups: crate::dedup::Pending::open(store.path(), committed_aliases(store))?,
+            groups: crate::dedup::Pending::open(store.path(), committed_aliases(store)),
             absent: HashSet::new(),
             superseded: 0,
             ids: Default::default(),
@@ -374,8 +374,7 @@ impl Writer {
         self.absent.clear();
         self.superseded = 0;
         // The merges since the last commit are dropped with its articles.
-        let aliases = crate::dedup::Pending::open(store.path(), committed_aliases(store))?;
-        self.groups = aliases;
+        self.groups = crate::dedup::Pending::open(store.path(), committed_aliases(store));
         // The dropped documents' tokens will never be asked for.
         store.analyzer.token_memo().clear();
         Ok(())
