@@ -152,6 +152,19 @@ fn stored_key(t: &TestIndex, id: &str) -> String {
         .unwrap()
 }
 
+/// Article `x` (`one`) and `n` syndicated copies of it, `x-copy0`, ….
+fn x_and_copies(one: &str, n: usize) -> Vec<Article> {
+    let mut rng = synth::Rng::new(3);
+    let x = article("x", 1, one);
+    let mut all = vec![x.clone()];
+    for i in 0..n {
+        let mut copy = synth::copy_of(&x, i, &mut rng);
+        copy.id = format!("x-copy{i}");
+        all.push(copy);
+    }
+    all
+}
+
 /// When an article bridges two groups written since the last commit, the
 /// group with more articles keeps its key, though the smaller one's key
 /// sorts first; the smaller one's key becomes its alias, and no article is
@@ -160,14 +173,7 @@ fn stored_key(t: &TestIndex, id: &str) -> String {
 fn a_merge_keeps_the_key_of_the_larger_uncommitted_group() {
     let (one, two) = halves();
     let mut t = empty_index();
-    let mut rng = synth::Rng::new(3);
-    let x = article("x", 1, &one);
-    let mut batch = vec![x.clone()];
-    for n in 0..3 {
-        let mut copy = synth::copy_of(&x, n, &mut rng);
-        copy.id = format!("x-copy{n}");
-        batch.push(copy);
-    }
+    let mut batch = x_and_copies(&one, 3);
     batch.push(article("a-lone", 2, &two));
     batch.push(article("both", 3, &format!("{one}{two}")));
     put(&mut t, batch);
@@ -198,14 +204,10 @@ fn a_merge_keeps_the_key_of_the_larger_uncommitted_group() {
 fn committed_groups_merge_through_an_alias_and_split_again() {
     let (one, two) = halves();
     let mut t = empty_index();
-    let mut rng = synth::Rng::new(3);
-    let x = article("x", 1, &one);
-    let mut copy = synth::copy_of(&x, 0, &mut rng);
-    copy.id = "x-copy".into();
-    put(&mut t, vec![x, copy]);
+    put(&mut t, x_and_copies(&one, 1));
     put(&mut t, vec![article("lone", 2, &two)]);
     assert_ne!(group_key(&t, "x"), group_key(&t, "lone"));
-    let ids = ["x", "x-copy", "lone"];
+    let ids = ["x", "x-copy0", "lone"];
     let stored = ids.map(|id| stored_key(&t, id));
     put(&mut t, vec![article("both", 3, &format!("{one}{two}"))]);
     let key = group_key(&t, "both");
@@ -215,7 +217,7 @@ fn committed_groups_merge_through_an_alias_and_split_again() {
     assert_eq!(ids.map(|id| stored_key(&t, id)), stored, "none rewritten");
     assert_eq!(
         group(&t, "lone"),
-        ("x".into(), vec!["x".into(), "x-copy".into(), "both".into()])
+        ("x".into(), vec!["x".into(), "x-copy0".into(), "both".into()])
     );
     // Searches and the timeline count the merged group once.
     let engine = kiji::search::Engine::new(t.store.clone(), Default::default());
@@ -224,7 +226,7 @@ fn committed_groups_merge_through_an_alias_and_split_again() {
     // The bridge deleted: two groups again.
     assert!(t.writer.delete(&t.store, "both").unwrap());
     t.writer.commit(&t.store).unwrap();
-    assert_eq!(group(&t, "x"), ("x".into(), vec!["x-copy".into()]));
+    assert_eq!(group(&t, "x"), ("x".into(), vec!["x-copy0".into()]));
     assert_eq!(group(&t, "lone"), ("lone".into(), vec![]));
     let (kx, kl) = (group_key(&t, "x"), group_key(&t, "lone"));
     assert_ne!(kx, kl);
