@@ -217,9 +217,12 @@ fn committed_groups_merge_through_an_alias_and_split_again() {
     assert_eq!(ids.map(|id| stored_key(&t, id)), stored, "none rewritten");
     assert_eq!(
         group(&t, "lone"),
-        ("x".into(), vec!["x".into(), "x-copy0".into(), "both".into()])
+        (
+            "x".into(),
+            vec!["x".into(), "x-copy0".into(), "both".into()]
+        )
     );
-    // Searches and the timeline count the merged group once.
+    // A search with dedup=true counts the merged group once.
     let engine = kiji::search::Engine::new(t.store.clone(), Default::default());
     let r = SearchRequest::from_pairs(&[("dedup".into(), "true".into())], &[]).unwrap();
     assert_eq!(engine.search(&r).unwrap().total, 1);
