@@ -13,8 +13,8 @@
 //! computed again from scratch). The writer appends and syncs the log before
 //! the commit that needs it, and the commit records the log's length in its
 //! payload ([`crate::index::CommitInfo::dedup_aliases`]). A reader replays
-//! exactly the merges of the commit it reads; a writer opening the index
-//! cuts off what a crash left past the last commit.
+//! exactly the merges of the commit it reads; the writer, reading the log
+//! on first use, cuts off what a crash left past the last commit.
 
 use std::collections::HashMap;
 use std::fs::{File, OpenOptions};
