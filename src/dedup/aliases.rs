@@ -72,11 +72,11 @@ impl Aliases {
     }
 
     /// Merges the group of `from` into the group of `into` (whose key
-    /// survives). Returns whether they were two groups.
-    pub fn merge(&mut self, from: &str, into: &str) -> bool {
+    /// survives). Returns the two groups' keys, `None` if they were one.
+    pub fn merge(&mut self, from: &str, into: &str) -> Option<(Arc<str>, Arc<str>)> {
         let (from, into) = (self.canonical(from), self.canonical(into));
         if from == into {
-            return false;
+            return None;
         }
         let into: Arc<str> = self
             .aliases
@@ -84,12 +84,12 @@ impl Aliases {
             .map_or_else(|| Arc::from(into), |(k, _)| k.clone());
         let from: Arc<str> = Arc::from(from);
         let mut moved = self.aliases.remove(&from).unwrap_or_default();
-        moved.push(from);
+        moved.push(from.clone());
         for key in &moved {
             self.root.insert(key.clone(), into.clone());
         }
-        self.aliases.entry(into).or_default().extend(moved);
-        true
+        self.aliases.entry(into.clone()).or_default().extend(moved);
+        Some((from, into))
     }
 
     /// Applies log lines (whole lines only; see the module documentation).
@@ -254,13 +254,8 @@ impl AliasLog {
 
     /// Merges the group of `from` into that of `into`.
     pub fn merge(&mut self, from: &str, into: &str) {
-        let aliases = &mut self.loaded_mut().aliases;
-        let (from, into) = (
-            aliases.canonical(from).to_string(),
-            aliases.canonical(into).to_string(),
-        );
-        if aliases.merge(&from, &into) {
-            self.append(&[from.as_str(), into.as_str()]);
+        if let Some((from, into)) = self.loaded_mut().aliases.merge(from, into) {
+            self.append(&[&from, &into]);
         }
     }
 
@@ -307,13 +302,13 @@ mod tests {
     fn merges_resolve_to_the_surviving_key_transitively() {
         let mut a = Aliases::default();
         assert_eq!(a.canonical("x"), "x");
-        assert!(a.merge("b", "a"));
-        assert!(a.merge("c", "b"));
-        assert!(!a.merge("c", "a"), "already one group");
+        assert!(a.merge("b", "a").is_some());
+        assert!(a.merge("c", "b").is_some());
+        assert!(a.merge("c", "a").is_none(), "already one group");
         assert_eq!(a.canonical("c"), "a");
         assert_eq!(keys(&a, "b"), ["a", "b", "c"]);
         // A group with aliases merged into another brings them along.
-        assert!(a.merge("a", "z"));
+        assert!(a.merge("a", "z").is_some());
         for k in ["a", "b", "c", "z"] {
             assert_eq!(a.canonical(k), "z", "{k}");
         }
