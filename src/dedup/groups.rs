@@ -34,6 +34,7 @@ use tantivy::{DocAddress, DocSet, Searcher, Term};
 use super::aliases::{AliasLog, Aliases};
 use super::band_table::BandTable;
 use super::files;
+use super::group_file::GroupFile;
 use super::pending_bands::PendingBands;
 use super::signature::{Signature, Similarity};
 use super::signature_file::SignatureFile;
@@ -547,6 +548,7 @@ struct SegmentColumns {
     group: std::sync::OnceLock<Option<tantivy::columnar::StrColumn>>,
     signature: std::sync::OnceLock<Option<tantivy::columnar::Column<u64>>>,
     file: std::sync::OnceLock<Option<SignatureFile>>,
+    groups: std::sync::OnceLock<Option<GroupFile>>,
 }
 
 impl Columns {
@@ -625,10 +627,54 @@ impl Columns {
         if let Some(group) = keys.get(&(addr.segment_ord, ord)) {
             return Some(group.clone());
         }
-        let mut group = String::new();
-        column.ord_to_str(ord, &mut group).ok()?;
+        let from_file =
+            self.group_file(searcher, addr, column)
+                .and_then(|file| match file.get(ord) {
+                    Ok(key) => Some(key),
+                    Err(e) => {
+                        tracing::warn!("cannot read a group-key file: {e}; the column is read");
+                        None
+                    }
+                });
+        let group = match from_file {
+            Some(key) => key?,
+            None => {
+                let mut group = String::new();
+                column.ord_to_str(ord, &mut group).ok()?;
+                group
+            }
+        };
         keys.insert((addr.segment_ord, ord), group.clone());
         Some(group)
+    }
+
+    /// The group-key file of `addr`'s segment, if its keys are read from one.
+    fn group_file<'a>(
+        &'a self,
+        searcher: &Searcher,
+        addr: DocAddress,
+        column: &tantivy::columnar::StrColumn,
+    ) -> Option<&'a GroupFile> {
+        let folder = self.files.as_ref()?;
+        let segment = searcher.segment_reader(addr.segment_ord);
+        if segment.max_doc() < self.min_docs {
+            return None;
+        }
+        self.segments
+            .get(addr.segment_ord as usize)?
+            .groups
+            .get_or_init(|| {
+                let id = segment.segment_id().uuid_string();
+                GroupFile::open_or_write(folder, &id, column)
+                    .inspect_err(|e| {
+                        tracing::warn!(
+                            "cannot write the group-key file of segment {id} in {}: {e}; its column is read instead",
+                            folder.display()
+                        )
+                    })
+                    .ok()
+            })
+            .as_ref()
     }
 
     fn signature_column<'a>(

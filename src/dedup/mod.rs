@@ -9,10 +9,11 @@
 //!   and changes.
 //! * [`aliases`] — merged groups: the keys that now name another group,
 //!   kept in a log beside the index and resolved by every reader.
-//! * [`files`], [`signature_file`], [`band_table`] — the writer reads the
-//!   signatures and band postings of large segments from files of their own
-//!   with `pread` (not through the index's memory maps, which kept them
-//!   resident).
+//! * [`files`], [`signature_file`], [`band_table`], [`group_file`] — the
+//!   writer reads the signatures, band postings and group keys of large
+//!   segments from files of their own with `pread` (not through the index's
+//!   memory maps, which kept them resident; not through the group column's
+//!   compressed dictionary, which made a zstd context per key).
 //! * [`pending_bands`] — which articles written since the last commit hold
 //!   a band key (a compact table: a commit window holds ~1.3 million pairs).
 //! * [`lookup`] — a group's articles and representative (`/articles/{id}/duplicates`).
@@ -21,6 +22,7 @@ pub mod aliases;
 pub mod band_table;
 pub mod collapse;
 pub mod files;
+pub mod group_file;
 pub mod groups;
 pub mod lookup;
 pub mod pending_bands;
