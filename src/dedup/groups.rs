@@ -655,26 +655,28 @@ impl Columns {
         addr: DocAddress,
         column: &tantivy::columnar::StrColumn,
     ) -> Option<&'a GroupFile> {
-        let folder = self.files.as_ref()?;
-        let segment = searcher.segment_reader(addr.segment_ord);
-        if segment.max_doc() < self.min_docs {
-            return None;
-        }
+        let (folder, segment) = self.file_segment(searcher, addr)?;
         self.segments
             .get(addr.segment_ord as usize)?
             .groups
             .get_or_init(|| {
-                let id = segment.segment_id().uuid_string();
-                GroupFile::open_or_write(folder, &id, column)
-                    .inspect_err(|e| {
-                        tracing::warn!(
-                            "cannot write the group-key file of segment {id} in {}: {e}; its column is read instead",
-                            folder.display()
-                        )
-                    })
-                    .ok()
+                segment_file("group-key", folder, segment, |id| {
+                    GroupFile::open_or_write(folder, id, column)
+                })
             })
             .as_ref()
+    }
+
+    /// The writer's folder of files and the segment of `addr`, when that
+    /// segment's columns are read from files (see [`files::MIN_DOCS`]).
+    fn file_segment<'s>(
+        &self,
+        searcher: &'s Searcher,
+        addr: DocAddress,
+    ) -> Option<(&Path, &'s tantivy::SegmentReader)> {
+        let folder = self.files.as_deref()?;
+        let segment = searcher.segment_reader(addr.segment_ord);
+        (segment.max_doc() >= self.min_docs).then_some((folder, segment))
     }
 
     fn signature_column<'a>(
@@ -701,23 +703,13 @@ impl Columns {
         searcher: &Searcher,
         addr: DocAddress,
     ) -> Option<&'a SignatureFile> {
-        let folder = self.files.as_ref()?;
-        let segment = searcher.segment_reader(addr.segment_ord);
-        if segment.max_doc() < self.min_docs {
-            return None;
-        }
+        let (folder, segment) = self.file_segment(searcher, addr)?;
         slot.file
             .get_or_init(|| {
                 let column = self.signature_column(slot, searcher, addr)?;
-                let id = segment.segment_id().uuid_string();
-                SignatureFile::open_or_write(folder, &id, segment.max_doc(), column)
-                    .inspect_err(|e| {
-                        tracing::warn!(
-                            "cannot write the signature file of segment {id} in {}: {e}; its column is read instead",
-                            folder.display()
-                        )
-                    })
-                    .ok()
+                segment_file("signature", folder, segment, |id| {
+                    SignatureFile::open_or_write(folder, id, segment.max_doc(), column)
+                })
             })
             .as_ref()
     }
@@ -734,6 +726,26 @@ impl Columns {
         let column = self.signature_column(slot, searcher, addr)?;
         Signature::from_words(column.values_for_doc(addr.doc_id))
     }
+}
+
+/// Opens (writing it first if need be) the `kind` file of `segment` in
+/// `folder` with `open(segment id)`; `None`, with a warning, when it cannot
+/// be written (the column is read instead).
+fn segment_file<T>(
+    kind: &str,
+    folder: &Path,
+    segment: &tantivy::SegmentReader,
+    open: impl FnOnce(&str) -> std::io::Result<T>,
+) -> Option<T> {
+    let id = segment.segment_id().uuid_string();
+    open(&id)
+        .inspect_err(|e| {
+            tracing::warn!(
+                "cannot write the {kind} file of segment {id} in {}: {e}; its column is read instead",
+                folder.display()
+            )
+        })
+        .ok()
 }
 
 /// The group key of the article at `addr`, resolved through the aliases of
