@@ -43,6 +43,26 @@ pub fn open_or_write(
     tmp.persist(&path).map_err(|e| e.error)
 }
 
+/// Opens (writing it first if need be) the `kind` file of `segment` in
+/// `folder` with `open(segment id)`; `None`, with a warning, when it cannot
+/// be written (the reader then reads the index instead).
+pub fn open_or_warn<T>(
+    kind: &str,
+    folder: &Path,
+    segment: &tantivy::SegmentReader,
+    open: impl FnOnce(&str) -> io::Result<T>,
+) -> Option<T> {
+    let id = segment.segment_id().uuid_string();
+    open(&id)
+        .inspect_err(|e| {
+            tracing::warn!(
+                "cannot write the {kind} file of segment {id} in {}: {e}; the index is read instead",
+                folder.display()
+            )
+        })
+        .ok()
+}
+
 /// Removes the files in `folder` of segments not in `live` (segment ids),
 /// and temporary files left by an interrupted write.
 pub fn remove_stale(folder: &Path, live: &HashSet<String>) -> io::Result<usize> {

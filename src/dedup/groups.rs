@@ -152,15 +152,9 @@ impl BandTables {
         self.map
             .entry(segment.segment_id())
             .or_insert_with(|| {
-                BandTable::open_or_write(folder, segment, field)
-                    .inspect_err(|e| {
-                        tracing::warn!(
-                            "cannot write the band table of segment {} in {}: {e}; its index is read instead",
-                            segment.segment_id(),
-                            folder.display()
-                        )
-                    })
-                    .ok()
+                files::open_or_warn("band table", folder, segment, |_| {
+                    BandTable::open_or_write(folder, segment, field)
+                })
             })
             .as_ref()
     }
@@ -627,22 +621,17 @@ impl Columns {
         if let Some(group) = keys.get(&(addr.segment_ord, ord)) {
             return Some(group.clone());
         }
-        let from_file =
-            self.group_file(searcher, addr, column)
-                .and_then(|file| match file.get(ord) {
-                    Ok(key) => Some(key),
-                    Err(e) => {
-                        tracing::warn!("cannot read a group-key file: {e}; the column is read");
-                        None
-                    }
-                });
-        let group = match from_file {
-            Some(key) => key?,
-            None => {
-                let mut group = String::new();
-                column.ord_to_str(ord, &mut group).ok()?;
-                group
+        let from_column = || {
+            let mut group = String::new();
+            column.ord_to_str(ord, &mut group).ok().map(|_| group)
+        };
+        let group = match self.group_file(searcher, addr, column).map(|f| f.get(ord)) {
+            Some(Ok(key)) => key?,
+            Some(Err(e)) => {
+                tracing::warn!("cannot read a group-key file: {e}; the column is read");
+                from_column()?
             }
+            None => from_column()?,
         };
         keys.insert((addr.segment_ord, ord), group.clone());
         Some(group)
@@ -660,7 +649,7 @@ impl Columns {
             .get(addr.segment_ord as usize)?
             .groups
             .get_or_init(|| {
-                segment_file("group-key", folder, segment, |id| {
+                files::open_or_warn("group-key", folder, segment, |id| {
                     GroupFile::open_or_write(folder, id, column)
                 })
             })
@@ -707,7 +696,7 @@ impl Columns {
         slot.file
             .get_or_init(|| {
                 let column = self.signature_column(slot, searcher, addr)?;
-                segment_file("signature", folder, segment, |id| {
+                files::open_or_warn("signature", folder, segment, |id| {
                     SignatureFile::open_or_write(folder, id, segment.max_doc(), column)
                 })
             })
@@ -726,26 +715,6 @@ impl Columns {
         let column = self.signature_column(slot, searcher, addr)?;
         Signature::from_words(column.values_for_doc(addr.doc_id))
     }
-}
-
-/// Opens (writing it first if need be) the `kind` file of `segment` in
-/// `folder` with `open(segment id)`; `None`, with a warning, when it cannot
-/// be written (the column is read instead).
-fn segment_file<T>(
-    kind: &str,
-    folder: &Path,
-    segment: &tantivy::SegmentReader,
-    open: impl FnOnce(&str) -> std::io::Result<T>,
-) -> Option<T> {
-    let id = segment.segment_id().uuid_string();
-    open(&id)
-        .inspect_err(|e| {
-            tracing::warn!(
-                "cannot write the {kind} file of segment {id} in {}: {e}; its column is read instead",
-                folder.display()
-            )
-        })
-        .ok()
 }
 
 /// The group key of the article at `addr`, resolved through the aliases of
