@@ -95,12 +95,15 @@ struct PendingDoc {
 pub const MAX_COMPARED: usize = 64;
 
 /// Postings read per band, at most (the same bound for the search of
-/// candidates: a band shared by thousands of copies is read in part). 64
-/// a band still offer up to 17 × 64 articles for the [`MAX_COMPARED`]
-/// most similar; 256 read each band in up to four times as many segments
-/// at a million generated articles, and grouped them the same (89,488
-/// merges against 89,656; the Wikinews copies' scores are unchanged).
-pub const MAX_POSTINGS_PER_BAND: usize = 64;
+/// candidates: a band shared by thousands of copies is read in part). 32
+/// a band still offer up to 17 × 32 articles for the [`MAX_COMPARED`]
+/// most similar. Each bound was measured at a million generated articles:
+/// 256 read each band in up to four times as many segments as 64, and
+/// grouped the articles the same (89,488 merges against 89,656); 64 read
+/// 82 blocks of band tables per new article, 32 read 61, and 30,000 new
+/// articles merged 1,727 groups against 64's 1,722 (the Wikinews copies'
+/// scores are unchanged).
+pub const MAX_POSTINGS_PER_BAND: usize = 32;
 
 /// The writer's dedup state between commits: the articles written since the
 /// last commit (their signatures and band keys), cleared by the commit, so it
@@ -399,7 +402,9 @@ fn candidates(
         folder,
     } = lookup;
     let field = store.fields.dedup_band;
-    let mut shared: HashMap<DocAddress, u32> = HashMap::new();
+    // Every posting read (an article once per band it shares), counted
+    // after a sort: no hashing, a few hundred entries at most.
+    let mut shared: Vec<DocAddress> = Vec::new();
     let mut read = [0usize; super::signature::BANDS];
     filters.retain(searcher);
     tables.retain(searcher);
@@ -432,9 +437,7 @@ fn candidates(
                 });
                 match found {
                     Ok(()) => {
-                        for &doc in &docs {
-                            *shared.entry(DocAddress::new(ord as u32, doc)).or_default() += 1;
-                        }
+                        shared.extend(docs.iter().map(|&doc| DocAddress::new(ord as u32, doc)));
                         *read += docs.len();
                         continue;
                     }
@@ -454,14 +457,21 @@ fn candidates(
             let mut doc = postings.doc();
             while doc != tantivy::TERMINATED && *read < MAX_POSTINGS_PER_BAND {
                 if alive.is_none_or(|a| a.is_alive(doc)) {
-                    *shared.entry(DocAddress::new(ord as u32, doc)).or_default() += 1;
+                    shared.push(DocAddress::new(ord as u32, doc));
                     *read += 1;
                 }
                 doc = postings.advance();
             }
         }
     }
-    let mut found: Vec<(DocAddress, u32)> = shared.into_iter().collect();
+    shared.sort_unstable();
+    let mut found: Vec<(DocAddress, u32)> = Vec::new();
+    for addr in shared {
+        match found.last_mut() {
+            Some((last, n)) if *last == addr => *n += 1,
+            _ => found.push((addr, 1)),
+        }
+    }
     crate::metrics::metrics()
         .dedup_candidates
         .with_label_values(&["shared_band"])
