@@ -465,13 +465,10 @@ fn candidates(
         }
     }
     shared.sort_unstable();
-    let mut found: Vec<(DocAddress, u32)> = Vec::new();
-    for addr in shared {
-        match found.last_mut() {
-            Some((last, n)) if *last == addr => *n += 1,
-            _ => found.push((addr, 1)),
-        }
-    }
+    let mut found: Vec<(DocAddress, u32)> = shared
+        .chunk_by(|a, b| a == b)
+        .map(|run| (run[0], run.len() as u32))
+        .collect();
     crate::metrics::metrics()
         .dedup_candidates
         .with_label_values(&["shared_band"])

@@ -36,12 +36,13 @@ pub const DEFAULT_MAX_MERGE_DOCS: u32 = 100_000;
 /// (alone if need be) to drop them.
 const DELETED_RATIO: f32 = 0.3;
 
-/// A leftover merge (the last of a level's, smaller than the bound) of
-/// fewer segments than this, that would write fewer than
-/// [`FULL_SHARE`] of the bound, waits for more segments of its size:
-/// tantivy offers a level once it holds eight segments, so at most seven
-/// wait at a time.
-const MIN_LEFTOVER_SEGMENTS: usize = 8;
+/// Segments of a size that tantivy's policy waits for before it offers
+/// them for merging (its default, set here so that the leftover rule
+/// reads the same number). A leftover merge (the last of a level's,
+/// smaller than the bound) of fewer segments than this, that would write
+/// fewer than [`FULL_SHARE`] of the bound, waits for more segments of its
+/// size, so at most this many less one wait at a time.
+const MIN_NUM_SEGMENTS: usize = 8;
 
 /// The share of `max_docs` from which a merge is worth making now.
 const FULL_SHARE: f64 = 0.75;
@@ -56,6 +57,7 @@ impl BoundedMergePolicy {
     pub fn new(max_docs: u32) -> BoundedMergePolicy {
         let mut inner = LogMergePolicy::default();
         inner.set_max_docs_before_merge(max_docs as usize);
+        inner.set_min_num_segments(MIN_NUM_SEGMENTS);
         // Updated and deleted articles are dropped for good when a segment
         // with many of them is merged (alone, if need be).
         inner.set_del_docs_ratio_before_merge(DELETED_RATIO);
@@ -91,7 +93,7 @@ impl MergePolicy for BoundedMergePolicy {
             // fills most of a merge (a segment with many deletes is still
             // merged alone).
             let waits = bin.len() > 1
-                && bin.len() < MIN_LEFTOVER_SEGMENTS
+                && bin.len() < MIN_NUM_SEGMENTS
                 && (docs as f64) < FULL_SHARE * f64::from(self.max_docs);
             if !waits {
                 close(&mut out, bin, segments);
