@@ -412,6 +412,8 @@ fn run_ingest(
         let n = ingest::reanalyze(&store, &mut writer, &bar)?;
         bar.0.finish_and_clear();
         writer.close()?;
+        drop(_release);
+        finish_segments(store)?;
         eprintln!("analysed again: {n} articles rewritten (entities, duplicate groups)");
         return Ok(ExitCode::SUCCESS);
     }
@@ -430,6 +432,8 @@ fn run_ingest(
     bar.0.finish_and_clear();
     result?;
     writer.close()?;
+    drop(_release);
+    finish_segments(store)?;
     let secs = started.elapsed().as_secs_f64();
     print_report(&report, secs, json)?;
     Ok(if report.rejected.is_empty() {
@@ -437,6 +441,29 @@ fn run_ingest(
     } else {
         ExitCode::from(1)
     })
+}
+
+/// The end of a batch ingest: merges the small segments it left
+/// (`kiji::index::merge::finish`), saying so when it does. Takes the store:
+/// its searchers go first, so that the merged segments' files can.
+fn finish_segments(store: Store) -> anyhow::Result<()> {
+    let started = std::time::Instant::now();
+    let (index, max_docs) = (store.index.clone(), store.max_merge_docs);
+    drop(store);
+    let done = kiji::index::merge::finish(&index, max_docs)
+        .context("merging the small segments the ingest left")?;
+    let (before, after) = done.segments;
+    if done.merged_segments > 0 {
+        eprintln!(
+            "merged {} small segments into {} ({} articles, {:.1} s): the index has {after} segment{}",
+            done.merged_segments,
+            done.merged_segments + after - before,
+            done.merged_docs,
+            started.elapsed().as_secs_f64(),
+            if after == 1 { "" } else { "s" }
+        );
+    }
+    Ok(())
 }
 
 fn print_report(report: &IngestReport, secs: f64, json: bool) -> anyhow::Result<()> {

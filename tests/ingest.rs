@@ -541,3 +541,43 @@ fn an_index_of_an_older_schema_asks_for_reanalyze_and_is_rebuilt() {
     assert_eq!(dups.group, "old-1");
     assert_eq!(dups.articles.len(), 1);
 }
+
+#[test]
+fn a_finished_ingest_leaves_few_small_segments() {
+    let dir = tempfile::tempdir().unwrap();
+    let index = dir.path().join("index");
+    let segments = || -> usize {
+        let meta: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(index.join("meta.json")).unwrap()).unwrap();
+        meta["segments"].as_array().unwrap().len()
+    };
+    // Six small ingests: each commit leaves a segment or more.
+    let mut merged = false;
+    for run in 0..6 {
+        let file = dir.path().join(format!("run{run}.jsonl"));
+        let lines: String = (0..20)
+            .map(|i| {
+                format!(
+                    "{{\"id\":\"r{run}-{i}\",\"title\":\"第{run}報\",\"body\":\"北朝鮮の兵士{i}人がロシアに派遣された。\"}}\n"
+                )
+            })
+            .collect();
+        std::fs::write(&file, lines).unwrap();
+        let out = kiji(&index).arg("ingest").arg(&file).output().unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        merged |= String::from_utf8_lossy(&out.stderr).contains("small segments into");
+        // Four small segments or more are merged when an ingest ends.
+        assert!(segments() < 4, "run {run}: {} segments", segments());
+    }
+    assert!(merged, "no ingest merged its segments");
+    let out = kiji(&index)
+        .args(["search", "--json", "北朝鮮"])
+        .output()
+        .unwrap();
+    let hits: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(hits["total"], 120, "{hits}");
+}
