@@ -13,6 +13,12 @@ fn kiji(index: &Path) -> Command {
     c
 }
 
+/// `kiji search --json q` on `index`: the response.
+fn search(index: &Path, q: &str) -> serde_json::Value {
+    let out = kiji(index).args(["search", "--json", q]).output().unwrap();
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 #[test]
 fn bad_input_is_rejected_by_name_and_the_rest_goes_in() {
     let dir = tempfile::tempdir().unwrap();
@@ -111,11 +117,7 @@ fn bad_input_is_rejected_by_name_and_the_rest_goes_in() {
     let report: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["updated"], 1);
     assert_eq!(out.status.code(), Some(0));
-    let out = kiji(&index)
-        .args(["search", "--json", "北朝鮮"])
-        .output()
-        .unwrap();
-    let body: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let body = search(&index, "北朝鮮");
     assert_eq!(body["total"], 0, "the old version must be gone");
 }
 
@@ -574,10 +576,6 @@ fn a_finished_ingest_leaves_few_small_segments() {
         assert!(segments() < 4, "run {run}: {} segments", segments());
     }
     assert!(merged, "no ingest merged its segments");
-    let out = kiji(&index)
-        .args(["search", "--json", "北朝鮮"])
-        .output()
-        .unwrap();
-    let hits: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let hits = search(&index, "北朝鮮");
     assert_eq!(hits["total"], 120, "{hits}");
 }

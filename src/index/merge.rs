@@ -86,32 +86,43 @@ impl BoundedMergePolicy {
     }
 }
 
-/// The merges that finish a batch ingest: when at least
-/// [`MIN_FINISH_SEGMENTS`] segments are under an eighth of `max_docs`,
-/// those segments packed smallest first into merges of at most `max_docs`
+/// Segments packed smallest first into bins of at most `max_docs`
+/// documents (a bin closes when the next segment would overflow it; one
+/// segment over the bound is a bin of its own), each with its documents.
+fn pack(
+    mut sized: Vec<(u32, SegmentId)>,
+    max_docs: u32,
+) -> impl Iterator<Item = (Vec<SegmentId>, u64)> {
+    sized.sort();
+    let mut bins: Vec<(Vec<SegmentId>, u64)> = Vec::new();
+    for (n, id) in sized {
+        match bins.last_mut() {
+            Some((bin, docs)) if *docs + u64::from(n) <= u64::from(max_docs) => {
+                bin.push(id);
+                *docs += u64::from(n);
+            }
+            _ => bins.push((vec![id], u64::from(n))),
+        }
+    }
+    bins.into_iter()
+}
+
+/// The merges that finish a batch ingest, each with its documents: when at
+/// least [`MIN_FINISH_SEGMENTS`] segments are under an eighth of
+/// `max_docs`, those segments [`pack`]ed into merges of at most `max_docs`
 /// (module docs).
-pub fn finishing_merges(segments: &[SegmentMeta], max_docs: u32) -> Vec<Vec<SegmentId>> {
-    let mut small: Vec<&SegmentMeta> = segments
+pub fn finishing_merges(segments: &[SegmentMeta], max_docs: u32) -> Vec<(Vec<SegmentId>, u64)> {
+    let small: Vec<(u32, SegmentId)> = segments
         .iter()
         .filter(|s| s.max_doc() < max_docs / FINISH_SHARE)
+        .map(|s| (s.max_doc(), s.id()))
         .collect();
     if small.len() < MIN_FINISH_SEGMENTS {
         return Vec::new();
     }
-    small.sort_by_key(|s| (s.max_doc(), s.id()));
-    let mut out: Vec<Vec<SegmentId>> = vec![Vec::new()];
-    let mut docs = 0u64;
-    for s in small {
-        let n = u64::from(s.max_doc());
-        if docs + n > u64::from(max_docs) {
-            out.push(Vec::new());
-            docs = 0;
-        }
-        out.last_mut().expect("a bin").push(s.id());
-        docs += n;
-    }
-    out.retain(|bin| bin.len() >= 2);
-    out
+    pack(small, max_docs)
+        .filter(|(bin, _)| bin.len() >= 2)
+        .collect()
 }
 
 /// What [`finish`] did.
@@ -132,18 +143,7 @@ pub struct Finished {
 pub fn finish(index: &tantivy::Index, max_docs: u32) -> tantivy::Result<Finished> {
     let (before, merges) = {
         let metas = index.searchable_segment_metas()?;
-        let merges: Vec<(Vec<SegmentId>, u64)> = finishing_merges(&metas, max_docs)
-            .into_iter()
-            .map(|ids| {
-                let docs = metas
-                    .iter()
-                    .filter(|s| ids.contains(&s.id()))
-                    .map(|s| u64::from(s.max_doc()))
-                    .sum();
-                (ids, docs)
-            })
-            .collect();
-        (metas.len(), merges)
+        (metas.len(), finishing_merges(&metas, max_docs))
     };
     let mut done = Finished {
         segments: (before, before),
@@ -178,20 +178,17 @@ impl MergePolicy for BoundedMergePolicy {
         };
         let mut out = Vec::new();
         for candidate in self.inner.compute_merge_candidates(segments) {
-            // Smallest first; a bin closes when the next segment would overflow it.
-            let mut ids = candidate.0;
-            ids.sort_by_key(|id| (size(id), *id));
-            let mut bin: Vec<SegmentId> = Vec::new();
-            let mut docs = 0u64;
-            for id in ids {
-                let n = size(&id) as u64;
-                if !bin.is_empty() && docs + n > self.max_docs as u64 {
-                    close(&mut out, std::mem::take(&mut bin), segments);
-                    docs = 0;
+            let sized = candidate.0.iter().map(|id| (size(id), *id)).collect();
+            let mut bins = pack(sized, self.max_docs).peekable();
+            let mut last = (Vec::new(), 0);
+            while let Some(bin) = bins.next() {
+                if bins.peek().is_none() {
+                    last = bin;
+                } else {
+                    close(&mut out, bin.0, segments);
                 }
-                bin.push(id);
-                docs += n;
             }
+            let (bin, docs) = last;
             // The leftover: merged now only if it is many segments or
             // fills most of a merge (a segment with many deletes is still
             // merged alone).
@@ -310,7 +307,7 @@ mod tests {
     fn finishing_sizes(segments: &[SegmentMeta]) -> Vec<Vec<u32>> {
         finishing_merges(segments, 100_000)
             .iter()
-            .map(|ids| {
+            .map(|(ids, _)| {
                 let mut v: Vec<u32> = ids
                     .iter()
                     .map(|id| segments.iter().find(|s| s.id() == *id).unwrap().max_doc())

@@ -432,19 +432,7 @@ fn substring_covers_phrase(u: &Unit, norm: &str) -> bool {
     u.terms.len() >= 2
         && norm.chars().all(is_cjk)
         && u.terms.iter().enumerate().all(|(i, (p, _))| *p == i)
-        && {
-            let mut rest = norm;
-            u.terms
-                .iter()
-                .all(|(_, t)| match rest.strip_prefix(t.as_str()) {
-                    Some(r) => {
-                        rest = r;
-                        true
-                    }
-                    None => false,
-                })
-                && rest.is_empty()
-        }
+        && u.terms.iter().map(|(_, t)| t.as_str()).collect::<String>() == norm
 }
 
 /// A query that matches as `q` does, with no score of its own.
