@@ -281,18 +281,71 @@ pub fn derive_id(url: Option<&str>, title: &str, body: &str) -> String {
 
 /// Parses one JSON value (object) into an article.
 pub fn parse_json_value(value: serde_json::Value) -> Result<Article, ArticleError> {
-    if !value.is_object() {
+    let Some(fields) = value.as_object() else {
         return Err(ArticleError::Json("expected a JSON object".into()));
-    }
+    };
+    check_field_types(fields)?;
     let raw: RawArticle =
         serde_json::from_value(value).map_err(|e| ArticleError::Json(e.to_string()))?;
     raw.into_article()
 }
 
+/// The byte-order mark some editors write at the start of UTF-8 text.
+const BOM: &[u8] = b"\xEF\xBB\xBF";
+
+/// The JSON fields an article reads and what each must be: text (a
+/// string, or null for none) or a list of texts.
+const TEXT_FIELDS: [&str; 8] = [
+    "title",
+    "published",
+    "updated",
+    "source",
+    "url",
+    "author",
+    "author_profile",
+    "body",
+];
+const LIST_FIELDS: [&str; 4] = ["credits", "captions", "tags", "cited_outlets"];
+
+/// A field of the wrong type is `invalid_field`, named, rather than
+/// serde's "invalid type" as malformed JSON.
+fn check_field_types(
+    fields: &serde_json::Map<String, serde_json::Value>,
+) -> Result<(), ArticleError> {
+    use serde_json::Value;
+    for name in TEXT_FIELDS {
+        if let Some(v) = fields.get(name)
+            && !matches!(v, Value::String(_) | Value::Null)
+        {
+            return Err(ArticleError::BadField(name, "a string"));
+        }
+    }
+    for name in LIST_FIELDS {
+        if let Some(v) = fields.get(name)
+            && !matches!(v, Value::Array(items) if items.iter().all(Value::is_string))
+        {
+            return Err(ArticleError::BadField(name, "an array of strings"));
+        }
+    }
+    Ok(())
+}
+
 fn parse_json_document(bytes: &[u8]) -> Vec<Parsed> {
+    let bytes = bytes.strip_prefix(BOM).unwrap_or(bytes);
     let text = match std::str::from_utf8(bytes) {
         Ok(t) => t,
-        Err(e) => return vec![Err((None, ArticleError::InvalidUtf8(e.valid_up_to())))],
+        // An array is parsed item by item: a bad byte in one article
+        // rejects that article, not the others.
+        Err(e) => {
+            return match array_items(bytes) {
+                Some(items) => items
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, item)| parse_json_item(item).map_err(|e| (Some(i + 1), e)))
+                    .collect(),
+                None => vec![Err((None, ArticleError::InvalidUtf8(e.valid_up_to())))],
+            };
+        }
     };
     match serde_json::from_str::<serde_json::Value>(text) {
         Err(e) => vec![Err((Some(e.line()), ArticleError::Json(e.to_string())))],
@@ -305,6 +358,60 @@ fn parse_json_document(bytes: &[u8]) -> Vec<Parsed> {
     }
 }
 
+/// One article's JSON text, as bytes.
+fn parse_json_item(item: &[u8]) -> Result<Article, ArticleError> {
+    let text = std::str::from_utf8(item).map_err(|e| ArticleError::InvalidUtf8(e.valid_up_to()))?;
+    serde_json::from_str::<serde_json::Value>(text)
+        .map_err(|e| ArticleError::Json(e.to_string()))
+        .and_then(parse_json_value)
+}
+
+/// The items of the JSON array `bytes`, found by its structure alone
+/// (strings and their escapes, brackets and braces, commas at the top level;
+/// all ASCII, so a byte that is not UTF-8 inside a string does not move
+/// them). None when `bytes` is not one closed array.
+fn array_items(bytes: &[u8]) -> Option<Vec<&[u8]>> {
+    let start = bytes.iter().position(|b| !b.is_ascii_whitespace())?;
+    if bytes[start] != b'[' {
+        return None;
+    }
+    let mut items = Vec::new();
+    let (mut depth, mut in_string, mut escaped) = (0usize, false, false);
+    let mut item_start = start + 1;
+    for (i, &b) in bytes.iter().enumerate().skip(start + 1) {
+        if in_string {
+            match b {
+                _ if escaped => escaped = false,
+                b'\\' => escaped = true,
+                b'"' => in_string = false,
+                _ => {}
+            }
+            continue;
+        }
+        match b {
+            b'"' => in_string = true,
+            b'[' | b'{' => depth += 1,
+            b']' | b'}' if depth > 0 => depth -= 1,
+            b']' => {
+                let last = &bytes[item_start..i];
+                if !items.is_empty() || !last.iter().all(u8::is_ascii_whitespace) {
+                    items.push(last);
+                }
+                return bytes[i + 1..]
+                    .iter()
+                    .all(u8::is_ascii_whitespace)
+                    .then_some(items);
+            }
+            b',' if depth == 0 => {
+                items.push(&bytes[item_start..i]);
+                item_start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 fn parse_json_lines(bytes: &[u8]) -> Vec<Parsed> {
     bytes
         .split(|b| *b == b'\n')
@@ -315,6 +422,7 @@ fn parse_json_lines(bytes: &[u8]) -> Vec<Parsed> {
 
 /// Parses one line of JSON Lines (None for a blank line).
 pub fn parse_json_line(raw_line: &[u8], line_no: usize) -> Option<Parsed> {
+    let raw_line = raw_line.strip_prefix(BOM).unwrap_or(raw_line);
     let line = match std::str::from_utf8(raw_line) {
         Ok(l) => l.trim(),
         Err(e) => {
@@ -497,6 +605,53 @@ mod tests {
         let expected = blake3::hash(&json).to_hex()[..32].to_string();
         assert_eq!(a.content_hash(), expected);
         assert_eq!(a.content_hash().len(), 32);
+    }
+
+    #[test]
+    fn a_bad_byte_in_one_item_of_an_array_rejects_that_item_alone() {
+        let mut bytes = "\u{feff}".as_bytes().to_vec();
+        bytes.extend_from_slice(
+            r#"[{"id":"a","title":"露朝","body":"本文、\"引用],{\\"},"#.as_bytes(),
+        );
+        bytes.extend_from_slice(b" {\"id\":\"b\",\"title\":\"t\",\"body\":\"\xff\"},");
+        bytes.extend_from_slice("{\"id\":\"c\",\"title\":\"中ロ\",\"body\":[\"x\"]},".as_bytes());
+        bytes.extend_from_slice(
+            "{\"id\":\"d\",\"title\":\"米欧\",\"body\":\"本文\"} ]\n".as_bytes(),
+        );
+        let parsed = parse_bytes(Format::Json, &bytes, "x");
+        assert_eq!(parsed.len(), 4, "{parsed:?}");
+        assert_eq!(parsed[0].as_ref().unwrap().body, r#"本文、"引用],{\"#);
+        assert!(matches!(
+            parsed[1],
+            Err((Some(2), ArticleError::InvalidUtf8(_)))
+        ));
+        assert!(matches!(
+            parsed[2],
+            Err((Some(3), ArticleError::BadField("body", _)))
+        ));
+        assert_eq!(parsed[3].as_ref().unwrap().id, "d");
+        // not an array, or not closed: one error, as before
+        assert_eq!(parse_bytes(Format::Json, b"{\"a\":\"\xff\"}", "x").len(), 1);
+        assert_eq!(
+            parse_bytes(Format::Json, b"[{\"a\":\"\xff\"}", "x").len(),
+            1
+        );
+        // a byte-order mark before a document or a line is not an error
+        let line = "\u{feff}{\"id\":\"e\",\"title\":\"t\",\"body\":\"b\"}";
+        assert_eq!(
+            parse_bytes(Format::JsonLines, line.as_bytes(), "x")[0]
+                .as_ref()
+                .unwrap()
+                .id,
+            "e"
+        );
+        assert_eq!(
+            parse_bytes(Format::Json, line.as_bytes(), "x")[0]
+                .as_ref()
+                .unwrap()
+                .id,
+            "e"
+        );
     }
 
     #[test]

@@ -34,7 +34,8 @@ pub enum Error {
     /// Another process holds the index writer.
     #[error(
         "the index at {path} is being written by another kiji process; \
-         send the articles to the running server instead (`kiji ingest --server http://127.0.0.1:8080 …`) \
+         send the articles to the running server instead (`kiji ingest --server http://ADDRESS:PORT …`, \
+         the address it serves on) \
          or stop it first"
     )]
     IndexLocked { path: PathBuf },

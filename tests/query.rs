@@ -122,3 +122,75 @@ fn each_variant_pair_finds_the_same_articles() {
         a1.title_html
     );
 }
+
+/// Ids and total of `q` with extra parameters.
+fn found(engine: &kiji::search::Engine, q: &str, extra: &[(&str, &str)]) -> Vec<String> {
+    let mut pairs = vec![
+        ("q".to_string(), q.to_string()),
+        ("limit".into(), "100".into()),
+    ];
+    pairs.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    let r = kiji::search::SearchRequest::from_pairs(&pairs, &[]).unwrap();
+    let res = engine.search(&r).unwrap();
+    let mut ids: Vec<String> = res.hits.into_iter().map(|h| h.id).collect();
+    ids.sort();
+    assert_eq!(ids.len(), res.total, "{q}");
+    ids
+}
+
+/// A unit finds every article that holds it, also where the article's run
+/// of CJK characters goes on past a character the unit has alone at its
+/// end (`3月` in `3月頃`) or began before one it has alone at its start
+/// (`第3` in `の第3`); `op=or` finds at least what `min_match=1` finds, one
+/// character included; a unit written twice counts once; there is a bound on
+/// units; an empty phrase is an error.
+#[test]
+fn units_find_their_substrings_and_queries_have_bounds() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("edges.jsonl");
+    let articles = [
+        ("e1", "春の話", "3月頃に桜が咲いた。"),
+        ("e2", "年度末", "2008年度の予算は。3月末に決まった。"),
+        ("e3", "大会", "大会の第3回は雨だった。"),
+        ("e4", "猫の日", "猫が好きだ。"),
+        ("e5", "犬の日", "犬が好きだ。"),
+        ("e6", "雪", "ロシアで雪。"),
+        ("e7", "午後", "午後3時半に始まる。"),
+    ];
+    let lines: String = articles
+        .iter()
+        .map(|(id, title, body)| {
+            serde_json::json!({"id": id, "title": title, "published": "2024-01-01", "body": body})
+                .to_string()
+                + "\n"
+        })
+        .collect();
+    std::fs::write(&file, lines).unwrap();
+    let t = crate::common::index_with(&[file]);
+    let e = t.engine();
+    assert_eq!(found(&e, "3月", &[]), ["e1", "e2"]);
+    assert_eq!(found(&e, "2008年", &[]), ["e2"]);
+    assert_eq!(found(&e, "第3", &[]), ["e3"]);
+    assert_eq!(found(&e, "午後3時", &[]), ["e7"]);
+    // one-character units with op=or: what min_match=1 finds, never everything
+    for q in ["猫 犬", "雪 ロシア"] {
+        let any = found(&e, q, &[("min_match", "1")]);
+        assert_eq!(found(&e, q, &[("op", "or")]), any, "{q}");
+        assert_eq!(any.len(), if q == "猫 犬" { 2 } else { 1 }, "{q}");
+    }
+    assert_eq!(found(&e, "猫 猫 猫", &[]), found(&e, "猫", &[]));
+    let plan = |q: &str| {
+        kiji::search::query::QueryPlan::new(&crate::common::analyzer(), &parse(q).unwrap())
+    };
+    assert_eq!(plan("北 北 北").unwrap().groups.len(), 1);
+    let many: Vec<String> = (0..65)
+        .map(|i| char::from_u32(0x4e00 + 2 * i).unwrap().to_string())
+        .collect();
+    let err = plan(&many.join(" ")).unwrap_err().to_string();
+    assert!(err.contains("at most 64"), "{err}");
+    assert!(plan(&many[..64].join(" ")).is_ok());
+    for q in ["\"\"", "title:\"\"", "北 \" \""] {
+        let err = parse(q).unwrap_err().to_string();
+        assert!(err.contains("is empty"), "{q}: {err}");
+    }
+}

@@ -37,7 +37,18 @@ pub fn refuse(config: &Config, req: &ServiceRequest) -> Option<ApiError> {
             format!("the URI is {len} bytes, over the limit of {MAX_URI_BYTES}; POST long texts"),
         ));
     }
-    None
+    // Text that is not UTF-8 is named, on every route, rather than decoded
+    // into replacement characters and searched for (or answered 404).
+    if percent_encoding::percent_decode_str(req.path())
+        .decode_utf8()
+        .is_err()
+    {
+        return Some(ApiError::new(
+            ErrorCode::InvalidParameter,
+            "the path is not valid UTF-8 once percent-decoded (percent-encode ids and names as UTF-8)",
+        ));
+    }
+    super::handlers::non_utf8_parameter(req.query_string()).map(ApiError::from)
 }
 
 fn is_json(res: &HttpResponse) -> bool {
@@ -87,7 +98,13 @@ pub fn record(res: &ServiceResponse<BoxBody>, started: Instant) {
         .unwrap_or_else(|| "unmatched".to_string());
     let status = res.status().as_u16();
     let secs = started.elapsed().as_secs_f64();
-    crate::metrics::metrics().request(&route, req.method().as_str(), status, secs);
+    // Method names are the client's to invent: only the standard ones get
+    // series of their own, so the metrics cannot grow without bound.
+    let method = match req.method().as_str() {
+        m @ ("GET" | "HEAD" | "POST" | "PUT" | "DELETE" | "PATCH" | "OPTIONS") => m,
+        _ => "other",
+    };
+    crate::metrics::metrics().request(&route, method, status, secs);
     tracing::info!(
         target: "kiji::access",
         method = %req.method(),

@@ -33,25 +33,34 @@ pub fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, Error> {
     if pairs
         .iter()
         .any(|(k, v)| k.contains('\u{FFFD}') || v.contains('\u{FFFD}'))
+        && let Some(e) = non_utf8_parameter(raw)
     {
-        for part in raw.split('&') {
-            let (k, v) = part.split_once('=').unwrap_or((part, ""));
-            // ('+' for a space is ASCII: it changes nothing here)
-            let utf8 = |s: &str| {
-                percent_encoding::percent_decode_str(s)
-                    .decode_utf8()
-                    .is_ok()
-            };
-            if !utf8(k) || !utf8(v) {
-                let name = percent_encoding::percent_decode_str(k).decode_utf8_lossy();
-                return Err(Error::param(
-                    &name,
-                    "is not valid UTF-8 (percent-encode the text as UTF-8)",
-                ));
-            }
-        }
+        return Err(e);
     }
     Ok(pairs)
+}
+
+/// The error for the first parameter of query string `raw` that is not
+/// UTF-8 once percent-decoded, if any (every endpoint: see
+/// [`super::edge::refuse`]).
+pub fn non_utf8_parameter(raw: &str) -> Option<Error> {
+    for part in raw.split('&') {
+        let (k, v) = part.split_once('=').unwrap_or((part, ""));
+        // ('+' for a space is ASCII: it changes nothing here)
+        let utf8 = |s: &str| {
+            percent_encoding::percent_decode_str(s)
+                .decode_utf8()
+                .is_ok()
+        };
+        if !utf8(k) || !utf8(v) {
+            let name = percent_encoding::percent_decode_str(k).decode_utf8_lossy();
+            return Some(Error::param(
+                &name,
+                "is not valid UTF-8 (percent-encode the text as UTF-8)",
+            ));
+        }
+    }
+    None
 }
 
 /// The optional `type` parameter.
@@ -65,8 +74,8 @@ fn entity_type_param(kind: Option<&str>) -> Result<Option<EntityType>, Error> {
 }
 
 /// The optional `limit` parameter: `default` when absent, 1..=`max`.
-fn limit_param(limit: Option<usize>, default: usize, max: usize) -> Result<usize, Error> {
-    let limit = limit.unwrap_or(default);
+fn limit_param(limit: Option<&str>, default: usize, max: usize) -> Result<usize, Error> {
+    let limit = number_param("limit", limit)?.unwrap_or(default as u64) as usize;
     if limit == 0 || limit > max {
         return Err(Error::param(
             "limit",
@@ -74,6 +83,17 @@ fn limit_param(limit: Option<usize>, default: usize, max: usize) -> Result<usize
         ));
     }
     Ok(limit)
+}
+
+/// A whole number parameter, named when it is not one (serde's error for
+/// a typed field does not say which).
+fn number_param(name: &str, v: Option<&str>) -> Result<Option<u64>, Error> {
+    v.map(|v| {
+        v.trim()
+            .parse::<u64>()
+            .map_err(|_| Error::param(name, format!("{v:?} is not a whole number")))
+    })
+    .transpose()
 }
 
 /// An id from a path: at most `limits.id_bytes` (400 `invalid_id`).
@@ -99,6 +119,7 @@ fn checked_id(state: &AppState, id: String) -> ApiResult<String> {
         ("person" = Option<String>, Query, description = "Person filter"),
         ("organization" = Option<String>, Query, description = "Organisation filter"),
         ("place" = Option<String>, Query, description = "Place filter"),
+        ("type" = Option<String>, Query, description = "person | organization | place: the type of the entity values before it"),
         ("from" = Option<String>, Query, description = "First day, YYYY-MM-DD (Asia/Tokyo)"),
         ("to" = Option<String>, Query, description = "Last day, YYYY-MM-DD (inclusive)"),
         ("source" = Option<String>, Query, description = "Source; repeatable, ORed"),
@@ -130,7 +151,8 @@ pub async fn search(
 #[utoipa::path(get, path = "/articles/{id}",
     params(("id" = String, Path, description = "Article id"),
            ("q" = Option<String>, Query, description = "Highlight these words")),
-    responses((status = 200, body = ArticleView), (status = 404, body = super::error::ErrorBody)))]
+    responses((status = 200, body = ArticleView), (status = 400, body = super::error::ErrorBody),
+              (status = 404, body = super::error::ErrorBody)))]
 pub async fn article(
     state: web::Data<AppState>,
     id: web::Path<String>,
@@ -150,6 +172,7 @@ pub async fn article(
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct EntitiesParams {
     /// person | organization | place
@@ -158,7 +181,8 @@ pub struct EntitiesParams {
     /// Name prefix (canonical or alias).
     prefix: Option<String>,
     /// At most this many (default 50, max 1000).
-    limit: Option<usize>,
+    #[param(value_type = Option<usize>)]
+    limit: Option<String>,
 }
 
 /// Entities mentioned in the archive, with document counts.
@@ -170,7 +194,7 @@ pub async fn entities(
 ) -> ApiResult<web::Json<Vec<EntityCount>>> {
     let p = params.into_inner();
     let kind = entity_type_param(p.kind.as_deref())?;
-    let limit = limit_param(p.limit, 50, 1000)?;
+    let limit = limit_param(p.limit.as_deref(), 50, 1000)?;
     let backend = state.backend.clone();
     Ok(web::Json(
         web::block(move || backend.list_entities(kind, p.prefix.as_deref(), limit)).await??,
@@ -193,6 +217,8 @@ pub async fn entity(
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
 pub struct AnalyzeParams {
     /// Japanese text to analyse.
     text: Option<String>,
@@ -432,11 +458,47 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// One article as `POST /articles` takes it (every field but `body`
+/// optional; see [`crate::article::RawArticle`]), for `/openapi.json`.
+#[derive(ToSchema)]
+#[allow(dead_code)]
+pub struct ArticleInput {
+    /// Stable id (a string, or a number); else derived from `url`, else from the text.
+    id: Option<String>,
+    title: Option<String>,
+    /// A date or date-time; without a zone, Asia/Tokyo.
+    published: Option<String>,
+    updated: Option<String>,
+    source: Option<String>,
+    url: Option<String>,
+    author: Option<String>,
+    author_profile: Option<String>,
+    body: String,
+    /// Photo credits and captions (alias `captions`).
+    credits: Option<Vec<String>>,
+    tags: Option<Vec<String>>,
+    cited_outlets: Option<Vec<String>>,
+}
+
+/// One article or an array of them (`application/json`).
+#[derive(ToSchema)]
+#[allow(dead_code)]
+#[serde(untagged)]
+pub enum ArticlesInput {
+    One(Box<ArticleInput>),
+    Many(Vec<ArticleInput>),
+}
+
 /// Add or replace articles: one JSON object, an array, or NDJSON
 /// (`Content-Type: application/x-ndjson`). Committed when the response comes.
-#[utoipa::path(post, path = "/articles", request_body(content = String, content_type = "application/json"),
-    responses((status = 200, body = BatchReport), (status = 401, body = super::error::ErrorBody),
-              (status = 403, body = super::error::ErrorBody), (status = 413, body = super::error::ErrorBody)),
+#[utoipa::path(post, path = "/articles",
+    request_body(content(
+        (ArticlesInput = "application/json", example = json!({"id": "a1", "title": "露朝の軍事協力", "published": "2024-11-01", "source": "東西新聞", "body": "本文。"})),
+        (String = "application/x-ndjson"))),
+    responses((status = 200, body = BatchReport), (status = 400, body = super::error::ErrorBody),
+              (status = 401, body = super::error::ErrorBody), (status = 403, body = super::error::ErrorBody),
+              (status = 408, body = super::error::ErrorBody), (status = 413, body = super::error::ErrorBody),
+              (status = 415, body = super::error::ErrorBody)),
     security(("bearer" = [])))]
 pub async fn post_articles(
     state: web::Data<AppState>,
@@ -523,6 +585,7 @@ pub async fn delete_article(
 }
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 pub struct CooccurrenceParams {
     /// The entity (canonical name or alias).
@@ -531,23 +594,61 @@ pub struct CooccurrenceParams {
     #[serde(rename = "type")]
     kind: Option<String>,
     /// Items to return (default 20, max 500).
-    limit: Option<usize>,
+    #[param(value_type = Option<usize>)]
+    limit: Option<String>,
     /// count (default) | lift
     sort: Option<String>,
     /// With sort=lift: leave out pairs seen together fewer times (default 2).
-    min_count: Option<u64>,
+    #[param(value_type = Option<u64>)]
+    min_count: Option<String>,
+    /// Only articles matching this query (as /search's `q`).
     q: Option<String>,
+    /// First day, YYYY-MM-DD (Asia/Tokyo).
     from: Option<String>,
+    /// Last day, YYYY-MM-DD (inclusive).
     to: Option<String>,
     /// true: count duplicate groups (syndicated copies once), not articles.
     dedup: Option<String>,
 }
 
+/// The filters of `/search` that `/timeline` and `/export` take
+/// ([`crate::search::FILTER_PARAMS`]), for `/openapi.json` (the handlers
+/// read them with [`SearchRequest::filters_from_pairs`]).
+#[derive(utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[allow(dead_code)]
+pub struct FilterParams {
+    /// Query as Japanese is written (see /search).
+    q: Option<String>,
+    /// and (default) | or.
+    op: Option<String>,
+    /// At least this many units (2) or this share of them (75%); replaces op.
+    min_match: Option<String>,
+    /// Entity (canonical name or alias); repeatable, ANDed.
+    entity: Option<Vec<String>>,
+    /// Person filter.
+    person: Option<String>,
+    /// Organisation filter.
+    organization: Option<String>,
+    /// Place filter.
+    place: Option<String>,
+    /// person | organization | place: the type of the `entity` values before it.
+    #[param(rename = "type")]
+    kind: Option<String>,
+    /// First day, YYYY-MM-DD (Asia/Tokyo).
+    from: Option<String>,
+    /// Last day, YYYY-MM-DD (inclusive).
+    to: Option<String>,
+    /// Source; repeatable, ORed.
+    source: Option<Vec<String>>,
+    /// true: count duplicate groups, not articles (default false).
+    dedup: Option<bool>,
+}
+
 /// Counts over time of the articles matching the /search filters.
 #[utoipa::path(get, path = "/timeline",
-    params(("interval" = Option<String>, Query, description = "day | week | month (default) | year"),
-           ("dedup" = Option<bool>, Query, description = "Count duplicate groups, each on the day of its earliest matched article (default false)"),
-           ("q" = Option<String>, Query, description = "Same filters as /search (only these): q, op, min_match, entity, person, organization, place, type, from, to, source")),
+    params(("interval" = Option<String>, Query, description = "day | week | month (default) | year; at most 100,000 buckets"),
+           FilterParams),
     responses((status = 200, body = Timeline), (status = 400, body = super::error::ErrorBody)))]
 pub async fn timeline(
     state: web::Data<AppState>,
@@ -580,7 +681,7 @@ pub async fn cooccurrence(
         return Err(Error::param("entity", "is empty: name the entity (プーチン, CSIS …)").into());
     }
     let kind = entity_type_param(p.kind.as_deref())?;
-    let limit = limit_param(p.limit, 20, 500)?;
+    let limit = limit_param(p.limit.as_deref(), 20, 500)?;
     let sort = match p.sort.as_deref().unwrap_or("count") {
         "count" => CoSort::Count,
         "lift" => CoSort::Lift,
@@ -599,7 +700,7 @@ pub async fn cooccurrence(
     }
     let scope = SearchRequest::from_pairs(&pairs, &[])?;
     let backend = state.backend.clone();
-    let min_count = p.min_count.unwrap_or(2);
+    let min_count = number_param("min_count", p.min_count.as_deref())?.unwrap_or(2);
     Ok(web::Json(
         web::block(move || backend.cooccurrence(&p.entity, kind, &scope, limit, sort, min_count))
             .await??,
@@ -612,8 +713,7 @@ pub async fn cooccurrence(
            ("kwic" = Option<bool>, Query, description = "Add keyword-in-context lines (CSV: one row per match)"),
            ("kwic_width" = Option<usize>, Query, description = "Context characters each side (default 30)"),
            ("bom" = Option<bool>, Query, description = "CSV: start with a UTF-8 BOM (for Excel)"),
-           ("dedup" = Option<bool>, Query, description = "One article per duplicate group: its earliest matched one (default false)"),
-           ("q" = Option<String>, Query, description = "Same filters as /search (only these): q, op, min_match, entity, person, organization, place, type, from, to, source")),
+           FilterParams),
     responses((status = 200, description = "text/csv or application/x-ndjson, streamed"),
               (status = 400, body = super::error::ErrorBody)))]
 pub async fn export(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<HttpResponse> {

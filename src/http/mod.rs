@@ -13,7 +13,7 @@ use actix_cors::Cors;
 use actix_web::body::MessageBody;
 use actix_web::dev::Service;
 use actix_web::dev::{ServiceFactory, ServiceRequest, ServiceResponse};
-use actix_web::http::header::{HeaderName, HeaderValue};
+use actix_web::http::header::{self, HeaderName, HeaderValue};
 use actix_web::{App, HttpRequest, ResponseError, web};
 use utoipa::OpenApi;
 
@@ -119,6 +119,20 @@ fn method_not_allowed(req: HttpRequest) -> ApiError {
     )
 }
 
+/// The methods of the route `req` matched, for the `Allow` header of a 405.
+fn allowed_methods(req: &HttpRequest) -> String {
+    let pattern = req.match_pattern().unwrap_or_default();
+    let mut methods: Vec<String> = API_ROUTES
+        .iter()
+        .find(|(p, _)| *p == pattern)
+        .map(|(_, ms)| ms.iter().map(|m| m.to_ascii_uppercase()).collect())
+        .unwrap_or_else(|| vec!["GET".to_string()]);
+    if matches!(pattern.as_str(), "/" | "/health") {
+        methods.push("HEAD".to_string());
+    }
+    methods.join(", ")
+}
+
 /// Every route of the public API with its methods: what [`configure`]
 /// serves, what `/openapi.json` documents (a test checks both).
 pub const API_ROUTES: [(&str, &[&str]); 14] = [
@@ -146,8 +160,15 @@ pub const MAX_URI_BYTES: usize = 16 * 1024;
 /// on a known path is a 405, an unknown path a 404.
 pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceConfig) {
     move |cfg| {
-        let not_allowed =
-            || web::to(|req: HttpRequest| async move { method_not_allowed(req).error_response() });
+        let not_allowed = || {
+            web::to(|req: HttpRequest| async move {
+                let mut res = method_not_allowed(req.clone()).error_response();
+                if let Ok(allow) = HeaderValue::from_str(&allowed_methods(&req)) {
+                    res.headers_mut().insert(header::ALLOW, allow);
+                }
+                res
+            })
+        };
         let resource = |path: &str| web::resource(path.to_string()).default_service(not_allowed());
         cfg.app_data(state)
             .app_data(web::QueryConfig::default().error_handler(|e, _| {

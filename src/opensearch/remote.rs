@@ -543,7 +543,7 @@ impl RemoteSearch {
         Ok(Noted {
             value: Timeline {
                 interval,
-                buckets: crate::search::timeline::series(interval, r, &matched, &all),
+                buckets: crate::search::timeline::series(interval, r, &matched, &all)?,
                 undated: aggs["matched"]["undated"]["doc_count"]
                     .as_u64()
                     .unwrap_or(0),

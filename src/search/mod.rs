@@ -21,7 +21,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Instant;
 
 use base64::Engine as _;
-use chrono::{Days, NaiveDate, TimeZone};
+use chrono::{Datelike, Days, NaiveDate, TimeZone};
 use rayon::prelude::*;
 use serde::Serialize;
 use tantivy::collector::{Collector, Count, TopDocs};
@@ -187,9 +187,58 @@ fn parse_usize(name: &str, v: &str, min: usize, max: usize) -> Result<usize> {
 }
 
 fn parse_day(name: &str, v: &str) -> Result<NaiveDate> {
+    let bad = || Error::param(name, format!("{v:?} is not a date (use YYYY-MM-DD)"));
+    // Years of four digits (chrono also reads `-2024-01-01`, `+12024-…`).
+    if v.trim_start().starts_with(['-', '+']) {
+        return Err(bad());
+    }
     crate::article::parse_date(v)
         .map(|d| d.with_timezone(&tokyo()).date_naive())
-        .ok_or_else(|| Error::param(name, format!("{v:?} is not a date (use YYYY-MM-DD)")))
+        .filter(|d| (1..=9999).contains(&d.year()))
+        .ok_or_else(bad)
+}
+
+/// The parameters that may be given more than once (each value counts).
+const REPEATABLE: [&str; 6] = [
+    "entity",
+    "person",
+    "organization",
+    "place",
+    "type",
+    "source",
+];
+
+/// A parameter that takes one value given twice is an error (which one
+/// should win?), and so is an empty entity or source (it would match
+/// nothing: leave the parameter out instead).
+fn check_repeats(pairs: &[(String, String)]) -> Result<()> {
+    let mut seen: Vec<&str> = Vec::new();
+    for (k, v) in pairs {
+        let k = k.as_str();
+        if k.starts_with('_') {
+            continue;
+        }
+        if REPEATABLE.contains(&k) {
+            if v.trim().is_empty() {
+                return Err(Error::param(
+                    k,
+                    "is empty: give a name, or leave the parameter out",
+                ));
+            }
+            continue;
+        }
+        if seen.contains(&k) {
+            return Err(Error::param(
+                k,
+                format!(
+                    "is given more than once; it takes one value (only {} repeat)",
+                    REPEATABLE.join(", ")
+                ),
+            ));
+        }
+        seen.push(k);
+    }
+    Ok(())
 }
 
 /// Encodes a page position as an opaque cursor.
@@ -229,6 +278,7 @@ impl SearchRequest {
     /// are an error (a typo should not silently widen a search); names that
     /// start with `_` are ignored (cache busters).
     pub fn from_pairs(pairs: &[(String, String)], extra: &[&str]) -> Result<SearchRequest> {
+        check_repeats(pairs)?;
         let mut r = SearchRequest::default();
         let mut cursor = None;
         let mut min_match = None;
@@ -304,6 +354,12 @@ impl SearchRequest {
             }
         }
         if let Some(o) = cursor {
+            if pairs.iter().any(|(k, _)| k == "offset") {
+                return Err(Error::param(
+                    "cursor",
+                    "comes with `offset`: a cursor says where the page starts; give one of the two",
+                ));
+            }
             r.offset = o;
         }
         if let Some(m) = min_match {
@@ -1115,5 +1171,38 @@ mod tests {
             &["interval"],
         )
         .unwrap();
+    }
+
+    #[test]
+    fn one_value_parameters_once_and_names_not_empty() {
+        let err = |list: &[(&str, &str)]| {
+            SearchRequest::from_pairs(&pairs(list), &[])
+                .unwrap_err()
+                .to_string()
+        };
+        assert!(err(&[("q", "北"), ("q", "南")]).contains("`q`: is given more than once"));
+        assert!(err(&[("limit", "0"), ("limit", "3")]).contains("`limit`"));
+        for p in ["entity", "person", "organization", "place", "source"] {
+            assert!(err(&[(p, " ")]).contains("is empty"), "{p}");
+        }
+        let cursor = encode_cursor(10);
+        assert!(err(&[("cursor", &cursor), ("offset", "20")]).contains("`cursor`"));
+        for day in ["-2024-01-01", "+2024-01-01", "0000-01-01"] {
+            assert!(err(&[("from", day)]).contains("not a date"), "{day}");
+        }
+        // repeatable ones repeat; `_` cache busters are anything
+        let r = SearchRequest::from_pairs(
+            &pairs(&[
+                ("entity", "プーチン"),
+                ("entity", "金正恩"),
+                ("source", "a"),
+                ("source", "b"),
+                ("_", "1"),
+                ("_", "2"),
+            ]),
+            &[],
+        )
+        .unwrap();
+        assert_eq!((r.entities.len(), r.sources.len()), (2, 2));
     }
 }

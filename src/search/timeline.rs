@@ -51,6 +51,31 @@ impl Interval {
         }
     }
 
+    /// How many buckets run from the bucket of `first` to that of `last`.
+    fn count(self, first: NaiveDate, last: NaiveDate) -> u64 {
+        let (a, b) = (self.bucket(first), self.bucket(last));
+        if b < a {
+            return 0;
+        }
+        let months = |d: NaiveDate| i64::from(d.year()) * 12 + i64::from(d.month0());
+        let n = match self {
+            Interval::Day => (b - a).num_days(),
+            Interval::Week => (b - a).num_days() / 7,
+            Interval::Month => months(b) - months(a),
+            Interval::Year => i64::from(b.year() - a.year()),
+        };
+        n as u64 + 1
+    }
+
+    fn name(self) -> &'static str {
+        match self {
+            Interval::Day => "day",
+            Interval::Week => "week",
+            Interval::Month => "month",
+            Interval::Year => "year",
+        }
+    }
+
     fn next(self, d: NaiveDate) -> Option<NaiveDate> {
         match self {
             Interval::Day => d.checked_add_days(Days::new(1)),
@@ -281,22 +306,26 @@ impl super::Engine {
         let all = self.days_matched(&searcher, all_query.as_ref(), r.dedup)?;
         Ok(Timeline {
             interval,
-            buckets: series(interval, r, &matched.0, &all.0),
+            buckets: series(interval, r, &matched.0, &all.0)?,
             undated: matched.1,
             index: self.index_info(&searcher),
         })
     }
 }
 
+/// The most buckets a timeline has (a day each for 270 years).
+pub const MAX_BUCKETS: u64 = 100_000;
+
 /// The buckets of a timeline from matched and all articles per day (or per
 /// bucket start): from `r.from` (else the first match) to `r.to` (else the
 /// last), empty buckets as zeros. Every backend builds its buckets here.
+/// More than [`MAX_BUCKETS`] is an error that says so (never a cut series).
 pub fn series(
     interval: Interval,
     r: &SearchRequest,
     matched: &BTreeMap<NaiveDate, u64>,
     all: &BTreeMap<NaiveDate, u64>,
-) -> Vec<Bucket> {
+) -> Result<Vec<Bucket>> {
     {
         let bucketize = |days: &BTreeMap<NaiveDate, u64>| {
             let mut out: BTreeMap<NaiveDate, u64> = BTreeMap::new();
@@ -316,7 +345,18 @@ pub fn series(
                 .or_else(|| matched.keys().next_back().copied());
         let mut buckets = Vec::new();
         if let (Some(mut d), Some(last)) = (first, last) {
-            while d <= last && buckets.len() < 100_000 {
+            let n = interval.count(d, last);
+            if n > MAX_BUCKETS {
+                return Err(Error::param(
+                    "interval",
+                    format!(
+                        "a timeline by {} from {d} to {last} has {n} buckets, more than the \
+                         {MAX_BUCKETS} one answer holds: use a longer interval, or `from` and `to`",
+                        interval.name()
+                    ),
+                ));
+            }
+            while d <= last {
                 let count = matched.get(&d).copied().unwrap_or(0);
                 let total = all.get(&d).copied().unwrap_or(0);
                 buckets.push(Bucket {
@@ -335,7 +375,7 @@ pub fn series(
                 }
             }
         }
-        buckets
+        Ok(buckets)
     }
 }
 
@@ -354,6 +394,36 @@ mod tests {
 
     /// The day arithmetic of the collector agrees with chrono's Asia/Tokyo date,
     /// across midnight in Tokyo (15:00 UTC) and before 1970.
+    #[test]
+    fn bucket_counts_match_the_series_and_a_long_one_is_refused() {
+        let day = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let all: BTreeMap<NaiveDate, u64> = [(day("2024-01-31"), 2), (day("2025-03-02"), 1)].into();
+        for interval in [
+            Interval::Day,
+            Interval::Week,
+            Interval::Month,
+            Interval::Year,
+        ] {
+            let r = SearchRequest::default();
+            let buckets = series(interval, &r, &all, &all).unwrap();
+            let n = interval.count(day("2024-01-31"), day("2025-03-02"));
+            assert_eq!(buckets.len() as u64, n, "{interval:?}");
+            assert_eq!(buckets.iter().map(|b| b.count).sum::<u64>(), 3);
+        }
+        let r = SearchRequest {
+            from: Some(day("0001-01-01")),
+            to: Some(day("9999-12-31")),
+            ..SearchRequest::default()
+        };
+        let err = series(Interval::Day, &r, &all, &all)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("3652059 buckets"), "{err}");
+        assert!(err.contains("longer interval"), "{err}");
+        // by year, the same range is 9,999 buckets
+        assert_eq!(series(Interval::Year, &r, &all, &all).unwrap().len(), 9999);
+    }
+
     #[test]
     fn day_numbers_are_tokyo_dates() {
         let chrono_day = |ts: i64| tokyo().timestamp_opt(ts, 0).single().unwrap().date_naive();

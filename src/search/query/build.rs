@@ -3,7 +3,8 @@
 
 use tantivy::Term;
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, Occur, PhraseQuery, Query, RegexQuery, TermQuery,
+    AllQuery, BooleanQuery, BoostQuery, Occur, PhraseQuery, Query, RegexPhraseQuery, RegexQuery,
+    TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 
@@ -44,6 +45,12 @@ impl Operator {
     }
 }
 
+/// The most units a query may have (after repeated ones are dropped): a
+/// headline or a question has a dozen or two. Each unit costs the reading of
+/// its posting lists (a single CJK character, of every bigram holding it),
+/// so a query of hundreds would hold a search thread for seconds.
+pub const MAX_UNITS: usize = 64;
+
 /// A clause with its units.
 #[derive(Debug, Clone)]
 pub struct PlannedClause {
@@ -64,11 +71,14 @@ impl QueryPlan {
         for group in &parsed.groups {
             let mut planned = Vec::with_capacity(group.len());
             for clause in group {
-                let units = if clause.quoted {
+                let mut units = if clause.quoted {
                     phrase_unit(analyzer, &clause.text).into_iter().collect()
                 } else {
                     units(analyzer, &clause.text)
                 };
+                // A unit written twice asks for nothing more.
+                let mut seen = std::collections::HashSet::new();
+                units.retain(|u| seen.insert(u.text.clone()));
                 if units.is_empty() {
                     continue;
                 }
@@ -77,7 +87,14 @@ impl QueryPlan {
                     units,
                 });
             }
-            if !planned.is_empty() {
+            let repeated = groups.iter().any(|g: &Vec<PlannedClause>| {
+                g.len() == planned.len()
+                    && g.iter().zip(&planned).all(|(a, b)| {
+                        (a.clause.scope, a.clause.negated) == (b.clause.scope, b.clause.negated)
+                            && a.units == b.units
+                    })
+            });
+            if !planned.is_empty() && !repeated {
                 groups.push(planned);
             }
         }
@@ -85,6 +102,12 @@ impl QueryPlan {
             return Err(Error::InvalidQuery(
                 "the query has no searchable characters".into(),
             ));
+        }
+        let n: usize = groups.iter().flatten().map(|c| c.units.len()).sum();
+        if n > MAX_UNITS {
+            return Err(Error::InvalidQuery(format!(
+                "the query has {n} distinct words or compounds to search for; at most {MAX_UNITS} are taken"
+            )));
         }
         Ok(QueryPlan { groups })
     }
@@ -162,7 +185,7 @@ impl QueryBuilder<'_> {
                         if op == Operator::Or && several {
                             // Its words match through the ranking clauses;
                             // what they miss is the unit as a substring.
-                            items.extend(self.substring_query(u, scope));
+                            items.extend(self.substring_query(u, scope)?);
                         } else {
                             items.push(self.unit_query(u, scope)?);
                         }
@@ -388,32 +411,26 @@ impl QueryBuilder<'_> {
 }
 
 impl QueryBuilder<'_> {
-    /// The unit as an exact substring (its bigram phrase), for `op=or`;
-    /// none for a single CJK character, which would need a scan of every
-    /// bigram (one character inside other words is no evidence of a topic).
-    fn substring_query(&self, u: &Unit, scope: Scope) -> Option<Box<dyn Query>> {
+    /// The unit as an exact substring (its bigram phrase), for `op=or`
+    /// (its words match through the ranking clauses).
+    fn substring_query(&self, u: &Unit, scope: Scope) -> Result<Option<Box<dyn Query>>> {
         let terms: Vec<(usize, String)> = BigramTokenizer::tokens_of(&normalize(&u.text))
             .into_iter()
             .map(|t| (t.position, t.text))
             .collect();
-        if let [(_, t)] = terms.as_slice()
-            && t.chars().count() == 1
-            && t.chars().all(is_cjk)
-        {
-            return None;
-        }
         let f = self.fields;
         let fields: &[Field] = match scope {
             Scope::Any => &[f.title_bigram, f.body_bigram],
             Scope::Title => &[f.title_bigram],
             Scope::Body => &[f.body_bigram],
         };
-        let should: Clauses = fields
-            .iter()
-            .filter_map(|&field| phrase(field, &terms))
-            .map(|q| (Occur::Should, q))
-            .collect();
-        (!should.is_empty()).then(|| Box::new(BooleanQuery::new(should)) as Box<dyn Query>)
+        let mut should: Clauses = Vec::new();
+        for &field in fields {
+            if let Some(q) = bigram_query(field, &terms)? {
+                should.push((Occur::Should, q));
+            }
+        }
+        Ok((!should.is_empty()).then(|| Box::new(BooleanQuery::new(should)) as Box<dyn Query>))
     }
 }
 
@@ -457,20 +474,54 @@ fn phrase(field: Field, terms: &[(usize, String)]) -> Option<Box<dyn Query>> {
     }
 }
 
-/// Bigram phrase; a single CJK character matches every bigram containing it.
+/// The exact substring `terms` (the bigram-view tokens of a unit, with their
+/// positions) in `field`. A single CJK character matches every bigram
+/// holding it. A CJK character standing alone at either end of a longer
+/// unit (`3月`, `2008年`, `第3`) is, in an article, the first character of a
+/// bigram when the article's run of CJK characters goes on after it (`3月頃`
+/// is `3` + `月頃`), or the second when it began before (`の第3` is `の第` +
+/// `3`): at the unit's end it matches every bigram it starts, at its start
+/// every bigram it ends (a phrase of patterns), so the unit finds every
+/// article that holds it.
 fn bigram_query(field: Field, terms: &[(usize, String)]) -> Result<Option<Box<dyn Query>>> {
-    if let [(_, t)] = terms {
+    let lone_cjk = |t: &str| {
         let mut cs = t.chars();
-        if let (Some(c), None) = (cs.next(), cs.next())
-            && is_cjk(c)
-        {
-            let pattern = format!("{c}.?|.{c}");
-            let q = RegexQuery::from_pattern(&pattern, field)
-                .map_err(|e| Error::InvalidQuery(format!("cannot search for `{c}`: {e}")))?;
-            return Ok(Some(Box::new(q)));
+        matches!((cs.next(), cs.next()), (Some(c), None) if is_cjk(c))
+    };
+    let invalid = |c: &str, e: &dyn std::fmt::Display| {
+        Error::InvalidQuery(format!("cannot search for `{c}`: {e}"))
+    };
+    match terms {
+        [(_, t)] if lone_cjk(t) => {
+            let c = regex::escape(t);
+            let q = RegexQuery::from_pattern(&format!("{c}.?|.{c}"), field)
+                .map_err(|e| invalid(t, &e))?;
+            Ok(Some(Box::new(q)))
         }
+        [(_, first), .., (_, last)] if lone_cjk(first) || lone_cjk(last) => {
+            let n = terms.len();
+            let first_at = terms[0].0;
+            let patterns: Vec<(usize, String)> = terms
+                .iter()
+                .enumerate()
+                .map(|(i, (p, t))| {
+                    let c = regex::escape(t);
+                    let pattern = match (i, lone_cjk(t)) {
+                        (0, true) => format!(".?{c}"),
+                        (i, true) if i == n - 1 => format!("{c}.?"),
+                        _ => c,
+                    };
+                    (p - first_at, pattern)
+                })
+                .collect();
+            let mut q = RegexPhraseQuery::new_with_offset(field, patterns);
+            // Every bigram a character starts or ends (a few thousand at
+            // most): past tantivy's default, the query would fail.
+            q.set_max_expansions(u32::MAX);
+            Ok(Some(Box::new(q)))
+        }
+        _ => Ok(phrase(field, terms)),
     }
-    Ok(phrase(field, terms))
 }
 
 #[cfg(test)]

@@ -83,7 +83,9 @@ pub fn parse(q: &str) -> Result<ParsedQuery> {
             continue;
         }
         let start = i;
-        let negated = chars[i] == '-' && chars.get(i + 1).is_some_and(|c| !c.is_whitespace());
+        let minus =
+            |i: usize| chars[i] == '-' && chars.get(i + 1).is_some_and(|c| !c.is_whitespace());
+        let mut negated = minus(i);
         if negated {
             i += 1;
         }
@@ -107,6 +109,11 @@ pub fn parse(q: &str) -> Result<ParsedQuery> {
                 }
                 scope = field;
                 i = name_end + 1;
+                // `title:-x` excludes as `-title:x` does.
+                if !negated && minus(i) {
+                    negated = true;
+                    i += 1;
+                }
             }
         }
         // The clause runs to the next space outside a phrase; a phrase
@@ -117,6 +124,12 @@ pub fn parse(q: &str) -> Result<ParsedQuery> {
             if let Some(&close) = paired.get(&i) {
                 if !text.is_empty() {
                     pieces.push((std::mem::take(&mut text), false));
+                }
+                if chars[i + 1..close].iter().all(|c| c.is_whitespace()) {
+                    return Err(Error::InvalidQuery(format!(
+                        "the phrase at character {} is empty",
+                        i + 1
+                    )));
                 }
                 pieces.push((chars[i + 1..close].iter().collect(), true));
                 i = close + 1;
@@ -130,10 +143,16 @@ pub fn parse(q: &str) -> Result<ParsedQuery> {
         }
         pieces.retain(|(t, _)| !t.trim().is_empty());
         if pieces.is_empty() {
-            // A lone `-` or an empty phrase: nothing to search for.
+            // A lone `-`: nothing to search for.
             continue;
         }
-        let alternative = pending_or && !negated;
+        if pending_or && negated {
+            return Err(Error::InvalidQuery(format!(
+                "`OR` before the excluded word at character {} joins nothing: write `a -b` to exclude b",
+                start + 1
+            )));
+        }
+        let alternative = pending_or;
         pending_or = false;
         for (n, (text, quoted)) in pieces.into_iter().enumerate() {
             let clause = Clause {
@@ -249,5 +268,25 @@ mod tests {
         assert!(parse("ロシア OR OR 中国").is_err());
         assert!(parse("\"北朝鮮 ロシア").is_ok());
         assert!(parse("ab\"c").is_ok());
+        let e = parse("北朝鮮 OR -ロシア").unwrap_err().to_string();
+        assert!(e.contains("character 8"), "{e}");
+        assert!(
+            parse("\"\" 北朝鮮")
+                .unwrap_err()
+                .to_string()
+                .contains("is empty")
+        );
+    }
+
+    #[test]
+    fn a_minus_after_a_scope_excludes() {
+        assert_eq!(
+            parse("title:-北朝鮮").unwrap(),
+            parse("-title:北朝鮮").unwrap()
+        );
+        assert_eq!(
+            parse("title:-北朝鮮").unwrap().groups[0],
+            vec![clause("北朝鮮", Scope::Title, true, false)]
+        );
     }
 }
