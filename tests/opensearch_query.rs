@@ -135,6 +135,14 @@ fn features() -> Vec<(&'static str, String)> {
         ),
         ("single_character", format!("/search?q={}", enc("露"))),
         (
+            "character_at_an_end",
+            format!("/search?q={}", enc("2008年")),
+        ),
+        (
+            "or_single_character",
+            format!("/search?op=or&q={}", enc("露 北朝鮮")),
+        ),
+        (
             "inflected",
             format!("/search?q={}", enc("会議を行っている")),
         ),

@@ -9,7 +9,7 @@
 //! |---|---|
 //! | a unit's morpheme phrase | `match_phrase` on `title` / `body` (kuromoji with kiji's user dictionary and normalisation) |
 //! | an inflected word's dictionary form | `match` on `title.base` / `body.base` (kuromoji + `kuromoji_baseform`) |
-//! | a unit as an exact substring | `match_phrase` on `title.bigram` / `body.bigram`; one CJK character: `regexp` `c.?\|.c` there |
+//! | a unit as an exact substring | `match_phrase` on `title.bigram` / `body.bigram`; one CJK character: `regexp` `c.?\|.c` there; a CJK character alone at a unit's end: `span_near` of `span_multi` `regexp`s |
 //! | matching apart from ranking | the units in `filter` (no score), the ranking in `should` |
 //! | BM25F of the units' words (+ a fifth of their bigrams) | `multi_match` `cross_fields` over `title`, `body` (+ `.bigram` with the bigram weight); no lead field |
 //! | `entity`, `person=` … | `term` on `entity` (keys `name` and `type:name`, as the local index) |
@@ -110,30 +110,55 @@ impl Translator<'_> {
             if let Some(base) = &u.base {
                 should.push(json!({ "match": { format!("{f}.base"): { "query": base } } }));
             }
-            should.extend(self.bigram(f, u, true));
+            should.extend(self.bigram(f, u));
         }
         any_of(should)
     }
 
     /// The unit as an exact substring of `field`: a phrase of its bigrams;
-    /// one CJK character is every bigram holding it (`regexp`), or none
-    /// when `single` is false (op=or: one character is no evidence).
-    fn bigram(&self, field: &str, u: &Unit, single: bool) -> Option<Value> {
+    /// one CJK character is every bigram holding it (`regexp`); a CJK
+    /// character alone at either end of a longer unit is also every bigram
+    /// it starts (at the end) or ends (at the start), as locally
+    /// (`crate::search::query`): a `span_near` of `span_multi` patterns.
+    fn bigram(&self, field: &str, u: &Unit) -> Option<Value> {
         let norm = normalize(&u.text);
         let tokens = BigramTokenizer::tokens_of(&norm);
         let bigram_field = format!("{field}.bigram");
-        if let [t] = tokens.as_slice() {
-            let mut cs = t.text.chars();
-            if let (Some(c), None) = (cs.next(), cs.next())
-                && is_cjk(c)
-            {
-                return single.then(
-                    || json!({ "regexp": { bigram_field: { "value": format!("{c}.?|.{c}") } } }),
-                );
+        let lone_cjk = |t: &str| {
+            let mut cs = t.chars();
+            matches!((cs.next(), cs.next()), (Some(c), None) if is_cjk(c))
+        };
+        match tokens.as_slice() {
+            [] => None,
+            [t] if lone_cjk(&t.text) => {
+                let c = regex::escape(&t.text);
+                Some(json!({ "regexp": { bigram_field: { "value": format!("{c}.?|.{c}") } } }))
             }
+            [first, .., last]
+                if (lone_cjk(&first.text) || lone_cjk(&last.text))
+                    && tokens
+                        .iter()
+                        .enumerate()
+                        .all(|(i, t)| t.position == first.position + i) =>
+            {
+                let n = tokens.len();
+                let clauses: Vec<Value> = tokens
+                    .iter()
+                    .enumerate()
+                    .map(|(i, t)| {
+                        let c = regex::escape(&t.text);
+                        let pattern = match (i, lone_cjk(&t.text)) {
+                            (0, true) => format!(".?{c}"),
+                            (i, true) if i == n - 1 => format!("{c}.?"),
+                            _ => return json!({ "span_term": { bigram_field.clone(): t.text } }),
+                        };
+                        json!({ "span_multi": { "match": { "regexp": { bigram_field.clone(): { "value": pattern } } } } })
+                    })
+                    .collect();
+                Some(json!({ "span_near": { "clauses": clauses, "slop": 0, "in_order": true } }))
+            }
+            _ => Some(json!({ "match_phrase": { bigram_field: { "query": norm.text } } })),
         }
-        (!tokens.is_empty())
-            .then(|| json!({ "match_phrase": { bigram_field: { "query": norm.text } } }))
     }
 
     /// Matches when every unit matches.
@@ -209,7 +234,7 @@ impl Translator<'_> {
                         if op == Operator::Or && several {
                             let subs: Vec<Value> = scope_fields(scope)
                                 .iter()
-                                .filter_map(|f| self.bigram(f, u, false))
+                                .filter_map(|f| self.bigram(f, u))
                                 .collect();
                             if !subs.is_empty() {
                                 items.push(any_of(subs));
