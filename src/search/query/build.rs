@@ -106,7 +106,7 @@ impl QueryPlan {
         let n: usize = groups.iter().flatten().map(|c| c.units.len()).sum();
         if n > MAX_UNITS {
             return Err(Error::InvalidQuery(format!(
-                "the query has {n} distinct words or compounds to search for; at most {MAX_UNITS} are taken"
+                "the query has {n} distinct words or compounds to search for; at most {MAX_UNITS} are allowed: shorten it"
             )));
         }
         Ok(QueryPlan { groups })
