@@ -83,6 +83,22 @@ fn post(uri: &str) -> test::TestRequest {
         .insert_header(("Authorization", "Bearer s3cret"))
 }
 
+/// Each GET of `uris` is a 400 `invalid_parameter`.
+async fn all_invalid_parameters(
+    app: &impl actix_web::dev::Service<
+        actix_http::Request,
+        Response = actix_web::dev::ServiceResponse<impl actix_web::body::MessageBody>,
+        Error = actix_web::Error,
+    >,
+    uris: &[&str],
+) {
+    for uri in uris {
+        let (status, body) = call(app, test::TestRequest::get().uri(uri)).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
+        assert_eq!(code(&body), "invalid_parameter", "{uri}: {body}");
+    }
+}
+
 fn code(body: &Value) -> &str {
     body["error"]["code"].as_str().unwrap_or("")
 }
@@ -316,17 +332,17 @@ async fn every_error_has_the_shape_and_methods_are_405() {
         assert_eq!(status, StatusCode::METHOD_NOT_ALLOWED, "{method} {uri}");
         assert_eq!(code(&body), "method_not_allowed");
     }
-    for uri in [
-        "/export?q=a&limit=5",
-        "/export?q=a&sort=newest",
-        "/timeline?q=a&facets=person",
-        "/timeline?q=a&limit=1",
-        "/timeline?q=a&fragments=0",
-    ] {
-        let (status, body) = call(&app, test::TestRequest::get().uri(uri)).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}");
-        assert_eq!(code(&body), "invalid_parameter");
-    }
+    all_invalid_parameters(
+        &app,
+        &[
+            "/export?q=a&limit=5",
+            "/export?q=a&sort=newest",
+            "/timeline?q=a&facets=person",
+            "/timeline?q=a&limit=1",
+            "/timeline?q=a&fragments=0",
+        ],
+    )
+    .await;
     let (status, _) = call(
         &app,
         test::TestRequest::get().uri("/timeline?q=a&interval=year"),
@@ -564,22 +580,22 @@ async fn metrics_count_requests_per_route_and_status() {
 #[actix_web::test]
 async fn review_findings_are_answered_clearly() {
     let (app, _dir) = app!();
-    for uri in [
-        "/analyze?text=%E3%81%E9%9C%B2",
-        "/entities?prefix=%E3%81",
-        "/articles/%FF",
-        "/entities/%E3%81",
-        "/cooccurrence?entity=%E3%81",
-        "/search?q=%E5%8C%97&q=%E5%8D%97",
-        "/search?entity=",
-        "/search?from=-2024-01-01",
-        "/entities?limit=-1",
-        "/timeline?interval=day&from=0001-01-01&to=9999-12-31",
-    ] {
-        let (status, body) = call(&app, test::TestRequest::get().uri(uri)).await;
-        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
-        assert_eq!(code(&body), "invalid_parameter", "{uri}: {body}");
-    }
+    all_invalid_parameters(
+        &app,
+        &[
+            "/analyze?text=%E3%81%E9%9C%B2",
+            "/entities?prefix=%E3%81",
+            "/articles/%FF",
+            "/entities/%E3%81",
+            "/cooccurrence?entity=%E3%81",
+            "/search?q=%E5%8C%97&q=%E5%8D%97",
+            "/search?entity=",
+            "/search?from=-2024-01-01",
+            "/entities?limit=-1",
+            "/timeline?interval=day&from=0001-01-01&to=9999-12-31",
+        ],
+    )
+    .await;
     let (_, body) = call(&app, test::TestRequest::get().uri("/entities?limit=x")).await;
     assert!(
         body["error"]["message"]

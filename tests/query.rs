@@ -50,28 +50,29 @@ fn golden_units_of_natural_queries() {
 }
 
 /// Ids of the articles `q` finds (the library's search, default op).
-fn ids(store: &kiji::search::Engine, q: &str) -> Vec<String> {
-    let pairs = vec![
-        ("q".to_string(), q.to_string()),
-        ("limit".into(), "100".into()),
-    ];
-    let r = kiji::search::SearchRequest::from_pairs(&pairs, &[]).unwrap();
-    let mut ids: Vec<String> = store
-        .search(&r)
-        .unwrap()
-        .hits
-        .into_iter()
-        .map(|h| h.id)
+fn ids(engine: &kiji::search::Engine, q: &str) -> Vec<String> {
+    found(engine, q, &[])
+}
+
+/// An index of `(id, title, body)` articles dated 2024-01-01.
+fn index_of(articles: &[(&str, &str, &str)]) -> crate::common::TestIndex {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("articles.jsonl");
+    let lines: String = articles
+        .iter()
+        .map(|(id, title, body)| {
+            serde_json::json!({"id": id, "title": title, "published": "2024-01-01", "body": body})
+                .to_string()
+                + "\n"
+        })
         .collect();
-    ids.sort();
-    ids
+    std::fs::write(&file, lines).unwrap();
+    crate::common::index_with(&[file])
 }
 
 #[test]
 fn each_variant_pair_finds_the_same_articles() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("variants.jsonl");
-    let articles = [
+    let t = index_of(&[
         ("a1", "新型コンピューターを発表", "サーバーとユーザーの話。"),
         ("a2", "コンピュータの歴史", "サーバの更新。"),
         (
@@ -83,17 +84,7 @@ fn each_variant_pair_finds_the_same_articles() {
         ("a5", "齋藤氏と髙橋氏", "山﨑氏と渡邊氏、霞ヶ関で。"),
         ("a6", "斎藤氏と高橋氏", "山崎氏と渡辺氏、霞ケ関で。"),
         ("a7", "齊藤氏", "渡邉氏が語った。"),
-    ];
-    let lines: String = articles
-        .iter()
-        .map(|(id, title, body)| {
-            serde_json::json!({"id": id, "title": title, "published": "2024-01-01", "body": body})
-                .to_string()
-                + "\n"
-        })
-        .collect();
-    std::fs::write(&file, lines).unwrap();
-    let t = crate::common::index_with(&[file]);
+    ]);
     for (a, b) in [
         ("コンピューター", "コンピュータ"),
         ("サーバー", "サーバ"),
@@ -146,9 +137,7 @@ fn found(engine: &kiji::search::Engine, q: &str, extra: &[(&str, &str)]) -> Vec<
 /// units; an empty phrase is an error.
 #[test]
 fn units_find_their_substrings_and_queries_have_bounds() {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("edges.jsonl");
-    let articles = [
+    let t = index_of(&[
         ("e1", "春の話", "3月頃に桜が咲いた。"),
         ("e2", "年度末", "2008年度の予算は。3月末に決まった。"),
         ("e3", "大会", "大会の第3回は雨だった。"),
@@ -156,17 +145,7 @@ fn units_find_their_substrings_and_queries_have_bounds() {
         ("e5", "犬の日", "犬が好きだ。"),
         ("e6", "雪", "ロシアで雪。"),
         ("e7", "午後", "午後3時半に始まる。"),
-    ];
-    let lines: String = articles
-        .iter()
-        .map(|(id, title, body)| {
-            serde_json::json!({"id": id, "title": title, "published": "2024-01-01", "body": body})
-                .to_string()
-                + "\n"
-        })
-        .collect();
-    std::fs::write(&file, lines).unwrap();
-    let t = crate::common::index_with(&[file]);
+    ]);
     let e = t.engine();
     assert_eq!(found(&e, "3月", &[]), ["e1", "e2"]);
     assert_eq!(found(&e, "2008年", &[]), ["e2"]);
