@@ -316,6 +316,29 @@ pub fn ingest_files(
     progress: &dyn Progress,
     report: &mut IngestReport,
 ) -> Result<()> {
+    ingest_files_noting(
+        store,
+        writer,
+        files,
+        limits,
+        progress,
+        report,
+        &mut |_, _| {},
+    )
+}
+
+/// [`ingest_files`], telling `seen(file, id)` of every article taken from a
+/// file (added, updated or unchanged): the watcher knows which files hold
+/// which articles.
+pub fn ingest_files_noting(
+    store: &Store,
+    writer: &mut Writer,
+    files: &[PathBuf],
+    limits: &LimitsConfig,
+    progress: &dyn Progress,
+    report: &mut IngestReport,
+    seen: &mut dyn FnMut(&str, &str),
+) -> Result<()> {
     let mut last_commit = std::time::Instant::now();
     read_files(
         files,
@@ -324,6 +347,9 @@ pub fn ingest_files(
         progress,
         report,
         |file, batch, report| {
+            for s in &batch {
+                seen(file, &s.article.id);
+            }
             let articles = batch.into_iter().map(|s| s.article).collect();
             for outcome in writer.upsert_many(store, articles, Some(file))? {
                 report.count(outcome);

@@ -45,13 +45,66 @@ pub struct Changes {
     pub deleted: usize,
 }
 
-/// Compares `dir` with `previous`, ingests new and changed files, deletes
-/// the articles of removed files (if asked), and updates `previous`.
+/// What the watcher knows of the folder between scans: each file's size
+/// and time, and which articles each file it read holds (by a hash of the
+/// id), so that removing a file deletes only the articles no other file
+/// holds (a file renamed or moved holds the same articles under its new
+/// name; two files may hold the same article).
+#[derive(Debug, Default)]
+pub struct Watched {
+    snapshot: Snapshot,
+    ids_of: HashMap<String, Vec<String>>,
+    /// How many files hold each article.
+    holders: HashMap<u64, u32>,
+    /// Whether the folder has been scanned once (the first scan also
+    /// finds the files removed while the server was down).
+    scanned: bool,
+}
+
+fn id_hash(id: &str) -> u64 {
+    crate::index::term_filter::key_hash(id.as_bytes())
+}
+
+impl Watched {
+    /// Records that `file` now holds exactly `ids`.
+    fn hold(&mut self, file: &str, ids: Vec<String>) {
+        self.release(file);
+        for id in &ids {
+            *self.holders.entry(id_hash(id)).or_default() += 1;
+        }
+        self.ids_of.insert(file.to_string(), ids);
+    }
+
+    /// Forgets what `file` held, and returns it.
+    fn release(&mut self, file: &str) -> Vec<String> {
+        let ids = self.ids_of.remove(file).unwrap_or_default();
+        for id in &ids {
+            let h = id_hash(id);
+            if let Some(n) = self.holders.get_mut(&h) {
+                *n -= 1;
+                if *n == 0 {
+                    self.holders.remove(&h);
+                }
+            }
+        }
+        ids
+    }
+
+    /// Whether some file read holds article `id`.
+    fn held(&self, id: &str) -> bool {
+        self.holders.contains_key(&id_hash(id))
+    }
+}
+
+/// Compares `dir` with what `watched` saw, ingests new and changed files,
+/// deletes the articles of removed files that no other file holds (if
+/// asked), and updates `watched`. A file that could not be read is tried
+/// again at the next scan.
 pub fn apply_changes(
     store: &Store,
     writer: &Mutex<Writer>,
     dir: &Path,
-    previous: &mut Snapshot,
+    watched: &mut Watched,
     delete_removed: bool,
     limits: &LimitsConfig,
 ) -> Result<Changes> {
@@ -59,42 +112,97 @@ pub fn apply_changes(
     let settle = SystemTime::now() - Duration::from_secs(1);
     let mut changed: Vec<PathBuf> = now
         .iter()
-        .filter(|(p, meta)| previous.get(*p) != Some(meta) && meta.1 <= settle)
+        .filter(|(p, meta)| watched.snapshot.get(*p) != Some(meta) && meta.1 <= settle)
         .map(|(p, _)| p.clone())
         .collect();
     changed.sort();
-    let removed: Vec<PathBuf> = previous
+    // A file still being written may be a removed one's new copy: the
+    // removals wait for it.
+    let settling = now
+        .iter()
+        .any(|(p, meta)| watched.snapshot.get(p) != Some(meta) && meta.1 > settle);
+    let mut removed: Vec<String> = watched
+        .snapshot
         .keys()
-        .filter(|p| !now.contains_key(*p))
-        .cloned()
+        .filter(|p| !settling && !now.contains_key(*p))
+        .map(|p| p.display().to_string())
         .collect();
+    if !watched.scanned && delete_removed && !settling {
+        // Files of this folder that articles were read from, gone while
+        // the server was down.
+        let prefix = dir.display().to_string();
+        let present: std::collections::HashSet<String> =
+            now.keys().map(|p| p.display().to_string()).collect();
+        removed.extend(
+            store
+                .files()?
+                .into_iter()
+                .filter(|f| f.starts_with(&prefix) && !present.contains(f)),
+        );
+    }
     let mut changes = Changes::default();
     if changed.is_empty() && (removed.is_empty() || !delete_removed) {
-        for p in removed {
-            previous.remove(&p);
+        for p in &removed {
+            watched.snapshot.remove(Path::new(p));
+            watched.release(p);
         }
+        watched.scanned |= !settling;
         return Ok(changes);
     }
     let mut w = writer.lock().unwrap_or_else(|p| p.into_inner());
     if !changed.is_empty() {
-        ingest::ingest_files(store, &mut w, &changed, limits, &Quiet, &mut changes.report)?;
+        let mut seen: HashMap<String, Vec<String>> = HashMap::new();
+        ingest::ingest_files_noting(
+            store,
+            &mut w,
+            &changed,
+            limits,
+            &Quiet,
+            &mut changes.report,
+            &mut |file, id| {
+                seen.entry(file.to_string())
+                    .or_default()
+                    .push(id.to_string())
+            },
+        )?;
+        // A file that could not be read (rejected as a whole, no line) is
+        // not recorded: the next scan reads it again.
+        let unread: std::collections::HashSet<&str> = changes
+            .report
+            .rejected
+            .iter()
+            .filter(|r| r.line.is_none())
+            .map(|r| r.file.as_str())
+            .collect();
         for p in &changed {
-            previous.insert(p.clone(), now[p]);
+            let name = p.display().to_string();
+            if unread.contains(name.as_str()) && !seen.contains_key(&name) {
+                continue;
+            }
+            watched.snapshot.insert(p.clone(), now[p]);
+            watched.hold(&name, seen.remove(&name).unwrap_or_default());
         }
     }
     for p in removed {
+        watched.snapshot.remove(Path::new(&p));
+        // What the file held: as read (an unchanged article keeps the
+        // file it was first read from in the index) and as stored.
+        let mut ids = watched.release(&p);
         if delete_removed {
-            for id in store.ids_from_file(&p.display().to_string())? {
-                if w.delete(store, &id)? {
+            ids.extend(store.ids_from_file(&p)?);
+            ids.sort();
+            ids.dedup();
+            for id in ids {
+                if !watched.held(&id) && w.delete(store, &id)? {
                     changes.deleted += 1;
                 }
             }
         }
-        previous.remove(&p);
     }
     if changes.deleted > 0 {
         w.commit(store)?;
     }
+    watched.scanned |= !settling;
     Ok(changes)
 }
 
@@ -118,7 +226,7 @@ pub fn spawn<T: Target>(
             // Start from an empty snapshot: the first scan takes in whatever
             // changed while the server was down (unchanged articles are skipped
             // by their content hash), so nothing dropped in meanwhile is missed.
-            let mut snapshot = Snapshot::new();
+            let mut watched = Watched::default();
             tracing::info!(folder = %dir.display(), "watching for new and changed articles");
             loop {
                 std::thread::sleep(interval);
@@ -127,7 +235,7 @@ pub fn spawn<T: Target>(
                     state.store(),
                     state.writer(),
                     &dir,
-                    &mut snapshot,
+                    &mut watched,
                     cfg.server.delete_removed_files,
                     &cfg.limits,
                 ) {

@@ -579,3 +579,66 @@ fn a_finished_ingest_leaves_few_small_segments() {
     let hits = search(&index, "北朝鮮");
     assert_eq!(hits["total"], 120, "{hits}");
 }
+
+/// The watcher with `delete_removed_files`: a renamed or moved file keeps
+/// its articles, a removed file deletes only the articles no other file
+/// holds, and a file removed while the server was down is found at the
+/// first scan (a review found the first two deleting what was still there).
+#[test]
+fn the_watcher_deletes_only_what_no_file_holds() {
+    use std::sync::Mutex;
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("corpus");
+    std::fs::create_dir_all(corpus.join("archive")).unwrap();
+    let write = |name: &str, ids: &[&str]| {
+        let lines: String = ids
+            .iter()
+            .map(|id| format!("{{\"id\":\"{id}\",\"title\":\"{id}\",\"body\":\"{id}の本文。\"}}\n"))
+            .collect();
+        let path = corpus.join(name);
+        std::fs::write(&path, lines).unwrap();
+        // older than the watcher's second of settling
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(5);
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    };
+    let store = std::sync::Arc::new(
+        kiji::index::Store::open(&dir.path().join("index"), crate::common::analyzer()).unwrap(),
+    );
+    let writer = Mutex::new(kiji::index::Writer::new(&store, 64).unwrap());
+    let mut watched = kiji::watch::Watched::default();
+    let mut poll = |watched: &mut kiji::watch::Watched| {
+        kiji::watch::apply_changes(&store, &writer, &corpus, watched, true, &Default::default())
+            .unwrap()
+            .deleted
+    };
+    let live = |id: &str| store.get(id).unwrap().is_some();
+    write("a.jsonl", &["x1", "x2"]);
+    write("b.jsonl", &["x2", "x3"]);
+    assert_eq!(poll(&mut watched), 0);
+    assert!(["x1", "x2", "x3"].iter().all(|id| live(id)));
+    // renamed, then moved into a folder: nothing deleted
+    std::fs::rename(corpus.join("a.jsonl"), corpus.join("c.jsonl")).unwrap();
+    assert_eq!(poll(&mut watched), 0);
+    std::fs::rename(corpus.join("c.jsonl"), corpus.join("archive/c.jsonl")).unwrap();
+    assert_eq!(poll(&mut watched), 0);
+    assert!(live("x1"));
+    // x2 is also in the moved file
+    std::fs::remove_file(corpus.join("b.jsonl")).unwrap();
+    assert_eq!(poll(&mut watched), 1);
+    assert!(live("x2") && !live("x3"));
+    std::fs::remove_file(corpus.join("archive/c.jsonl")).unwrap();
+    assert_eq!(poll(&mut watched), 2);
+    assert!(!live("x1") && !live("x2"));
+    // removed while the server was down: the first scan of a new watcher
+    write("d.jsonl", &["x4"]);
+    assert_eq!(poll(&mut watched), 0);
+    std::fs::remove_file(corpus.join("d.jsonl")).unwrap();
+    let mut restarted = kiji::watch::Watched::default();
+    assert_eq!(poll(&mut restarted), 1);
+    assert!(!live("x4"));
+}

@@ -512,6 +512,20 @@ impl Store {
             .collect()
     }
 
+    /// Every file articles were read from (the watcher's record), as stored.
+    pub fn files(&self) -> Result<std::collections::BTreeSet<String>> {
+        let searcher = self.searcher();
+        let mut files = std::collections::BTreeSet::new();
+        for segment in searcher.segment_readers() {
+            let index = segment.inverted_index(self.fields.file)?;
+            let mut terms = index.terms().stream()?;
+            while terms.advance() {
+                files.insert(String::from_utf8_lossy(terms.key()).into_owned());
+            }
+        }
+        Ok(files)
+    }
+
     /// Every stored article, segment by segment.
     pub fn for_each_article(
         &self,
