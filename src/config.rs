@@ -250,6 +250,19 @@ impl Default for ServerConfig {
     }
 }
 
+/// An on/off environment variable: `1 true yes on` or `0 false no off`, in
+/// any case; anything else is an error that names it (a typo must not turn
+/// a feature off unnoticed).
+fn env_bool(name: &str, v: &str) -> Result<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
+        "1" | "true" | "yes" | "on" => Ok(true),
+        "0" | "false" | "no" | "off" => Ok(false),
+        other => Err(Error::Config(format!(
+            "{name} = {other:?} must be on or off (1/0, true/false, yes/no)"
+        ))),
+    }
+}
+
 impl Config {
     /// Loads the file (when `path` is given it must exist; `./config.toml` is
     /// used when present), then applies `KIJI_*` variables from `env`.
@@ -270,12 +283,37 @@ impl Config {
             .map_err(|e| Error::Config(format!("cannot read {}: {e}", path.display())))?;
         let mut config: Config =
             toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        let raw: toml::Table =
+            toml::from_str(&text).map_err(|e| Error::Config(format!("{}: {e}", path.display())))?;
+        let set = |section: &str, key: &str| {
+            raw.get(section)
+                .and_then(|s| s.as_table())
+                .is_some_and(|s| s.contains_key(key))
+        };
+        for (old, new) in [
+            (("ingest", "max_file_bytes"), ("limits", "article_bytes")),
+            (("server", "max_body_bytes"), ("limits", "body_bytes")),
+        ] {
+            if set(old.0, old.1) && set(new.0, new.1) {
+                return Err(Error::Config(format!(
+                    "{}: both {}.{} (its old name) and {}.{} are set: keep {}.{}",
+                    path.display(),
+                    old.0,
+                    old.1,
+                    new.0,
+                    new.1,
+                    new.0,
+                    new.1
+                )));
+            }
+        }
         config.take_deprecated();
         Ok(config)
     }
 
     /// Moves settings of older files (`ingest.max_file_bytes`,
-    /// `server.max_body_bytes`) to `[limits]`.
+    /// `server.max_body_bytes`) to `[limits]` (a file that sets both names
+    /// of one setting is refused by [`Config::from_file`]).
     fn take_deprecated(&mut self) {
         if let Some(v) = self.ingest.max_file_bytes.take() {
             tracing::warn!("ingest.max_file_bytes is now limits.article_bytes");
@@ -351,24 +389,16 @@ impl Config {
             self.server.backend = SearchBackend::parse(&v)?;
         }
         if let Some(v) = env("KIJI_WATCH") {
-            self.server.watch = matches!(v.trim(), "1" | "true" | "yes" | "on");
+            self.server.watch = env_bool("KIJI_WATCH", &v)?;
         }
         if let Some(v) = env("KIJI_DELETE_REMOVED_FILES") {
-            self.server.delete_removed_files = matches!(v.trim(), "1" | "true" | "yes" | "on");
+            self.server.delete_removed_files = env_bool("KIJI_DELETE_REMOVED_FILES", &v)?;
         }
         if let Some(v) = env("KIJI_ENTITIES_FILE") {
             self.entities.user_file = v;
         }
         if let Some(v) = env("KIJI_ENTITY_MODEL") {
-            self.entities.model = match v.trim() {
-                "1" | "true" | "yes" | "on" => true,
-                "0" | "false" | "no" | "off" => false,
-                other => {
-                    return Err(Error::Config(format!(
-                        "KIJI_ENTITY_MODEL = {other:?} must be on or off"
-                    )));
-                }
-            };
+            self.entities.model = env_bool("KIJI_ENTITY_MODEL", &v)?;
         }
         if let Some(v) = env("KIJI_ENTITY_ADDRESSES") {
             self.entities.addresses = crate::analysis::ner::merge::Addresses::parse(v.trim())
@@ -406,7 +436,7 @@ impl Config {
             self.opensearch.outbox_path = v.into();
         }
         if let Some(v) = env("KIJI_DEDUP") {
-            self.dedup.enabled = matches!(v.trim(), "1" | "true" | "yes" | "on");
+            self.dedup.enabled = env_bool("KIJI_DEDUP", &v)?;
         }
         if let Some(v) = env("KIJI_DEDUP_THRESHOLD") {
             self.dedup.threshold = v.trim().parse().map_err(|_| {
@@ -422,11 +452,15 @@ impl Config {
         if self.index.path.as_os_str().is_empty() {
             return bad("index.path is empty".into());
         }
-        if self.index.writer_memory_mb < 30 {
+        if !(30..=4000).contains(&self.index.writer_memory_mb) {
             return bad(format!(
-                "index.writer_memory_mb = {} is below the minimum of 30",
+                "index.writer_memory_mb = {} is out of range (30..=4000: tantivy's arena for one \
+                 indexing thread holds at most 4 GB)",
                 self.index.writer_memory_mb
             ));
+        }
+        if self.corpus.path.as_os_str().is_empty() {
+            return bad("corpus.path is empty".into());
         }
         if self.index.max_merge_docs < 10_000 {
             return bad(format!(
@@ -650,6 +684,13 @@ mod tests {
         .unwrap();
         let c = Config::from_file(&p).unwrap();
         assert_eq!((c.limits.article_bytes, c.limits.body_bytes), (7, 9));
+        std::fs::write(
+            &p,
+            "[ingest]\nmax_file_bytes = 7\n[limits]\narticle_bytes = 100000\n",
+        )
+        .unwrap();
+        let err = Config::from_file(&p).unwrap_err().to_string();
+        assert!(err.contains("keep limits.article_bytes"), "{err}");
         let env = |k: &str| match k {
             "KIJI_MAX_FILE_BYTES" => Some("11".to_string()),
             "KIJI_MAX_ID_BYTES" => Some("100".to_string()),
@@ -732,6 +773,32 @@ mod tests {
         assert!(err.to_string().contains("paht"));
         let bad_env = |k: &str| (k == "KIJI_MAX_FILE_BYTES").then(|| "lots".to_string());
         assert!(Config::default().apply_env(bad_env).is_err());
+    }
+
+    #[test]
+    fn on_off_variables_take_any_case_and_refuse_typos() {
+        for name in [
+            "KIJI_DEDUP",
+            "KIJI_WATCH",
+            "KIJI_DELETE_REMOVED_FILES",
+            "KIJI_ENTITY_MODEL",
+        ] {
+            Config::default()
+                .apply_env(|k| (k == name).then(|| "TRUE".to_string()))
+                .unwrap();
+            let err = Config::default()
+                .apply_env(|k| (k == name).then(|| "maybe".to_string()))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains(name) && err.contains("on or off"), "{err}");
+        }
+        let mut c = Config::default();
+        c.apply_env(|k| (k == "KIJI_DEDUP").then(|| "Off".to_string()))
+            .unwrap();
+        assert!(!c.dedup.enabled);
+        c.apply_env(|k| (k == "KIJI_WATCH").then(|| "YES".to_string()))
+            .unwrap();
+        assert!(c.server.watch);
     }
 
     #[test]

@@ -39,7 +39,7 @@ enum Command {
         /// Files (.txt, .json, .jsonl, .ndjson) and folders.
         paths: Vec<PathBuf>,
         /// Re-extract the entities of every stored article (after the gazetteer changed).
-        #[arg(long)]
+        #[arg(long, conflicts_with_all = ["paths", "server", "json"])]
         reanalyze: bool,
         /// Hand the articles to a running `kiji serve` at this URL instead of
         /// writing the index directly (needs the server's API token).
@@ -190,19 +190,45 @@ fn run() -> anyhow::Result<ExitCode> {
         }
     }
     config.validate()?;
+    if matches!(
+        cli.command,
+        Command::Search { .. } | Command::Analyze { .. } | Command::EvalEntities { .. }
+    ) {
+        // Output piped into `head` ends quietly when the reader goes, as
+        // for any Unix filter, instead of a panic at the next print. (Not
+        // for the server or the HTTP client: their sockets need EPIPE.)
+        // SAFETY: setting a signal's disposition to the default, before any
+        // thread is started.
+        unsafe {
+            libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+        }
+    }
+    let reads_index = match &cli.command {
+        Command::Search { .. } => true,
+        Command::Ingest { reanalyze, .. } => *reanalyze,
+        _ => false,
+    };
+    if reads_index && !config.index.path.join("meta.json").exists() {
+        anyhow::bail!(
+            "no index at {}: `kiji ingest` makes one (or give the right one with --index or KIJI_INDEX)",
+            config.index.path.display()
+        );
+    }
 
     match cli.command {
         Command::Analyze { jsonl: true, .. } => {
             let analyzer = config.analyzer()?;
             let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-            for line in std::io::stdin().lock().lines() {
+            for (n, line) in std::io::stdin().lock().lines().enumerate() {
                 let line = line.context("standard input is not valid UTF-8 text")?;
                 let text = match serde_json::from_str::<serde_json::Value>(&line) {
-                    Ok(serde_json::Value::Object(o)) => o
-                        .get("text")
-                        .and_then(|t| t.as_str())
-                        .unwrap_or_default()
-                        .to_string(),
+                    Ok(serde_json::Value::Object(o)) => match o.get("text") {
+                        Some(serde_json::Value::String(t)) => t.clone(),
+                        _ => anyhow::bail!(
+                            "line {n} of standard input: a JSON object needs a string \"text\"",
+                            n = n + 1
+                        ),
+                    },
                     Ok(serde_json::Value::String(t)) => t,
                     _ => line,
                 };

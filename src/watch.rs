@@ -165,18 +165,11 @@ pub fn apply_changes(
                     .push(id.to_string())
             },
         )?;
-        // A file that could not be read (rejected as a whole, no line) is
-        // not recorded: the next scan reads it again.
-        let unread: std::collections::HashSet<&str> = changes
-            .report
-            .rejected
-            .iter()
-            .filter(|r| r.line.is_none())
-            .map(|r| r.file.as_str())
-            .collect();
+        // A file that cannot be opened (permissions) is not recorded: the
+        // next scan tries it again (a file that is read but bad is not).
         for p in &changed {
             let name = p.display().to_string();
-            if unread.contains(name.as_str()) && !seen.contains_key(&name) {
+            if !seen.contains_key(&name) && std::fs::File::open(p).is_err() {
                 continue;
             }
             watched.snapshot.insert(p.clone(), now[p]);

@@ -596,6 +596,36 @@ async fn review_findings_are_answered_clearly() {
         ],
     )
     .await;
+    let (status, body) = call(
+        &app,
+        test::TestRequest::get().uri(
+            "/cooccurrence?entity=%E3%83%AD%E3%82%B7%E3%82%A2&q=%E5%8C%97%E6%9C%9D%E9%AE%AE&op=or&source=x&dedup=true&min_match=1",
+        ),
+    )
+    .await;
+    assert!(
+        status.is_success() || code(&body) == "entity_not_found",
+        "{status} {body}"
+    );
+    for (uri, param) in [
+        ("/cooccurrence", "entity"),
+        ("/cooccurrence?entity=a&entity=b", "entity"),
+        ("/cooccurrence?entity=a&limit=2&limit=3", "limit"),
+        ("/cooccurrence?entity=a&size=3", "size"),
+        ("/articles/x/duplicates?foo=1", "foo"),
+    ] {
+        let (status, body) = call(&app, test::TestRequest::get().uri(uri)).await;
+        let message = body["error"]["message"].as_str().unwrap_or("");
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{uri}: {body}");
+        assert!(message.contains(&format!("`{param}`")), "{uri}: {body}");
+    }
+    let long = format!("/articles/{}/duplicates", "x".repeat(600));
+    let (status, body) = call(&app, test::TestRequest::get().uri(&long)).await;
+    assert_eq!(
+        (status.as_u16(), code(&body)),
+        (400, "invalid_id"),
+        "{body}"
+    );
     let (_, body) = call(&app, test::TestRequest::get().uri("/entities?limit=x")).await;
     assert!(
         body["error"]["message"]

@@ -611,7 +611,7 @@ fn the_watcher_deletes_only_what_no_file_holds() {
     );
     let writer = Mutex::new(kiji::index::Writer::new(&store, 64).unwrap());
     let mut watched = kiji::watch::Watched::default();
-    let mut poll = |watched: &mut kiji::watch::Watched| {
+    let poll = |watched: &mut kiji::watch::Watched| {
         kiji::watch::apply_changes(&store, &writer, &corpus, watched, true, &Default::default())
             .unwrap()
             .deleted
@@ -641,4 +641,83 @@ fn the_watcher_deletes_only_what_no_file_holds() {
     let mut restarted = kiji::watch::Watched::default();
     assert_eq!(poll(&mut restarted), 1);
     assert!(!live("x4"));
+}
+
+/// The CLI's answers to a second review: a command that reads an index
+/// does not make an empty one at a mistyped path; `--reanalyze` takes no
+/// files; `analyze --jsonl` refuses an object without a string `text`;
+/// output cut short by the reader (`| head`) ends without a panic.
+#[test]
+fn cli_commands_say_what_is_wrong() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("no/such/index");
+    for args in [&["search", "北朝鮮"][..], &["ingest", "--reanalyze"][..]] {
+        let out = kiji(&missing).args(args).output().unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            !out.status.success() && err.contains("no index at"),
+            "{args:?}: {err}"
+        );
+        assert!(!missing.exists(), "{args:?} made {}", missing.display());
+    }
+    let out = kiji(&missing)
+        .args(["ingest", "--reanalyze", "corpus"])
+        .output()
+        .unwrap();
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+
+    let mut child = kiji(&missing)
+        .args(["analyze", "--jsonl"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    use std::io::Write;
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all("{\"text\":\"露朝\"}\n{\"nottext\":\"北朝鮮\"}\n".as_bytes())
+        .unwrap();
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("line 2"), "{err}");
+
+    // a reader that goes away after the first line
+    let index = dir.path().join("index");
+    let corpus = crate::common::sample_corpus();
+    assert!(
+        kiji(&index)
+            .arg("ingest")
+            .arg(&corpus)
+            .output()
+            .unwrap()
+            .status
+            .success()
+    );
+    let mut child = kiji(&index)
+        .args(["search", "の", "--limit", "100"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut first = [0u8; 1];
+    use std::io::Read;
+    child
+        .stdout
+        .as_mut()
+        .unwrap()
+        .read_exact(&mut first)
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_ne!(out.status.code(), Some(101), "{err}");
 }

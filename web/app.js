@@ -823,10 +823,7 @@
         ['entity', entity],
         ['limit', CO_LIMIT],
         ['sort', state.coSort === 'lift' ? 'lift' : ''],
-        ['q', state.q.trim()],
-        ...matchPairs(),
-        ['from', state.from],
-        ['to', state.to],
+        ...filterPairs().filter(([k]) => k !== 'entity'),
       ]);
       if (stale()) return;
       lastCooccurrence = data;

@@ -13,14 +13,22 @@ use crate::search::related::Related;
 /// article of the group) and the other copies, earliest first.
 #[utoipa::path(get, path = "/articles/{id}/duplicates",
     params(("id" = String, Path, description = "Article id")),
-    responses((status = 200, body = Duplicates), (status = 404, body = super::error::ErrorBody)))]
+    responses((status = 200, body = Duplicates), (status = 400, body = super::error::ErrorBody),
+              (status = 404, body = super::error::ErrorBody)))]
 pub async fn duplicates(
     state: web::Data<AppState>,
     id: web::Path<String>,
+    req: HttpRequest,
 ) -> Result<web::Json<Duplicates>, ApiError> {
     state.backend.local("/articles/{id}/duplicates")?;
+    if let Some((k, _)) = super::handlers::query_pairs(&req)?
+        .into_iter()
+        .find(|(k, _)| !k.starts_with('_'))
+    {
+        return Err(Error::param(&k, "unknown parameter (this endpoint takes none)").into());
+    }
+    let id = super::handlers::checked_id(&state, id.into_inner())?;
     let store = state.store.clone();
-    let id = id.into_inner();
     Ok(web::Json(
         web::block(move || {
             crate::dedup::lookup::duplicates(&store, &id)?.ok_or(Error::ArticleNotFound(id))
@@ -37,11 +45,7 @@ pub async fn duplicates(
     params(
         ("id" = String, Path, description = "Article id"),
         ("limit" = Option<usize>, Query, description = "Articles returned, 1–100. Default 10"),
-        ("entity" = Option<String>, Query, description = "Only articles mentioning this entity (repeatable)"),
-        ("from" = Option<String>, Query, description = "Published on or after this day (YYYY-MM-DD)"),
-        ("to" = Option<String>, Query, description = "Published on or before this day (YYYY-MM-DD)"),
-        ("source" = Option<String>, Query, description = "Only these sources (repeatable)"),
-        ("dedup" = Option<bool>, Query, description = "One article per duplicate group. Default false"),
+        super::handlers::FilterParams,
     ),
     responses((status = 200, body = Related), (status = 400, body = super::error::ErrorBody),
               (status = 404, body = super::error::ErrorBody)))]
@@ -73,7 +77,7 @@ pub async fn related(
         .unwrap_or(10);
     let request = SearchRequest::filters_from_pairs(&pairs, &["limit"])?;
     let engine = state.backend.local("/articles/{id}/related")?.clone();
-    let id = id.into_inner();
+    let id = super::handlers::checked_id(&state, id.into_inner())?;
     Ok(web::Json(
         web::block(move || {
             engine

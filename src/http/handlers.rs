@@ -97,7 +97,7 @@ fn number_param(name: &str, v: Option<&str>) -> Result<Option<u64>, Error> {
 }
 
 /// An id from a path: at most `limits.id_bytes` (400 `invalid_id`).
-fn checked_id(state: &AppState, id: String) -> ApiResult<String> {
+pub fn checked_id(state: &AppState, id: String) -> ApiResult<String> {
     let limit = state.config.limits.id_bytes;
     if id.len() > limit {
         return Err(Error::InvalidId(format!(
@@ -122,7 +122,7 @@ fn checked_id(state: &AppState, id: String) -> ApiResult<String> {
         ("type" = Option<String>, Query, description = "person | organization | place: the type of the entity values before it"),
         ("from" = Option<String>, Query, description = "First day, YYYY-MM-DD (Asia/Tokyo)"),
         ("to" = Option<String>, Query, description = "Last day, YYYY-MM-DD (inclusive)"),
-        ("source" = Option<String>, Query, description = "Source; repeatable, ORed"),
+        ("source" = Option<Vec<String>>, Query, description = "Source; repeatable, ORed"),
         ("sort" = Option<String>, Query, description = "relevance | newest | oldest"),
         ("limit" = Option<usize>, Query, description = "Hits per page, 0..=100 (default 10)"),
         ("offset" = Option<usize>, Query, description = "Hits to skip"),
@@ -584,31 +584,37 @@ pub async fn delete_article(
     Ok(web::Json(Deleted { deleted: id }))
 }
 
-#[derive(serde::Deserialize, utoipa::IntoParams)]
+/// The parameters of `/cooccurrence` (for `/openapi.json`; the handler
+/// reads the query pairs: every error names its parameter).
+#[derive(utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
-#[serde(deny_unknown_fields)]
+#[allow(dead_code)]
 pub struct CooccurrenceParams {
     /// The entity (canonical name or alias).
     entity: String,
     /// Restrict the entity to one type.
-    #[serde(rename = "type")]
+    #[param(rename = "type")]
     kind: Option<String>,
     /// Items to return (default 20, max 500).
-    #[param(value_type = Option<usize>)]
-    limit: Option<String>,
+    limit: Option<usize>,
     /// count (default) | lift
     sort: Option<String>,
     /// With sort=lift: leave out pairs seen together fewer times (default 2).
-    #[param(value_type = Option<u64>)]
-    min_count: Option<String>,
-    /// Only articles matching this query (as /search's `q`).
+    min_count: Option<u64>,
+    /// Only articles matching this query (as /search's `q`, with `op` or `min_match`).
     q: Option<String>,
+    /// and (default) | or, for `q`.
+    op: Option<String>,
+    /// At least this many units of `q` (2) or this share (75%).
+    min_match: Option<String>,
     /// First day, YYYY-MM-DD (Asia/Tokyo).
     from: Option<String>,
     /// Last day, YYYY-MM-DD (inclusive).
     to: Option<String>,
+    /// Only these sources; repeatable, ORed.
+    source: Option<Vec<String>>,
     /// true: count duplicate groups (syndicated copies once), not articles.
-    dedup: Option<String>,
+    dedup: Option<bool>,
 }
 
 /// The filters of `/search` that `/timeline` and `/export` take
@@ -674,35 +680,54 @@ pub async fn timeline(
               (status = 404, body = super::error::ErrorBody)))]
 pub async fn cooccurrence(
     state: web::Data<AppState>,
-    params: web::Query<CooccurrenceParams>,
+    req: HttpRequest,
 ) -> ApiResult<web::Json<Answer<Cooccurrence>>> {
-    let p = params.into_inner();
-    if p.entity.trim().is_empty() {
-        return Err(Error::param("entity", "is empty: name the entity (プーチン, CSIS …)").into());
+    /// Its own parameters; the others are the scope's (`from_pairs`).
+    const OWN: [&str; 5] = ["entity", "type", "limit", "sort", "min_count"];
+    const SCOPE: [&str; 7] = ["q", "op", "min_match", "from", "to", "source", "dedup"];
+    let pairs = query_pairs(&req)?;
+    let mut own: std::collections::HashMap<&str, &str> = std::collections::HashMap::new();
+    let mut scope_pairs = Vec::new();
+    for (k, v) in &pairs {
+        if let Some(name) = OWN.iter().find(|n| **n == k) {
+            if own.insert(name, v.as_str()).is_some() {
+                return Err(Error::param(k, "is given more than once; it takes one value").into());
+            }
+        } else if SCOPE.contains(&k.as_str()) || k.starts_with('_') {
+            scope_pairs.push((k.clone(), v.clone()));
+        } else {
+            return Err(Error::param(
+                k,
+                format!(
+                    "unknown parameter (use {} or {})",
+                    OWN.join(", "),
+                    SCOPE.join(", ")
+                ),
+            )
+            .into());
+        }
     }
-    let kind = entity_type_param(p.kind.as_deref())?;
-    let limit = limit_param(p.limit.as_deref(), 20, 500)?;
-    let sort = match p.sort.as_deref().unwrap_or("count") {
-        "count" => CoSort::Count,
+    let entity = own.get("entity").map(|e| e.trim()).unwrap_or("");
+    if entity.is_empty() {
+        return Err(Error::param(
+            "entity",
+            "is missing or empty: name the entity (プーチン, CSIS …)",
+        )
+        .into());
+    }
+    let entity = entity.to_string();
+    let kind = entity_type_param(own.get("type").copied())?;
+    let limit = limit_param(own.get("limit").copied(), 20, 500)?;
+    let sort = match own.get("sort").copied().unwrap_or("count") {
+        "count" | "" => CoSort::Count,
         "lift" => CoSort::Lift,
         other => return Err(Error::param("sort", format!("{other:?}: use count or lift")).into()),
     };
-    let mut pairs = Vec::new();
-    for (k, v) in [
-        ("q", p.q),
-        ("from", p.from),
-        ("to", p.to),
-        ("dedup", p.dedup),
-    ] {
-        if let Some(v) = v {
-            pairs.push((k.to_string(), v));
-        }
-    }
-    let scope = SearchRequest::from_pairs(&pairs, &[])?;
+    let min_count = number_param("min_count", own.get("min_count").copied())?.unwrap_or(2);
+    let scope = SearchRequest::from_pairs(&scope_pairs, &[])?;
     let backend = state.backend.clone();
-    let min_count = number_param("min_count", p.min_count.as_deref())?.unwrap_or(2);
     Ok(web::Json(
-        web::block(move || backend.cooccurrence(&p.entity, kind, &scope, limit, sort, min_count))
+        web::block(move || backend.cooccurrence(&entity, kind, &scope, limit, sort, min_count))
             .await??,
     ))
 }

@@ -172,7 +172,15 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
         let resource = |path: &str| web::resource(path.to_string()).default_service(not_allowed());
         cfg.app_data(state)
             .app_data(web::QueryConfig::default().error_handler(|e, _| {
-                ApiError::new(ErrorCode::InvalidParameter, e.to_string()).into()
+                // serde's text ("unknown field `x`, expected …", "duplicate
+                // field `limit`") names the parameter; actix's prefix does not help.
+                let text = e.to_string();
+                let text = text.trim_start_matches("Query deserialize error: ");
+                ApiError::new(
+                    ErrorCode::InvalidParameter,
+                    format!("invalid parameter: {text}"),
+                )
+                .into()
             }))
             .app_data(web::PathConfig::default().error_handler(|e, _| {
                 ApiError::new(ErrorCode::InvalidParameter, e.to_string()).into()
