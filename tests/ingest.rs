@@ -13,6 +13,24 @@ fn kiji(index: &Path) -> Command {
     c
 }
 
+/// Runs `command` with `input` on its standard input; its output.
+fn with_stdin(mut command: Command, input: &str) -> std::process::Output {
+    use std::io::Write;
+    let mut child = command
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    child
+        .stdin
+        .take()
+        .unwrap()
+        .write_all(input.as_bytes())
+        .unwrap();
+    child.wait_with_output().unwrap()
+}
+
 /// `kiji search --json q` on `index`: the response.
 fn search(index: &Path, q: &str) -> serde_json::Value {
     let out = kiji(index).args(["search", "--json", q]).output().unwrap();
@@ -123,20 +141,9 @@ fn bad_input_is_rejected_by_name_and_the_rest_goes_in() {
 
 #[test]
 fn analyze_prints_the_contract() {
-    use std::io::Write;
-    let mut child = Command::new(env!("CARGO_BIN_EXE_kiji"))
-        .arg("analyze")
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all("露朝と中共".as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let mut analyze = Command::new(env!("CARGO_BIN_EXE_kiji"));
+    analyze.arg("analyze");
+    let out = with_stdin(analyze, "露朝と中共");
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let t = &v["tokens"][0];
     for k in ["text", "start", "end", "pos", "base"] {
@@ -671,21 +678,9 @@ fn cli_commands_say_what_is_wrong() {
         String::from_utf8_lossy(&out.stderr)
     );
 
-    let mut child = kiji(&missing)
-        .args(["analyze", "--jsonl"])
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .unwrap();
-    use std::io::Write;
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all("{\"text\":\"露朝\"}\n{\"nottext\":\"北朝鮮\"}\n".as_bytes())
-        .unwrap();
-    let out = child.wait_with_output().unwrap();
+    let mut analyze = kiji(&missing);
+    analyze.args(["analyze", "--jsonl"]);
+    let out = with_stdin(analyze, "{\"text\":\"露朝\"}\n{\"nottext\":\"北朝鮮\"}\n");
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("line 2"), "{err}");
 
