@@ -41,8 +41,10 @@ pub enum Error {
     IndexLocked { path: PathBuf },
     #[error("dictionary: {0}")]
     Dictionary(String),
+    // The errors below show their cause in their own text, and are no
+    // `source()` of it: `{:#}` printed it twice ("I/O: x: x").
     #[error("index: {0}")]
-    Index(#[from] tantivy::TantivyError),
+    Index(tantivy::TantivyError),
     #[error("index at {path}: {message}")]
     IndexOpen { path: PathBuf, message: String },
     /// The index was made by an older kiji with another schema.
@@ -52,7 +54,7 @@ pub enum Error {
     )]
     IndexFormat { path: PathBuf },
     #[error("I/O: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
     /// The search backend (`server.backend`) cannot answer this request.
@@ -64,6 +66,18 @@ pub enum Error {
     /// The OpenSearch cluster refused a request or answered nonsense.
     #[error("search cluster: {0}")]
     Backend(String),
+}
+
+impl From<tantivy::TantivyError> for Error {
+    fn from(e: tantivy::TantivyError) -> Error {
+        Error::Index(e)
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Error {
+        Error::Io(e)
+    }
 }
 
 impl Error {

@@ -247,7 +247,8 @@ fn run() -> anyhow::Result<ExitCode> {
                     .iter()
                     .map(|p| serde_json::json!({ "entities": p }).to_string())
                     .collect();
-                std::fs::write(&path, lines.join("\n") + "\n")?;
+                std::fs::write(&path, lines.join("\n") + "\n")
+                    .with_context(|| format!("cannot write {}", path.display()))?;
             }
             let report = kiji::analysis::ner::gold::score(&sentences, &predicted);
             let model = analyzer
@@ -639,12 +640,14 @@ mod kiji_cli {
                 .client_request_timeout(std::time::Duration::from_secs(limits.request_timeout_secs))
                 .bind(addr)
                 .with_context(|| format!("cannot listen on {addr}"))?
-                .shutdown_timeout(30)
-                .run();
+                .shutdown_timeout(30);
+            // The address bound (port 0 asks the system for a free one).
+            let bound = server.addrs().first().copied().unwrap_or(addr);
+            let server = server.run();
             tracing::info!(
                 documents = store.doc_count(),
                 writes = state.config.api_token().is_some(),
-                "kiji listening on http://{addr}"
+                "kiji listening on http://{bound}"
             );
             server.await.context("the HTTP server failed")
         })?;

@@ -274,7 +274,17 @@ impl Store {
             // tantivy's own doc-store readers serve only `Searcher::doc`
             // (a rebuild, an unknown layout); kiji's are in `doc_stores`.
             .doc_store_cache_num_blocks(16)
-            .try_into()?;
+            .try_into()
+            .map_err(|e| Error::IndexOpen {
+                path: path.into(),
+                message: match e {
+                    tantivy::TantivyError::LockFailure(..) => format!(
+                        "{e}: reading an index takes a lock file in its folder, which must be \
+                         writable by this user"
+                    ),
+                    e => e.to_string(),
+                },
+            })?;
         Ok(Store {
             index,
             reader,

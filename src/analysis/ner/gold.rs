@@ -42,13 +42,34 @@ pub struct Sentence {
 
 /// Reads a gold JSONL file (blank lines skipped).
 pub fn read_jsonl(path: &Path) -> Result<Vec<Sentence>> {
-    let text = std::fs::read_to_string(path)?;
+    let bad = |message: String| Error::InvalidBody {
+        code: crate::code::ErrorCode::InvalidJson,
+        message: format!("{}: {message}", path.display()),
+    };
+    let text = std::fs::read(path).map_err(|e| bad(format!("cannot read it: {e}")))?;
+    let text = String::from_utf8(text).map_err(|e| {
+        bad(format!(
+            "not UTF-8 (at byte {})",
+            e.utf8_error().valid_up_to()
+        ))
+    })?;
     text.lines()
         .enumerate()
         .filter(|(_, l)| !l.trim().is_empty())
         .map(|(n, l)| {
-            serde_json::from_str(l)
-                .map_err(|e| Error::Config(format!("{} line {}: {e}", path.display(), n + 1)))
+            let s: Sentence =
+                serde_json::from_str(l).map_err(|e| bad(format!("line {}: {e}", n + 1)))?;
+            // Spans are code points into the text, start before end.
+            let len = s.text.chars().count();
+            let spans = s.entities.iter().map(|e| (e.start, e.end));
+            let ignored = s.ignore.iter().map(|e| (e.start, e.end));
+            if let Some((a, b)) = spans.chain(ignored).find(|&(a, b)| a >= b || b > len) {
+                return Err(bad(format!(
+                    "line {}: the span [{a}, {b}) is not inside the text's {len} characters",
+                    n + 1
+                )));
+            }
+            Ok(s)
         })
         .collect()
 }
@@ -270,6 +291,33 @@ mod tests {
 
     fn span(start: usize, end: usize, kind: EntityType) -> Span {
         Span { start, end, kind }
+    }
+
+    #[test]
+    fn a_gold_file_names_itself_and_its_bad_line() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("g.jsonl");
+        let err = |lines: &str| {
+            std::fs::write(&path, lines).unwrap();
+            read_jsonl(&path).unwrap_err().to_string()
+        };
+        let good = r#"{"text":"露朝","entities":[{"start":0,"end":1,"type":"place"}]}"#;
+        std::fs::write(&path, format!("{good}\n\n{good}\n")).unwrap();
+        assert_eq!(read_jsonl(&path).unwrap().len(), 2);
+        let e = err(&format!(
+            "{good}\n{{\"text\":\"露朝\",\"entities\":[{{\"start\":0,\"end\":30,\"type\":\"place\"}}]}}\n"
+        ));
+        assert!(
+            e.contains("g.jsonl: line 2") && e.contains("[0, 30)"),
+            "{e}"
+        );
+        let e = err(r#"{"text":"露朝","ignore":[{"start":1,"end":1}]}"#);
+        assert!(e.contains("line 1") && e.contains("[1, 1)"), "{e}");
+        assert!(err("{not json").contains("g.jsonl: line 1"));
+        let missing = read_jsonl(&dir.path().join("none.jsonl"))
+            .unwrap_err()
+            .to_string();
+        assert!(missing.contains("none.jsonl: cannot read it"), "{missing}");
     }
 
     #[test]
