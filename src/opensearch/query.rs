@@ -22,9 +22,9 @@ use serde_json::{Value, json};
 use crate::analysis::Analyzer;
 use crate::analysis::gazetteer::EntityType;
 use crate::analysis::normalize::normalize;
-use crate::analysis::tokenizer::{BigramTokenizer, is_cjk};
+use crate::analysis::tokenizer::BigramTokenizer;
 use crate::article::tokyo;
-use crate::search::query::build::Ranking;
+use crate::search::query::build::{Ranking, edge_pattern};
 use crate::search::query::units::Unit;
 use crate::search::query::{Operator, QueryPlan, Scope};
 use crate::search::timeline::Interval;
@@ -124,35 +124,23 @@ impl Translator<'_> {
         let norm = normalize(&u.text);
         let tokens = BigramTokenizer::tokens_of(&norm);
         let bigram_field = format!("{field}.bigram");
-        let lone_cjk = |t: &str| {
-            let mut cs = t.chars();
-            matches!((cs.next(), cs.next()), (Some(c), None) if is_cjk(c))
-        };
-        match tokens.as_slice() {
+        let texts: Vec<&str> = tokens.iter().map(|t| t.text.as_str()).collect();
+        let patterns: Vec<Option<String>> =
+            (0..texts.len()).map(|i| edge_pattern(&texts, i)).collect();
+        let consecutive = tokens
+            .iter()
+            .enumerate()
+            .all(|(i, t)| t.position == tokens[0].position + i);
+        match patterns.as_slice() {
             [] => None,
-            [t] if lone_cjk(&t.text) => {
-                let c = regex::escape(&t.text);
-                Some(json!({ "regexp": { bigram_field: { "value": format!("{c}.?|.{c}") } } }))
-            }
-            [first, .., last]
-                if (lone_cjk(&first.text) || lone_cjk(&last.text))
-                    && tokens
-                        .iter()
-                        .enumerate()
-                        .all(|(i, t)| t.position == first.position + i) =>
-            {
-                let n = tokens.len();
-                let clauses: Vec<Value> = tokens
+            [Some(pattern)] => Some(json!({ "regexp": { bigram_field: { "value": pattern } } })),
+            _ if consecutive && patterns.iter().any(Option::is_some) => {
+                let clauses: Vec<Value> = texts
                     .iter()
-                    .enumerate()
-                    .map(|(i, t)| {
-                        let c = regex::escape(&t.text);
-                        let pattern = match (i, lone_cjk(&t.text)) {
-                            (0, true) => format!(".?{c}"),
-                            (i, true) if i == n - 1 => format!("{c}.?"),
-                            _ => return json!({ "span_term": { bigram_field.clone(): t.text } }),
-                        };
-                        json!({ "span_multi": { "match": { "regexp": { bigram_field.clone(): { "value": pattern } } } } })
+                    .zip(&patterns)
+                    .map(|(t, pattern)| match pattern {
+                        Some(p) => json!({ "span_multi": { "match": { "regexp": { bigram_field.clone(): { "value": p } } } } }),
+                        None => json!({ "span_term": { bigram_field.clone(): t } }),
                     })
                     .collect();
                 Some(json!({ "span_near": { "clauses": clauses, "slop": 0, "in_order": true } }))

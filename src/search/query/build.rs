@@ -343,11 +343,7 @@ impl QueryBuilder<'_> {
         let unit = BigramTokenizer::tokens_of(&normalize(&u.text));
         let ranked = BigramTokenizer::tokens_of(&normalize(term));
         match (unit.as_slice(), ranked.as_slice()) {
-            ([a], [b]) => {
-                let mut cs = a.text.chars();
-                let lone_cjk = matches!((cs.next(), cs.next()), (Some(c), None) if is_cjk(c));
-                a.text == b.text && !lone_cjk
-            }
+            ([a], [b]) => a.text == b.text && !is_lone_cjk(&a.text),
             _ => false,
         }
     }
@@ -474,54 +470,60 @@ fn phrase(field: Field, terms: &[(usize, String)]) -> Option<Box<dyn Query>> {
     }
 }
 
-/// The exact substring `terms` (the bigram-view tokens of a unit, with their
-/// positions) in `field`. A single CJK character matches every bigram
-/// holding it. A CJK character standing alone at either end of a longer
-/// unit (`3月`, `2008年`, `第3`) is, in an article, the first character of a
-/// bigram when the article's run of CJK characters goes on after it (`3月頃`
-/// is `3` + `月頃`), or the second when it began before (`の第3` is `の第` +
-/// `3`): at the unit's end it matches every bigram it starts, at its start
-/// every bigram it ends (a phrase of patterns), so the unit finds every
-/// article that holds it.
-fn bigram_query(field: Field, terms: &[(usize, String)]) -> Result<Option<Box<dyn Query>>> {
-    let lone_cjk = |t: &str| {
-        let mut cs = t.chars();
-        matches!((cs.next(), cs.next()), (Some(c), None) if is_cjk(c))
-    };
-    let invalid = |c: &str, e: &dyn std::fmt::Display| {
-        Error::InvalidQuery(format!("cannot search for `{c}`: {e}"))
-    };
-    match terms {
-        [(_, t)] if lone_cjk(t) => {
-            let c = regex::escape(t);
-            let q = RegexQuery::from_pattern(&format!("{c}.?|.{c}"), field)
-                .map_err(|e| invalid(t, &e))?;
-            Ok(Some(Box::new(q)))
-        }
-        [(_, first), .., (_, last)] if lone_cjk(first) || lone_cjk(last) => {
-            let n = terms.len();
-            let first_at = terms[0].0;
-            let patterns: Vec<(usize, String)> = terms
-                .iter()
-                .enumerate()
-                .map(|(i, (p, t))| {
-                    let c = regex::escape(t);
-                    let pattern = match (i, lone_cjk(t)) {
-                        (0, true) => format!(".?{c}"),
-                        (i, true) if i == n - 1 => format!("{c}.?"),
-                        _ => c,
-                    };
-                    (p - first_at, pattern)
-                })
-                .collect();
-            let mut q = RegexPhraseQuery::new_with_offset(field, patterns);
-            // Every bigram a character starts or ends (a few thousand at
-            // most): past tantivy's default, the query would fail.
-            q.set_max_expansions(u32::MAX);
-            Ok(Some(Box::new(q)))
-        }
-        _ => Ok(phrase(field, terms)),
+/// Whether `t` is one CJK character.
+fn is_lone_cjk(t: &str) -> bool {
+    let mut cs = t.chars();
+    matches!((cs.next(), cs.next()), (Some(c), None) if is_cjk(c))
+}
+
+/// The pattern (a regex over bigram-view terms) that token `i` of a unit's
+/// bigram-view `tokens` matches as, when it is not itself a term: a single
+/// CJK character alone is every bigram holding it; one alone at either end
+/// of a longer unit (`3月`, `2008年`, `第3`) is, in an article, the first
+/// character of a bigram when the article's run of CJK characters goes on
+/// after it (`3月頃` is `3` + `月頃`), or the second when it began before
+/// (`の第3` is `の第` + `3`): at the unit's end every bigram it starts, at
+/// its start every bigram it ends, so the unit finds every article that
+/// holds it. Both backends build their substring queries from it.
+pub fn edge_pattern(tokens: &[&str], i: usize) -> Option<String> {
+    let t = tokens[i];
+    if !is_lone_cjk(t) {
+        return None;
     }
+    let c = regex::escape(t);
+    match (tokens.len(), i) {
+        (1, _) => Some(format!("{c}.?|.{c}")),
+        (_, 0) => Some(format!(".?{c}")),
+        (n, i) if i == n - 1 => Some(format!("{c}.?")),
+        _ => None,
+    }
+}
+
+/// The exact substring `terms` (the bigram-view tokens of a unit, with their
+/// positions) in `field`: their phrase, with the tokens [`edge_pattern`]
+/// gives a pattern as those patterns.
+fn bigram_query(field: Field, terms: &[(usize, String)]) -> Result<Option<Box<dyn Query>>> {
+    let texts: Vec<&str> = terms.iter().map(|(_, t)| t.as_str()).collect();
+    let patterns: Vec<Option<String>> = (0..texts.len()).map(|i| edge_pattern(&texts, i)).collect();
+    if patterns.iter().all(Option::is_none) {
+        return Ok(phrase(field, terms));
+    }
+    if let [Some(pattern)] = patterns.as_slice() {
+        let q = RegexQuery::from_pattern(pattern, field)
+            .map_err(|e| Error::InvalidQuery(format!("cannot search for `{}`: {e}", texts[0])))?;
+        return Ok(Some(Box::new(q)));
+    }
+    let first_at = terms[0].0;
+    let phrase: Vec<(usize, String)> = terms
+        .iter()
+        .zip(patterns)
+        .map(|((p, t), pattern)| (p - first_at, pattern.unwrap_or_else(|| regex::escape(t))))
+        .collect();
+    let mut q = RegexPhraseQuery::new_with_offset(field, phrase);
+    // Every bigram a character starts or ends (a few thousand at most):
+    // past tantivy's default, the query would fail.
+    q.set_max_expansions(u32::MAX);
+    Ok(Some(Box::new(q)))
 }
 
 #[cfg(test)]
