@@ -241,20 +241,43 @@ fn index_time_tokens_equal_query_time_tokens() {
     // Indexing takes the morphemes of the one analysis pass (through the
     // token memo); tantivy's own `ja` tokenizer (lindera-tantivy) and query
     // analysis segment again. All three must agree token for token.
-    let text = seed_text();
-    let (indexed, _) = analyzer().index_analysis(&text);
-    let norm = kiji::analysis::normalize::normalize(&text);
-    let mut tokenizer = analyzer().morph_tokenizer();
-    let through_lindera_tantivy = tokenizer.tokens_of(&norm);
-    let for_queries = analyzer().query_tokens(&norm);
+    // Symbols inside numbers are tokens (`7.4`, `5%` before `、`), spaces
+    // take no position, inflected words add their dictionary forms.
+    let symbols = "M7.4の地震。税率5%、1,000人(約50%)が2008 北京へ行った。UTC+9";
     let render = |ts: &[tantivy::tokenizer::Token]| -> Vec<(String, usize, usize, usize)> {
         ts.iter()
             .map(|t| (t.text.clone(), t.offset_from, t.offset_to, t.position))
             .collect()
     };
+    for text in [seed_text(), symbols.to_string()] {
+        let (indexed, _) = analyzer().index_analysis(&text);
+        let norm = kiji::analysis::normalize::normalize(&text);
+        let mut tokenizer = analyzer().morph_tokenizer();
+        let through_lindera_tantivy = tokenizer.tokens_of(&norm);
+        let for_queries = analyzer().query_tokens(&norm);
+        assert_eq!(render(&indexed), render(&through_lindera_tantivy));
+        assert_eq!(render(&indexed), render(&for_queries));
+    }
+    let (indexed, _) = analyzer().index_analysis(&seed_text());
     assert!(indexed.len() > 500, "{}", indexed.len());
-    assert_eq!(render(&indexed), render(&through_lindera_tantivy));
-    assert_eq!(render(&indexed), render(&for_queries));
+    let (indexed, _) = analyzer().index_analysis(symbols);
+    let words: Vec<(String, usize)> = indexed
+        .iter()
+        .map(|t| (t.text.clone(), t.position))
+        .collect();
+    for (word, position) in [
+        (".", 2),
+        ("%", 9),
+        (",", 12),
+        ("2008", 21),
+        ("北京", 22),
+        ("+", 28),
+    ] {
+        assert!(
+            words.contains(&(word.to_string(), position)),
+            "{word}@{position}: {words:?}"
+        );
+    }
 }
 
 #[test]

@@ -173,3 +173,34 @@ fn units_find_their_substrings_and_queries_have_bounds() {
         assert!(err.contains("is empty"), "{q}: {err}");
     }
 }
+
+/// A symbol inside a number or a Latin word is part of it (`7.4` is not
+/// `7月4日`, `5%` is not `5日`, also before `、` or `)`), and a phrase
+/// matches with or without spaces between its words, never with another
+/// word between them (`"2008 北京"`).
+#[test]
+fn symbols_in_numbers_and_spaces_in_phrases_match_as_written() {
+    let t = index_of(&[
+        ("s1", "地震", "マグニチュード7.4の地震があった。"),
+        ("s2", "記念日", "7月4日は独立記念日だ。"),
+        ("s3", "税率", "税率は5%、前年は3%だった。"),
+        ("s4", "日付", "5日に決まった。"),
+        ("s5", "人数", "参加者は1,000人(約50%)に上った。"),
+        ("s6", "人数", "参加者は1人、000番は欠番だ。"),
+        ("s7", "五輪", "2008北京オリンピックが開かれた。"),
+        ("s8", "五輪", "2008年北京で五輪が開かれた。"),
+        ("s9", "五輪", "2008 北京大会の記録。"),
+        ("s10", "時刻", "試合は3:00に始まり、2-1で勝った。"),
+        ("s11", "時刻", "3月00日ではない。2月1日でもない。"),
+    ]);
+    let e = t.engine();
+    assert_eq!(ids(&e, "7.4"), ["s1"]);
+    assert_eq!(ids(&e, "5%"), ["s3"]);
+    assert_eq!(ids(&e, "\"5%\""), ["s3"]);
+    assert_eq!(ids(&e, "50%"), ["s5"]);
+    assert_eq!(ids(&e, "1,000人"), ["s5"]);
+    assert_eq!(ids(&e, "\"3:00\""), ["s10"]);
+    assert_eq!(ids(&e, "2-1"), ["s10"]);
+    assert_eq!(ids(&e, "\"2008 北京\""), ["s7", "s9"]);
+    assert_eq!(ids(&e, "\"2008北京\""), ["s7", "s9"]);
+}

@@ -35,10 +35,14 @@ use gazetteer::{EntityType, Gazetteer};
 use normalize::{Normalized, normalize};
 use tokenizer::{BigramTokenizer, MorphTokenizer, TokenMemo};
 
-/// Name of the morpheme tokenizer registered with tantivy.
-pub const MORPH: &str = "ja";
-/// Name of the bigram tokenizer registered with tantivy.
-pub const BIGRAM: &str = "ja_bigram";
+/// Name of the morpheme tokenizer registered with tantivy. The names carry
+/// the version of what the tokenizers emit: an index whose fields name
+/// another version does not open (its schema differs), and says to rebuild
+/// it with `kiji ingest --reanalyze`. Version 2: word symbols and
+/// position-less whitespace ([`tokenizer::MorphPositions`]).
+pub const MORPH: &str = "ja_v2";
+/// Name of the bigram tokenizer registered with tantivy (versioned as [`MORPH`]).
+pub const BIGRAM: &str = "ja_bigram_v2";
 
 /// Which dictionary answered: reported by `/stats`, `/search` and `kiji analyze`.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]

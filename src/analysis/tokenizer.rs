@@ -8,7 +8,12 @@
 //!   `エラーメッセージ`. (tantivy's `NgramTokenizer` puts every gram at
 //!   position 0, which turns a phrase into "all grams somewhere".)
 //!
-//! Both report offsets in the *original* text, on char boundaries.
+//! In both, whitespace takes no position (a phrase matches with or without
+//! spaces between its words), a symbol inside a Latin or number word is a
+//! word of its own (`7.4` is `7` `.` `4`, never `7月4日`: see
+//! [`is_word_symbol`]), and any other symbol is an empty position that no
+//! phrase crosses. Both report offsets in the *original* text, on char
+//! boundaries.
 
 use std::hash::BuildHasher;
 use std::sync::{Arc, Condvar, Mutex};
@@ -53,6 +58,71 @@ impl TokenStream for VecTokenStream {
 /// True for tokens worth indexing: anything with a letter, digit, kana or kanji.
 pub fn is_indexable(text: &str) -> bool {
     text.chars().any(is_alphanumeric)
+}
+
+/// Whether the one-character symbol at `text[from..to]` (normalised text)
+/// is a word of both views in its own right: a symbol inside a run of
+/// Latin letters or digits (`7.4`, `1,000`, `3:00`, `utc+9`, `2-1`,
+/// `j-cast`) or a percent sign after a digit (`5%`). Any other symbol is
+/// only a gap a phrase does not cross; so was this one, which made `7.4`
+/// the phrase "`7`, any word, `4`" and found `7月4日`.
+pub fn is_word_symbol(text: &str, from: usize, to: usize) -> bool {
+    let mut chars = text[from..to].chars();
+    let (Some(c), None) = (chars.next(), chars.next()) else {
+        return false;
+    };
+    if class(c) != Class::Other || c.is_whitespace() {
+        return false;
+    }
+    let before = text[..from].chars().next_back().map(class);
+    let after = text[to..].chars().next().map(class);
+    let word = |k: Option<Class>| matches!(k, Some(Class::Letters | Class::Digits));
+    (word(before) && word(after)) || (c == '%' && before == Some(Class::Digits))
+}
+
+/// Positions of the `ja` view, morpheme by morpheme: a word takes the next
+/// one; whitespace takes none (a phrase matches with or without spaces
+/// between its words: `"2008 北京"` finds `2008北京`, and no longer
+/// `2008年北京`); a morpheme of symbols takes one per character that is not
+/// whitespace (IPADIC groups a run of symbols, `%、` in `5%、`), where a word
+/// symbol ([`is_word_symbol`]) is indexed and any other is an empty
+/// position, which no phrase crosses.
+#[derive(Debug, Default)]
+pub struct MorphPositions {
+    next: usize,
+}
+
+impl MorphPositions {
+    /// Places morpheme `surface` at `text[from..to]`: calls `index(position,
+    /// start, end)` for each piece of it that is indexed (the word, or a
+    /// word symbol) with its byte range in `text`; returns the word's
+    /// position (`None` for symbols and whitespace).
+    pub fn place(
+        &mut self,
+        text: &str,
+        surface: &str,
+        from: usize,
+        to: usize,
+        mut index: impl FnMut(usize, usize, usize),
+    ) -> Option<usize> {
+        if is_indexable(surface) {
+            let position = self.next;
+            self.next += 1;
+            index(position, from, to);
+            return Some(position);
+        }
+        for (i, c) in text[from..to].char_indices() {
+            if c.is_whitespace() {
+                continue;
+            }
+            let (start, end) = (from + i, from + i + c.len_utf8());
+            if is_word_symbol(text, start, end) {
+                index(self.next, start, end);
+            }
+            self.next += 1;
+        }
+        None
+    }
 }
 
 /// [`char::is_alphanumeric`], answered without the Unicode tables for ASCII,
@@ -213,20 +283,43 @@ impl MorphTokenizer {
 
     /// Tokens of already normalised text, offsets into the original.
     pub fn tokens_of(&mut self, norm: &Normalized) -> Vec<Token> {
-        let mut tokens = Vec::new();
+        let mut tokens: Vec<Token> = Vec::new();
+        let mut positions = MorphPositions::default();
+        // lindera's position of the last morpheme, and whether it is a word:
+        // a dictionary form follows its word at the same lindera position.
+        let mut last: Option<(usize, bool)> = None;
         let mut stream = self.inner.token_stream(&norm.text);
         while stream.advance() {
             let t = stream.token();
-            if is_indexable(&t.text) {
-                let (offset_from, offset_to) = norm.original_range(t.offset_from, t.offset_to);
-                tokens.push(Token {
-                    offset_from,
-                    offset_to,
-                    position: t.position,
-                    text: t.text.clone(),
-                    position_length: 1,
-                });
+            if let Some((position, word)) = last
+                && position == t.position
+            {
+                if let (true, Some(surface)) = (word, tokens.last()) {
+                    let token = Token {
+                        text: t.text.clone(),
+                        ..surface.clone()
+                    };
+                    tokens.push(token);
+                }
+                continue;
             }
+            let word = positions.place(
+                &norm.text,
+                &t.text,
+                t.offset_from,
+                t.offset_to,
+                |position, start, end| {
+                    let (offset_from, offset_to) = norm.original_range(start, end);
+                    tokens.push(Token {
+                        offset_from,
+                        offset_to,
+                        position,
+                        text: norm.text[start..end].to_string(),
+                        position_length: 1,
+                    });
+                },
+            );
+            last = Some((t.position, word.is_some()));
         }
         tokens
     }
@@ -275,10 +368,10 @@ impl TokenFilter for BaseForms {
 /// normalised text, and the dictionary form it is also indexed under.
 pub type MorphemeSpan<'a> = (&'a str, usize, usize, Option<&'a str>);
 
-/// The `ja` tokens for morphemes of normalised text: punctuation is dropped
-/// but keeps its position (a phrase never spans it); an inflected word's
-/// dictionary form shares its position; offsets map into the original.
-/// Index time and query time both come here.
+/// The `ja` tokens for morphemes of normalised text, placed as
+/// [`MorphPositions`] says; an inflected word's dictionary form shares its
+/// position; offsets map into the original. Index time and query time both
+/// come here.
 pub fn tokens_from_morphemes<'a>(
     norm: &Normalized,
     morphemes: impl Iterator<Item = MorphemeSpan<'a>>,
@@ -287,18 +380,24 @@ pub fn tokens_from_morphemes<'a>(
     let n = morphemes.size_hint().0;
     let mut tokens = Vec::with_capacity(n + n / 8);
     let mut cursor = 0;
-    for (position, (surface, from, to, base)) in morphemes.enumerate() {
-        if is_indexable(surface) {
-            let (offset_from, offset_to) = norm.original_range_from(&mut cursor, from, to);
-            for text in std::iter::once(surface).chain(base) {
-                tokens.push(Token {
-                    offset_from,
-                    offset_to,
-                    position,
-                    text: text.to_string(),
-                    position_length: 1,
-                });
-            }
+    let mut positions = MorphPositions::default();
+    for (surface, from, to, base) in morphemes {
+        let word = positions.place(&norm.text, surface, from, to, |position, start, end| {
+            let (offset_from, offset_to) = norm.original_range_from(&mut cursor, start, end);
+            tokens.push(Token {
+                offset_from,
+                offset_to,
+                position,
+                text: norm.text[start..end].to_string(),
+                position_length: 1,
+            });
+        });
+        if let (Some(base), Some(last)) = (base.filter(|_| word.is_some()), tokens.last()) {
+            let token = Token {
+                text: base.to_string(),
+                ..last.clone()
+            };
+            tokens.push(token);
         }
     }
     tokens
@@ -408,8 +507,22 @@ fn for_each_bigram(text: &str, mut f: impl FnMut(usize, usize, usize)) {
                 f(start, run_end, position);
                 position += 1;
             }
-            // A gap: phrases never match across punctuation or space.
-            Class::Other => position += 1,
+            // Symbols one by one, as the `ja` view places them
+            // ([`MorphPositions`]): whitespace takes no position, a word
+            // symbol (`7.4`, `5%`) is a token, any other symbol is a gap that
+            // no phrase crosses.
+            Class::Other => {
+                for (i, c) in text[start..run_end].char_indices() {
+                    if c.is_whitespace() {
+                        continue;
+                    }
+                    let (from, to) = (start + i, start + i + c.len_utf8());
+                    if is_word_symbol(text, from, to) {
+                        f(from, to, position);
+                    }
+                    position += 1;
+                }
+            }
         }
     }
 }
@@ -565,10 +678,33 @@ mod tests {
             streamed.push((t.text.clone(), t.position));
         }
         assert_eq!(streamed, bigrams(text));
+        // Whitespace takes no position.
         assert_eq!(
             bigrams("g20 米"),
-            vec![("g".into(), 0), ("20".into(), 1), ("米".into(), 3)]
+            vec![("g".into(), 0), ("20".into(), 1), ("米".into(), 2)]
         );
+    }
+
+    #[test]
+    fn symbols_in_words_are_tokens_and_others_are_gaps() {
+        assert_eq!(
+            bigrams("7.4"),
+            vec![("7".into(), 0), (".".into(), 1), ("4".into(), 2)]
+        );
+        // `%` after a digit, in a run of symbols too; `、` and `(` are gaps.
+        assert_eq!(
+            bigrams("5%、(3)"),
+            vec![("5".into(), 0), ("%".into(), 1), ("3".into(), 4)]
+        );
+        assert_eq!(
+            bigrams("utc+9"),
+            vec![("utc".into(), 0), ("+".into(), 1), ("9".into(), 2)]
+        );
+        // Not inside a word: a gap.
+        assert_eq!(bigrams("a. b"), vec![("a".into(), 0), ("b".into(), 2)]);
+        assert!(!is_word_symbol("7.", 1, 2));
+        assert!(!is_word_symbol("北.京", 3, 4));
+        assert!(is_word_symbol("1,000", 1, 2));
     }
 
     #[test]

@@ -72,31 +72,50 @@ pub fn find_matches(norm: &Normalized, terms: &[(usize, String)]) -> Vec<Mark> {
     let mut out = Vec::new();
     let text = norm.text.as_str();
     for (unit, term) in terms {
-        for part in term.split_whitespace() {
-            let (Some(first), Some(last)) = (part.chars().next(), part.chars().next_back()) else {
+        // A term's words match with or without whitespace between them (as
+        // the index places them), and as one mark.
+        let parts: Vec<&str> = term.split_whitespace().collect();
+        let (Some(head), Some(tail)) = (parts.first(), parts.last()) else {
+            continue;
+        };
+        let (Some(first), Some(last)) = (head.chars().next(), tail.chars().next_back()) else {
+            continue;
+        };
+        for (at, _) in text.match_indices(head) {
+            let Some(end) = rest_at(text, at + head.len(), &parts[1..]) else {
                 continue;
             };
-            for (at, m) in text.match_indices(part) {
-                let end = at + m.len();
-                // Latin and digit runs match whole (as the bigram view indexes them).
-                let before = text[..at].chars().next_back();
-                let after = text[end..].chars().next();
-                if before.is_some_and(|c| same_word_class(c, first))
-                    || after.is_some_and(|c| same_word_class(c, last))
-                {
-                    continue;
-                }
-                let (start, end) = norm.original_range(at, end);
-                out.push(Mark {
-                    start,
-                    end,
-                    unit: *unit,
-                });
+            // Latin and digit runs match whole (as the bigram view indexes them).
+            let before = text[..at].chars().next_back();
+            let after = text[end..].chars().next();
+            if before.is_some_and(|c| same_word_class(c, first))
+                || after.is_some_and(|c| same_word_class(c, last))
+            {
+                continue;
             }
+            let (start, end) = norm.original_range(at, end);
+            out.push(Mark {
+                start,
+                end,
+                unit: *unit,
+            });
         }
     }
     out.sort_unstable();
     out
+}
+
+/// Where `parts` end when they follow one another in `text` from byte
+/// `at`, with or without whitespace before each.
+fn rest_at(text: &str, mut at: usize, parts: &[&str]) -> Option<usize> {
+    for part in parts {
+        at += text[at..].len() - text[at..].trim_start().len();
+        if !text[at..].starts_with(part) {
+            return None;
+        }
+        at += part.len();
+    }
+    Some(at)
 }
 
 /// The merged byte ranges of `marks`.

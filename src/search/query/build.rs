@@ -15,7 +15,7 @@ use super::units::{Unit, phrase_unit, units};
 use super::unscored::Unscored;
 use crate::analysis::Analyzer;
 use crate::analysis::normalize::normalize;
-use crate::analysis::tokenizer::{BigramTokenizer, is_cjk};
+use crate::analysis::tokenizer::{BigramTokenizer, is_cjk, is_indexable};
 use crate::error::{Error, Result};
 use crate::index::Fields;
 
@@ -286,7 +286,12 @@ impl QueryBuilder<'_> {
                     vec![(f.body_bigram, 1.0)],
                 ),
             };
-            let surfaces = u.terms.iter().map(|(_, t)| t.as_str());
+            // Ranked by its words (not by the symbols of `7.4` or `5%`).
+            let surfaces = u
+                .terms
+                .iter()
+                .map(|(_, t)| t.as_str())
+                .filter(|t| is_indexable(t));
             let ranked: Vec<&str> = match &u.base {
                 Some(b) => vec![b.as_str()],
                 None => surfaces.clone().collect(),

@@ -22,7 +22,7 @@
 use crate::analysis::Analyzer;
 use crate::analysis::entities::Morpheme;
 use crate::analysis::normalize::{Normalized, normalize};
-use crate::analysis::tokenizer::is_indexable;
+use crate::analysis::tokenizer::{MorphPositions, is_indexable, is_word_symbol};
 
 /// One content unit of a clause.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -38,16 +38,18 @@ pub struct Unit {
 }
 
 impl Unit {
-    /// The unit made of morphemes `ms[from..to]` of `norm`.
+    /// The unit made of morphemes `ms[from..to]` of `norm`, its terms
+    /// placed as the index places them ([`MorphPositions`]).
     fn of_span(norm: &Normalized, ms: &[Morpheme<'_>], from: usize, to: usize) -> Unit {
+        let mut positions = MorphPositions::default();
         Unit {
             text: norm.text[ms[from].start..ms[to - 1].end].to_string(),
-            terms: ms[from..to]
-                .iter()
-                .enumerate()
-                .filter(|(_, m)| is_indexable(m.surface))
-                .map(|(p, m)| (p, m.surface.to_string()))
-                .collect(),
+            terms: ms[from..to].iter().fold(Vec::new(), |mut terms, m| {
+                positions.place(&norm.text, m.surface, m.start, m.end, |p, start, end| {
+                    terms.push((p, norm.text[start..end].to_string()))
+                });
+                terms
+            }),
             base: None,
         }
     }
@@ -55,8 +57,8 @@ impl Unit {
     /// The unit made of all of `norm` but the symbols at its ends (a phrase,
     /// or a clause kept whole); none when it has nothing searchable (`!`).
     fn whole(norm: &Normalized, ms: &[Morpheme<'_>]) -> Option<Unit> {
-        let from = ms.iter().position(|m| is_indexable(m.surface))?;
-        let to = ms.iter().rposition(|m| is_indexable(m.surface))? + 1;
+        let from = ms.iter().position(|m| indexed(norm, m))?;
+        let to = ms.iter().rposition(|m| indexed(norm, m))? + 1;
         Some(Unit::of_span(norm, ms, from, to))
     }
 }
@@ -98,12 +100,24 @@ const LIGHT: &[&str] = &[
     "いい",
 ];
 
-fn role(m: &Morpheme<'_>) -> Role {
+/// Whether morpheme `m` of `norm` is indexed: a word, or a symbol that is
+/// a word there ([`is_word_symbol`]: `7.4`, `5%`).
+fn indexed(norm: &Normalized, m: &Morpheme<'_>) -> bool {
+    let mut any = false;
+    MorphPositions::default().place(&norm.text, m.surface, m.start, m.end, |_, _, _| any = true);
+    any
+}
+
+fn role(norm: &Normalized, m: &Morpheme<'_>) -> Role {
     let pos = |i: usize| m.details.get(i).unwrap_or("*");
     if !is_indexable(m.surface) {
-        // IPADIC calls unknown symbols nouns (`?` is 名詞,サ変接続).
+        // IPADIC calls unknown symbols nouns (`?` is 名詞,サ変接続). A
+        // percent sign after a number ends it (`5%`); a symbol inside a
+        // Latin or number word joins it (`7.4`, `1,000`, `3:00`).
         return match m.surface {
+            "%" if is_word_symbol(&norm.text, m.start, m.end) => Role::Suffix,
             "・" | "-" | "&" | "'" | "." => Role::Joiner,
+            _ if is_word_symbol(&norm.text, m.start, m.end) => Role::Joiner,
             _ => Role::Stop,
         };
     }
@@ -145,7 +159,7 @@ fn base_form<'a>(m: &Morpheme<'a>) -> &'a str {
 pub fn units(analyzer: &Analyzer, text: &str) -> Vec<Unit> {
     let norm = normalize(text);
     let ms = analyzer.morphemes(&norm.text);
-    let roles: Vec<Role> = ms.iter().map(role).collect();
+    let roles: Vec<Role> = ms.iter().map(|m| role(&norm, m)).collect();
     let mut spans: Vec<(usize, usize, bool)> = Vec::new(); // [from, to) morphemes, inflected
     let mut k = 0;
     while k < ms.len() {
@@ -193,15 +207,10 @@ pub fn units(analyzer: &Analyzer, text: &str) -> Vec<Unit> {
             _ => k += 1,
         }
     }
-    let indexable = ms.iter().filter(|m| is_indexable(m.surface)).count();
+    let indexable = ms.iter().filter(|m| indexed(&norm, m)).count();
     let single_whole = spans.len() == 1 && {
         let (from, to, inflected) = spans[0];
-        !inflected
-            && ms[from..to]
-                .iter()
-                .filter(|m| is_indexable(m.surface))
-                .count()
-                == indexable
+        !inflected && ms[from..to].iter().filter(|m| indexed(&norm, m)).count() == indexable
     };
     if spans.is_empty() || single_whole {
         return Unit::whole(&norm, &ms).into_iter().collect();
