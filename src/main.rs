@@ -591,13 +591,31 @@ mod kiji_cli {
             .replace("&amp;", "&")
     }
 
+    /// The file in an index folder that says its first ingest of the corpus
+    /// has not ended.
+    const FIRST_INGEST_MARK: &str = "first-ingest.unfinished";
+
+    /// Seconds the requests in flight get to finish when the server stops.
+    const SHUTDOWN_SECS: u64 = 30;
+
     pub fn serve(config: Config) -> anyhow::Result<ExitCode> {
         let addr = config.bind_addr()?;
         let store = Arc::new(open_store(&config)?);
         let mut writer = Writer::new(&store, config.index.writer_memory_mb)?;
         let remote = config.server.backend == kiji::config::SearchBackend::OpenSearch;
-        if !remote && store.doc_count() == 0 && config.corpus.path.is_dir() {
-            tracing::info!(corpus = %config.corpus.path.display(), "the index is empty: ingesting the corpus first");
+        // The first ingest of the corpus leaves a mark until it has ended:
+        // a start after an interrupted one ingests the corpus again (what
+        // is in already is unchanged) instead of serving part of it.
+        let unfinished = config.index.path.join(FIRST_INGEST_MARK);
+        let resume = unfinished.exists();
+        if !remote && (store.doc_count() == 0 || resume) && config.corpus.path.is_dir() {
+            if resume {
+                tracing::warn!(corpus = %config.corpus.path.display(), "the first ingest of the corpus did not finish: ingesting the corpus again");
+            } else {
+                tracing::info!(corpus = %config.corpus.path.display(), "the index is empty: ingesting the corpus first");
+            }
+            std::fs::write(&unfinished, config.corpus.path.display().to_string())
+                .with_context(|| format!("cannot write {}", unfinished.display()))?;
             let mut report = IngestReport::default();
             let files =
                 ingest::collect_files(std::slice::from_ref(&config.corpus.path), &mut report);
@@ -613,6 +631,8 @@ mod kiji_cli {
                 tracing::warn!(file = %r.file, line = ?r.line, reason = %r.reason, "rejected");
             }
             tracing::info!("{}", report.summary());
+            std::fs::remove_file(&unfinished)
+                .with_context(|| format!("cannot remove {}", unfinished.display()))?;
         }
         let config = Arc::new(config);
         let mut state = AppState::new(store.clone(), writer, config.clone());
@@ -640,10 +660,29 @@ mod kiji_cli {
                 .client_request_timeout(std::time::Duration::from_secs(limits.request_timeout_secs))
                 .bind(addr)
                 .with_context(|| format!("cannot listen on {addr}"))?
-                .shutdown_timeout(30);
+                .shutdown_timeout(SHUTDOWN_SECS)
+                .disable_signals();
             // The address bound (port 0 asks the system for a free one).
             let bound = server.addrs().first().copied().unwrap_or(addr);
             let server = server.run();
+            // Ctrl-C and SIGTERM both stop gracefully: the requests in flight
+            // (a POST being read) finish first. actix's own handling of
+            // SIGINT stopped at once and dropped them unanswered.
+            let handle = server.handle();
+            actix_web::rt::spawn(async move {
+                use tokio::signal::unix::{SignalKind, signal};
+                let Ok(mut term) = signal(SignalKind::terminate()) else {
+                    return;
+                };
+                tokio::select! {
+                    _ = tokio::signal::ctrl_c() => {}
+                    _ = term.recv() => {}
+                }
+                tracing::info!(
+                    "stopping: the requests in flight finish first (at most {SHUTDOWN_SECS} s)"
+                );
+                handle.stop(true).await;
+            });
             tracing::info!(
                 documents = store.doc_count(),
                 writes = state.config.api_token().is_some(),
@@ -712,6 +751,14 @@ mod kiji_cli {
         }
     }
 
+    /// What the server had acknowledged when a `kiji ingest --server` stopped.
+    fn acknowledged(report: &IngestReport) -> String {
+        format!(
+            " (stopped; acknowledged before: {} added, {} updated, {} unchanged)",
+            report.added, report.updated, report.unchanged
+        )
+    }
+
     pub fn ingest_via_server(
         config: &Config,
         url: &str,
@@ -734,57 +781,80 @@ mod kiji_cli {
             &ingest::Quiet,
             &mut report,
             |file, batch, report| {
-                let articles: Vec<&Article> = batch.iter().map(|s| &s.article).collect();
-                let response = ureq::post(&endpoint)
-                    .set("Authorization", &format!("Bearer {token}"))
-                    .send_json(serde_json::to_value(&articles).map_err(|e| {
+                // A batch goes in requests of at most `limits.body_bytes`
+                // (the server's limit, when the two share a configuration);
+                // a request the server still finds too large (413) is split
+                // in two and sent again, down to one article.
+                let limit = config.limits.body_bytes;
+                let mut pending = vec![(0, batch.len())];
+                while let Some((from, to)) = pending.pop() {
+                    let part = &batch[from..to];
+                    let articles: Vec<&Article> = part.iter().map(|s| &s.article).collect();
+                    let body = serde_json::to_vec(&articles).map_err(|e| {
                         kiji::Error::Corrupt(format!("cannot serialise a batch: {e}"))
-                    })?);
-                let reject_all = |report: &mut IngestReport, reason: String| {
-                    for s in &batch {
+                    })?;
+                    let split = |pending: &mut Vec<(usize, usize)>| {
+                        let mid = from + (to - from) / 2;
+                        pending.extend([(mid, to), (from, mid)]);
+                    };
+                    if body.len() > limit && part.len() > 1 {
+                        split(&mut pending);
+                        continue;
+                    }
+                    let response = ureq::post(&endpoint)
+                        .set("Authorization", &format!("Bearer {token}"))
+                        .set("Content-Type", "application/json")
+                        .send_bytes(&body);
+                    let body: serde_json::Value = match response {
+                        Err(ureq::Error::Status(413, _)) if part.len() > 1 => {
+                            split(&mut pending);
+                            continue;
+                        }
+                        Ok(r) => r.into_json()?,
+                        Err(ureq::Error::Status(code, r))
+                            if code < 500 && code != 401 && code != 403 =>
+                        {
+                            // The server refused these articles as a whole (its limits
+                            // may be stricter).
+                            let text = r.into_string().unwrap_or_default();
+                            for s in part {
+                                report.rejected.push(kiji::article::Rejection {
+                                    file: file.to_string(),
+                                    line: s.line,
+                                    reason: format!("{endpoint} answered {code}: {text}"),
+                                });
+                            }
+                            bar.advance(part.len() as u64);
+                            continue;
+                        }
+                        Err(ureq::Error::Status(code, r)) => {
+                            let text = r.into_string().unwrap_or_default();
+                            return Err(kiji::Error::Io(std::io::Error::other(format!(
+                                "{endpoint} answered {code}: {text}{}",
+                                acknowledged(report)
+                            ))));
+                        }
+                        Err(e) => {
+                            return Err(kiji::Error::Io(std::io::Error::other(format!(
+                                "cannot reach {endpoint}: {e}{}",
+                                acknowledged(report)
+                            ))));
+                        }
+                    };
+                    let n = |k: &str| body[k].as_array().map(|a| a.len()).unwrap_or(0);
+                    report.added += n("added");
+                    report.updated += n("updated");
+                    report.unchanged += n("unchanged");
+                    for r in body["rejected"].as_array().into_iter().flatten() {
+                        let at = r["position"].as_u64().unwrap_or(0) as usize;
                         report.rejected.push(kiji::article::Rejection {
                             file: file.to_string(),
-                            line: s.line,
-                            reason: reason.clone(),
+                            line: part.get(at.wrapping_sub(1)).and_then(|s| s.line),
+                            reason: r["message"].as_str().unwrap_or("rejected").to_string(),
                         });
                     }
-                };
-                let body: serde_json::Value = match response {
-                    Ok(r) => r.into_json()?,
-                    Err(ureq::Error::Status(code, r))
-                        if code < 500 && code != 401 && code != 403 =>
-                    {
-                        // The server refused the batch as a whole (its limits may be stricter).
-                        let text = r.into_string().unwrap_or_default();
-                        reject_all(report, format!("{endpoint} answered {code}: {text}"));
-                        bar.advance(batch.len() as u64);
-                        return Ok(());
-                    }
-                    Err(ureq::Error::Status(code, r)) => {
-                        let text = r.into_string().unwrap_or_default();
-                        return Err(kiji::Error::Io(std::io::Error::other(format!(
-                            "{endpoint} answered {code}: {text}"
-                        ))));
-                    }
-                    Err(e) => {
-                        return Err(kiji::Error::Io(std::io::Error::other(format!(
-                            "cannot reach {endpoint}: {e}"
-                        ))));
-                    }
-                };
-                let n = |k: &str| body[k].as_array().map(|a| a.len()).unwrap_or(0);
-                report.added += n("added");
-                report.updated += n("updated");
-                report.unchanged += n("unchanged");
-                for r in body["rejected"].as_array().into_iter().flatten() {
-                    let at = r["position"].as_u64().unwrap_or(0) as usize;
-                    report.rejected.push(kiji::article::Rejection {
-                        file: file.to_string(),
-                        line: batch.get(at.wrapping_sub(1)).and_then(|s| s.line),
-                        reason: r["message"].as_str().unwrap_or("rejected").to_string(),
-                    });
+                    bar.advance(part.len() as u64);
                 }
-                bar.advance(batch.len() as u64);
                 Ok(())
             },
         )?;

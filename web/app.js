@@ -13,6 +13,7 @@
   const MATCHES = { all: [], most: [['min_match', '75%']], any: [['op', 'or']] };
   const INTERVALS = ['auto', 'year', 'month', 'week', 'day'];
   const TYPE_LABEL = { person: '人物', organization: '組織', place: '場所', source: '情報源' };
+  const ENTITY_TYPES = ['person', 'organization', 'place'];
   const INTERVAL_LABEL = { year: '年', month: '月', week: '週', day: '日' };
   const DAY_MS = 86400000;
 
@@ -22,6 +23,7 @@
   const state = {
     q: '',
     entities: [], // ANDed entity filters (canonical names or aliases)
+    typed: new Map(), // entity filter → its type, when chosen from a typed list (facets, chips)
     sources: [], // ORed source filters
     from: '',
     to: '',
@@ -101,11 +103,27 @@
   /** The filters shared by /search, /timeline and /export. */
   function filterPairs() {
     const pairs = [['q', state.q.trim()], ...matchPairs()];
-    for (const e of state.entities) pairs.push(['entity', e]);
+    pairs.push(...entityPairs());
     for (const s of state.sources) pairs.push(['source', s]);
     pairs.push(['from', state.from], ['to', state.to]);
     if (state.dedup) pairs.push(['dedup', 'true']);
     return pairs;
+  }
+
+  /** The entity filters: `person=…` for one chosen with its type (a facet
+   * counts that type only), else `entity=…` (any type). */
+  function entityPairs() {
+    return state.entities.map((e) => [state.typed.get(e) || 'entity', e]);
+  }
+
+  /** Asia/Tokyo day (YYYY-MM-DD) of a published time, the day `from`/`to`
+   * and the timeline count it in; a bare date stays as it is. */
+  function tokyoDay(published) {
+    const s = String(published);
+    if (/^\d{4}-\d{2}-\d{2}$/.test(s)) return s;
+    const t = Date.parse(s);
+    if (Number.isNaN(t)) return s.slice(0, 10);
+    return new Date(t + 9 * 3600 * 1000).toISOString().slice(0, 10);
   }
 
   /** The parameters for the chosen word match (none for the default, all words). */
@@ -174,7 +192,20 @@
   function readUrl() {
     const p = new URLSearchParams(location.search);
     state.q = p.get('q') || '';
-    state.entities = unique(p.getAll('entity').map((s) => s.trim()).filter(Boolean));
+    // entity=… any type; person=… (organization, place) that type only.
+    const untyped = p.getAll('entity').map((s) => s.trim()).filter(Boolean);
+    const typed = [];
+    state.typed = new Map();
+    for (const t of ENTITY_TYPES) {
+      for (const name of p.getAll(t).map((s) => s.trim()).filter(Boolean)) {
+        if (!untyped.includes(name)) {
+          state.typed.set(name, t);
+          entityTypes.set(name, t);
+        }
+        typed.push(name);
+      }
+    }
+    state.entities = unique([...untyped, ...typed]);
     state.sources = unique(p.getAll('source').map((s) => s.trim()).filter(Boolean));
     state.from = validDate(p.get('from'));
     state.to = validDate(p.get('to'));
@@ -186,8 +217,7 @@
   }
 
   function writeUrl() {
-    const pairs = [['q', state.q.trim()]];
-    for (const e of state.entities) pairs.push(['entity', e]);
+    const pairs = [['q', state.q.trim()], ...entityPairs()];
     for (const s of state.sources) pairs.push(['source', s]);
     pairs.push(['from', state.from], ['to', state.to]);
     if (state.sort !== 'relevance') pairs.push(['sort', state.sort]);
@@ -301,7 +331,7 @@
     li.append(h3);
 
     const meta = el('div', 'hit-meta');
-    const date = hit.published ? String(hit.published).slice(0, 10) : '';
+    const date = hit.published ? tokyoDay(hit.published) : '';
     const time = el('time', 'hit-date', date || '日付なし');
     if (date) time.dateTime = date;
     meta.append(time);
@@ -372,7 +402,7 @@
         for (const a of dups.articles || []) {
           const li = el('li', 'dup-item');
           li.append(articleLink(a, 'dup-link'));
-          const when = a.published ? String(a.published).slice(0, 10) : '日付なし';
+          const when = a.published ? tokyoDay(a.published) : '日付なし';
           li.append(` ${a.source || ''} ${when} 類似度 ${Math.round(a.similarity * 100)}%`);
           dupList.append(li);
         }
@@ -517,13 +547,17 @@
   function addEntity(name, type) {
     name = (name || '').trim();
     if (!name) return;
-    if (type) entityTypes.set(name, type);
+    if (type) {
+      entityTypes.set(name, type);
+      state.typed.set(name, type);
+    }
     if (!state.entities.includes(name)) state.entities.push(name);
     runAll();
   }
 
   function removeEntity(name) {
     state.entities = state.entities.filter((x) => x !== name);
+    state.typed.delete(name);
     runAll();
   }
 
@@ -548,7 +582,7 @@
     const [oldest, newest] = await Promise.all([probe('oldest'), probe('newest')]);
     const day = (r) => {
       const h = r && r.hits && r.hits[0];
-      return h && h.published ? dayNumber(String(h.published).slice(0, 10)) : null;
+      return h && h.published ? dayNumber(tokyoDay(h.published)) : null;
     };
     let a = day(oldest);
     let b = day(newest);
@@ -821,9 +855,10 @@
     try {
       const data = await api('/cooccurrence', [
         ['entity', entity],
+        ['type', state.typed.get(entity) || ''],
         ['limit', CO_LIMIT],
         ['sort', state.coSort === 'lift' ? 'lift' : ''],
-        ...filterPairs().filter(([k]) => k !== 'entity'),
+        ...filterPairs().filter(([k]) => k !== 'entity' && !ENTITY_TYPES.includes(k)),
       ]);
       if (stale()) return;
       lastCooccurrence = data;

@@ -745,11 +745,10 @@ pub async fn export(state: web::Data<AppState>, req: HttpRequest) -> ApiResult<H
     let pairs = query_pairs(&req)?;
     let get = |k: &str| pairs.iter().find(|(n, _)| n == k).map(|(_, v)| v.as_str());
     let flag = |k: &str| -> ApiResult<bool> {
-        match get(k) {
-            None | Some("false") | Some("0") | Some("") => Ok(false),
-            Some("true") | Some("1") => Ok(true),
-            Some(v) => Err(Error::param(k, format!("{v:?}: use true or false")).into()),
-        }
+        Ok(get(k)
+            .map(|v| crate::search::parse_bool(k, v))
+            .transpose()?
+            .unwrap_or(false))
     };
     let format = match get("format").unwrap_or("csv") {
         "csv" => ExportFormat::Csv,

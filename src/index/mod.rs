@@ -658,6 +658,19 @@ pub struct Analysed {
     pub signature: Option<crate::dedup::Signature>,
 }
 
+/// The terms of the `entity` field for an entity: every key of
+/// [`entity_keys`] (what `entity=` finds), and `type:key` of its canonical
+/// name alone (what `person=` … find: exactly the articles its facet
+/// counts, so `person=ブッシュ` does not also find ジョージ・W・ブッシュ,
+/// which `entity=ブッシュ` does).
+pub fn entity_terms(canonical: &str, kind: EntityType) -> Vec<String> {
+    let keys = entity_keys(canonical, kind);
+    let mut terms = Vec::with_capacity(keys.len() + 1);
+    terms.push(format!("{}:{}", kind.as_str(), keys[0]));
+    terms.extend(keys);
+    terms
+}
+
 /// The normalised keys under which an entity is found by `entity=`:
 /// the canonical name, and for `・`-joined person names also the last part
 /// (ガブエフ finds アレクサンダー・ガブエフ).

@@ -5,7 +5,7 @@ use std::collections::{HashMap, HashSet};
 use rayon::prelude::*;
 use tantivy::{IndexWriter, TantivyDocument, Term};
 
-use super::{Analysed, Store, entity_keys};
+use super::{Analysed, Store, entity_terms};
 use crate::analysis::gazetteer::EntityType;
 use crate::article::Article;
 use crate::error::{Error, Result};
@@ -428,9 +428,8 @@ fn document(store: &Store, analysed: Analysed, group: &str) -> Result<TantivyDoc
         doc.add_text(f.file, file);
     }
     for e in &stored.entities {
-        for key in entity_keys(&e.canonical, e.kind) {
-            doc.add_text(f.entity, format!("{}:{key}", e.kind.as_str()));
-            doc.add_text(f.entity, key);
+        for term in entity_terms(&e.canonical, e.kind) {
+            doc.add_text(f.entity, term);
         }
         let field = match e.kind {
             EntityType::Person => f.person,

@@ -12,7 +12,7 @@ use serde_json::{Value, json};
 
 use crate::analysis::gazetteer::EntityType;
 use crate::analysis::{Analyzer, CharIndex};
-use crate::index::{StoredArticle, entity_keys};
+use crate::index::{StoredArticle, entity_terms};
 
 /// The version of kiji's entity extraction: the gazetteer, IPADIC part of
 /// speech and the news-abbreviation rules of this kiji release.
@@ -50,10 +50,7 @@ pub fn document(stored: &StoredArticle, provenance: &Provenance) -> Value {
     let mut by_type: [Vec<&str>; 3] = Default::default();
     let mut spans = Vec::new();
     for e in &stored.entities {
-        for key in entity_keys(&e.canonical, e.kind) {
-            keys.push(format!("{}:{key}", e.kind.as_str()));
-            keys.push(key);
-        }
+        keys.extend(entity_terms(&e.canonical, e.kind));
         let slot = match e.kind {
             EntityType::Person => 0,
             EntityType::Organization => 1,

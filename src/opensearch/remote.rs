@@ -595,16 +595,12 @@ impl RemoteSearch {
             }
         }
         let key = crate::search::resolve_entity(&self.analyzer, entity);
-        let canonical = gazetteer
-            .lookup(entity)
-            .map(|e| e.canonical.clone())
-            .unwrap_or_else(|| entity.trim().to_string());
         let items = crate::search::cooccurrence::rank(
             &key, &joint, &overall, n_x, n, limit, sort, min_count,
         );
         Ok(Noted {
             value: Cooccurrence {
-                entity: EntityRef { canonical, kind },
+                entity: EntityRef::of(gazetteer, entity, kind, &joint),
                 documents: n_x,
                 scope_documents: n,
                 items,

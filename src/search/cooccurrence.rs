@@ -108,19 +108,44 @@ impl super::Engine {
         };
         let (n, overall) = (scope.0, &scope.1);
         let key = self.resolve_entity(entity);
-        let canonical = self
-            .analyzer
-            .gazetteer()
-            .lookup(entity)
-            .map(|e| e.canonical.clone())
-            .unwrap_or_else(|| entity.trim().to_string());
+        let entity = EntityRef::of(self.analyzer.gazetteer(), entity, kind, &joint);
         Ok(Cooccurrence {
-            entity: EntityRef { canonical, kind },
+            entity,
             documents: n_x,
             scope_documents: n,
             items: rank(&key, &joint, overall, n_x, n, limit, sort, min_count),
             index: self.index_info(&searcher),
         })
+    }
+}
+
+impl EntityRef {
+    /// The entity a `/cooccurrence` asks about: its gazetteer entry's name
+    /// and type, else the name as given and the type asked for, else the
+    /// type its articles (`joint`) mention it under most. Every backend
+    /// builds it here.
+    pub fn of(
+        gazetteer: &crate::analysis::gazetteer::Gazetteer,
+        entity: &str,
+        kind: Option<EntityType>,
+        joint: &super::facets::FacetCounts,
+    ) -> EntityRef {
+        let entry = gazetteer.lookup(entity);
+        let canonical = entry
+            .map(|e| e.canonical.clone())
+            .unwrap_or_else(|| entity.trim().to_string());
+        let mentioned = || {
+            EntityType::ALL
+                .into_iter()
+                .filter_map(|k| {
+                    let n = *joint.get(k.as_str())?.get(&canonical)?;
+                    Some((n, k))
+                })
+                .max_by_key(|&(n, _)| n)
+                .map(|(_, k)| k)
+        };
+        let kind = kind.or(entry.map(|e| e.kind)).or_else(mentioned);
+        EntityRef { canonical, kind }
     }
 }
 

@@ -36,6 +36,8 @@ pub struct ExportOptions {
 /// One keyword-in-context line.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct Kwic {
+    /// `title` or `body`: where the match is.
+    pub field: &'static str,
     pub left: String,
     #[serde(rename = "match")]
     pub hit: String,
@@ -129,7 +131,7 @@ pub fn export_head(opts: &ExportOptions) -> Vec<u8> {
         }
         let mut header: Vec<&str> = CSV_HEADER.to_vec();
         if opts.kwic {
-            header.extend(["kwic_left", "kwic_match", "kwic_right"]);
+            header.extend(["kwic_field", "kwic_left", "kwic_match", "kwic_right"]);
         }
         head.extend(csv_line(&header));
     }
@@ -144,11 +146,20 @@ pub fn export_row(
 ) -> Vec<u8> {
     let a = &stored.article;
     let entities = EntitiesByType::of(&stored.entities);
+    // The title's matches, then the body's (an article may match in its
+    // title alone).
     let kwic = opts.kwic.then(|| {
-        let spans = highlighter.spans(&a.body, false, &stored.entities);
-        kwic_lines(&a.body, &spans, opts.kwic_width)
+        let mut lines = Vec::new();
+        for (field, text, in_title) in [("title", &a.title, true), ("body", &a.body, false)] {
+            let spans = highlighter.spans(text, in_title, &stored.entities);
+            lines.extend(kwic_lines(field, text, &spans, opts.kwic_width));
+        }
+        lines
     });
-    let published = a.published.map(|d| d.to_rfc3339());
+    // As `/search` writes it (serde's RFC 3339: `Z` for UTC).
+    let published = a
+        .published
+        .map(|d| d.to_rfc3339_opts(chrono::SecondsFormat::AutoSi, true));
     match opts.format {
         ExportFormat::Ndjson => {
             let row = Row {
@@ -179,14 +190,14 @@ pub fn export_row(
                 None => csv_line(&base),
                 Some(lines) if lines.is_empty() => {
                     let mut row: Vec<String> = base.to_vec();
-                    row.extend([String::new(), String::new(), String::new()]);
+                    row.extend([String::new(), String::new(), String::new(), String::new()]);
                     csv_line(&row)
                 }
                 Some(lines) => lines
                     .into_iter()
                     .flat_map(|k| {
                         let mut row: Vec<String> = base.to_vec();
-                        row.extend([k.left, k.hit, k.right]);
+                        row.extend([k.field.to_string(), k.left, k.hit, k.right]);
                         csv_line(&row)
                     })
                     .collect(),
@@ -195,18 +206,35 @@ pub fn export_row(
     }
 }
 
-/// One CSV record (RFC 4180 quoting), CRLF-terminated.
+/// One CSV record (RFC 4180 quoting), CRLF-terminated. A field that a
+/// spreadsheet would take for a formula (starting with `=`, `+`, `-`, `@`,
+/// a tab or a carriage return: `=HYPERLINK(…)` in a title) gets a `'`
+/// before it, as OWASP advises, so opening an export runs nothing.
 fn csv_line<S: AsRef<str>>(fields: &[S]) -> Vec<u8> {
     let mut w = csv::WriterBuilder::new()
         .terminator(csv::Terminator::CRLF)
         .from_writer(Vec::new());
-    let _ = w.write_record(fields.iter().map(|f| f.as_ref()));
+    let _ = w.write_record(fields.iter().map(|f| inert(f.as_ref()).into_owned()));
     w.into_inner().unwrap_or_default()
 }
 
-/// KWIC lines for the (merged, byte) spans of `text`; contexts of `width`
-/// characters, line breaks shown as spaces.
-pub fn kwic_lines(text: &str, spans: &[(usize, usize)], width: usize) -> Vec<Kwic> {
+/// `field`, with a `'` before it when a spreadsheet would run it.
+fn inert(field: &str) -> std::borrow::Cow<'_, str> {
+    if field.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{field}").into()
+    } else {
+        field.into()
+    }
+}
+
+/// KWIC lines for the (merged, byte) spans of `text` (of `field`); contexts
+/// of `width` characters, line breaks shown as spaces.
+pub fn kwic_lines(
+    field: &'static str,
+    text: &str,
+    spans: &[(usize, usize)],
+    width: usize,
+) -> Vec<Kwic> {
     let flat = |s: &str| s.replace(['\n', '\r', '\t'], " ");
     spans
         .iter()
@@ -223,6 +251,7 @@ pub fn kwic_lines(text: &str, spans: &[(usize, usize)], width: usize) -> Vec<Kwi
                 .map(|(i, _)| e + i)
                 .unwrap_or(text.len());
             Kwic {
+                field,
                 left: flat(&text[left_start..s]),
                 hit: flat(&text[s..e]),
                 right: flat(&text[e..right_end]),
@@ -239,10 +268,11 @@ mod tests {
     fn kwic_has_context_on_both_sides() {
         let text = "あいうえお北朝鮮かきくけこ";
         let at = text.find("北朝鮮").unwrap();
-        let k = kwic_lines(text, &[(at, at + "北朝鮮".len())], 2);
+        let k = kwic_lines("body", text, &[(at, at + "北朝鮮".len())], 2);
         assert_eq!(
             k,
             vec![Kwic {
+                field: "body",
                 left: "えお".into(),
                 hit: "北朝鮮".into(),
                 right: "かき".into()
@@ -254,5 +284,22 @@ mod tests {
     fn csv_quotes_what_needs_it() {
         let line = String::from_utf8(csv_line(&["a,b", "c\"d", "北朝鮮"])).unwrap();
         assert_eq!(line, "\"a,b\",\"c\"\"d\",北朝鮮\r\n");
+    }
+
+    #[test]
+    fn csv_fields_never_run_as_formulas() {
+        let line = String::from_utf8(csv_line(&[
+            "=HYPERLINK(\"http://evil\",\"x\")",
+            "@evil",
+            "+1",
+            "-2",
+            "a=b",
+            "北朝鮮",
+        ]))
+        .unwrap();
+        assert_eq!(
+            line,
+            "\"'=HYPERLINK(\"\"http://evil\"\",\"\"x\"\")\",'@evil,'+1,'-2,a=b,北朝鮮\r\n"
+        );
     }
 }

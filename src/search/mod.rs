@@ -384,8 +384,10 @@ impl SearchRequest {
     }
 }
 
-fn parse_bool(name: &str, v: &str) -> Result<bool> {
-    match v.trim() {
+/// A yes/no parameter: `true`/`false` (also `1`/`0`, `yes`/`no`, `on`/`off`,
+/// in any case; empty is false).
+pub fn parse_bool(name: &str, v: &str) -> Result<bool> {
+    match v.trim().to_ascii_lowercase().as_str() {
         "true" | "1" | "yes" | "on" => Ok(true),
         "false" | "0" | "no" | "off" | "" => Ok(false),
         _ => Err(Error::param(name, format!("{v:?}: use true or false"))),

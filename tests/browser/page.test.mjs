@@ -38,6 +38,12 @@ const parseTotal = (text) => {
   return m ? Number(m[1]) : NaN;
 };
 
+/** The entity filters in a page URL: entity=, person=, organization=, place=. */
+const filtersOf = (url) => {
+  const p = new URL(url).searchParams;
+  return ['entity', 'person', 'organization', 'place'].flatMap((k) => p.getAll(k));
+};
+
 /** Waits until the page has no API request in flight (body[data-state=ready]) and `pred` holds. */
 async function settle(page, pred = '() => true', arg) {
   await page.waitForFunction(
@@ -115,17 +121,19 @@ async function main() {
     assert(totalBefore >= hits, `#total ${JSON.stringify(await page.textContent('#total'))} is not a count ≥ ${hits}`);
   });
 
-  // 3. Facets; clicking the place ロシア adds an entity filter.
-  await check('clicking the place facet ロシア adds an .active-filter, entity= in the URL, total ≤ before', async () => {
+  // 3. Facets; clicking the place ロシア adds a place filter that finds what the facet counted.
+  await check('clicking the place facet ロシア adds an .active-filter, place= in the URL, the total the facet showed', async () => {
     const values = await page.$$eval('#facets .facet-value', (n) => n.length);
     assert(values >= 1, 'no .facet-value in #facets');
     let target = await page.$('#facets .facet-value[data-type="place"][data-entity="ロシア"]');
     if (!target) target = await page.$('#facets .facet-value[data-entity="ロシア"]');
     assert(target, 'no .facet-value with data-entity="ロシア" in #facets');
+    const counted = parseTotal(await target.$eval('.facet-count', (n) => n.textContent));
     await target.click();
-    await page.waitForURL((u) => new URL(u).searchParams.getAll('entity').includes('ロシア'));
+    await page.waitForURL((u) => filtersOf(u).includes('ロシア'));
     await settle(page, () => document.querySelectorAll('.active-filter').length > 0);
-    assert(page.url().includes('entity='), `URL has no entity=: ${page.url()}`);
+    assert(new URL(page.url()).searchParams.getAll('place').includes('ロシア'), `URL has no place=ロシア: ${page.url()}`);
+    assert(parseTotal(await page.textContent('#total')) === counted, `the facet showed ${counted}, the filter finds ${await page.textContent('#total')}`);
     const chips = await page.$$eval('.active-filter', (n) => n.map((x) => x.textContent));
     assert(chips.some((t) => t.includes('ロシア')), `no .active-filter for ロシア: ${JSON.stringify(chips)}`);
     const after = parseTotal(await page.textContent('#total'));
@@ -185,15 +193,15 @@ async function main() {
     await settle(page, () => document.querySelectorAll('#cooccurrence .co-name').length > 0);
     const name = await page.$eval('#cooccurrence .co-name', (b) => b.dataset.entity);
     await page.click('#cooccurrence .co-name');
-    await page.waitForURL((u) => new URL(u).searchParams.getAll('entity').length === 2);
+    await page.waitForURL((u) => filtersOf(u).length === 2);
     await settle(page);
-    const entities = new URL(page.url()).searchParams.getAll('entity');
+    const entities = filtersOf(page.url());
     assert(entities.includes(name) && entities.includes('ロシア'), `URL entities: ${JSON.stringify(entities)}`);
     assert((await page.$$eval('.active-filter', (n) => n.length)) >= 2, 'expected two .active-filter chips');
     assert((await page.$$eval('#cooccurrence .co-item', (n) => n.length)) === 0, 'co-occurrence should wait for a single filter');
     // Removing the filters again goes back to the plain query.
     await page.click('#clear-filters');
-    await page.waitForURL((u) => new URL(u).searchParams.getAll('entity').length === 0);
+    await page.waitForURL((u) => filtersOf(u).length === 0);
     await settle(page, () => document.querySelectorAll('.active-filter').length === 0);
     assert(parseTotal(await page.textContent('#total')) === totalBefore, 'total after clearing differs from the plain query');
   });
