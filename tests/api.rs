@@ -2,7 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::test;
-use serde_json::Value;
+use serde_json::{Value, json};
 
 use crate::common::{get_json as get, sample_index, state};
 
@@ -683,8 +683,12 @@ async fn export_streams_csv_and_ndjson_with_kwic() {
         .map(|l| serde_json::from_str(l).unwrap())
         .collect();
     assert_eq!(rows.len(), 1);
+    // The title's match first (an article may match in its title alone), then the body's.
     let k = &rows[0]["kwic"][0];
-    assert_eq!(k["match"], "露朝");
+    assert_eq!((&k["field"], &k["match"]), (&json!("title"), &json!("露朝")));
+    assert_eq!(k["right"], "の長期的な");
+    let k = &rows[0]["kwic"][1];
+    assert_eq!((&k["field"], &k["match"]), (&json!("body"), &json!("露朝")));
     assert_eq!(k["right"], "両国が軍事");
     // everything, not capped at 100
     let (_, all, _) = get_text(&app, "/export?format=ndjson").await;
