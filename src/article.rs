@@ -92,12 +92,20 @@ pub enum ArticleError {
     UnknownFormat(String),
     #[error("{size} bytes, over the limit of {limit} bytes for one article (limits.article_bytes)")]
     TooLarge { size: u64, limit: u64 },
+    #[error(
+        "a JSON file of {size} bytes, over the limit of {limit} bytes for one (limits.body_bytes, as for one POST): split it, or write it as JSON Lines, which has no file limit"
+    )]
+    FileTooLarge { size: u64, limit: u64 },
     #[error("cannot read file: {0}")]
     Io(String),
     #[error("field `{0}` must be {1}")]
     BadField(&'static str, &'static str),
     #[error("id is {len} bytes, over the limit of {limit} bytes (limits.id_bytes)")]
     IdTooLong { len: usize, limit: usize },
+    #[error(
+        "id {id:?} is also the id of {other}, read before it (a .txt file's id is its file name when it gives no url): rename one of them"
+    )]
+    IdTaken { id: String, other: String },
 }
 
 impl ArticleError {
@@ -110,10 +118,12 @@ impl ArticleError {
             ArticleError::BadDate { .. } => ErrorCode::InvalidDate,
             ArticleError::Json(_) => ErrorCode::InvalidJson,
             ArticleError::UnknownFormat(_) => ErrorCode::UnknownFormat,
-            ArticleError::TooLarge { .. } => ErrorCode::TooLarge,
+            ArticleError::TooLarge { .. } | ArticleError::FileTooLarge { .. } => {
+                ErrorCode::TooLarge
+            }
             ArticleError::Io(_) => ErrorCode::IoError,
             ArticleError::BadField(..) => ErrorCode::InvalidField,
-            ArticleError::IdTooLong { .. } => ErrorCode::InvalidId,
+            ArticleError::IdTooLong { .. } | ArticleError::IdTaken { .. } => ErrorCode::InvalidId,
         }
     }
 }

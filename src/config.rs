@@ -114,10 +114,10 @@ impl SearchBackend {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct LimitsConfig {
-    /// The largest article, in bytes (a file, a JSON Lines line, or one
-    /// article of a request).
+    /// The largest article, in bytes (a text file, a JSON Lines line, or
+    /// one article of a JSON file or of a request).
     pub article_bytes: u64,
-    /// The largest request body, in bytes.
+    /// The largest request body, and the largest JSON file, in bytes.
     pub body_bytes: usize,
     /// The longest article id, in bytes (UTF-8).
     pub id_bytes: usize,

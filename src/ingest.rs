@@ -92,24 +92,29 @@ fn reject_metric(e: &ArticleError) {
 }
 
 /// The article files under `paths`: files as given, folders walked (hidden
-/// entries and non-article extensions skipped and listed).
+/// folders left out; hidden files and non-article extensions skipped, and
+/// listed, but for hidden files of no article format: an editor's swap file).
 pub fn collect_files(paths: &[PathBuf], report: &mut IngestReport) -> Vec<PathBuf> {
     let mut files = Vec::new();
+    let hidden = |e: &walkdir::DirEntry| e.file_name().to_string_lossy().starts_with('.');
     for path in paths {
         if path.is_dir() {
             let walker = walkdir::WalkDir::new(path)
                 .follow_links(true)
                 .sort_by_file_name()
                 .into_iter()
-                .filter_entry(|e| {
-                    e.depth() == 0 || !e.file_name().to_string_lossy().starts_with('.')
-                });
+                .filter_entry(|e| e.depth() == 0 || !(e.file_type().is_dir() && hidden(e)));
             for entry in walker {
                 match entry {
                     Ok(e) if e.file_type().is_file() => {
-                        if Format::from_path(e.path()).is_ok() {
+                        let article = Format::from_path(e.path()).is_ok();
+                        if article && !hidden(&e) {
                             files.push(e.into_path());
-                        } else {
+                        } else if article {
+                            report
+                                .skipped_files
+                                .push(format!("{} (hidden)", e.path().display()));
+                        } else if !hidden(&e) {
                             report.skipped_files.push(e.path().display().to_string());
                         }
                     }
@@ -201,6 +206,10 @@ pub fn read_files(
         .map(|f| f.metadata().map(|m| m.len()).unwrap_or(0))
         .collect();
     progress.start(sizes.iter().sum());
+    // The ids of the text files read so far, with their files: two files
+    // named alike in different folders (a/article.txt, b/article.txt) would
+    // replace each other's article, at every run again.
+    let mut text_ids: std::collections::HashMap<String, String> = Default::default();
     for (file, &size) in files.iter().zip(&sizes) {
         progress.file(file);
         report.files += 1;
@@ -273,8 +282,15 @@ pub fn read_files(
                     handle(item, Some(line_no), report, &mut batch)?;
                 }
             }
-        } else if size > max {
-            // Other formats hold one document, which the limit applies to as a whole.
+        } else if format == Format::Json && size > limits.body_bytes as u64 {
+            // A JSON file (an object or an array) is read whole: at most
+            // what one POST may send; each article is then checked alone.
+            let limit = limits.body_bytes as u64;
+            report.reject(&name, None, &ArticleError::FileTooLarge { size, limit });
+            progress.advance(size);
+            continue;
+        } else if format != Format::Json && size > max {
+            // A text file is one article, which the limit applies to as a whole.
             report.reject(&name, None, &ArticleError::TooLarge { size, limit: max });
             progress.advance(size);
             continue;
@@ -295,6 +311,26 @@ pub fn read_files(
             let items = parse_bytes(format, &bytes, &stem);
             let positions = items.len() > 1;
             for (n, item) in items.into_iter().enumerate() {
+                let item = match item {
+                    Ok(a) if format == Format::PlainText => match text_ids.entry(a.id.clone()) {
+                        std::collections::hash_map::Entry::Occupied(other)
+                            if *other.get() != name =>
+                        {
+                            Err((
+                                None,
+                                ArticleError::IdTaken {
+                                    id: a.id,
+                                    other: other.get().clone(),
+                                },
+                            ))
+                        }
+                        entry => {
+                            entry.or_insert_with(|| name.clone());
+                            Ok(a)
+                        }
+                    },
+                    item => item,
+                };
                 handle(item, positions.then_some(n + 1), report, &mut batch)?;
             }
             progress.advance(size);

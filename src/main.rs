@@ -135,16 +135,59 @@ enum OpenSearchCommand {
     },
 }
 
+/// The log filter of `KIJI_LOG` (default `info,tantivy=warn`) and whether
+/// `KIJI_LOG_FORMAT` asks for JSON; a value that would silently log nothing
+/// or something else than asked (`KIJI_LOG=verbose`, `KIJI_LOG_FORMAT=xml`)
+/// is an error that names the variable.
+fn log_settings() -> Result<(tracing_subscriber::EnvFilter, bool), String> {
+    const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+    let filter = match std::env::var("KIJI_LOG") {
+        Err(_) => tracing_subscriber::EnvFilter::new("info,tantivy=warn"),
+        Ok(v) => {
+            // A bare word is a target, not a level: `verbose` would log
+            // only a target of that name, that is nothing.
+            let bare = |d: &str| {
+                let d = d.trim();
+                !d.is_empty()
+                    && !d.contains(['=', ':', '['])
+                    && !LEVELS.contains(&d.to_ascii_lowercase().as_str())
+            };
+            if v.split(',').any(bare) {
+                return Err(format!(
+                    "KIJI_LOG={v:?}: use a level ({}) or tracing directives (info,kiji=debug)",
+                    LEVELS.join(", ")
+                ));
+            }
+            tracing_subscriber::EnvFilter::try_new(&v)
+                .map_err(|e| format!("KIJI_LOG={v:?}: {e}"))?
+        }
+    };
+    let json = match std::env::var("KIJI_LOG_FORMAT") {
+        Err(_) => false,
+        Ok(v) => match v.trim().to_ascii_lowercase().as_str() {
+            "json" => true,
+            "text" | "plain" | "" => false,
+            _ => return Err(format!("KIJI_LOG_FORMAT={v:?}: use text or json")),
+        },
+    };
+    Ok((filter, json))
+}
+
 fn main() -> ExitCode {
-    let filter = tracing_subscriber::EnvFilter::try_from_env("KIJI_LOG")
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info,tantivy=warn"));
+    let (filter, json) = match log_settings() {
+        Ok(settings) => settings,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
     let logs = tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
         // Colours for a terminal only: a log file gets plain text.
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()));
     // KIJI_LOG_FORMAT=json: one JSON object a line (the access log among them).
-    if std::env::var("KIJI_LOG_FORMAT").is_ok_and(|f| f.trim().eq_ignore_ascii_case("json")) {
+    if json {
         logs.json().init();
     } else {
         logs.init();
@@ -515,7 +558,7 @@ fn print_report(report: &IngestReport, secs: f64, json: bool) -> anyhow::Result<
     }
     if !report.skipped_files.is_empty() {
         eprintln!(
-            "skipped {} file(s) that are not .txt/.json/.jsonl/.ndjson: {}",
+            "skipped {} file(s), hidden or not .txt/.json/.jsonl/.ndjson: {}",
             report.skipped_files.len(),
             report.skipped_files.join(", ")
         );

@@ -685,7 +685,10 @@ async fn export_streams_csv_and_ndjson_with_kwic() {
     assert_eq!(rows.len(), 1);
     // The title's match first (an article may match in its title alone), then the body's.
     let k = &rows[0]["kwic"][0];
-    assert_eq!((&k["field"], &k["match"]), (&json!("title"), &json!("露朝")));
+    assert_eq!(
+        (&k["field"], &k["match"]),
+        (&json!("title"), &json!("露朝"))
+    );
     assert_eq!(k["right"], "の長期的な");
     let k = &rows[0]["kwic"][1];
     assert_eq!((&k["field"], &k["match"]), (&json!("body"), &json!("露朝")));

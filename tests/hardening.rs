@@ -659,7 +659,17 @@ async fn review_findings_are_answered_clearly() {
     )
     .await;
     assert_eq!(resp.status(), StatusCode::METHOD_NOT_ALLOWED);
-    assert_eq!(resp.headers().get("allow").unwrap(), "GET, DELETE");
+    assert_eq!(resp.headers().get("allow").unwrap(), "GET, DELETE, HEAD");
+    // HEAD works wherever GET does (RFC 9110), with no body.
+    let resp = test::call_service(
+        &app,
+        test::TestRequest::default()
+            .method(actix_web::http::Method::HEAD)
+            .uri("/stats")
+            .to_request(),
+    )
+    .await;
+    assert_eq!(resp.status(), StatusCode::OK);
     let invented = test::TestRequest::default()
         .method(actix_web::http::Method::from_bytes(b"FOOA").unwrap())
         .uri("/search");

@@ -716,3 +716,72 @@ fn cli_commands_say_what_is_wrong() {
     assert!(!err.contains("panicked"), "{err}");
     assert_ne!(out.status.code(), Some(101), "{err}");
 }
+
+/// Two text files named alike in different folders do not replace each
+/// other's article at every run (the second is rejected, named); a hidden
+/// article file is listed as skipped; a JSON array is limited as one POST
+/// is (`limits.body_bytes`), not as one article; log variables that would
+/// log nothing or something else are refused.
+#[test]
+fn files_that_would_be_lost_silently_are_named() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("c");
+    for (folder, title) in [("a", "見出しA"), ("b", "見出しB")] {
+        std::fs::create_dir_all(corpus.join(folder)).unwrap();
+        std::fs::write(
+            corpus.join(folder).join("article.txt"),
+            format!("{title}\n\n2024/12/01\n\n{title}の本文。\n"),
+        )
+        .unwrap();
+    }
+    std::fs::write(
+        corpus.join(".hidden.jsonl"),
+        "{\"id\":\"h1\",\"title\":\"隠し\",\"body\":\"本文。\"}\n",
+    )
+    .unwrap();
+    let array: Vec<String> = (0..40)
+        .map(|i| {
+            format!(
+                "{{\"id\":\"j{i}\",\"title\":\"題{i}\",\"body\":\"{}\"}}",
+                "本文。".repeat(10)
+            )
+        })
+        .collect();
+    std::fs::write(corpus.join("all.json"), format!("[{}]", array.join(","))).unwrap();
+    let index = dir.path().join("index");
+    for run in 0..2 {
+        // Articles of at most 1,000 bytes: the 40-article array (~2,500 bytes) goes in.
+        let out = kiji(&index)
+            .env("KIJI_MAX_ARTICLE_BYTES", "1000")
+            .arg("ingest")
+            .arg(&corpus)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).to_string()
+            + &String::from_utf8_lossy(&out.stderr);
+        assert!(text.contains("is also the id of"), "{run}: {text}");
+        assert!(text.contains(".hidden.jsonl (hidden)"), "{run}: {text}");
+        let expect = if run == 0 { "added 41" } else { "unchanged 41" };
+        assert!(text.contains(expect), "{run}: {text}");
+    }
+    let out = kiji(&index)
+        .env("KIJI_MAX_BODY_BYTES", "1000")
+        .arg("ingest")
+        .arg(corpus.join("all.json"))
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        text.contains("a JSON file of") && text.contains("limits.body_bytes"),
+        "{text}"
+    );
+    for (var, value) in [("KIJI_LOG", "verbose"), ("KIJI_LOG_FORMAT", "xml")] {
+        let out = kiji(&index)
+            .env(var, value)
+            .arg("--version")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.contains(var), "{var}: {err}");
+    }
+}

@@ -237,7 +237,13 @@ pub async fn analyze_get(
         .ok_or_else(|| Error::param("text", "missing: pass ?text=…"))?;
     let limit = state.config.limits.analyze_bytes;
     if text.len() > limit {
-        return Err(too_large(limit, "limits.analyze_bytes"));
+        return Err(ApiError::new(
+            ErrorCode::PayloadTooLarge,
+            format!(
+                "the text is {} bytes, over the limit of {limit} bytes (limits.analyze_bytes)",
+                text.len()
+            ),
+        ));
     }
     analyze_text(state, text).await
 }
@@ -387,6 +393,16 @@ async fn read_body(
     setting: &str,
     timeout_secs: u64,
 ) -> ApiResult<Vec<u8>> {
+    // A compressed body would be read as its compressed bytes.
+    if let Some(coding) = req.headers().get("content-encoding") {
+        let coding = coding.to_str().unwrap_or("?").trim();
+        if !coding.eq_ignore_ascii_case("identity") {
+            return Err(ApiError::new(
+                ErrorCode::UnsupportedMediaType,
+                format!("Content-Encoding {coding:?} is not accepted; send the body uncompressed"),
+            ));
+        }
+    }
     if let Some(len) = req
         .headers()
         .get("content-length")
@@ -399,7 +415,17 @@ async fn read_body(
     let read = async {
         let mut out = Vec::new();
         while let Some(chunk) = body.next().await {
-            let chunk = chunk.map_err(|e| ApiError::new(ErrorCode::InvalidBody, e.to_string()))?;
+            let chunk = chunk.map_err(|e| {
+                let message = match e {
+                    actix_web::error::PayloadError::Incomplete(_) => {
+                        "the request body ended early: the connection closed before the \
+                         Content-Length bytes arrived"
+                            .to_string()
+                    }
+                    e => format!("the request body could not be read: {e}"),
+                };
+                ApiError::new(ErrorCode::InvalidBody, message)
+            })?;
             if out.len() + chunk.len() > limit {
                 return Err(too_large(limit, setting));
             }

@@ -127,10 +127,17 @@ fn allowed_methods(req: &HttpRequest) -> String {
         .find(|(p, _)| *p == pattern)
         .map(|(_, ms)| ms.iter().map(|m| m.to_ascii_uppercase()).collect())
         .unwrap_or_else(|| vec!["GET".to_string()]);
-    if matches!(pattern.as_str(), "/" | "/health") {
+    if methods.iter().any(|m| m == "GET") && pattern != "/export" {
         methods.push("HEAD".to_string());
     }
     methods.join(", ")
+}
+
+/// GET, and HEAD as RFC 9110 asks wherever GET works (the same answer
+/// without its body). Not for `/export`, whose body is the work.
+fn get_or_head() -> actix_web::Route {
+    use actix_web::guard;
+    web::route().guard(guard::Any(guard::Get()).or(guard::Head()))
 }
 
 /// Every route of the public API with its methods: what [`configure`]
@@ -185,40 +192,34 @@ pub fn configure(state: web::Data<AppState>) -> impl FnOnce(&mut web::ServiceCon
             .app_data(web::PathConfig::default().error_handler(|e, _| {
                 ApiError::new(ErrorCode::InvalidParameter, e.to_string()).into()
             }))
-            .service(resource("/search").route(web::get().to(handlers::search)))
+            .service(resource("/search").route(get_or_head().to(handlers::search)))
             .service(resource("/articles").route(web::post().to(handlers::post_articles)))
             .service(
                 resource("/articles/{id}")
-                    .route(web::get().to(handlers::article))
+                    .route(get_or_head().to(handlers::article))
                     .route(web::delete().to(handlers::delete_article)),
             )
-            .service(resource("/entities").route(web::get().to(handlers::entities)))
-            .service(resource("/entities/{name}").route(web::get().to(handlers::entity)))
-            .service(resource("/articles/{id}/duplicates").route(web::get().to(dedup::duplicates)))
-            .service(resource("/articles/{id}/related").route(web::get().to(dedup::related)))
+            .service(resource("/entities").route(get_or_head().to(handlers::entities)))
+            .service(resource("/entities/{name}").route(get_or_head().to(handlers::entity)))
+            .service(
+                resource("/articles/{id}/duplicates").route(get_or_head().to(dedup::duplicates)),
+            )
+            .service(resource("/articles/{id}/related").route(get_or_head().to(dedup::related)))
             .service(
                 resource("/analyze")
-                    .route(web::get().to(handlers::analyze_get))
+                    .route(get_or_head().to(handlers::analyze_get))
                     .route(web::post().to(handlers::analyze_post)),
             )
-            .service(resource("/timeline").route(web::get().to(handlers::timeline)))
-            .service(resource("/cooccurrence").route(web::get().to(handlers::cooccurrence)))
+            .service(resource("/timeline").route(get_or_head().to(handlers::timeline)))
+            .service(resource("/cooccurrence").route(get_or_head().to(handlers::cooccurrence)))
             .service(resource("/export").route(web::get().to(handlers::export)))
-            .service(
-                resource("/")
-                    .route(web::get().to(handlers::page))
-                    .route(web::head().to(handlers::page)),
-            )
-            .service(resource("/assets/app.js").route(web::get().to(handlers::page_js)))
-            .service(resource("/assets/style.css").route(web::get().to(handlers::page_css)))
-            .service(
-                resource("/health")
-                    .route(web::get().to(handlers::health))
-                    .route(web::head().to(handlers::health)),
-            )
-            .service(resource("/stats").route(web::get().to(handlers::stats)))
-            .service(resource("/metrics").route(web::get().to(handlers::metrics)))
-            .service(resource("/openapi.json").route(web::get().to(handlers::openapi)))
+            .service(resource("/").route(get_or_head().to(handlers::page)))
+            .service(resource("/assets/app.js").route(get_or_head().to(handlers::page_js)))
+            .service(resource("/assets/style.css").route(get_or_head().to(handlers::page_css)))
+            .service(resource("/health").route(get_or_head().to(handlers::health)))
+            .service(resource("/stats").route(get_or_head().to(handlers::stats)))
+            .service(resource("/metrics").route(get_or_head().to(handlers::metrics)))
+            .service(resource("/openapi.json").route(get_or_head().to(handlers::openapi)))
             .default_service(web::to(handlers::not_found));
     }
 }

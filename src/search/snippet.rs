@@ -353,6 +353,22 @@ fn best_window(text: &str, s: usize, e: usize, marks: &[Mark], size: usize) -> (
     let lead = size.saturating_sub(match_chars) / 3;
     let from = retreat_chars(text, first.start, lead, s);
     let to = floor_boundary(text, advance_chars(text, from, size).min(e));
+    // A character and the combining marks after it stay together
+    // (`か` + U+3099 is `が`): the window never starts or ends between them.
+    let mark_at = |at: usize| {
+        text[at..]
+            .chars()
+            .next()
+            .is_some_and(unicode_normalization::char::is_combining_mark)
+    };
+    let mut from = from;
+    while from > s && mark_at(from) {
+        from = floor_boundary(text, from - 1);
+    }
+    let mut to = to;
+    while to < e && mark_at(to) {
+        to = advance_chars(text, to, 1).min(e);
+    }
     (from, to)
 }
 
@@ -392,6 +408,36 @@ mod tests {
             );
         }
         assert!(marked("CSISS", &["csis"])[0].find("<mark>").is_none());
+    }
+
+    #[test]
+    fn windows_keep_combining_marks_with_their_characters() {
+        // Long sentences whose window would start at the voicing mark of
+        // か + U+3099, `gap` characters before the match.
+        for gap in 0..20 {
+            let text = format!(
+                "{}か\u{3099}{}北朝鮮{}。",
+                "あ".repeat(40),
+                "い".repeat(gap),
+                "う".repeat(80)
+            );
+            let norm = normalize(&text);
+            let terms = vec![(0, normalize_str("北朝鮮"))];
+            for size in 20..60 {
+                let opts = SnippetOptions {
+                    fragment_chars: size,
+                    ..SnippetOptions::default()
+                };
+                for snippet in snippets(&text, &find_matches(&norm, &terms), &opts) {
+                    let first = snippet.text.chars().next().unwrap();
+                    assert!(
+                        !unicode_normalization::char::is_combining_mark(first),
+                        "{gap} {size}: {}",
+                        snippet.text
+                    );
+                }
+            }
+        }
     }
 
     #[test]
