@@ -66,6 +66,12 @@ pub enum Error {
     /// The OpenSearch cluster refused a request or answered nonsense.
     #[error("search cluster: {0}")]
     Backend(String),
+    /// The index's one writer stayed busy (a long ingest of a watched file)
+    /// for as long as a write may wait.
+    #[error(
+        "the index's writer has been busy for {0} s (a watched file is being ingested); try again"
+    )]
+    WriterBusy(u64),
 }
 
 impl From<tantivy::TantivyError> for Error {
@@ -100,6 +106,7 @@ impl Error {
             Error::NotSupportedByBackend(_) => ErrorCode::NotSupportedByBackend,
             Error::BackendUnavailable(_) => ErrorCode::BackendUnavailable,
             Error::Backend(_) => ErrorCode::BackendError,
+            Error::WriterBusy(_) => ErrorCode::Overloaded,
         }
     }
 

@@ -671,7 +671,7 @@ mod kiji_cli {
                 &mut report,
             )?;
             for r in &report.rejected {
-                tracing::warn!(file = %r.file, line = ?r.line, reason = %r.reason, "rejected");
+                tracing::warn!(file = %r.file, line = r.line.unwrap_or(0), reason = %r.reason, "rejected");
             }
             tracing::info!("{}", report.summary());
             std::fs::remove_file(&unfinished)

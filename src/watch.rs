@@ -6,9 +6,12 @@
 //! modification time with the last scan. Polling works on every filesystem
 //! (network mounts, bind mounts in containers) and a scan of a news folder is
 //! cheap. A file modified within the last second is left for the next scan,
-//! so a file being written is not read half-way. The first scan after start
-//! compares with nothing, so files added or changed while the server was down
-//! are taken in too (unchanged articles are recognised by their content hash).
+//! so a file being written is not read half-way (a writer that pauses for
+//! longer has its file read as it stands, and read again when it changes).
+//! What the watcher has read (each file's size and time) is kept in the
+//! index folder (`watch-files.json`), so the first scan after a start takes
+//! in only the files added or changed while the server was down: a file as
+//! it was does not overwrite the articles written through the API since.
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -59,6 +62,35 @@ pub struct Watched {
     /// Whether the folder has been scanned once (the first scan also
     /// finds the files removed while the server was down).
     scanned: bool,
+    /// The files as the last run's watcher left them (first scan only).
+    previous: Snapshot,
+}
+
+/// The file in an index folder that keeps what the watcher has read.
+const SNAPSHOT_FILE: &str = "watch-files.json";
+
+/// One file as kept in [`SNAPSHOT_FILE`]: path, size, modification time
+/// (seconds and nanoseconds since the epoch).
+type Kept = (PathBuf, u64, u64, u32);
+
+fn keep(snapshot: &Snapshot) -> Vec<Kept> {
+    let mut kept: Vec<Kept> = snapshot
+        .iter()
+        .filter_map(|(p, (len, time))| {
+            let t = time.duration_since(SystemTime::UNIX_EPOCH).ok()?;
+            Some((p.clone(), *len, t.as_secs(), t.subsec_nanos()))
+        })
+        .collect();
+    kept.sort();
+    kept
+}
+
+/// Writes what the watcher has read (whole or not at all).
+fn save(store: &Store, snapshot: &Snapshot) -> std::io::Result<()> {
+    let path = store.path().join(SNAPSHOT_FILE);
+    let tmp = path.with_extension("json.tmp");
+    std::fs::write(&tmp, serde_json::to_vec(&keep(snapshot))?)?;
+    std::fs::rename(tmp, path)
 }
 
 fn id_hash(id: &str) -> u64 {
@@ -66,6 +98,26 @@ fn id_hash(id: &str) -> u64 {
 }
 
 impl Watched {
+    /// The watcher of an index that a watcher ran on before: its first
+    /// scan takes in only what changed since (see the module docs).
+    pub fn resume(store: &Store) -> Watched {
+        let kept: Vec<Kept> = std::fs::read(store.path().join(SNAPSHOT_FILE))
+            .ok()
+            .and_then(|b| serde_json::from_slice(&b).ok())
+            .unwrap_or_default();
+        let previous = kept
+            .into_iter()
+            .map(|(p, len, secs, nanos)| {
+                let time = SystemTime::UNIX_EPOCH + Duration::new(secs, nanos);
+                (p, (len, time))
+            })
+            .collect();
+        Watched {
+            previous,
+            ..Watched::default()
+        }
+    }
+
     /// Records that `file` now holds exactly `ids`.
     fn hold(&mut self, file: &str, ids: Vec<String>) {
         self.release(file);
@@ -110,6 +162,35 @@ pub fn apply_changes(
 ) -> Result<Changes> {
     let now = scan(dir);
     let settle = SystemTime::now() - Duration::from_secs(1);
+    let first = !watched.scanned;
+    if first && !watched.previous.is_empty() {
+        // Files as the last run left them: what they hold is noted (for
+        // the removals), and nothing is written.
+        let previous = std::mem::take(&mut watched.previous);
+        let unchanged: Vec<PathBuf> = now
+            .iter()
+            .filter(|(p, meta)| previous.get(*p) == Some(meta))
+            .map(|(p, _)| p.clone())
+            .collect();
+        let mut seen: HashMap<String, Vec<String>> = HashMap::new();
+        ingest::read_files(
+            &unchanged,
+            limits,
+            256,
+            &Quiet,
+            &mut IngestReport::default(),
+            |file, batch, _| {
+                let ids = batch.into_iter().map(|s| s.article.id);
+                seen.entry(file.to_string()).or_default().extend(ids);
+                Ok(())
+            },
+        )?;
+        for p in unchanged {
+            let name = p.display().to_string();
+            watched.snapshot.insert(p.clone(), now[&p]);
+            watched.hold(&name, seen.remove(&name).unwrap_or_default());
+        }
+    }
     let mut changed: Vec<PathBuf> = now
         .iter()
         .filter(|(p, meta)| watched.snapshot.get(*p) != Some(meta) && meta.1 <= settle)
@@ -145,6 +226,9 @@ pub fn apply_changes(
         for p in &removed {
             watched.snapshot.remove(Path::new(p));
             watched.release(p);
+        }
+        if first || !removed.is_empty() {
+            keep_snapshot(store, watched);
         }
         watched.scanned |= !settling;
         return Ok(changes);
@@ -195,8 +279,18 @@ pub fn apply_changes(
     if changes.deleted > 0 {
         w.commit(store)?;
     }
+    drop(w);
     watched.scanned |= !settling;
+    keep_snapshot(store, watched);
     Ok(changes)
+}
+
+/// Keeps what `watched` has read in the index folder (a failure costs only
+/// a full read at the next start).
+fn keep_snapshot(store: &Store, watched: &Watched) {
+    if let Err(e) = save(store, &watched.snapshot) {
+        tracing::warn!(error = %e, "watch: cannot keep the list of files read; a restart reads them all again");
+    }
 }
 
 /// What the watcher writes to: the index, its one writer and the settings
@@ -216,10 +310,9 @@ pub fn spawn<T: Target>(
     std::thread::Builder::new()
         .name("kiji-watch".into())
         .spawn(move || {
-            // Start from an empty snapshot: the first scan takes in whatever
-            // changed while the server was down (unchanged articles are skipped
-            // by their content hash), so nothing dropped in meanwhile is missed.
-            let mut watched = Watched::default();
+            // The first scan takes in whatever was added or changed while the
+            // server was down (see the module docs).
+            let mut watched = Watched::resume(state.store());
             tracing::info!(folder = %dir.display(), "watching for new and changed articles");
             loop {
                 std::thread::sleep(interval);
@@ -238,7 +331,7 @@ pub fn spawn<T: Target>(
                             tracing::info!(files = r.files, deleted = c.deleted, "watch: {}", r.summary());
                         }
                         for rej in &r.rejected {
-                            tracing::warn!(file = %rej.file, line = ?rej.line, reason = %rej.reason, "watch: rejected");
+                            tracing::warn!(file = %rej.file, line = rej.line.unwrap_or(0), reason = %rej.reason, "watch: rejected");
                         }
                     }
                     Err(e) => tracing::error!(error = %e, "watch: ingest failed; will retry"),

@@ -648,6 +648,32 @@ fn the_watcher_deletes_only_what_no_file_holds() {
     let mut restarted = kiji::watch::Watched::default();
     assert_eq!(poll(&mut restarted), 1);
     assert!(!live("x4"));
+    // An article written through the API after its file was read stays so
+    // after a restart, while the file is as it was; a file changed while
+    // the server was down is taken in.
+    write("e.jsonl", &["x5"]);
+    write("f.jsonl", &["x6"]);
+    assert_eq!(poll(&mut restarted), 0);
+    let api = kiji::article::parse_json_line(
+        "{\"id\":\"x5\",\"title\":\"API版\",\"body\":\"APIで更新した本文。\"}".as_bytes(),
+        1,
+    )
+    .unwrap()
+    .unwrap();
+    {
+        let mut w = writer.lock().unwrap();
+        w.upsert(&store, api).unwrap();
+        w.commit(&store).unwrap();
+    }
+    write("f.jsonl", &["x6", "x7"]);
+    let mut resumed = kiji::watch::Watched::resume(&store);
+    assert_eq!(poll(&mut resumed), 0);
+    assert_eq!(store.get("x5").unwrap().unwrap().article.title, "API版");
+    assert!(live("x7"));
+    // what the unchanged file holds is still known: removing it deletes x5
+    std::fs::remove_file(corpus.join("e.jsonl")).unwrap();
+    assert_eq!(poll(&mut resumed), 1);
+    assert!(!live("x5"));
 }
 
 /// The CLI's answers to a second review: a command that reads an index

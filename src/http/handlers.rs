@@ -569,11 +569,35 @@ pub async fn post_articles(
             Format::Json
         };
         let items = parse_bytes(format, &bytes, "");
-        let mut writer = st.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut writer = writer_within(&st.writer, WRITER_WAIT)?;
         crate::ingest::ingest_batch(&st.store, &mut writer, items, &st.config.limits)
     })
     .await??;
     Ok(web::Json(report))
+}
+
+/// How long a write waits for the index's one writer (the watcher may hold
+/// it for a whole large file) before it is a `503 overloaded`.
+const WRITER_WAIT: std::time::Duration = std::time::Duration::from_secs(30);
+
+/// The writer, once it is free within `wait`; else [`Error::WriterBusy`].
+fn writer_within(
+    writer: &std::sync::Mutex<crate::index::Writer>,
+    wait: std::time::Duration,
+) -> crate::Result<std::sync::MutexGuard<'_, crate::index::Writer>> {
+    let deadline = std::time::Instant::now() + wait;
+    loop {
+        match writer.try_lock() {
+            Ok(w) => return Ok(w),
+            Err(std::sync::TryLockError::Poisoned(p)) => return Ok(p.into_inner()),
+            Err(std::sync::TryLockError::WouldBlock) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            Err(std::sync::TryLockError::WouldBlock) => {
+                return Err(Error::WriterBusy(wait.as_secs()));
+            }
+        }
+    }
 }
 
 #[derive(Serialize, ToSchema)]
@@ -596,7 +620,7 @@ pub async fn delete_article(
     let st = state.clone();
     let id2 = id.clone();
     let existed = web::block(move || -> crate::Result<bool> {
-        let mut writer = st.writer.lock().unwrap_or_else(|p| p.into_inner());
+        let mut writer = writer_within(&st.writer, WRITER_WAIT)?;
         let existed = writer.delete(&st.store, &id2)?;
         if existed {
             writer.commit(&st.store)?;
