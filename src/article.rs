@@ -134,6 +134,8 @@ pub struct Rejection {
     pub file: String,
     /// 1-based line (JSON Lines) or position in an array (JSON), where known.
     pub line: Option<usize>,
+    /// The reason's code in the API's vocabulary (`invalid_json`, `too_large` …).
+    pub code: String,
     pub reason: String,
 }
 

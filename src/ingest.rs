@@ -56,6 +56,7 @@ impl IngestReport {
         self.rejected.push(Rejection {
             file: file.to_string(),
             line,
+            code: e.code().as_str().to_string(),
             reason: e.to_string(),
         });
     }
@@ -119,24 +120,23 @@ pub fn collect_files(paths: &[PathBuf], report: &mut IngestReport) -> Vec<PathBu
                         }
                     }
                     Ok(_) => {}
-                    Err(err) => report.rejected.push(Rejection {
-                        file: err
-                            .path()
+                    Err(err) => report.reject(
+                        &err.path()
                             .map(|p| p.display().to_string())
                             .unwrap_or_else(|| path.display().to_string()),
-                        line: None,
-                        reason: ArticleError::Io(err.to_string()).to_string(),
-                    }),
+                        None,
+                        &ArticleError::Io(err.to_string()),
+                    ),
                 }
             }
         } else if path.exists() {
             files.push(path.clone());
         } else {
-            report.rejected.push(Rejection {
-                file: path.display().to_string(),
-                line: None,
-                reason: "no such file or folder".into(),
-            });
+            report.reject(
+                &path.display().to_string(),
+                None,
+                &ArticleError::Io("no such file or folder".into()),
+            );
         }
     }
     files

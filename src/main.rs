@@ -860,10 +860,15 @@ mod kiji_cli {
                             // The server refused these articles as a whole (its limits
                             // may be stricter).
                             let text = r.into_string().unwrap_or_default();
+                            let api_code = serde_json::from_str::<serde_json::Value>(&text)
+                                .ok()
+                                .and_then(|v| v["error"]["code"].as_str().map(str::to_string))
+                                .unwrap_or_else(|| format!("http_{code}"));
                             for s in part {
                                 report.rejected.push(kiji::article::Rejection {
                                     file: file.to_string(),
                                     line: s.line,
+                                    code: api_code.clone(),
                                     reason: format!("{endpoint} answered {code}: {text}"),
                                 });
                             }
@@ -893,6 +898,7 @@ mod kiji_cli {
                         report.rejected.push(kiji::article::Rejection {
                             file: file.to_string(),
                             line: part.get(at.wrapping_sub(1)).and_then(|s| s.line),
+                            code: r["code"].as_str().unwrap_or("rejected").to_string(),
                             reason: r["message"].as_str().unwrap_or("rejected").to_string(),
                         });
                     }
