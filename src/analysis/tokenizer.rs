@@ -281,47 +281,26 @@ impl MorphTokenizer {
         MorphTokenizer { inner, memo }
     }
 
-    /// Tokens of already normalised text, offsets into the original.
+    /// Tokens of already normalised text, offsets into the original: the
+    /// morphemes of lindera's stream (a dictionary form follows its word at
+    /// the same position) through [`tokens_from_morphemes`], as at index time.
     pub fn tokens_of(&mut self, norm: &Normalized) -> Vec<Token> {
-        let mut tokens: Vec<Token> = Vec::new();
-        let mut positions = MorphPositions::default();
-        // lindera's position of the last morpheme, and whether it is a word:
-        // a dictionary form follows its word at the same lindera position.
-        let mut last: Option<(usize, bool)> = None;
+        // (lindera's position, surface, range, dictionary form)
+        let mut morphemes: Vec<(usize, String, usize, usize, Option<String>)> = Vec::new();
         let mut stream = self.inner.token_stream(&norm.text);
         while stream.advance() {
             let t = stream.token();
-            if let Some((position, word)) = last
-                && position == t.position
-            {
-                if let (true, Some(surface)) = (word, tokens.last()) {
-                    let token = Token {
-                        text: t.text.clone(),
-                        ..surface.clone()
-                    };
-                    tokens.push(token);
-                }
-                continue;
+            match morphemes.last_mut() {
+                Some(last) if last.0 == t.position => last.4 = Some(t.text.clone()),
+                _ => morphemes.push((t.position, t.text.clone(), t.offset_from, t.offset_to, None)),
             }
-            let word = positions.place(
-                &norm.text,
-                &t.text,
-                t.offset_from,
-                t.offset_to,
-                |position, start, end| {
-                    let (offset_from, offset_to) = norm.original_range(start, end);
-                    tokens.push(Token {
-                        offset_from,
-                        offset_to,
-                        position,
-                        text: norm.text[start..end].to_string(),
-                        position_length: 1,
-                    });
-                },
-            );
-            last = Some((t.position, word.is_some()));
         }
-        tokens
+        tokens_from_morphemes(
+            norm,
+            morphemes.iter().map(|(_, surface, from, to, base)| {
+                (surface.as_str(), *from, *to, base.as_deref())
+            }),
+        )
     }
 }
 
