@@ -22,13 +22,24 @@ pub fn refuse(config: &Config, req: &ServiceRequest) -> Option<ApiError> {
         .get(header::HOST)
         .map(|h| h.to_str().unwrap_or("\u{fffd}").to_string())
         .or_else(|| req.uri().authority().map(|a| a.to_string()));
-    if let Some(host) = host
-        && !config.host_allowed(&host)
-    {
-        return Some(ApiError::new(
-            ErrorCode::InvalidHost,
-            format!("host {host:?} is not served here (server.allowed_hosts)"),
-        ));
+    let listed = &config.server.allowed_hosts;
+    match host {
+        Some(host) if !config.host_allowed(&host) => {
+            return Some(ApiError::new(
+                ErrorCode::InvalidHost,
+                format!("host {host:?} is not served here (server.allowed_hosts)"),
+            ));
+        }
+        // An HTTP/1.0 request may name no host: with hosts listed, it is
+        // not one of them.
+        None if !listed.is_empty() && !listed.iter().any(|h| h == "*") => {
+            return Some(ApiError::new(
+                ErrorCode::InvalidHost,
+                "the request names no host (no Host header); this server answers only \
+                 server.allowed_hosts",
+            ));
+        }
+        _ => {}
     }
     let len = req.path().len() + req.query_string().len();
     if len > MAX_URI_BYTES {
@@ -156,4 +167,34 @@ where
     }
     record(&res, started);
     Ok(res)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn listed_hosts_refuse_a_request_that_names_none() {
+        let mut config = Config::default();
+        let bare = || {
+            actix_web::test::TestRequest::get()
+                .uri("/stats")
+                .to_srv_request()
+        };
+        let named = |host: &str| {
+            actix_web::test::TestRequest::get()
+                .uri("/stats")
+                .insert_header((header::HOST, host))
+                .to_srv_request()
+        };
+        // Not listed: the loopback names and the bound address, or no host.
+        assert!(refuse(&config, &bare()).is_none());
+        config.server.allowed_hosts = vec!["foo.example".into()];
+        let refused = refuse(&config, &bare()).expect("no host is not foo.example");
+        assert_eq!(refused.code, ErrorCode::InvalidHost);
+        assert!(refuse(&config, &named("foo.example")).is_none());
+        assert!(refuse(&config, &named("evil.example")).is_some());
+        config.server.allowed_hosts = vec!["*".into()];
+        assert!(refuse(&config, &bare()).is_none());
+    }
 }
