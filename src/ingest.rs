@@ -359,13 +359,14 @@ pub fn ingest_files(
         limits,
         progress,
         report,
-        &mut |_, _| {},
+        &mut |_, _, _| true,
     )
 }
 
-/// [`ingest_files`], telling `seen(file, id)` of every article taken from a
-/// file (added, updated or unchanged): the watcher knows which files hold
-/// which articles.
+/// [`ingest_files`], asking `keep(file, article, report)` of every article
+/// taken from a file whether to write it (a `false` may record why in the
+/// report): the watcher notes which files hold which articles, and leaves
+/// alone the ones a file holds as it did before.
 pub fn ingest_files_noting(
     store: &Store,
     writer: &mut Writer,
@@ -373,7 +374,7 @@ pub fn ingest_files_noting(
     limits: &LimitsConfig,
     progress: &dyn Progress,
     report: &mut IngestReport,
-    seen: &mut dyn FnMut(&str, &str),
+    keep: &mut dyn FnMut(&str, &Article, &mut IngestReport) -> bool,
 ) -> Result<()> {
     let mut last_commit = std::time::Instant::now();
     read_files(
@@ -383,10 +384,11 @@ pub fn ingest_files_noting(
         progress,
         report,
         |file, batch, report| {
-            for s in &batch {
-                seen(file, &s.article.id);
-            }
-            let articles = batch.into_iter().map(|s| s.article).collect();
+            let articles: Vec<Article> = batch
+                .into_iter()
+                .map(|s| s.article)
+                .filter(|a| keep(file, a, report))
+                .collect();
             for outcome in writer.upsert_many(store, articles, Some(file))? {
                 report.count(outcome);
             }

@@ -56,7 +56,13 @@ pub struct Changes {
 #[derive(Debug, Default)]
 pub struct Watched {
     snapshot: Snapshot,
-    ids_of: HashMap<String, Vec<String>>,
+    /// The articles each file read holds: id, and a hash of the article as
+    /// the file has it (a line the file still holds as it was is not
+    /// written again: an API edit since stays).
+    ids_of: HashMap<String, Vec<(String, u64)>>,
+    /// The `.txt` file each text article's id was read from: a second
+    /// file of the same name elsewhere is rejected, as `kiji ingest` does.
+    text_owner: HashMap<String, String>,
     /// How many files hold each article.
     holders: HashMap<u64, u32>,
     /// Whether the folder has been scanned once (the first scan also
@@ -64,6 +70,17 @@ pub struct Watched {
     scanned: bool,
     /// The files as the last run's watcher left them (first scan only).
     previous: Snapshot,
+}
+
+/// Whether `file` is a text file (its article's id may be its name).
+fn is_text(file: &str) -> bool {
+    Format::from_path(Path::new(file)) == Ok(Format::PlainText)
+}
+
+/// A hash of an article as a file has it.
+fn version(a: &crate::article::Article) -> u64 {
+    let hash = a.content_hash();
+    u64::from_str_radix(&hash[..16], 16).unwrap_or(0)
 }
 
 /// The file in an index folder that keeps what the watcher has read.
@@ -118,18 +135,33 @@ impl Watched {
         }
     }
 
-    /// Records that `file` now holds exactly `ids`.
-    fn hold(&mut self, file: &str, ids: Vec<String>) {
+    /// Records that `file` now holds exactly `ids` (with their hashes).
+    fn hold(&mut self, file: &str, ids: Vec<(String, u64)>) {
         self.release(file);
-        for id in &ids {
+        let text = is_text(file);
+        for (id, _) in &ids {
             *self.holders.entry(id_hash(id)).or_default() += 1;
+            if text {
+                self.text_owner
+                    .entry(id.clone())
+                    .or_insert_with(|| file.to_string());
+            }
         }
         self.ids_of.insert(file.to_string(), ids);
     }
 
-    /// Forgets what `file` held, and returns it.
+    /// Forgets what `file` held, and returns the ids.
     fn release(&mut self, file: &str) -> Vec<String> {
-        let ids = self.ids_of.remove(file).unwrap_or_default();
+        let ids: Vec<String> = self
+            .ids_of
+            .remove(file)
+            .unwrap_or_default()
+            .into_iter()
+            .map(|(id, _)| id)
+            .collect();
+        if is_text(file) {
+            self.text_owner.retain(|_, owner| owner != file);
+        }
         for id in &ids {
             let h = id_hash(id);
             if let Some(n) = self.holders.get_mut(&h) {
@@ -172,7 +204,7 @@ pub fn apply_changes(
             .filter(|(p, meta)| previous.get(*p) == Some(meta))
             .map(|(p, _)| p.clone())
             .collect();
-        let mut seen: HashMap<String, Vec<String>> = HashMap::new();
+        let mut seen: HashMap<String, Vec<(String, u64)>> = HashMap::new();
         ingest::read_files(
             &unchanged,
             limits,
@@ -180,7 +212,10 @@ pub fn apply_changes(
             &Quiet,
             &mut IngestReport::default(),
             |file, batch, _| {
-                let ids = batch.into_iter().map(|s| s.article.id);
+                let ids = batch.into_iter().map(|s| {
+                    let v = version(&s.article);
+                    (s.article.id, v)
+                });
                 seen.entry(file.to_string()).or_default().extend(ids);
                 Ok(())
             },
@@ -235,7 +270,8 @@ pub fn apply_changes(
     }
     let mut w = writer.lock().unwrap_or_else(|p| p.into_inner());
     if !changed.is_empty() {
-        let mut seen: HashMap<String, Vec<String>> = HashMap::new();
+        let mut seen: HashMap<String, Vec<(String, u64)>> = HashMap::new();
+        let (held, owners) = (&watched.ids_of, &watched.text_owner);
         ingest::ingest_files_noting(
             store,
             &mut w,
@@ -243,10 +279,30 @@ pub fn apply_changes(
             limits,
             &Quiet,
             &mut changes.report,
-            &mut |file, id| {
+            &mut |file, a, report| {
+                if is_text(file)
+                    && let Some(other) = owners.get(&a.id).filter(|o| *o != file)
+                {
+                    let e = crate::article::ArticleError::IdTaken {
+                        id: a.id.clone(),
+                        other: other.clone(),
+                    };
+                    report.reject(file, None, &e);
+                    return false;
+                }
+                let v = version(a);
                 seen.entry(file.to_string())
                     .or_default()
-                    .push(id.to_string())
+                    .push((a.id.clone(), v));
+                // As the file held it when last read: what the index has
+                // (an API edit since) stays.
+                let as_before = held
+                    .get(file)
+                    .is_some_and(|ids| ids.iter().any(|(id, h)| *id == a.id && *h == v));
+                if as_before {
+                    report.unchanged += 1;
+                }
+                !as_before
             },
         )?;
         // A file that cannot be opened (permissions) is not recorded: the

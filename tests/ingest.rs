@@ -670,10 +670,50 @@ fn the_watcher_deletes_only_what_no_file_holds() {
     assert_eq!(poll(&mut resumed), 0);
     assert_eq!(store.get("x5").unwrap().unwrap().article.title, "API版");
     assert!(live("x7"));
-    // what the unchanged file holds is still known: removing it deletes x5
+    // A file touched, or changed in another line, is read again; the
+    // lines it holds as before do not overwrite the API's edit.
+    write("e.jsonl", &["x5"]);
+    assert_eq!(poll(&mut resumed), 0);
+    assert_eq!(store.get("x5").unwrap().unwrap().article.title, "API版");
+    write("e.jsonl", &["x5", "x8"]);
+    assert_eq!(poll(&mut resumed), 0);
+    assert_eq!(store.get("x5").unwrap().unwrap().article.title, "API版");
+    assert!(live("x8"));
+    // what the file holds is still known: removing it deletes x5 and x8
     std::fs::remove_file(corpus.join("e.jsonl")).unwrap();
-    assert_eq!(poll(&mut resumed), 1);
+    assert_eq!(poll(&mut resumed), 2);
     assert!(!live("x5"));
+    // Two text files of one name: the second is rejected, as by `kiji ingest`.
+    for (folder, title) in [("p", "見出しP"), ("q", "見出しQ")] {
+        std::fs::create_dir_all(corpus.join(folder)).unwrap();
+        let path = corpus.join(folder).join("same.txt");
+        std::fs::write(&path, format!("{title}\n\n2024/12/01\n\n{title}の本文。\n")).unwrap();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(5);
+        std::fs::File::options()
+            .write(true)
+            .open(&path)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+        let changes = kiji::watch::apply_changes(
+            &store,
+            &writer,
+            &corpus,
+            &mut resumed,
+            true,
+            &Default::default(),
+        )
+        .unwrap();
+        if folder == "q" {
+            assert_eq!(
+                changes.report.rejected.len(),
+                1,
+                "{:?}",
+                changes.report.rejected
+            );
+        }
+    }
+    assert_eq!(store.get("same").unwrap().unwrap().article.title, "見出しP");
 }
 
 /// The CLI's answers to a second review: a command that reads an index

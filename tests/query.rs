@@ -203,4 +203,7 @@ fn symbols_in_numbers_and_spaces_in_phrases_match_as_written() {
     assert_eq!(ids(&e, "2-1"), ["s10"]);
     assert_eq!(ids(&e, "\"2008 北京\""), ["s7", "s9"]);
     assert_eq!(ids(&e, "\"2008北京\""), ["s7", "s9"]);
+    // op=or: such a word matches whole, never by its digits
+    assert_eq!(found(&e, "7.4", &[("op", "or")]), ["s1"]);
+    assert_eq!(found(&e, "1,000人 5%", &[("op", "or")]), ["s3", "s5"]);
 }

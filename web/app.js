@@ -471,7 +471,7 @@
           b.type = 'button';
           b.dataset.entity = value;
           b.dataset.type = type;
-          const active = state.entities.includes(value);
+          const active = isFiltered(value, type);
           b.classList.toggle('active', active);
           b.setAttribute('aria-pressed', String(active));
           b.title = active ? `「${value}」の絞り込みを外す` : `「${value}」で絞り込む`;
@@ -561,8 +561,15 @@
     runAll();
   }
 
+  /** Whether `name` of `type` is filtered for (an untyped filter covers every type). */
+  function isFiltered(name, type) {
+    return state.entities.includes(name) && (!state.typed.has(name) || state.typed.get(name) === type);
+  }
+
+  /** A facet click: off when that very filter is on; else on, with its type
+   * (a filter on the same name of another type takes this type). */
   function toggleEntity(name, type) {
-    if (state.entities.includes(name)) removeEntity(name);
+    if (isFiltered(name, type)) removeEntity(name);
     else addEntity(name, type);
   }
 

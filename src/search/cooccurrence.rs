@@ -121,9 +121,11 @@ impl super::Engine {
 
 impl EntityRef {
     /// The entity a `/cooccurrence` asks about: its gazetteer entry's name
-    /// and type, else the name as given and the type asked for, else the
-    /// type its articles (`joint`) mention it under most. Every backend
-    /// builds it here.
+    /// (else the name as given) and the type asked for; with none asked,
+    /// the one type its articles (`joint`) mention it under (none when they
+    /// mention it under several, which the counts then all hold: 川崎 the
+    /// team and the city), else its gazetteer entry's. Every backend builds
+    /// it here.
     pub fn of(
         gazetteer: &crate::analysis::gazetteer::Gazetteer,
         entity: &str,
@@ -134,17 +136,19 @@ impl EntityRef {
         let canonical = entry
             .map(|e| e.canonical.clone())
             .unwrap_or_else(|| entity.trim().to_string());
-        let mentioned = || {
-            EntityType::ALL
-                .into_iter()
-                .filter_map(|k| {
-                    let n = *joint.get(k.as_str())?.get(&canonical)?;
-                    Some((n, k))
-                })
-                .max_by_key(|&(n, _)| n)
-                .map(|(_, k)| k)
-        };
-        let kind = kind.or(entry.map(|e| e.kind)).or_else(mentioned);
+        let mentioned: Vec<EntityType> = EntityType::ALL
+            .into_iter()
+            .filter(|k| {
+                joint
+                    .get(k.as_str())
+                    .is_some_and(|v| v.contains_key(&canonical))
+            })
+            .collect();
+        let kind = kind.or(match mentioned.as_slice() {
+            [one] => Some(*one),
+            [] => entry.map(|e| e.kind),
+            _ => None,
+        });
         EntityRef { canonical, kind }
     }
 }

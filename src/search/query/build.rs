@@ -296,15 +296,21 @@ impl QueryBuilder<'_> {
                 Some(b) => vec![b.as_str()],
                 None => surfaces.clone().collect(),
             };
+            // The words of a number or Latin word joined by symbols (`7.4`,
+            // `1,000人`) rank it, but are no way to match alone with `op=or`
+            // (`7` would find `7月4日`): they go with the ranking-only clauses.
+            let joined = u.terms.iter().any(|(_, t)| !is_indexable(t));
             for w in ranked {
                 if seen_words.contains(&(w, scope)) {
                     continue;
                 }
                 seen_words.push((w, scope));
-                words.push((
-                    Occur::Should,
-                    Box::new(Bm25fQuery::new(w, word_fields.clone())),
-                ));
+                let clause: Box<dyn Query> = Box::new(Bm25fQuery::new(w, word_fields.clone()));
+                if joined {
+                    bigrams.push((Occur::Should, clause));
+                } else {
+                    words.push((Occur::Should, clause));
+                }
             }
             if rank.bigram <= 0.0 {
                 continue;
