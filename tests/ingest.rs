@@ -597,21 +597,23 @@ fn the_watcher_deletes_only_what_no_file_holds() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = dir.path().join("corpus");
     std::fs::create_dir_all(corpus.join("archive")).unwrap();
+    // A file written with a time older than the watcher's second of settling.
+    let settled = |path: &std::path::Path, text: &str| {
+        std::fs::write(path, text).unwrap();
+        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(5);
+        std::fs::File::options()
+            .write(true)
+            .open(path)
+            .unwrap()
+            .set_modified(old)
+            .unwrap();
+    };
     let write = |name: &str, ids: &[&str]| {
         let lines: String = ids
             .iter()
             .map(|id| format!("{{\"id\":\"{id}\",\"title\":\"{id}\",\"body\":\"{id}の本文。\"}}\n"))
             .collect();
-        let path = corpus.join(name);
-        std::fs::write(&path, lines).unwrap();
-        // older than the watcher's second of settling
-        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(5);
-        std::fs::File::options()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
+        settled(&corpus.join(name), &lines);
     };
     let store = std::sync::Arc::new(
         kiji::index::Store::open(&dir.path().join("index"), crate::common::analyzer()).unwrap(),
@@ -687,14 +689,10 @@ fn the_watcher_deletes_only_what_no_file_holds() {
     for (folder, title) in [("p", "見出しP"), ("q", "見出しQ")] {
         std::fs::create_dir_all(corpus.join(folder)).unwrap();
         let path = corpus.join(folder).join("same.txt");
-        std::fs::write(&path, format!("{title}\n\n2024/12/01\n\n{title}の本文。\n")).unwrap();
-        let old = std::time::SystemTime::now() - std::time::Duration::from_secs(5);
-        std::fs::File::options()
-            .write(true)
-            .open(&path)
-            .unwrap()
-            .set_modified(old)
-            .unwrap();
+        settled(
+            &path,
+            &format!("{title}\n\n2024/12/01\n\n{title}の本文。\n"),
+        );
         let changes = kiji::watch::apply_changes(
             &store,
             &writer,
