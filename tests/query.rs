@@ -203,6 +203,19 @@ fn symbols_in_numbers_and_spaces_in_phrases_match_as_written() {
     assert_eq!(ids(&e, "2-1"), ["s10"]);
     assert_eq!(ids(&e, "\"2008 北京\""), ["s7", "s9"]);
     assert_eq!(ids(&e, "\"2008北京\""), ["s7", "s9"]);
+    // No match as the end of a longer word joined by an ASCII symbol; `、`
+    // and `・` separate words.
+    let t2 = index_of(&[
+        ("c1", "率", "成長率は72.5%だった。"),
+        ("c2", "額", "売上は1,200億円に上った。"),
+        ("c3", "日程", "15・16日に開かれ、100m、200mに出た。"),
+    ]);
+    let e2 = t2.engine();
+    assert!(ids(&e2, "5%").is_empty());
+    assert_eq!(ids(&e2, "72.5%"), ["c1"]);
+    assert_eq!(ids(&e2, "200"), ["c3"]);
+    assert_eq!(ids(&e2, "1,200億円"), ["c2"]);
+    assert_eq!(ids(&e2, "16日"), ["c3"]);
     // op=or: such a word matches whole, never by its digits
     assert_eq!(found(&e, "7.4", &[("op", "or")]), ["s1"]);
     assert_eq!(found(&e, "1,000人 5%", &[("op", "or")]), ["s3", "s5"]);

@@ -61,7 +61,7 @@ pub fn is_indexable(text: &str) -> bool {
 }
 
 /// Whether the one-character symbol at `text[from..to]` (normalised text)
-/// is a word of both views in its own right: a symbol inside a run of
+/// is a word of both views in its own right: an ASCII symbol inside a run of
 /// Latin letters or digits (`7.4`, `1,000`, `3:00`, `utc+9`, `2-1`,
 /// `j-cast`) or a percent sign after a digit (`5%`). Any other symbol is
 /// only a gap a phrase does not cross; so was this one, which made `7.4`
@@ -71,13 +71,47 @@ pub fn is_word_symbol(text: &str, from: usize, to: usize) -> bool {
     let (Some(c), None) = (chars.next(), chars.next()) else {
         return false;
     };
-    if class(c) != Class::Other || c.is_whitespace() {
+    // ASCII punctuation only (full-width forms are ASCII once normalised):
+    // `、`, `・` and `〜` separate words (`100m、200m`, `15・16日`, `40〜45%`).
+    if !c.is_ascii_punctuation() {
         return false;
     }
     let before = text[..from].chars().next_back().map(class);
     let after = text[to..].chars().next().map(class);
     let word = |k: Option<Class>| matches!(k, Some(Class::Letters | Class::Digits));
     (word(before) && word(after)) || (c == '%' && before == Some(Class::Digits))
+}
+
+/// What a number that goes on a word before it across a symbol (the `200`
+/// of `1,200`, the `5` of `72.5`, the `15` of `F-15`) is indexed under,
+/// after this mark: `200` typed alone does not find `1,200`, nor `5%`
+/// `72.5%`, while `1,200` (its words in a row) does. A Latin word is not
+/// marked: `NHK` finds `BS-NHK` and `www.nhk.or.jp`.
+pub const CONTINUED: char = '·';
+
+/// Whether the number starting at byte `at` of normalised `text` goes on a
+/// word before it across one ASCII symbol (`1,200` at `200`).
+pub fn continues_word(text: &str, at: usize) -> bool {
+    let word =
+        |c: Option<char>| c.is_some_and(|c| matches!(class(c), Class::Letters | Class::Digits));
+    let mut before = text[..at].chars().rev();
+    let symbol = before.next();
+    text[at..]
+        .chars()
+        .next()
+        .is_some_and(|c| class(c) == Class::Digits)
+        && symbol.is_some_and(|c| c.is_ascii_punctuation())
+        && word(before.next())
+}
+
+/// The term of the word at `text[from..to]`: its text, after [`CONTINUED`]
+/// where it goes on a word before it.
+pub fn word_term(text: &str, from: usize, to: usize) -> String {
+    if continues_word(text, from) {
+        format!("{CONTINUED}{}", &text[from..to])
+    } else {
+        text[from..to].to_string()
+    }
 }
 
 /// Positions of the `ja` view, morpheme by morpheme: a word takes the next
@@ -367,7 +401,7 @@ pub fn tokens_from_morphemes<'a>(
                 offset_from,
                 offset_to,
                 position,
-                text: norm.text[start..end].to_string(),
+                text: word_term(&norm.text, start, end),
                 position_length: 1,
             });
         });
@@ -517,7 +551,7 @@ impl BigramTokenizer {
                 offset_from,
                 offset_to,
                 position,
-                text: text[from..to].to_string(),
+                text: word_term(text, from, to),
                 position_length: 1,
             });
         });
@@ -543,6 +577,9 @@ impl TokenStream for BigramTokenStream {
         self.next += 1;
         let (from, to) = (from as usize, to as usize);
         self.token.text.clear();
+        if continues_word(&self.text, from) {
+            self.token.text.push(CONTINUED);
+        }
         self.token.text.push_str(&self.text[from..to]);
         self.token.offset_from = from;
         self.token.offset_to = to;
@@ -666,9 +703,10 @@ mod tests {
 
     #[test]
     fn symbols_in_words_are_tokens_and_others_are_gaps() {
+        // The word after the symbol goes on the one before: marked.
         assert_eq!(
             bigrams("7.4"),
-            vec![("7".into(), 0), (".".into(), 1), ("4".into(), 2)]
+            vec![("7".into(), 0), (".".into(), 1), ("·4".into(), 2)]
         );
         // `%` after a digit, in a run of symbols too; `、` and `(` are gaps.
         assert_eq!(
@@ -677,13 +715,24 @@ mod tests {
         );
         assert_eq!(
             bigrams("utc+9"),
-            vec![("utc".into(), 0), ("+".into(), 1), ("9".into(), 2)]
+            vec![("utc".into(), 0), ("+".into(), 1), ("·9".into(), 2)]
         );
-        // Not inside a word: a gap.
+        // Not inside a word, or not ASCII: a gap.
         assert_eq!(bigrams("a. b"), vec![("a".into(), 0), ("b".into(), 2)]);
+        assert_eq!(
+            bigrams("100m、200m"),
+            vec![
+                ("100".into(), 0),
+                ("m".into(), 1),
+                ("200".into(), 3),
+                ("m".into(), 4)
+            ]
+        );
         assert!(!is_word_symbol("7.", 1, 2));
         assert!(!is_word_symbol("北.京", 3, 4));
         assert!(is_word_symbol("1,000", 1, 2));
+        assert!(!is_word_symbol("15・16", 2, 5));
+        assert!(continues_word("1,200", 2) && !continues_word("1,200", 0));
     }
 
     #[test]

@@ -22,7 +22,7 @@ use utoipa::ToSchema;
 
 use crate::analysis::normalize::Normalized;
 use crate::analysis::sentences::sentences;
-use crate::analysis::tokenizer::same_word_class;
+use crate::analysis::tokenizer::{continues_word, same_word_class};
 
 /// How snippets are cut and marked.
 #[derive(Debug, Clone)]
@@ -85,11 +85,14 @@ pub fn find_matches(norm: &Normalized, terms: &[(usize, String)]) -> Vec<Mark> {
             let Some(end) = rest_at(text, at + head.len(), &parts[1..]) else {
                 continue;
             };
-            // Latin and digit runs match whole (as the bigram view indexes them).
+            // Latin and digit runs match whole (as the bigram view indexes
+            // them), and a word that goes on another across a symbol (the
+            // `5` of `72.5`) is no start of a match.
             let before = text[..at].chars().next_back();
             let after = text[end..].chars().next();
             if before.is_some_and(|c| same_word_class(c, first))
                 || after.is_some_and(|c| same_word_class(c, last))
+                || continues_word(text, at)
             {
                 continue;
             }

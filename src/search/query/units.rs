@@ -22,7 +22,7 @@
 use crate::analysis::Analyzer;
 use crate::analysis::entities::Morpheme;
 use crate::analysis::normalize::{Normalized, normalize};
-use crate::analysis::tokenizer::{MorphPositions, is_indexable, is_word_symbol};
+use crate::analysis::tokenizer::{MorphPositions, is_indexable, is_word_symbol, word_term};
 
 /// One content unit of a clause.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -46,7 +46,7 @@ impl Unit {
             text: norm.text[ms[from].start..ms[to - 1].end].to_string(),
             terms: ms[from..to].iter().fold(Vec::new(), |mut terms, m| {
                 positions.place(&norm.text, m.surface, m.start, m.end, |p, start, end| {
-                    terms.push((p, norm.text[start..end].to_string()))
+                    terms.push((p, word_term(&norm.text, start, end)))
                 });
                 terms
             }),
