@@ -192,12 +192,17 @@ pub struct Sourced {
 /// limit per file (per line for JSON Lines, which is streamed), parsing,
 /// [`check_article`]; rejections go to `report`. The articles are handed to
 /// `sink` in batches of up to `batch` with the file they came from.
+/// `text_ids` holds the ids of the text files read so far with their files
+/// (the watcher keeps it between scans): two files named alike in different
+/// folders (a/article.txt, b/article.txt) would replace each other's
+/// article at every run, so the later one is rejected.
 pub fn read_files(
     files: &[PathBuf],
     limits: &LimitsConfig,
     batch_size: usize,
     progress: &dyn Progress,
     report: &mut IngestReport,
+    text_ids: &mut std::collections::HashMap<String, String>,
     mut sink: impl FnMut(&str, Vec<Sourced>, &mut IngestReport) -> Result<()>,
 ) -> Result<()> {
     let max = limits.article_bytes;
@@ -206,10 +211,6 @@ pub fn read_files(
         .map(|f| f.metadata().map(|m| m.len()).unwrap_or(0))
         .collect();
     progress.start(sizes.iter().sum());
-    // The ids of the text files read so far, with their files: two files
-    // named alike in different folders (a/article.txt, b/article.txt) would
-    // replace each other's article, at every run again.
-    let mut text_ids: std::collections::HashMap<String, String> = Default::default();
     for (file, &size) in files.iter().zip(&sizes) {
         progress.file(file);
         report.files += 1;
@@ -359,14 +360,24 @@ pub fn ingest_files(
         limits,
         progress,
         report,
-        &mut |_, _, _| true,
+        Noting {
+            text_ids: &mut Default::default(),
+            keep: &mut |_, _, _| true,
+        },
     )
 }
 
-/// [`ingest_files`], asking `keep(file, article, report)` of every article
-/// taken from a file whether to write it (a `false` may record why in the
-/// report): the watcher notes which files hold which articles, and leaves
-/// alone the ones a file holds as it did before.
+/// What [`ingest_files_noting`] keeps between calls and asks of each
+/// article: the text ids of [`read_files`], and `keep(file, article,
+/// report)`, whether to write it (a `false` may record why in the report).
+pub struct Noting<'a> {
+    pub text_ids: &'a mut std::collections::HashMap<String, String>,
+    pub keep: &'a mut dyn FnMut(&str, &Article, &mut IngestReport) -> bool,
+}
+
+/// [`ingest_files`], as [`Noting`] says: the watcher keeps the text ids
+/// between scans, notes which files hold which articles, and leaves alone
+/// the ones a file holds as it did before.
 pub fn ingest_files_noting(
     store: &Store,
     writer: &mut Writer,
@@ -374,8 +385,9 @@ pub fn ingest_files_noting(
     limits: &LimitsConfig,
     progress: &dyn Progress,
     report: &mut IngestReport,
-    keep: &mut dyn FnMut(&str, &Article, &mut IngestReport) -> bool,
+    noting: Noting<'_>,
 ) -> Result<()> {
+    let Noting { text_ids, keep } = noting;
     let mut last_commit = std::time::Instant::now();
     read_files(
         files,
@@ -383,6 +395,7 @@ pub fn ingest_files_noting(
         BATCH,
         progress,
         report,
+        text_ids,
         |file, batch, report| {
             let articles: Vec<Article> = batch
                 .into_iter()

@@ -823,6 +823,7 @@ mod kiji_cli {
             500,
             &ingest::Quiet,
             &mut report,
+            &mut Default::default(),
             |file, batch, report| {
                 // A batch goes in requests of at most `limits.body_bytes`
                 // (the server's limit, when the two share a configuration);

@@ -60,8 +60,9 @@ pub struct Watched {
     /// the file has it (a line the file still holds as it was is not
     /// written again: an API edit since stays).
     ids_of: HashMap<String, Vec<(String, u64)>>,
-    /// The `.txt` file each text article's id was read from: a second
-    /// file of the same name elsewhere is rejected, as `kiji ingest` does.
+    /// The `.txt` file each text article's id was read from, for
+    /// [`ingest::read_files`] across scans: a second file of the same name
+    /// elsewhere is rejected, as `kiji ingest` does.
     text_owner: HashMap<String, String>,
     /// How many files hold each article.
     holders: HashMap<u64, u32>,
@@ -211,6 +212,7 @@ pub fn apply_changes(
             256,
             &Quiet,
             &mut IngestReport::default(),
+            &mut watched.text_owner,
             |file, batch, _| {
                 let ids = batch.into_iter().map(|s| {
                     let v = version(&s.article);
@@ -271,7 +273,7 @@ pub fn apply_changes(
     let mut w = writer.lock().unwrap_or_else(|p| p.into_inner());
     if !changed.is_empty() {
         let mut seen: HashMap<String, Vec<(String, u64)>> = HashMap::new();
-        let (held, owners) = (&watched.ids_of, &watched.text_owner);
+        let held = &watched.ids_of;
         ingest::ingest_files_noting(
             store,
             &mut w,
@@ -279,30 +281,23 @@ pub fn apply_changes(
             limits,
             &Quiet,
             &mut changes.report,
-            &mut |file, a, report| {
-                if is_text(file)
-                    && let Some(other) = owners.get(&a.id).filter(|o| *o != file)
-                {
-                    let e = crate::article::ArticleError::IdTaken {
-                        id: a.id.clone(),
-                        other: other.clone(),
-                    };
-                    report.reject(file, None, &e);
-                    return false;
-                }
-                let v = version(a);
-                seen.entry(file.to_string())
-                    .or_default()
-                    .push((a.id.clone(), v));
-                // As the file held it when last read: what the index has
-                // (an API edit since) stays.
-                let as_before = held
-                    .get(file)
-                    .is_some_and(|ids| ids.iter().any(|(id, h)| *id == a.id && *h == v));
-                if as_before {
-                    report.unchanged += 1;
-                }
-                !as_before
+            ingest::Noting {
+                text_ids: &mut watched.text_owner,
+                keep: &mut |file, a, report| {
+                    let v = version(a);
+                    seen.entry(file.to_string())
+                        .or_default()
+                        .push((a.id.clone(), v));
+                    // As the file held it when last read: what the index has
+                    // (an API edit since) stays.
+                    let as_before = held
+                        .get(file)
+                        .is_some_and(|ids| ids.iter().any(|(id, h)| *id == a.id && *h == v));
+                    if as_before {
+                        report.unchanged += 1;
+                    }
+                    !as_before
+                },
             },
         )?;
         // A file that cannot be opened (permissions) is not recorded: the
