@@ -181,6 +181,35 @@ fn rochou_yields_russia_and_north_korea_inside_it() {
     );
 }
 
+/// 中ロ is China and Russia wherever it stands (IPADIC tags its ロ an
+/// organisation: 中ロ首脳会談 gave an organisation ロ and no Russia), and a
+/// name's tail (ダニーロ) is no organisation ロ.
+#[test]
+fn china_russia_abbreviations_are_places_in_every_context() {
+    for text in [
+        "米欧と中ロの立場の違い",
+        "中ロ首脳会談が開かれた。",
+        "中ロ両国は合意した。",
+        "日ロ首脳会談",
+        "中ロ関係",
+    ] {
+        let a = analyzer().analyze(text);
+        let places = entities_of(&a, "place");
+        assert!(places.contains("ロシア"), "{text}: {:?}", a.entities);
+        assert!(
+            entities_of(&a, "organization").is_empty(),
+            "{text}: {:?}",
+            a.entities
+        );
+    }
+    let a = analyzer().analyze("ダニーロ選手が得点した。");
+    assert!(
+        !entities_of(&a, "organization").contains("ロ"),
+        "{:?}",
+        a.entities
+    );
+}
+
 #[test]
 fn rice_and_morning_are_not_places() {
     let a = analyzer().analyze("今朝、米を炊いた");

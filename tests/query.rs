@@ -219,4 +219,37 @@ fn symbols_in_numbers_and_spaces_in_phrases_match_as_written() {
     // op=or: such a word matches whole, never by its digits
     assert_eq!(found(&e, "7.4", &[("op", "or")]), ["s1"]);
     assert_eq!(found(&e, "1,000人 5%", &[("op", "or")]), ["s3", "s5"]);
+    // `~` is a range mark, as `〜` is: the number after it stands alone.
+    let t3 = index_of(&[
+        ("r1", "計画", "2025~30年の計画。"),
+        ("r2", "日程", "7月14～17日に開く。"),
+        ("r3", "計画", "2030年の計画。"),
+    ]);
+    let e3 = t3.engine();
+    assert_eq!(ids(&e3, "30年"), ["r1"]);
+    assert_eq!(ids(&e3, "17日"), ["r2"]);
+}
+
+/// A quoted phrase is matched whole with `op=or` too (its words, の among
+/// them, are no way to match alone), and a verb typed in an inflection
+/// whose stem is one kanji (見た, 出て) matches that verb, not every
+/// article holding the kanji (会見, 出身).
+#[test]
+fn phrases_and_one_kanji_verbs_match_what_they_say() {
+    let t = index_of(&[
+        ("p1", "首相", "日本の首相が訪米した。"),
+        ("p2", "会見", "記者会見で首相の日程が示された。"),
+        ("p3", "出身", "東京出身の選手が日本の代表に選ばれた。"),
+        ("p4", "映画", "昨日は映画を見た。家を出て駅に向かった。"),
+        ("p5", "映画", "映画を見る人が増えた。"),
+    ]);
+    let e = t.engine();
+    assert_eq!(found(&e, "\"日本の首相\"", &[("op", "or")]), ["p1"]);
+    assert_eq!(
+        found(&e, "\"日本の首相\" 会見", &[("op", "or")]),
+        ["p1", "p2"]
+    );
+    assert_eq!(ids(&e, "見た"), ["p4", "p5"]);
+    assert_eq!(ids(&e, "見る"), ["p4", "p5"]);
+    assert_eq!(ids(&e, "出て"), ["p4"]);
 }

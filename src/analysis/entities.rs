@@ -567,6 +567,12 @@ fn pos_match(text: &str, ms: &[Morpheme<'_>], i: usize) -> Option<(usize, Mentio
                 while j < ms.len() && ms[j].pos(2) == "組織" && adjacent(&ms[j - 1], &ms[j]) {
                     j += 1;
                 }
+                // IPADIC tags ロ as an organisation everywhere: in 中ロ it is
+                // Russia (the abbreviation rule's), in ダニーロ a name's
+                // tail. One character is no organisation's name.
+                if j == i + 1 && m.surface.chars().count() == 1 {
+                    return None;
+                }
                 return Some((
                     j,
                     mention(text, m.start, ms[j - 1].end, EntityType::Organization),

@@ -39,10 +39,11 @@ use tokenizer::{BigramTokenizer, MorphTokenizer, TokenMemo};
 /// the version of what the tokenizers emit: an index whose fields name
 /// another version does not open (its schema differs), and says to rebuild
 /// it with `kiji ingest --reanalyze`. Version 2: word symbols and
-/// position-less whitespace ([`tokenizer::MorphPositions`]).
-pub const MORPH: &str = "ja_v2";
+/// position-less whitespace ([`tokenizer::MorphPositions`]). Version 3: `~`
+/// separates words as `〜` does (`2025~30年` holds `30年`).
+pub const MORPH: &str = "ja_v3";
 /// Name of the bigram tokenizer registered with tantivy (versioned as [`MORPH`]).
-pub const BIGRAM: &str = "ja_bigram_v2";
+pub const BIGRAM: &str = "ja_bigram_v3";
 
 /// Which dictionary answered: reported by `/stats`, `/search` and `kiji analyze`.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]
@@ -120,10 +121,12 @@ impl CharIndex {
 }
 
 /// Gazetteer names stay as written there; names found by part of speech are
-/// shown as the article wrote them (NFKC, case kept), not lower-cased.
+/// shown as the article wrote them (NFKC, case kept), not lower-cased, with
+/// their spelling variants folded ([`variants::fold_spelling`]): 小澤 and
+/// 小沢 are one facet value, as they are one `person=` filter.
 fn display_canonical(m: &Mention, original: &str) -> String {
     if m.by_pos {
-        original.nfkc().collect::<String>().trim().to_string()
+        variants::fold_spelling(original.nfkc().collect::<String>().trim())
     } else {
         m.canonical.clone()
     }

@@ -72,8 +72,9 @@ pub fn is_word_symbol(text: &str, from: usize, to: usize) -> bool {
         return false;
     };
     // ASCII punctuation only (full-width forms are ASCII once normalised):
-    // `、`, `・` and `〜` separate words (`100m、200m`, `15・16日`, `40〜45%`).
-    if !c.is_ascii_punctuation() {
+    // `、`, `・` and `〜` separate words (`100m、200m`, `15・16日`, `40〜45%`),
+    // and so does `~`, the same range mark (`2025~30年`, `～` normalised).
+    if !joins_words(c) {
         return false;
     }
     let before = text[..from].chars().next_back().map(class);
@@ -100,8 +101,14 @@ pub fn continues_word(text: &str, at: usize) -> bool {
         .chars()
         .next()
         .is_some_and(|c| class(c) == Class::Digits)
-        && symbol.is_some_and(|c| c.is_ascii_punctuation())
+        && symbol.is_some_and(joins_words)
         && word(before.next())
+}
+
+/// The symbols that may join two words into one ([`is_word_symbol`]): ASCII
+/// punctuation but the range mark `~`.
+fn joins_words(c: char) -> bool {
+    c.is_ascii_punctuation() && c != '~'
 }
 
 /// The term of the word at `text[from..to]`: its text, after [`CONTINUED`]

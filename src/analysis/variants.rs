@@ -155,6 +155,23 @@ pub fn fold(text: &str) -> String {
 /// text before them (a word-final `ー` looks at it), `next_kana` says whether
 /// a katakana letter follows them.
 pub fn fold_into(out: &mut String, chars: &[char], next_kana: bool) {
+    fold_with(out, chars, Some(next_kana));
+}
+
+/// The spelling of a name as entity facets show it: NFKC text (case kept)
+/// folded by every rule above but the long-vowel one (小澤 → 小沢, 霞ヶ関 →
+/// 霞ケ関, ヴィクトリア → ビクトリア; ピーター keeps its `ー`). Two names
+/// with one entity key then show as one facet value, but for case and
+/// word-final `ー`.
+pub fn fold_spelling(text: &str) -> String {
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    fold_with(&mut out, &chars, None);
+    out
+}
+
+/// [`fold_into`], with `long_vowels: None` leaving every `ー` as it is.
+fn fold_with(out: &mut String, chars: &[char], long_vowels: Option<bool>) {
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i];
@@ -163,7 +180,9 @@ pub fn fold_into(out: &mut String, chars: &[char], next_kana: bool) {
             i += if takes { 2 } else { 1 };
             continue;
         }
-        if c == LONG_VOWEL {
+        if c == LONG_VOWEL
+            && let Some(next_kana) = long_vowels
+        {
             let end = (i..chars.len())
                 .find(|&k| chars[k] != LONG_VOWEL)
                 .unwrap_or(chars.len());
@@ -194,6 +213,26 @@ pub fn katakana_stem_before(text: &str) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn display_spellings_fold_all_but_long_vowels() {
+        for (written, shown) in [
+            ("小澤征爾", "小沢征爾"),
+            ("髙橋", "高橋"),
+            ("霞ヶ関", "霞ケ関"),
+            ("ヴィクトリア", "ビクトリア"),
+            ("ピーター・ドラッカー", "ピーター・ドラッカー"),
+            ("NASA", "NASA"),
+        ] {
+            assert_eq!(fold_spelling(written), shown, "{written}");
+            // One facet value for one key: what the key folds, the display
+            // folds too (but for `ー` and case).
+            assert_eq!(
+                fold(&fold_spelling(written).to_lowercase()),
+                fold(&written.to_lowercase())
+            );
+        }
+    }
 
     #[test]
     fn the_issue_pairs_fold_together() {

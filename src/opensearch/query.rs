@@ -24,7 +24,7 @@ use crate::analysis::gazetteer::EntityType;
 use crate::analysis::normalize::normalize;
 use crate::analysis::tokenizer::BigramTokenizer;
 use crate::article::tokyo;
-use crate::search::query::build::{Ranking, edge_pattern};
+use crate::search::query::build::{Ranking, edge_pattern, stem_alone};
 use crate::search::query::units::Unit;
 use crate::search::query::{Operator, QueryPlan, Scope};
 use crate::search::timeline::Interval;
@@ -122,6 +122,9 @@ impl Translator<'_> {
     /// (`crate::search::query`): a `span_near` of `span_multi` patterns.
     fn bigram(&self, field: &str, u: &Unit) -> Option<Value> {
         let norm = normalize(&u.text);
+        if stem_alone(u, &norm.text) {
+            return None;
+        }
         let tokens = BigramTokenizer::tokens_of(&norm);
         let bigram_field = format!("{field}.bigram");
         let texts: Vec<&str> = tokens.iter().map(|t| t.text.as_str()).collect();
@@ -160,11 +163,11 @@ impl Translator<'_> {
 
     /// The ranking clauses: the units' words over the scope's fields as one
     /// field (`cross_fields`), and their bigrams weighted by `bigram`.
-    fn ranking(&self, units: &[(&Unit, Scope)]) -> (Vec<Value>, Vec<Value>) {
+    fn ranking(&self, units: &[(&Unit, Scope, bool)]) -> (Vec<Value>, Vec<Value>) {
         let rank = self.ranking;
         let mut seen: Vec<(String, Scope, bool)> = Vec::new();
         let (mut words, mut bigrams) = (Vec::new(), Vec::new());
-        for &(u, scope) in units {
+        for &(u, scope, whole) in units {
             let weights: Vec<(&str, f32)> = match scope {
                 Scope::Any => vec![("title", rank.title), ("body", rank.body)],
                 Scope::Title => vec![("title", 1.0)],
@@ -179,9 +182,15 @@ impl Translator<'_> {
                     .iter()
                     .map(|(f, w)| weighted(&format!("{f}{suffix}"), *w))
                     .collect();
-                words.push(json!({ "multi_match": {
+                let clause = json!({ "multi_match": {
                     "query": text, "type": "cross_fields", "fields": fields, "operator": "or"
-                } }));
+                } });
+                // A quoted phrase's words rank only (they match it whole).
+                if whole {
+                    bigrams.push(clause);
+                } else {
+                    words.push(clause);
+                }
                 seen.push((text, scope, false));
             }
             if rank.bigram > 0.0 && !seen.contains(&(u.text.clone(), scope, true)) {
@@ -207,7 +216,7 @@ impl Translator<'_> {
         let several = plan.positive_units().nth(1).is_some();
         let mut items: Vec<Value> = Vec::new();
         let mut excluded: Vec<Value> = Vec::new();
-        let mut positive: Vec<(&Unit, Scope)> = Vec::new();
+        let mut positive: Vec<(&Unit, Scope, bool)> = Vec::new();
         for group in &plan.groups {
             let mut alternatives = Vec::new();
             for c in group {
@@ -216,10 +225,11 @@ impl Translator<'_> {
                     excluded.push(self.all_units(&c.units, scope));
                     continue;
                 }
-                positive.extend(c.units.iter().map(|u| (u, scope)));
+                let whole = c.clause.quoted;
+                positive.extend(c.units.iter().map(|u| (u, scope, whole)));
                 if group.len() == 1 {
                     for u in &c.units {
-                        if op == Operator::Or && several {
+                        if op == Operator::Or && several && !whole {
                             let subs: Vec<Value> = scope_fields(scope)
                                 .iter()
                                 .filter_map(|f| self.bigram(f, u))

@@ -170,7 +170,10 @@ impl QueryBuilder<'_> {
         let several = plan.positive_units().nth(1).is_some();
         let mut items: Vec<Box<dyn Query>> = Vec::new();
         let mut excluded: Clauses = Vec::new();
-        let mut positive: Vec<(&Unit, Scope)> = Vec::new();
+        // Each positive unit, its scope, and whether it must match whole
+        // (a quoted phrase: with `op=or` too, its words are no way to match
+        // on their own, or `"日本の首相"` would find every の).
+        let mut positive: Vec<(&Unit, Scope, bool)> = Vec::new();
         for group in &plan.groups {
             let mut alternatives: Clauses = Vec::new();
             for c in group {
@@ -179,10 +182,11 @@ impl QueryBuilder<'_> {
                     excluded.push((Occur::MustNot, self.all_units(&c.units, scope)?));
                     continue;
                 }
-                positive.extend(c.units.iter().map(|u| (u, scope)));
+                let whole = c.clause.quoted;
+                positive.extend(c.units.iter().map(|u| (u, scope, whole)));
                 if group.len() == 1 {
                     for u in &c.units {
-                        if op == Operator::Or && several {
+                        if op == Operator::Or && several && !whole {
                             // Its words match through the ranking clauses;
                             // what they miss is the unit as a substring.
                             items.extend(self.substring_query(u, scope)?);
@@ -219,7 +223,7 @@ impl QueryBuilder<'_> {
                 ranking: ranking.into_iter().map(|(_, q)| q).collect(),
             })
         };
-        let query = if let ([(unit, _)], 1) = (positive.as_slice(), matches.len())
+        let query = if let ([(unit, _, _)], 1) = (positive.as_slice(), matches.len())
             && self.ranking_matches_as(unit)
         {
             // One word alone: its ranking clauses match what it matches.
@@ -263,14 +267,14 @@ impl QueryBuilder<'_> {
 
     /// The ranking clauses: BM25F of each distinct word of the units, and
     /// (weighted by `bigram`) of each distinct character bigram of them.
-    fn ranking(&self, units: &[(&Unit, Scope)]) -> (Clauses, Clauses) {
+    fn ranking(&self, units: &[(&Unit, Scope, bool)]) -> (Clauses, Clauses) {
         let f = self.fields;
         let rank = self.ranking;
         let mut seen_words: Vec<(&str, Scope)> = Vec::new();
         let mut seen_bigrams: Vec<(String, Scope)> = Vec::new();
         let mut words: Clauses = Vec::new();
         let mut bigrams: Clauses = Vec::new();
-        for &(u, scope) in units {
+        for &(u, scope, whole) in units {
             let (word_fields, bigram_fields) = match scope {
                 Scope::Any => (
                     vec![
@@ -299,7 +303,8 @@ impl QueryBuilder<'_> {
             // The words of a number or Latin word joined by symbols (`7.4`,
             // `1,000人`) rank it, but are no way to match alone with `op=or`
             // (`7` would find `7月4日`): they go with the ranking-only clauses.
-            let joined = u.terms.iter().any(|(_, t)| !is_indexable(t));
+            // Nor are the words of a quoted phrase.
+            let joined = whole || u.terms.iter().any(|(_, t)| !is_indexable(t));
             for w in ranked {
                 if seen_words.contains(&(w, scope)) {
                     continue;
@@ -399,12 +404,14 @@ impl QueryBuilder<'_> {
                     )),
                 ));
             }
-            let bigram_terms: Vec<(usize, String)> = bigrams
-                .iter()
-                .map(|t| (t.position, t.text.clone()))
-                .collect();
-            if let Some(q) = bigram_query(bigram_field, &bigram_terms)? {
-                should.push((Occur::Should, q));
+            if !stem_alone(u, &norm.text) {
+                let bigram_terms: Vec<(usize, String)> = bigrams
+                    .iter()
+                    .map(|t| (t.position, t.text.clone()))
+                    .collect();
+                if let Some(q) = bigram_query(bigram_field, &bigram_terms)? {
+                    should.push((Occur::Should, q));
+                }
             }
         }
         if should.is_empty() {
@@ -421,7 +428,11 @@ impl QueryBuilder<'_> {
     /// The unit as an exact substring (its bigram phrase), for `op=or`
     /// (its words match through the ranking clauses).
     fn substring_query(&self, u: &Unit, scope: Scope) -> Result<Option<Box<dyn Query>>> {
-        let terms: Vec<(usize, String)> = BigramTokenizer::tokens_of(&normalize(&u.text))
+        let norm = normalize(&u.text);
+        if stem_alone(u, &norm.text) {
+            return Ok(None);
+        }
+        let terms: Vec<(usize, String)> = BigramTokenizer::tokens_of(&norm)
             .into_iter()
             .map(|t| (t.position, t.text))
             .collect();
@@ -439,6 +450,14 @@ impl QueryBuilder<'_> {
         }
         Ok((!should.is_empty()).then(|| Box::new(BooleanQuery::new(should)) as Box<dyn Query>))
     }
+}
+
+/// Whether unit `u` (normalised text `norm`) is the one-character stem of an
+/// inflected word (見 of 見た, 出 of 出て): as a substring it would be that
+/// character wherever it stands (会見, 出身), so it matches as its morpheme
+/// and its dictionary form only.
+pub fn stem_alone(u: &Unit, norm: &str) -> bool {
+    u.base.is_some() && norm.chars().count() == 1
 }
 
 /// Whether every article where unit `u`'s morpheme phrase matches also
