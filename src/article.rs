@@ -106,6 +106,8 @@ pub enum ArticleError {
         "id {id:?} is also the id of {other}, read before it (a .txt file's id is its file name when it gives no url): rename one of them"
     )]
     IdTaken { id: String, other: String },
+    #[error("id {0:?} is also the id of an earlier article of this file, which is kept")]
+    IdRepeated(String),
 }
 
 impl ArticleError {
@@ -123,7 +125,8 @@ impl ArticleError {
             }
             ArticleError::Io(_) => ErrorCode::IoError,
             ArticleError::BadField(..) => ErrorCode::InvalidField,
-            ArticleError::IdTooLong { .. } | ArticleError::IdTaken { .. } => ErrorCode::InvalidId,
+            ArticleError::IdTooLong { .. } => ErrorCode::InvalidId,
+            ArticleError::IdTaken { .. } | ArticleError::IdRepeated(_) => ErrorCode::IdTaken,
         }
     }
 }
@@ -485,6 +488,35 @@ pub fn parse_date(s: &str) -> Option<DateTime<FixedOffset>> {
     None
 }
 
+/// Whether a line is written as a date is (`2024/10/31`, `2024-10-31
+/// 14:30`, `2024年10月31日 14時30分`): four digits, a separator, one or two
+/// digits, a separator, one or two digits, then at most a time.
+fn looks_like_date(line: &str) -> bool {
+    let t = crate::analysis::normalize::normalize_str(line);
+    let mut rest = t.trim();
+    let mut digits = |min: usize, max: usize, rest: &mut &str| {
+        let n = rest.chars().take_while(char::is_ascii_digit).count();
+        *rest = &rest[n..];
+        (min..=max).contains(&n)
+    };
+    let mut sep = |seps: &[char], rest: &mut &str| match rest.chars().next() {
+        Some(c) if seps.contains(&c) => {
+            *rest = &rest[c.len_utf8()..];
+            true
+        }
+        _ => false,
+    };
+    let date = digits(4, 4, &mut rest)
+        && sep(&['/', '-', '.', '年'], &mut rest)
+        && digits(1, 2, &mut rest)
+        && sep(&['/', '-', '.', '月'], &mut rest)
+        && digits(1, 2, &mut rest);
+    sep(&['日'], &mut rest);
+    date && rest.chars().all(|c| {
+        c.is_ascii_digit() || matches!(c, ' ' | ':' | 't' | '時' | '分' | '秒' | '+' | 'z')
+    })
+}
+
 /// True for a photo-credit or caption line such as
 /// `プーチンと金正恩 (Photo by … via Getty Images)`.
 fn is_credit_line(line: &str) -> bool {
@@ -571,6 +603,14 @@ pub fn parse_plain_text(text: &str, stem: &str) -> Result<Article, ArticleError>
 /// Reads one header line (dates, `更新:`, `URL:`, `Source:`, `Tags:`, `著者:`).
 /// Returns false when the line is not a header (the body starts).
 fn header_line(line: &str, raw: &mut RawArticle) -> Result<bool, ArticleError> {
+    // A date line, also with a time (`2024/10/31 14:30`, whose colon is no
+    // key's); one that reads as a date but is none (`2024/13/45`) is an
+    // error, not the body's first line.
+    if raw.published.is_none() && looks_like_date(line) {
+        parse_date(line).ok_or_else(|| bad_date("published", line))?;
+        raw.published = Some(line.to_string());
+        return Ok(true);
+    }
     let (key, value) = match line.split_once([':', '：']) {
         Some((k, v)) => (k.trim().to_lowercase(), v.trim()),
         None => (String::new(), line),
@@ -711,6 +751,20 @@ mod tests {
 
     #[test]
     fn bad_updated_date_rejects() {
+        // A date with a time is read; a line written as a date that is
+        // none is an error, never the body's first line.
+        let a = parse_plain_text("t\n2024/10/31 14:30\n更新: 2024/11/01 09:00\n本文", "x").unwrap();
+        assert_eq!(
+            a.published.unwrap().to_rfc3339(),
+            "2024-10-31T14:30:00+09:00"
+        );
+        assert_eq!(a.updated.unwrap().to_rfc3339(), "2024-11-01T09:00:00+09:00");
+        assert_eq!(a.body, "本文");
+        assert!(parse_plain_text("t\n2024/13/45\n本文", "x").is_err());
+        assert!(parse_plain_text("t\n\n2024年10月31日 14時30分\n本文", "x").is_ok());
+        // A body line that starts with a year is body.
+        let b = parse_plain_text("t\n2024/10/31\n2024年は選挙の年だった。", "x").unwrap();
+        assert_eq!(b.body, "2024年は選挙の年だった。");
         let err = parse_plain_text("t\n2024/10/31\n更新: いつか\n本文", "x").unwrap_err();
         assert!(matches!(
             err,

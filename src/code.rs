@@ -14,6 +14,7 @@ pub enum ErrorCode {
     InvalidQuery,
     InvalidParameter,
     InvalidId,
+    IdTaken,
     InvalidBody,
     InvalidJson,
     InvalidUtf8,
@@ -53,11 +54,12 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code.
-    pub const ALL: [ErrorCode; 37] = [
+    pub const ALL: [ErrorCode; 38] = [
         ErrorCode::BadRequest,
         ErrorCode::InvalidQuery,
         ErrorCode::InvalidParameter,
         ErrorCode::InvalidId,
+        ErrorCode::IdTaken,
         ErrorCode::InvalidBody,
         ErrorCode::InvalidJson,
         ErrorCode::InvalidUtf8,
@@ -100,6 +102,7 @@ impl ErrorCode {
             ErrorCode::InvalidQuery => "invalid_query",
             ErrorCode::InvalidParameter => "invalid_parameter",
             ErrorCode::InvalidId => "invalid_id",
+            ErrorCode::IdTaken => "id_taken",
             ErrorCode::InvalidBody => "invalid_body",
             ErrorCode::InvalidJson => "invalid_json",
             ErrorCode::InvalidUtf8 => "invalid_utf8",
@@ -150,7 +153,7 @@ impl ErrorCode {
             NotFound | ArticleNotFound | EntityNotFound => 404,
             MethodNotAllowed => 405,
             RequestTimeout => 408,
-            IndexLocked => 409,
+            IndexLocked | IdTaken => 409,
             PayloadTooLarge | TooLarge => 413,
             UriTooLong => 414,
             UnsupportedMediaType => 415,

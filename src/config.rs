@@ -263,9 +263,88 @@ fn env_bool(name: &str, v: &str) -> Result<bool> {
     }
 }
 
+/// Every `KIJI_*` environment variable kiji reads (the configuration's,
+/// the log's, `KIJI_PROGRESS`), and those its build, tests and scripts read
+/// (`KIJI_IPADIC_DIR`, `KIJI_WIKINEWS`, `KIJI_BIN` …). Any other `KIJI_*`
+/// name is likely a typo (`KIJI_INDX`), which would silently leave a setting
+/// at its default: kiji warns about it at start, naming the nearest.
+pub const ENV_VARS: &[&str] = &[
+    "KIJI_ALLOWED_HOSTS",
+    "KIJI_API_TOKEN",
+    "KIJI_BACKEND",
+    "KIJI_BIND",
+    "KIJI_BODY_TIMEOUT_SECS",
+    "KIJI_CORPUS",
+    "KIJI_CORS_ORIGINS",
+    "KIJI_DEDUP",
+    "KIJI_DEDUP_THRESHOLD",
+    "KIJI_DELETE_REMOVED_FILES",
+    "KIJI_ENTITIES_FILE",
+    "KIJI_ENTITY_ADDRESSES",
+    "KIJI_ENTITY_MODEL",
+    "KIJI_INDEX",
+    "KIJI_LOG",
+    "KIJI_LOG_FORMAT",
+    "KIJI_MAX_ANALYZE_BYTES",
+    "KIJI_MAX_ARTICLE_BYTES",
+    "KIJI_MAX_BODY_BYTES",
+    "KIJI_MAX_FILE_BYTES",
+    "KIJI_MAX_ID_BYTES",
+    "KIJI_MAX_MERGE_DOCS",
+    "KIJI_OPENSEARCH_ALIAS",
+    "KIJI_OPENSEARCH_OUTBOX",
+    "KIJI_OPENSEARCH_PASSWORD",
+    "KIJI_OPENSEARCH_URL",
+    "KIJI_PROGRESS",
+    "KIJI_REQUEST_TIMEOUT_SECS",
+    "KIJI_SEARCH_BIGRAM_WEIGHT",
+    "KIJI_SEARCH_BODY_WEIGHT",
+    "KIJI_SEARCH_LEAD_WEIGHT",
+    "KIJI_SEARCH_TITLE_WEIGHT",
+    "KIJI_WATCH",
+    "KIJI_WRITER_MEMORY_MB",
+    // The build, the tests, the benchmarks and the training scripts.
+    "KIJI_BIN",
+    "KIJI_CWD",
+    "KIJI_DICTIONARY_SOURCE",
+    "KIJI_DICTIONARY_VERSION",
+    "KIJI_EVAL",
+    "KIJI_IPADIC_DIR",
+    "KIJI_IPADIC_VERSION",
+    "KIJI_LUCENE_DIR",
+    "KIJI_PARITY_KEEP",
+    "KIJI_REQUIRE_PARITY",
+    "KIJI_SCREENSHOT",
+    "KIJI_TEST_TIMEOUT_MS",
+    "KIJI_TEST_VERBOSE",
+    "KIJI_TRAIN_DIR",
+    "KIJI_TRAIN_VERBOSE",
+    "KIJI_URL",
+    "KIJI_WIKINEWS",
+];
+
 impl Config {
     /// Loads the file (when `path` is given it must exist; `./config.toml` is
     /// used when present), then applies `KIJI_*` variables from `env`.
+    /// The `KIJI_*` variables among `names` that kiji does not read
+    /// ([`ENV_VARS`]), each with the known name it is likely a typo of.
+    pub fn unknown_env_vars(
+        names: impl Iterator<Item = String>,
+    ) -> Vec<(String, Option<&'static str>)> {
+        names
+            .filter(|n| n.starts_with("KIJI_") && !ENV_VARS.contains(&n.as_str()))
+            .map(|n| {
+                let near = ENV_VARS
+                    .iter()
+                    .map(|k| (strsim::damerau_levenshtein(&n, k), *k))
+                    .filter(|(d, _)| *d <= 3)
+                    .min()
+                    .map(|(_, k)| k);
+                (n, near)
+            })
+            .collect()
+    }
+
     pub fn load(path: Option<&Path>, env: impl Fn(&str) -> Option<String>) -> Result<Config> {
         let mut config = match path {
             Some(p) => Self::from_file(p)?,
@@ -665,6 +744,27 @@ impl OpenSearchConfig {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn misspelt_variables_are_named_with_the_nearest() {
+        let names = [
+            "KIJI_INDX",
+            "KIJI_DEDUPE",
+            "KIJI_INDEX",
+            "KIJI_SOMETHING_ELSE_ENTIRELY",
+            "HOME",
+        ]
+        .map(String::from);
+        let unknown = Config::unknown_env_vars(names.into_iter());
+        assert_eq!(
+            unknown,
+            vec![
+                ("KIJI_INDX".to_string(), Some("KIJI_INDEX")),
+                ("KIJI_DEDUPE".to_string(), Some("KIJI_DEDUP")),
+                ("KIJI_SOMETHING_ELSE_ENTIRELY".to_string(), None),
+            ]
+        );
+    }
 
     #[test]
     fn shipped_file_is_the_default() {

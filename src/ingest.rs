@@ -187,6 +187,12 @@ pub struct Sourced {
     pub line: Option<usize>,
 }
 
+/// A 64-bit hash of an article id (the ids of one file are told apart by it).
+fn id_hash(id: &str) -> u64 {
+    let h = blake3::hash(id.as_bytes());
+    u64::from_le_bytes(h.as_bytes()[..8].try_into().expect("8 bytes"))
+}
+
 /// Reads the articles of `files` — the one reading path of `kiji ingest`,
 /// the watcher and `kiji ingest --server`: format by extension, the size
 /// limit per file (per line for JSON Lines, which is streamed), parsing,
@@ -216,13 +222,26 @@ pub fn read_files(
         report.files += 1;
         let name = file.display().to_string();
         let mut batch: Vec<Sourced> = Vec::new();
+        // The ids read from this file (hashed: 8 bytes an article): an id
+        // given again in one file would replace its article at every run,
+        // so the later one is rejected.
+        let mut ids: rustc_hash::FxHashSet<u64> = Default::default();
         // One parsed item at `at` (line or array position, where known).
         let mut handle = |item: Parsed,
                           at: Option<usize>,
                           report: &mut IngestReport,
                           batch: &mut Vec<Sourced>|
          -> Result<()> {
-            match item.and_then(|a| check_article(&a, limits).map(|()| a).map_err(|e| (at, e))) {
+            let checked = item
+                .and_then(|a| check_article(&a, limits).map(|()| a).map_err(|e| (at, e)))
+                .and_then(|a| {
+                    if ids.insert(id_hash(&a.id)) {
+                        Ok(a)
+                    } else {
+                        Err((at, ArticleError::IdRepeated(a.id)))
+                    }
+                });
+            match checked {
                 Ok(article) => {
                     batch.push(Sourced { article, line: at });
                     if batch.len() >= batch_size {

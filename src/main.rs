@@ -203,6 +203,18 @@ fn main() -> ExitCode {
 
 fn run() -> anyhow::Result<ExitCode> {
     let cli = Cli::parse();
+    for (name, near) in
+        Config::unknown_env_vars(std::env::vars_os().filter_map(|(k, _)| k.into_string().ok()))
+    {
+        match near {
+            Some(k) => tracing::warn!(
+                "{name} is not a variable kiji reads (did you mean {k}?); it is ignored"
+            ),
+            None => tracing::warn!(
+                "{name} is not a variable kiji reads; it is ignored (the list: README, Configuration)"
+            ),
+        }
+    }
     let mut config = Config::load(cli.config.as_deref(), |k| std::env::var(k).ok())?;
     if let Some(index) = cli.index {
         config.index.path = index;

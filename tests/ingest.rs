@@ -812,6 +812,15 @@ fn files_that_would_be_lost_silently_are_named() {
         })
         .collect();
     std::fs::write(corpus.join("all.json"), format!("[{}]", array.join(","))).unwrap();
+    // An id given twice in one file: the first line is kept, the second
+    // named (it replaced the first at every run); a .txt date that is none.
+    std::fs::write(
+        corpus.join("twice.jsonl"),
+        "{\"id\":\"d1\",\"title\":\"一回目\",\"body\":\"一回目の本文。\"}\n\
+         {\"id\":\"d1\",\"title\":\"二回目\",\"body\":\"二回目の本文。\"}\n",
+    )
+    .unwrap();
+    std::fs::write(corpus.join("baddate.txt"), "題\n\n2024/13/45\n\n本文。\n").unwrap();
     let index = dir.path().join("index");
     for run in 0..2 {
         // Articles of at most 1,000 bytes: the 40-article array (~2,500 bytes) goes in.
@@ -825,7 +834,15 @@ fn files_that_would_be_lost_silently_are_named() {
             + &String::from_utf8_lossy(&out.stderr);
         assert!(text.contains("is also the id of"), "{run}: {text}");
         assert!(text.contains(".hidden.jsonl (hidden)"), "{run}: {text}");
-        let expect = if run == 0 { "added 41" } else { "unchanged 41" };
+        assert!(
+            text.contains("twice.jsonl:2") && text.contains("earlier article of this file"),
+            "{run}: {text}"
+        );
+        assert!(
+            text.contains("baddate.txt") && text.contains("2024/13/45"),
+            "{run}: {text}"
+        );
+        let expect = if run == 0 { "added 42" } else { "unchanged 42" };
         assert!(text.contains(expect), "{run}: {text}");
     }
     let out = kiji(&index)
