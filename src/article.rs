@@ -494,12 +494,12 @@ pub fn parse_date(s: &str) -> Option<DateTime<FixedOffset>> {
 fn looks_like_date(line: &str) -> bool {
     let t = crate::analysis::normalize::normalize_str(line);
     let mut rest = t.trim();
-    let mut digits = |min: usize, max: usize, rest: &mut &str| {
+    let digits = |min: usize, max: usize, rest: &mut &str| {
         let n = rest.chars().take_while(char::is_ascii_digit).count();
         *rest = &rest[n..];
         (min..=max).contains(&n)
     };
-    let mut sep = |seps: &[char], rest: &mut &str| match rest.chars().next() {
+    let sep = |seps: &[char], rest: &mut &str| match rest.chars().next() {
         Some(c) if seps.contains(&c) => {
             *rest = &rest[c.len_utf8()..];
             true

@@ -706,6 +706,12 @@ impl Config {
         let t = self.server.api_token.trim();
         (!t.is_empty()).then_some(t)
     }
+
+    /// Whether the server takes writes: a token is set and the local index
+    /// answers (with `--backend opensearch` every write is a 501).
+    pub fn writes_enabled(&self) -> bool {
+        self.api_token().is_some() && self.server.backend != SearchBackend::OpenSearch
+    }
 }
 
 impl OpenSearchConfig {

@@ -139,6 +139,28 @@ pub fn collect_files(paths: &[PathBuf], report: &mut IngestReport) -> Vec<PathBu
             );
         }
     }
+    // One file reached twice (a symbolic link to a file also walked, or a
+    // path given twice) is read once: its second path is listed as skipped.
+    let mut seen: std::collections::HashMap<PathBuf, PathBuf> = Default::default();
+    files.retain(|f| {
+        let Ok(real) = std::fs::canonicalize(f) else {
+            return true;
+        };
+        match seen.entry(real) {
+            std::collections::hash_map::Entry::Occupied(first) => {
+                report.skipped_files.push(format!(
+                    "{} (the same file as {})",
+                    f.display(),
+                    first.get().display()
+                ));
+                false
+            }
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(f.clone());
+                true
+            }
+        }
+    });
     files
 }
 

@@ -490,6 +490,11 @@ fn run_ingest(
     // (those of the doc stores, which merges copy whole, every 10 ms).
     let ms = std::time::Duration::from_millis;
     let _release = store.release_mapped_every(ms(250), ms(10));
+    if !reanalyze && let Some((before, now)) = store.analysis_change() {
+        tracing::warn!(
+            "the index's articles were analysed with {before}; this ingest analyses new and changed articles with {now}: run `kiji ingest --reanalyze` to bring every article up to it"
+        );
+    }
     let mut writer = Writer::new(&store, config.index.writer_memory_mb)?;
     if reanalyze {
         let bar = Bar::new(false);
@@ -658,6 +663,11 @@ mod kiji_cli {
         let store = Arc::new(open_store(&config)?);
         let mut writer = Writer::new(&store, config.index.writer_memory_mb)?;
         let remote = config.server.backend == kiji::config::SearchBackend::OpenSearch;
+        if !remote && let Some((before, now)) = store.analysis_change() {
+            tracing::warn!(
+                "the index's articles were analysed with {before}; articles written now are analysed with {now}: run `kiji ingest --reanalyze` (server stopped) to bring every article up to it"
+            );
+        }
         // The first ingest of the corpus leaves a mark until it has ended:
         // a start after an interrupted one ingests the corpus again (what
         // is in already is unchanged) instead of serving part of it.
@@ -698,6 +708,15 @@ mod kiji_cli {
                 config.ranking(),
             )?;
             tracing::info!(url = %config.opensearch.url, alias = %search.alias(), "searches are answered by the OpenSearch cluster");
+            // Checked once, without retries: the server starts anyway (the
+            // cluster may come up later), but says now what is wrong.
+            match search.check() {
+                Ok(n) => tracing::info!(documents = n, "the cluster answers"),
+                Err(e) => tracing::warn!(
+                    url = %config.opensearch.url,
+                    "the OpenSearch cluster cannot be searched: {e}; searches answer 503 backend_unavailable until it can"
+                ),
+            }
             state = state.with_remote(search);
         }
         let state = web::Data::new(state);
@@ -740,7 +759,7 @@ mod kiji_cli {
             });
             tracing::info!(
                 documents = store.doc_count(),
-                writes = state.config.api_token().is_some(),
+                writes = state.config.writes_enabled(),
                 "kiji listening on http://{bound}"
             );
             server.await.context("the HTTP server failed")

@@ -821,6 +821,13 @@ fn files_that_would_be_lost_silently_are_named() {
     )
     .unwrap();
     std::fs::write(corpus.join("baddate.txt"), "題\n\n2024/13/45\n\n本文。\n").unwrap();
+    // A link to a file also walked is that file, read once.
+    std::fs::create_dir_all(corpus.join("z")).unwrap();
+    std::os::unix::fs::symlink(
+        corpus.join("a").join("article.txt"),
+        corpus.join("z").join("article.txt"),
+    )
+    .unwrap();
     let index = dir.path().join("index");
     for run in 0..2 {
         // Articles of at most 1,000 bytes: the 40-article array (~2,500 bytes) goes in.
@@ -840,6 +847,12 @@ fn files_that_would_be_lost_silently_are_named() {
         );
         assert!(
             text.contains("baddate.txt") && text.contains("2024/13/45"),
+            "{run}: {text}"
+        );
+        assert!(text.contains("(the same file as"), "{run}: {text}");
+        assert_eq!(
+            text.matches("read before it").count(),
+            1,
             "{run}: {text}"
         );
         let expect = if run == 0 { "added 42" } else { "unchanged 42" };

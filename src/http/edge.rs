@@ -59,7 +59,7 @@ pub fn refuse(config: &Config, req: &ServiceRequest) -> Option<ApiError> {
             "the path is not valid UTF-8 once percent-decoded (percent-encode ids and names as UTF-8)",
         ));
     }
-    super::handlers::non_utf8_parameter(req.query_string()).map(ApiError::from)
+    super::handlers::undecodable_parameter(req.query_string()).map(ApiError::from)
 }
 
 fn is_json(res: &HttpResponse) -> bool {

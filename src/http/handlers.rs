@@ -30,22 +30,34 @@ pub fn query_pairs(req: &HttpRequest) -> Result<Vec<(String, String)>, Error> {
         .collect();
     // form_urlencoded decodes bytes that are no UTF-8 into U+FFFD: name the
     // parameter instead of searching for replacement characters.
-    if pairs
-        .iter()
-        .any(|(k, v)| k.contains('\u{FFFD}') || v.contains('\u{FFFD}'))
-        && let Some(e) = non_utf8_parameter(raw)
-    {
+    if let Some(e) = undecodable_parameter(raw) {
         return Err(e);
     }
     Ok(pairs)
 }
 
-/// The error for the first parameter of query string `raw` that is not
-/// UTF-8 once percent-decoded, if any (every endpoint: see
-/// [`super::edge::refuse`]).
-pub fn non_utf8_parameter(raw: &str) -> Option<Error> {
+/// The error for the first parameter of query string `raw` that cannot be
+/// decoded, if any (every endpoint: see [`super::edge::refuse`]): a `%` that
+/// starts no escape (`q=5%`, which decoders pass on as text), or bytes that
+/// are not UTF-8 once percent-decoded.
+pub fn undecodable_parameter(raw: &str) -> Option<Error> {
     for part in raw.split('&') {
         let (k, v) = part.split_once('=').unwrap_or((part, ""));
+        let stray_percent = |s: &str| {
+            let b = s.as_bytes();
+            (0..b.len()).any(|i| {
+                b[i] == b'%'
+                    && !(b.get(i + 1).is_some_and(u8::is_ascii_hexdigit)
+                        && b.get(i + 2).is_some_and(u8::is_ascii_hexdigit))
+            })
+        };
+        if stray_percent(k) || stray_percent(v) {
+            let name = percent_encoding::percent_decode_str(k).decode_utf8_lossy();
+            return Some(Error::param(
+                &name,
+                "has a `%` that starts no percent-escape (write a percent sign as %25)",
+            ));
+        }
         // ('+' for a space is ASCII: it changes nothing here)
         let utf8 = |s: &str| {
             percent_encoding::percent_decode_str(s)
@@ -334,7 +346,7 @@ pub async fn stats(state: web::Data<AppState>) -> ApiResult<web::Json<Stats>> {
                 index_bytes: st.store.size_on_disk(),
                 index_path: st.store.path().display().to_string(),
                 index: st.search.index_info(&searcher),
-                writes_enabled: st.config.api_token().is_some(),
+                writes_enabled: st.config.writes_enabled(),
                 version: env!("CARGO_PKG_VERSION"),
             }
         })

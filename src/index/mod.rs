@@ -141,6 +141,15 @@ pub struct StoredArticle {
     pub file: Option<String>,
 }
 
+/// How the commit metadata names an analyser's entity model
+/// (`name version hash addresses=parts|whole`; none: the gazetteer and rules alone).
+pub fn model_stamp(info: &crate::analysis::DictionaryInfo) -> Option<String> {
+    info.entity_model.as_ref().map(|m| {
+        let addresses = info.entity_addresses.unwrap_or_default().as_str();
+        format!("{} {} {} addresses={addresses}", m.name, m.version, m.hash)
+    })
+}
+
 /// Commit metadata kept in tantivy's commit payload.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct CommitInfo {
@@ -559,6 +568,21 @@ impl Store {
             .filter(|m| m.is_file())
             .map(|m| m.len())
             .sum()
+    }
+
+    /// The entity analysis the index's last commit names and the one this
+    /// process runs (each as [`model_stamp`] says it, or "the gazetteer and
+    /// rules alone"), when they differ and the index holds articles: an
+    /// ingest then analyses only new and changed articles the new way, and
+    /// `kiji ingest --reanalyze` brings the others up to it.
+    pub fn analysis_change(&self) -> Option<(String, String)> {
+        if self.doc_count() == 0 {
+            return None;
+        }
+        let before = self.commit_info().entity_model;
+        let now = model_stamp(self.analyzer.info());
+        let name = |s: Option<String>| s.unwrap_or_else(|| "the gazetteer and rules alone".into());
+        (before != now).then(|| (name(before), name(now)))
     }
 
     /// The last commit's time and opstamp.

@@ -346,13 +346,7 @@ impl Writer {
         let info = super::CommitInfo {
             committed_at: Some(chrono::Utc::now().to_rfc3339()),
             opstamp: 0,
-            entity_model: {
-                let info = store.analyzer.info();
-                info.entity_model.as_ref().map(|m| {
-                    let addresses = info.entity_addresses.unwrap_or_default().as_str();
-                    format!("{} {} {} addresses={addresses}", m.name, m.version, m.hash)
-                })
-            },
+            entity_model: super::model_stamp(store.analyzer.info()),
             dedup_aliases: (dedup_aliases > 0).then_some(dedup_aliases),
         };
         let mut prepared = self.inner.prepare_commit()?;

@@ -68,6 +68,14 @@ impl Client {
         &self.base
     }
 
+    /// The same client, trying each request once.
+    pub fn once(&self) -> Client {
+        Client {
+            max_retries: 0,
+            ..self.clone()
+        }
+    }
+
     /// The wait before try `n + 1` (after `n` failed tries, n ≥ 1).
     fn backoff(&self, n: u32) -> Duration {
         self.retry_base

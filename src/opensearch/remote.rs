@@ -346,6 +346,14 @@ impl RemoteSearch {
         })
     }
 
+    /// Counts the documents under the alias, trying once (no retries): what
+    /// `kiji serve` checks at start.
+    pub fn check(&self) -> super::Result<u64> {
+        let path = format!("/{}/_count", self.alias);
+        let v = self.client.once().json("GET", &path, None)?;
+        Ok(v["count"].as_u64().unwrap_or(0))
+    }
+
     /// The alias searched.
     pub fn alias(&self) -> &str {
         &self.alias

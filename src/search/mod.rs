@@ -186,14 +186,30 @@ fn parse_usize(name: &str, v: &str, min: usize, max: usize) -> Result<usize> {
     Ok(n as usize)
 }
 
+/// A day as `YYYY-MM-DD` (a day of Asia/Tokyo): nothing else, so a time or
+/// a zone (`2024-12-01T00:00:00Z`, which a day cannot honour) is an error
+/// rather than dropped, and so is `2024-1-5`.
 fn parse_day(name: &str, v: &str) -> Result<NaiveDate> {
-    let bad = || Error::param(name, format!("{v:?} is not a date (use YYYY-MM-DD)"));
-    // Years of four digits (chrono also reads `-2024-01-01`, `+12024-…`).
-    if v.trim_start().starts_with(['-', '+']) {
+    let bad = || {
+        Error::param(
+            name,
+            format!("{v:?} is not a date (use YYYY-MM-DD, a day in Asia/Tokyo, without a time)"),
+        )
+    };
+    let t = v.trim().as_bytes();
+    let shape = t.len() == 10
+        && t.iter().enumerate().all(|(i, c)| {
+            if i == 4 || i == 7 {
+                *c == b'-'
+            } else {
+                c.is_ascii_digit()
+            }
+        });
+    if !shape {
         return Err(bad());
     }
-    crate::article::parse_date(v)
-        .map(|d| d.with_timezone(&tokyo()).date_naive())
+    NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d")
+        .ok()
         .filter(|d| (1..=9999).contains(&d.year()))
         .ok_or_else(bad)
 }
@@ -1189,7 +1205,15 @@ mod tests {
         }
         let cursor = encode_cursor(10);
         assert!(err(&[("cursor", &cursor), ("offset", "20")]).contains("`cursor`"));
-        for day in ["-2024-01-01", "+2024-01-01", "0000-01-01"] {
+        for day in [
+            "-2024-01-01",
+            "+2024-01-01",
+            "0000-01-01",
+            "2024-12-01T00:00:00Z",
+            "2024-1-5",
+            "2024/01/05",
+            "2024-02-30",
+        ] {
             assert!(err(&[("from", day)]).contains("not a date"), "{day}");
         }
         // repeatable ones repeat; `_` cache busters are anything

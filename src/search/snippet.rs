@@ -356,20 +356,20 @@ fn best_window(text: &str, s: usize, e: usize, marks: &[Mark], size: usize) -> (
     let lead = size.saturating_sub(match_chars) / 3;
     let from = retreat_chars(text, first.start, lead, s);
     let to = floor_boundary(text, advance_chars(text, from, size).min(e));
-    // A character and the combining marks after it stay together
-    // (`か` + U+3099 is `が`): the window never starts or ends between them.
-    let mark_at = |at: usize| {
-        text[at..]
-            .chars()
-            .next()
-            .is_some_and(unicode_normalization::char::is_combining_mark)
+    // The window never starts or ends inside a grapheme cluster: a
+    // character and its combining marks (`か` + U+3099 is `が`), an emoji
+    // sequence joined by U+200D (👨‍👩‍👧), a flag's two regional indicators.
+    let inside = |at: usize| {
+        !unicode_segmentation::GraphemeCursor::new(at, text.len(), true)
+            .is_boundary(text, 0)
+            .unwrap_or(true)
     };
     let mut from = from;
-    while from > s && mark_at(from) {
+    while from > s && inside(from) {
         from = floor_boundary(text, from - 1);
     }
     let mut to = to;
-    while to < e && mark_at(to) {
+    while to < e && inside(to) {
         to = advance_chars(text, to, 1).min(e);
     }
     (from, to)
@@ -439,6 +439,35 @@ mod tests {
                         snippet.text
                     );
                 }
+            }
+        }
+    }
+
+    #[test]
+    fn windows_keep_emoji_sequences_and_flags_whole() {
+        let family = "👨\u{200D}👩\u{200D}👧";
+        let text = format!("{}é試験🇯🇵{family}{}。", "あ".repeat(30), "い".repeat(60));
+        let norm = normalize(&text);
+        let terms = vec![(0, normalize_str("試験"))];
+        let graphemes: Vec<&str> =
+            unicode_segmentation::UnicodeSegmentation::graphemes(text.as_str(), true).collect();
+        for size in 10..80 {
+            let opts = SnippetOptions {
+                fragment_chars: size,
+                ..SnippetOptions::default()
+            };
+            for snippet in snippets(&text, &find_matches(&norm, &terms), &opts) {
+                let t = snippet.text.trim_start_matches('…').trim_end_matches('…');
+                let start = text.find(t).expect("a substring");
+                let end = start + t.len();
+                // Both ends fall between two grapheme clusters.
+                let mut at = 0;
+                let mut cuts = vec![0];
+                for g in &graphemes {
+                    at += g.len();
+                    cuts.push(at);
+                }
+                assert!(cuts.contains(&start) && cuts.contains(&end), "{size}: {t}");
             }
         }
     }
