@@ -96,7 +96,7 @@ pub enum ArticleError {
         "a JSON file of {size} bytes, over the limit of {limit} bytes for one (limits.body_bytes, as for one POST): split it, or write it as JSON Lines, which has no file limit"
     )]
     FileTooLarge { size: u64, limit: u64 },
-    #[error("cannot read file: {0}")]
+    #[error("cannot be read: {0}")]
     Io(String),
     #[error("field `{0}` must be {1}")]
     BadField(&'static str, &'static str),
@@ -106,8 +106,6 @@ pub enum ArticleError {
         "id {id:?} is also the id of {other}, read before it (a .txt file's id is its file name when it gives no url): rename one of them"
     )]
     IdTaken { id: String, other: String },
-    #[error("id {0:?} is also the id of an earlier article of this file, which is kept")]
-    IdRepeated(String),
 }
 
 impl ArticleError {
@@ -126,7 +124,7 @@ impl ArticleError {
             ArticleError::Io(_) => ErrorCode::IoError,
             ArticleError::BadField(..) => ErrorCode::InvalidField,
             ArticleError::IdTooLong { .. } => ErrorCode::InvalidId,
-            ArticleError::IdTaken { .. } | ArticleError::IdRepeated(_) => ErrorCode::IdTaken,
+            ArticleError::IdTaken { .. } => ErrorCode::IdTaken,
         }
     }
 }

@@ -263,6 +263,42 @@ fn env_bool(name: &str, v: &str) -> Result<bool> {
     }
 }
 
+/// Where each setting a check can refuse is set besides the configuration
+/// file: its variables and its flag.
+const ORIGINS: &[(&str, &str)] = &[
+    ("index.path", "KIJI_INDEX or --index"),
+    ("index.writer_memory_mb", "KIJI_WRITER_MEMORY_MB"),
+    ("index.max_merge_docs", "KIJI_MAX_MERGE_DOCS"),
+    ("corpus.path", "KIJI_CORPUS"),
+    ("limits.article_bytes", "KIJI_MAX_ARTICLE_BYTES"),
+    ("limits.body_bytes", "KIJI_MAX_BODY_BYTES"),
+    ("limits.id_bytes", "KIJI_MAX_ID_BYTES"),
+    ("limits.analyze_bytes", "KIJI_MAX_ANALYZE_BYTES"),
+    ("limits.request_timeout_secs", "KIJI_REQUEST_TIMEOUT_SECS"),
+    ("limits.body_timeout_secs", "KIJI_BODY_TIMEOUT_SECS"),
+    ("server.bind", "KIJI_BIND or --bind"),
+    ("server.backend", "KIJI_BACKEND or --backend"),
+    ("server.watch", "KIJI_WATCH or --watch"),
+    ("search.title_weight", "KIJI_SEARCH_TITLE_WEIGHT"),
+    ("search.body_weight", "KIJI_SEARCH_BODY_WEIGHT"),
+    ("search.lead_weight", "KIJI_SEARCH_LEAD_WEIGHT"),
+    ("search.bigram_weight", "KIJI_SEARCH_BIGRAM_WEIGHT"),
+    ("dedup.threshold", "KIJI_DEDUP_THRESHOLD"),
+    ("opensearch.url", "KIJI_OPENSEARCH_URL or --url"),
+    ("opensearch.alias", "KIJI_OPENSEARCH_ALIAS or --alias"),
+];
+
+/// A check's message with where the setting it starts with can be set.
+fn with_origin(message: String) -> String {
+    let setting = message.split([' ', ',']).next().unwrap_or("");
+    match ORIGINS.iter().find(|(name, _)| *name == setting) {
+        Some((name, ways)) => {
+            format!("{message} ({name} is set in the configuration file, or by {ways})")
+        }
+        None => message,
+    }
+}
+
 /// Every `KIJI_*` environment variable kiji reads (the configuration's,
 /// the log's, `KIJI_PROGRESS`), and those its build, tests and scripts read
 /// (`KIJI_IPADIC_DIR`, `KIJI_WIKINEWS`, `KIJI_BIN` …). Any other `KIJI_*`
@@ -526,7 +562,16 @@ impl Config {
     }
 
     /// Checks every value; the message names the setting.
+    /// Checks every setting; the message names the setting and where it can
+    /// be set (the value may come from the file, a variable or a flag).
     pub fn validate(&self) -> Result<()> {
+        self.check().map_err(|e| match e {
+            Error::Config(m) => Error::Config(with_origin(m)),
+            other => other,
+        })
+    }
+
+    fn check(&self) -> Result<()> {
         let bad = |m: String| Err(Error::Config(m));
         if self.index.path.as_os_str().is_empty() {
             return bad("index.path is empty".into());

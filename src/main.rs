@@ -448,6 +448,12 @@ fn run_ingest(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let paths = if paths.is_empty() {
+        if !config.corpus.path.exists() {
+            anyhow::bail!(
+                "nothing to ingest: no corpus folder at {} (give files or folders, or set corpus.path or KIJI_CORPUS)",
+                config.corpus.path.display()
+            );
+        }
         vec![config.corpus.path.clone()]
     } else {
         paths
@@ -673,6 +679,12 @@ mod kiji_cli {
         // is in already is unchanged) instead of serving part of it.
         let unfinished = config.index.path.join(FIRST_INGEST_MARK);
         let resume = unfinished.exists();
+        if !remote && store.doc_count() == 0 && !config.corpus.path.is_dir() {
+            tracing::warn!(
+                corpus = %config.corpus.path.display(),
+                "the index is empty and there is no corpus folder to ingest first (corpus.path, KIJI_CORPUS)"
+            );
+        }
         if !remote && (store.doc_count() == 0 || resume) && config.corpus.path.is_dir() {
             if resume {
                 tracing::warn!(corpus = %config.corpus.path.display(), "the first ingest of the corpus did not finish: ingesting the corpus again");

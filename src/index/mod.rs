@@ -287,9 +287,12 @@ impl Store {
             .map_err(|e| Error::IndexOpen {
                 path: path.into(),
                 message: match e {
-                    tantivy::TantivyError::LockFailure(..) => format!(
-                        "{e}: reading an index takes a lock file in its folder, which must be \
-                         writable by this user"
+                    tantivy::TantivyError::LockFailure(
+                        tantivy::directory::error::LockError::IoError(io),
+                        _,
+                    ) => format!(
+                        "cannot take the index's lock file ({io}): opening an index, to read it \
+                         too, takes a lock file in its folder, which must be writable by this user"
                     ),
                     e => e.to_string(),
                 },
