@@ -217,10 +217,16 @@ pub fn units(analyzer: &Analyzer, text: &str) -> Vec<Unit> {
     }
     let mut out: Vec<Unit> = Vec::new();
     for (from, to, inflected) in spans {
-        let unit = Unit {
+        let mut unit = Unit {
             base: inflected.then(|| normalize(base_form(&ms[from])).text),
             ..Unit::of_span(&norm, &ms, from, to)
         };
+        if inflected {
+            // The substring an inflected word matches as is what was typed,
+            // its inflection included (見た, 出て): its stem alone (見) would
+            // be that character wherever it stands (会見).
+            unit.text = norm.text[ms[from].start..ms[typed_end(&ms, to) - 1].end].to_string();
+        }
         if !out
             .iter()
             .any(|u| u.text == unit.text && u.base == unit.base)
@@ -229,6 +235,23 @@ pub fn units(analyzer: &Analyzer, text: &str) -> Vec<Unit> {
         }
     }
     out
+}
+
+/// Where the inflection of the word ending at morpheme `to` (exclusive)
+/// ends as written: the auxiliaries and conjunctive particles right after
+/// it (見|た, 出|て, 行わ|れ|た).
+fn typed_end(ms: &[Morpheme<'_>], to: usize) -> usize {
+    let mut end = to;
+    while let Some(m) = ms.get(end)
+        && m.start == ms[end - 1].end
+        && matches!(
+            (m.details.get(0), m.details.get(1)),
+            (Some("助動詞"), _) | (Some("助詞"), Some("接続助詞"))
+        )
+    {
+        end += 1;
+    }
+    end
 }
 
 /// The unit of a quoted phrase: all of it, exactly.
