@@ -102,9 +102,9 @@ impl SearchBackend {
         match s.trim().to_ascii_lowercase().as_str() {
             "local" | "" => Ok(SearchBackend::Local),
             "opensearch" => Ok(SearchBackend::OpenSearch),
-            other => Err(Error::Config(format!(
+            other => Err(Error::Config(with_origin(format!(
                 "server.backend = {other:?}: use \"local\" or \"opensearch\""
-            ))),
+            )))),
         }
     }
 }
@@ -263,6 +263,10 @@ fn env_bool(name: &str, v: &str) -> Result<bool> {
     }
 }
 
+/// How many of [`ENV_VARS`] kiji itself reads (the rest are its tools').
+const OWN_ENV_VARS: usize = 34;
+const _: () = assert!(matches!(ENV_VARS[OWN_ENV_VARS].as_bytes(), b"KIJI_BIN"));
+
 /// Where each setting a check can refuse is set besides the configuration
 /// file: its variables and its flag.
 const ORIGINS: &[(&str, &str)] = &[
@@ -339,7 +343,8 @@ pub const ENV_VARS: &[&str] = &[
     "KIJI_SEARCH_TITLE_WEIGHT",
     "KIJI_WATCH",
     "KIJI_WRITER_MEMORY_MB",
-    // The build, the tests, the benchmarks and the training scripts.
+    // The build, the tests, the benchmarks and the training scripts (from
+    // OWN_ENV_VARS on).
     "KIJI_BIN",
     "KIJI_CWD",
     "KIJI_DICTIONARY_SOURCE",
@@ -370,10 +375,13 @@ impl Config {
         names
             .filter(|n| n.starts_with("KIJI_") && !ENV_VARS.contains(&n.as_str()))
             .map(|n| {
-                let near = ENV_VARS
+                // Compared in upper case (KIJI_entity_model is KIJI_ENTITY_MODEL),
+                // with the variables kiji itself reads (not its tools').
+                let upper = n.to_ascii_uppercase();
+                let near = ENV_VARS[..OWN_ENV_VARS]
                     .iter()
-                    .map(|k| (strsim::damerau_levenshtein(&n, k), *k))
-                    .filter(|(d, _)| *d <= 3)
+                    .map(|k| (strsim::damerau_levenshtein(&upper, k), *k))
+                    .filter(|(d, _)| *d <= 2)
                     .min()
                     .map(|(_, k)| k);
                 (n, near)
@@ -804,6 +812,8 @@ mod tests {
             "KIJI_INDEX",
             "KIJI_SOMETHING_ELSE_ENTIRELY",
             "HOME",
+            "KIJI_entity_model",
+            "KIJI_X",
         ]
         .map(String::from);
         let unknown = Config::unknown_env_vars(names.into_iter());
@@ -813,6 +823,8 @@ mod tests {
                 ("KIJI_INDX".to_string(), Some("KIJI_INDEX")),
                 ("KIJI_DEDUPE".to_string(), Some("KIJI_DEDUP")),
                 ("KIJI_SOMETHING_ELSE_ENTIRELY".to_string(), None),
+                ("KIJI_entity_model".to_string(), Some("KIJI_ENTITY_MODEL")),
+                ("KIJI_X".to_string(), None),
             ]
         );
     }

@@ -153,17 +153,21 @@ pub fn collect_files(paths: &[PathBuf], report: &mut IngestReport) -> Vec<PathBu
     // One file reached twice (a symbolic link to a file also walked, or a
     // path given twice) is read once: its second path is listed as skipped.
     let mut seen: std::collections::HashMap<PathBuf, PathBuf> = Default::default();
+    let mut listed = std::collections::HashSet::new();
     files.retain(|f| {
         let Ok(real) = std::fs::canonicalize(f) else {
             return true;
         };
         match seen.entry(real) {
             std::collections::hash_map::Entry::Occupied(first) => {
-                report.skipped_files.push(format!(
-                    "{} (the same file as {})",
-                    f.display(),
-                    first.get().display()
-                ));
+                // (A path given twice is listed once.)
+                if f != first.get() && listed.insert(f.clone()) {
+                    report.skipped_files.push(format!(
+                        "{} (the same file as {})",
+                        f.display(),
+                        first.get().display()
+                    ));
+                }
                 false
             }
             std::collections::hash_map::Entry::Vacant(v) => {
@@ -544,6 +548,7 @@ pub fn reanalyze(store: &Store, writer: &mut Writer, progress: &dyn Progress) ->
         progress.advance(1);
         Ok(())
     })?;
+    writer.mark_reanalysed();
     writer.commit(store)?;
     Ok(n)
 }

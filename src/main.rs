@@ -581,7 +581,7 @@ fn print_report(report: &IngestReport, secs: f64, json: bool) -> anyhow::Result<
     }
     if !report.skipped_files.is_empty() {
         eprintln!(
-            "skipped {} file(s), hidden or not .txt/.json/.jsonl/.ndjson: {}",
+            "skipped {} file(s) (hidden, not .txt/.json/.jsonl/.ndjson, or the same file as another): {}",
             report.skipped_files.len(),
             report.skipped_files.join(", ")
         );

@@ -280,6 +280,47 @@ fn the_index_records_its_entity_model_and_reanalyze_updates_it() {
             .is_some_and(|m| m.ends_with(" addresses=whole")),
         "{model}"
     );
+    // An ingest with another analysis, without --reanalyze, warns, and the
+    // index says it holds both until --reanalyze; every later ingest warns.
+    let older = |v: &serde_json::Value| v["index"]["commit"]["entity_model_older"].clone();
+    for run in 0..2 {
+        let out = kiji(&index)
+            .arg("ingest")
+            .arg(&corpus)
+            .env("KIJI_ENTITY_MODEL", "off")
+            .env("KIJI_LOG", "warn")
+            .output()
+            .unwrap();
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(
+            out.status.success() && err.contains("--reanalyze"),
+            "{run}: {err}"
+        );
+        let out = kiji(&index)
+            .args(["search", "--json", "--entity", "ロシア"])
+            .output()
+            .unwrap();
+        let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert!(
+            older(&v)
+                .as_str()
+                .is_some_and(|m| m.ends_with(" addresses=whole")),
+            "{run}: {v}"
+        );
+    }
+    let out = kiji(&index)
+        .args(["ingest", "--reanalyze"])
+        .env("KIJI_ENTITY_MODEL", "off")
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let out = kiji(&index)
+        .args(["search", "--json", "--entity", "ロシア"])
+        .output()
+        .unwrap();
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(older(&v), serde_json::Value::Null, "{v}");
+    assert_eq!(model_of_last_commit(), serde_json::Value::Null);
 }
 
 /// Every way an id can come back within one commit or across commits leaves

@@ -242,6 +242,8 @@ fn phrases_and_one_kanji_verbs_match_what_they_say() {
         ("p3", "出身", "東京出身の選手が日本の代表に選ばれた。"),
         ("p4", "映画", "昨日は映画を見た。家を出て駅に向かった。"),
         ("p5", "映画", "映画を見る人が増えた。"),
+        ("p6", "競馬", "2年連続2着に敗れた。"),
+        ("p7", "服", "新しい服を着た。"),
     ]);
     let e = t.engine();
     assert_eq!(found(&e, "\"日本の首相\"", &[("op", "or")]), ["p1"]);
@@ -252,4 +254,6 @@ fn phrases_and_one_kanji_verbs_match_what_they_say() {
     assert_eq!(ids(&e, "見た"), ["p4", "p5"]);
     assert_eq!(ids(&e, "見る"), ["p4", "p5"]);
     assert_eq!(ids(&e, "出て"), ["p4"]);
+    // 着 of 着た is no counter (2着).
+    assert_eq!(ids(&e, "着た"), ["p7"]);
 }

@@ -150,6 +150,11 @@ pub fn model_stamp(info: &crate::analysis::DictionaryInfo) -> Option<String> {
     })
 }
 
+/// A [`model_stamp`] as a name: none is the gazetteer and rules alone.
+fn analysis_name(stamp: Option<String>) -> String {
+    stamp.unwrap_or_else(|| "the gazetteer and rules alone".into())
+}
+
 /// Commit metadata kept in tantivy's commit payload.
 #[derive(Debug, Clone, Default, Serialize, Deserialize, ToSchema, PartialEq)]
 pub struct CommitInfo {
@@ -163,6 +168,11 @@ pub struct CommitInfo {
     /// article up to the running model and records it here.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub entity_model: Option<String>,
+    /// The entity analysis some of the index's articles still have, when an
+    /// ingest ran another (`entity_model`) without `--reanalyze`: until
+    /// `kiji ingest --reanalyze`, the index holds both (absent: one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub entity_model_older: Option<String>,
     /// Bytes of the duplicate-group alias log this commit includes
     /// ([`crate::dedup::aliases`]; absent: none).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -582,10 +592,28 @@ impl Store {
         if self.doc_count() == 0 {
             return None;
         }
-        let before = self.commit_info().entity_model;
+        let info = self.commit_info();
         let now = model_stamp(self.analyzer.info());
-        let name = |s: Option<String>| s.unwrap_or_else(|| "the gazetteer and rules alone".into());
-        (before != now).then(|| (name(before), name(now)))
+        match info.entity_model_older {
+            // Some articles are still as an earlier ingest left them.
+            Some(older) => Some((older, analysis_name(now))),
+            None => (info.entity_model != now)
+                .then(|| (analysis_name(info.entity_model), analysis_name(now))),
+        }
+    }
+
+    /// What [`CommitInfo::entity_model_older`] the next commit records: the
+    /// last commit's, or the last commit's analysis when this process runs
+    /// another over an index that holds articles; none after `reanalysed`.
+    pub(crate) fn older_analysis(&self, reanalysed: bool) -> Option<String> {
+        if reanalysed {
+            return None;
+        }
+        let info = self.commit_info();
+        info.entity_model_older.or_else(|| {
+            (self.doc_count() > 0 && info.entity_model != model_stamp(self.analyzer.info()))
+                .then(|| analysis_name(info.entity_model))
+        })
     }
 
     /// The last commit's time and opstamp.

@@ -67,6 +67,9 @@ pub struct Writer {
     /// Which ids each committed segment holds (an upsert's look-up of its id
     /// skips the segments that certainly lack it).
     ids: super::term_filter::TermFilters,
+    /// Every article was analysed again since the last commit
+    /// ([`Writer::mark_reanalysed`]).
+    reanalysed: bool,
 }
 
 /// The length of the duplicate-group alias log the last commit recorded.
@@ -140,6 +143,7 @@ impl Writer {
             absent: HashSet::new(),
             superseded: 0,
             ids: Default::default(),
+            reanalysed: false,
         })
     }
 
@@ -338,6 +342,12 @@ impl Writer {
         crate::dedup::fix_groups(self, store, fixups, opstamp)
     }
 
+    /// Notes that every article has been analysed again (`kiji ingest
+    /// --reanalyze`): the next commit records one analysis.
+    pub fn mark_reanalysed(&mut self) {
+        self.reanalysed = true;
+    }
+
     /// Commits, without looking at duplicate groups.
     pub(crate) fn commit_writes(&mut self, store: &Store) -> Result<u64> {
         // The merges of duplicate groups are durable before the commit
@@ -347,6 +357,7 @@ impl Writer {
             committed_at: Some(chrono::Utc::now().to_rfc3339()),
             opstamp: 0,
             entity_model: super::model_stamp(store.analyzer.info()),
+            entity_model_older: store.older_analysis(self.reanalysed),
             dedup_aliases: (dedup_aliases > 0).then_some(dedup_aliases),
         };
         let mut prepared = self.inner.prepare_commit()?;
@@ -356,6 +367,7 @@ impl Writer {
         self.pending.clear();
         self.absent.clear();
         self.superseded = 0;
+        self.reanalysed = false;
         store.invalidate_commit_info();
         store.refresh()?;
         Ok(opstamp)

@@ -196,7 +196,7 @@ fn parse_day(name: &str, v: &str) -> Result<NaiveDate> {
             format!("{v:?} is not a date (use YYYY-MM-DD, a day in Asia/Tokyo, without a time)"),
         )
     };
-    let t = v.trim().as_bytes();
+    let t = v.as_bytes();
     let shape = t.len() == 10
         && t.iter().enumerate().all(|(i, c)| {
             if i == 4 || i == 7 {
@@ -208,7 +208,7 @@ fn parse_day(name: &str, v: &str) -> Result<NaiveDate> {
     if !shape {
         return Err(bad());
     }
-    NaiveDate::parse_from_str(v.trim(), "%Y-%m-%d")
+    NaiveDate::parse_from_str(v, "%Y-%m-%d")
         .ok()
         .filter(|d| (1..=9999).contains(&d.year()))
         .ok_or_else(bad)
@@ -1213,6 +1213,8 @@ mod tests {
             "2024-1-5",
             "2024/01/05",
             "2024-02-30",
+            " 2024-01-05",
+            "2024-01-05 ",
         ] {
             assert!(err(&[("from", day)]).contains("not a date"), "{day}");
         }

@@ -292,7 +292,7 @@ pub fn snippets(text: &str, marks: &[Mark], opts: &SnippetOptions) -> Vec<Snippe
         return Vec::new();
     };
     if passages.is_empty() {
-        let end = advance_chars(text, s, size).min(e);
+        let (s, end) = whole_graphemes(text, s, e, s, advance_chars(text, s, size).min(e));
         return vec![fragment(text, s, end, &[], opts)];
     }
     passages.sort_by(|a, b| {
@@ -356,9 +356,14 @@ fn best_window(text: &str, s: usize, e: usize, marks: &[Mark], size: usize) -> (
     let lead = size.saturating_sub(match_chars) / 3;
     let from = retreat_chars(text, first.start, lead, s);
     let to = floor_boundary(text, advance_chars(text, from, size).min(e));
-    // The window never starts or ends inside a grapheme cluster: a
-    // character and its combining marks (`か` + U+3099 is `が`), an emoji
-    // sequence joined by U+200D (👨‍👩‍👧), a flag's two regional indicators.
+    whole_graphemes(text, s, e, from, to)
+}
+
+/// The window `from..to` of the sentence `s..e` widened so that it never
+/// starts or ends inside a grapheme cluster: a character and its combining
+/// marks (`か` + U+3099 is `が`), an emoji sequence joined by U+200D
+/// (👨‍👩‍👧), a flag's two regional indicators.
+fn whole_graphemes(text: &str, s: usize, e: usize, from: usize, to: usize) -> (usize, usize) {
     let inside = |at: usize| {
         !unicode_segmentation::GraphemeCursor::new(at, text.len(), true)
             .is_boundary(text, 0)
@@ -469,6 +474,19 @@ mod tests {
                 }
                 assert!(cuts.contains(&start) && cuts.contains(&end), "{size}: {t}");
             }
+            // A text with no match gives its opening, cut as well.
+            let opening = &snippets(&text[60..], &[], &opts)[0].text;
+            let opening = opening.trim_end_matches('…');
+            assert!(
+                text[60..].starts_with(opening)
+                    && unicode_segmentation::UnicodeSegmentation::graphemes(&text[60..], true)
+                        .scan(0, |at, g| {
+                            *at += g.len();
+                            Some(*at)
+                        })
+                        .any(|at| at == opening.len()),
+                "{size}: {opening}"
+            );
         }
     }
 

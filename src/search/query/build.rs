@@ -392,7 +392,13 @@ impl QueryBuilder<'_> {
         let mut should: Vec<(Occur, Box<dyn Query>)> = Vec::new();
         let substring_covers_phrase = substring_covers_phrase(u, &norm.text);
         for &(morph_field, bigram_field, _) in pairs {
-            if !substring_covers_phrase && let Some(q) = phrase(morph_field, &u.terms) {
+            // An inflected word matches through its dictionary form (every
+            // inflection is indexed under it), not its stem's surface: the
+            // 着 of 着た is also the counter of 2着.
+            if u.base.is_none()
+                && !substring_covers_phrase
+                && let Some(q) = phrase(morph_field, &u.terms)
+            {
                 should.push((Occur::Should, q));
             }
             if let Some(base) = &u.base {
