@@ -192,6 +192,11 @@ fn china_russia_abbreviations_are_places_in_every_context() {
         "中ロ両国は合意した。",
         "日ロ首脳会談",
         "中ロ関係",
+        "日ロ平和条約",
+        "中印ロの首脳が集まった",
+        "プーチン露大統領は述べた",
+        "親ロ派の勢力",
+        "親露派の勢力",
     ] {
         let a = analyzer().analyze(text);
         let places = entities_of(&a, "place");

@@ -270,6 +270,16 @@ pub fn extract_with(
         i += 1;
     }
     if abbreviation_rule {
+        // IPADIC files some runs of abbreviations as one place (中印) or,
+        // with Russia's ロ, an organisation (中印ロ): the rule reads them
+        // country by country. (中日, the newspaper or the team, stays.)
+        out.retain(|m| {
+            let span = &text[m.start..m.end];
+            !(m.by_pos
+                && span.chars().count() >= 2
+                && span.chars().all(|c| abbreviation(c).is_some())
+                && (m.kind == EntityType::Place || span.contains(['ロ', '露'])))
+        });
         let found = abbreviations(text, gazetteer, &out);
         out.extend(found);
     }
@@ -763,6 +773,7 @@ const CONTEXT: &[&str] = &[
     "声明",
     "宣言",
     "合意",
+    "平和",
     "緊張",
     "蜜月",
     "分断",
@@ -772,6 +783,14 @@ const CONTEXT: &[&str] = &[
     "連合",
     "諸国",
 ];
+
+/// Titles that make one abbreviation after a katakana name a country
+/// (プーチン**露大統領**).
+const COUNTRY_TITLES: &[&str] = &["大統領", "首相", "外相", "国防相", "大使"];
+
+/// Words after a prefixed abbreviation that make it a stance towards a
+/// country (親ロ**派**, 反米**感情**, 親日**的**).
+const STANCE_WORDS: &[&str] = &["派", "感情", "的", "デモ", "勢力", "路線"];
 
 /// Words after a single abbreviation that make it a country (米**政府**, 英**紙**).
 const INSTITUTIONS: &[&str] = &[
@@ -902,7 +921,16 @@ pub fn abbreviations(text: &str, gazetteer: &Gazetteer, taken: &[Mention]) -> Ve
         let prev = i.checked_sub(1).map(|p| chars[p].1);
         // 在 is a prefix (在日, 在米) but 滞在中 / 在中 is "while staying".
         let prefixed = prev.is_some_and(|p| PREFIXES.contains(&p) && !(p == '在' && c == '中'));
-        let free_before = prev.is_none_or(|p| !is_kanji(p) && !is_katakana(p)) || prefixed;
+        // A title after one abbreviation names a person's country right
+        // after the name (プーチン露大統領).
+        let titled = prev.is_some_and(is_katakana)
+            && !matches!(c, '日' | '中' | '朝')
+            && chars
+                .get(i + 1)
+                .is_some_and(|n| abbreviation(n.1).is_none())
+            && starts_with_any(i + 1, COUNTRY_TITLES);
+        let free_before =
+            prev.is_none_or(|p| !is_kanji(p) && !is_katakana(p)) || prefixed || titled;
 
         // 北 = North Korea.
         if c == '北' {
@@ -984,8 +1012,10 @@ pub fn abbreviations(text: &str, gazetteer: &Gazetteer, taken: &[Mention]) -> Ve
             let single_ok = !matches!(c, '日' | '中' | '朝') || prefixed;
             let free_after = next.is_none_or(|n| !is_kanji(n) && !is_katakana(n));
             let institution = starts_with_any(i + 1, INSTITUTIONS);
+            // 親ロ派, 反米感情, 親日的: a stance towards the country.
+            let stance = prefixed && starts_with_any(i + 1, STANCE_WORDS);
             if single_ok
-                && ((prefixed && (free_after || institution || context_follows))
+                && ((prefixed && (free_after || institution || context_follows || stance))
                     || (!prefixed && (institution || place_follows(i + 1))))
                 && !(c == 'ロ' && next.is_some_and(is_katakana))
             {
