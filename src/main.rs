@@ -448,7 +448,8 @@ fn run_ingest(
     json: bool,
 ) -> anyhow::Result<ExitCode> {
     let paths = if paths.is_empty() {
-        if !config.corpus.path.exists() {
+        // (`--reanalyze` reads the index's own articles: no corpus needed.)
+        if !reanalyze && !config.corpus.path.exists() {
             anyhow::bail!(
                 "nothing to ingest: no corpus folder at {} (give files or folders, or set corpus.path or KIJI_CORPUS)",
                 config.corpus.path.display()
@@ -498,7 +499,7 @@ fn run_ingest(
     let _release = store.release_mapped_every(ms(250), ms(10));
     if !reanalyze && let Some((before, now)) = store.analysis_change() {
         tracing::warn!(
-            "the index's articles were analysed with {before}; this ingest analyses new and changed articles with {now}: run `kiji ingest --reanalyze` to bring every article up to it"
+            "some of the index's articles were analysed with {before}; this ingest analyses new and changed articles with {now}: run `kiji ingest --reanalyze` to bring every article up to it"
         );
     }
     let mut writer = Writer::new(&store, config.index.writer_memory_mb)?;
@@ -671,7 +672,7 @@ mod kiji_cli {
         let remote = config.server.backend == kiji::config::SearchBackend::OpenSearch;
         if !remote && let Some((before, now)) = store.analysis_change() {
             tracing::warn!(
-                "the index's articles were analysed with {before}; articles written now are analysed with {now}: run `kiji ingest --reanalyze` (server stopped) to bring every article up to it"
+                "some of the index's articles were analysed with {before}; articles written now are analysed with {now}: run `kiji ingest --reanalyze` (server stopped) to bring every article up to it"
             );
         }
         // The first ingest of the corpus leaves a mark until it has ended:

@@ -297,14 +297,47 @@ fn the_index_records_its_entity_model_and_reanalyze_updates_it() {
         let older = older();
         assert!(whole(&older), "{run}: {older}");
     }
+    // (--reanalyze reads the index alone: a folder without a corpus will do.)
     let out = kiji(&index)
         .args(["ingest", "--reanalyze"])
         .env("KIJI_ENTITY_MODEL", "off")
+        .current_dir(dir.path())
         .output()
         .unwrap();
-    assert!(out.status.success());
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(older(), serde_json::Value::Null);
     assert_eq!(model_of_last_commit(), serde_json::Value::Null);
+    // Off, on, off again: the model's articles are still named (a second
+    // sample article makes each ingest write).
+    for (model, body) in [
+        ("on", "ロシアの新しい記事。"),
+        ("off", "中国の新しい記事。"),
+    ] {
+        let file = dir.path().join(format!("{model}.jsonl"));
+        std::fs::write(
+            &file,
+            format!("{{\"id\":\"x-{model}\",\"title\":\"題\",\"body\":\"{body}\"}}\n"),
+        )
+        .unwrap();
+        let out = kiji(&index)
+            .arg("ingest")
+            .arg(&file)
+            .env("KIJI_ENTITY_MODEL", model)
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+    }
+    let named = older();
+    assert!(
+        named
+            .as_str()
+            .is_some_and(|m| m.starts_with(kiji::analysis::ner::MODEL_NAME)),
+        "{named}"
+    );
 }
 
 /// Every way an id can come back within one commit or across commits leaves

@@ -256,4 +256,12 @@ fn phrases_and_one_kanji_verbs_match_what_they_say() {
     assert_eq!(ids(&e, "出て"), ["p4"]);
     // 着 of 着た is no counter (2着).
     assert_eq!(ids(&e, "着た"), ["p7"]);
+    // A verb with a suffix verb is highlighted as typed, never as its stem
+    // inside another word (見 of 会見).
+    let plan = QueryPlan::new(&analyzer(), &parse("見られる").unwrap()).unwrap();
+    let texts: Vec<&str> = plan
+        .positive_units()
+        .map(|(u, _)| u.text.as_str())
+        .collect();
+    assert_eq!(texts, ["見られる"]);
 }

@@ -729,6 +729,7 @@ const ABBREVIATIONS: &[(char, &str)] = &[
 /// they count only before a context word.
 const AMBIGUOUS_PAIRS: &[&str] = &[
     "日中", "中日", "中米", "中欧", "台中", "朝日", "日比", "越中", "中加", "加中", "中台", "日台",
+    "朝露",
 ];
 
 /// Words that show a run of abbreviations names countries (露朝**両国**, 日米**関係**).
@@ -1069,6 +1070,7 @@ mod tests {
         assert!(abbr("その中でも").is_empty());
         assert!(abbr("毎日新聞").is_empty());
         assert!(abbr("朝日新聞によると").is_empty());
+        assert!(abbr("朝露に濡れた草").is_empty());
         assert!(abbr("来日中の").is_empty() || abbr("来日中の").len() == 1);
         assert!(abbr("ロシア").is_empty());
         assert!(abbr("北海道の北の端").is_empty());

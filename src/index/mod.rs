@@ -589,31 +589,27 @@ impl Store {
     /// ingest then analyses only new and changed articles the new way, and
     /// `kiji ingest --reanalyze` brings the others up to it.
     pub fn analysis_change(&self) -> Option<(String, String)> {
-        if self.doc_count() == 0 {
-            return None;
-        }
-        let info = self.commit_info();
-        let now = model_stamp(self.analyzer.info());
-        match info.entity_model_older {
-            // Some articles are still as an earlier ingest left them.
-            Some(older) => Some((older, analysis_name(now))),
-            None => (info.entity_model != now)
-                .then(|| (analysis_name(info.entity_model), analysis_name(now))),
-        }
+        let other = self.older_analysis(false)?;
+        Some((other, analysis_name(model_stamp(self.analyzer.info()))))
     }
 
-    /// What [`CommitInfo::entity_model_older`] the next commit records: the
-    /// last commit's, or the last commit's analysis when this process runs
-    /// another over an index that holds articles; none after `reanalysed`.
+    /// What [`CommitInfo::entity_model_older`] the next commit records: an
+    /// analysis other than this process's that some of the index's articles
+    /// have (the one recorded, or the last commit's when this process runs
+    /// another); none after `reanalysed`, or when the index holds nothing.
     pub(crate) fn older_analysis(&self, reanalysed: bool) -> Option<String> {
-        if reanalysed {
+        if reanalysed || self.doc_count() == 0 {
             return None;
         }
         let info = self.commit_info();
-        info.entity_model_older.or_else(|| {
-            (self.doc_count() > 0 && info.entity_model != model_stamp(self.analyzer.info()))
-                .then(|| analysis_name(info.entity_model))
-        })
+        let now = analysis_name(model_stamp(self.analyzer.info()));
+        let last = analysis_name(info.entity_model);
+        match info.entity_model_older {
+            // Back to the older analysis: the other one is the last commit's.
+            Some(older) if older == now => (last != now).then_some(last),
+            Some(older) => Some(older),
+            None => (last != now).then_some(last),
+        }
     }
 
     /// The last commit's time and opstamp.

@@ -238,15 +238,17 @@ pub fn units(analyzer: &Analyzer, text: &str) -> Vec<Unit> {
 }
 
 /// Where the inflection of the word ending at morpheme `to` (exclusive)
-/// ends as written: the auxiliaries and conjunctive particles right after
-/// it (見|た, 出|て, 行わ|れ|た).
+/// ends as written: the auxiliaries, conjunctive particles and dependent or
+/// suffix verbs right after it (見|た, 出|て, 見|られる, 行っ|て|いる).
 fn typed_end(ms: &[Morpheme<'_>], to: usize) -> usize {
     let mut end = to;
     while let Some(m) = ms.get(end)
         && m.start == ms[end - 1].end
         && matches!(
             (m.details.get(0), m.details.get(1)),
-            (Some("助動詞"), _) | (Some("助詞"), Some("接続助詞"))
+            (Some("助動詞"), _)
+                | (Some("助詞"), Some("接続助詞"))
+                | (Some("動詞" | "形容詞"), Some("非自立" | "接尾"))
         )
     {
         end += 1;
