@@ -244,6 +244,7 @@ fn phrases_and_one_kanji_verbs_match_what_they_say() {
         ("p5", "映画", "映画を見る人が増えた。"),
         ("p6", "競馬", "2年連続2着に敗れた。"),
         ("p7", "服", "新しい服を着た。"),
+        ("p8", "新種", "新種と見られる動物が見つかった。"),
     ]);
     let e = t.engine();
     assert_eq!(found(&e, "\"日本の首相\"", &[("op", "or")]), ["p1"]);
@@ -251,8 +252,8 @@ fn phrases_and_one_kanji_verbs_match_what_they_say() {
         found(&e, "\"日本の首相\" 会見", &[("op", "or")]),
         ["p1", "p2"]
     );
-    assert_eq!(ids(&e, "見た"), ["p4", "p5"]);
-    assert_eq!(ids(&e, "見る"), ["p4", "p5"]);
+    assert_eq!(ids(&e, "見た"), ["p4", "p5", "p8"]);
+    assert_eq!(ids(&e, "見る"), ["p4", "p5", "p8"]);
     assert_eq!(ids(&e, "出て"), ["p4"]);
     // 着 of 着た is no counter (2着).
     assert_eq!(ids(&e, "着た"), ["p7"]);
@@ -264,4 +265,27 @@ fn phrases_and_one_kanji_verbs_match_what_they_say() {
         .map(|(u, _)| u.text.as_str())
         .collect();
     assert_eq!(texts, ["見られる"]);
+    // Every inflection that made an article match is marked, as written.
+    let pairs = vec![("q".to_string(), "見た".to_string())];
+    let r = kiji::search::SearchRequest::from_pairs(&pairs, &[]).unwrap();
+    let html: Vec<String> = e
+        .search(&r)
+        .unwrap()
+        .hits
+        .into_iter()
+        .flat_map(|h| h.snippets.into_iter().map(|s| s.html))
+        .collect();
+    assert!(
+        html.iter().any(|h| h.contains("<mark>見た</mark>")),
+        "{html:?}"
+    );
+    assert!(
+        html.iter().any(|h| h.contains("<mark>見る</mark>")),
+        "{html:?}"
+    );
+    assert!(
+        html.iter().any(|h| h.contains("<mark>見られる</mark>")),
+        "{html:?}"
+    );
+    assert!(html.iter().all(|h| !h.contains("会<mark>")), "{html:?}");
 }

@@ -147,6 +147,14 @@ fn role(norm: &Normalized, m: &Morpheme<'_>) -> Role {
     }
 }
 
+/// Whether morpheme `m` is the verb or adjective of dictionary form `base`
+/// (normalised) with content: what an inflected unit matches in an article.
+pub(crate) fn inflects(m: &Morpheme<'_>, base: &str) -> bool {
+    matches!(m.details.get(0), Some("動詞" | "形容詞"))
+        && m.details.get(1) == Some("自立")
+        && normalize(base_form(m)).text == base
+}
+
 fn base_form<'a>(m: &Morpheme<'a>) -> &'a str {
     match m.details.get(6) {
         Some(b) if b != "*" && !b.is_empty() => b,
@@ -240,7 +248,7 @@ pub fn units(analyzer: &Analyzer, text: &str) -> Vec<Unit> {
 /// Where the inflection of the word ending at morpheme `to` (exclusive)
 /// ends as written: the auxiliaries, conjunctive particles and dependent or
 /// suffix verbs right after it (見|た, 出|て, 見|られる, 行っ|て|いる).
-fn typed_end(ms: &[Morpheme<'_>], to: usize) -> usize {
+pub(crate) fn typed_end(ms: &[Morpheme<'_>], to: usize) -> usize {
     let mut end = to;
     while let Some(m) = ms.get(end)
         && m.start == ms[end - 1].end
