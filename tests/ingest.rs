@@ -217,11 +217,7 @@ fn user_entities_file_and_reanalyze() {
         .env("KIJI_ENTITIES_FILE", &user)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::assert_success(&out);
     assert!(
         total(&env) >= 2,
         "the seed and the sample mention シンクタンク"
@@ -304,11 +300,7 @@ fn the_index_records_its_entity_model_and_reanalyze_updates_it() {
         .current_dir(dir.path())
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::assert_success(&out);
     assert_eq!(older(), serde_json::Value::Null);
     assert_eq!(model_of_last_commit(), serde_json::Value::Null);
     // Off, on, off again: the model's articles are still named (a second
@@ -572,17 +564,9 @@ fn an_index_of_an_older_schema_asks_for_reanalyze_and_is_rebuilt() {
         .args(["ingest", "--reanalyze"])
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::assert_success(&out);
     let out = search();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::assert_success(&out);
     let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(v["total"], 1, "{v}");
     assert_eq!(v["hits"][0]["id"], "old-1", "{v}");
@@ -635,11 +619,7 @@ fn a_finished_ingest_leaves_few_small_segments() {
             .collect();
         std::fs::write(&file, lines).unwrap();
         let out = kiji(&index).arg("ingest").arg(&file).output().unwrap();
-        assert!(
-            out.status.success(),
-            "{}",
-            String::from_utf8_lossy(&out.stderr)
-        );
+        crate::common::assert_success(&out);
         merged |= String::from_utf8_lossy(&out.stderr).contains("small segments into");
         // Four small segments or more are merged when an ingest ends.
         assert!(segments() < 4, "run {run}: {} segments", segments());

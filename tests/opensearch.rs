@@ -502,11 +502,7 @@ fn cli_template_and_push() {
         .env("KIJI_OPENSEARCH_OUTBOX", &outbox)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::assert_success(&out);
     let report: Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(report["rebuild"]["indexed"], 5, "{report}");
     assert_eq!(fake.state().docs_of("news").len(), 5);
@@ -528,11 +524,7 @@ fn cli_template_and_push() {
         .env("KIJI_OPENSEARCH_OUTBOX", &outbox)
         .output()
         .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    crate::common::assert_success(&out);
     let text = String::from_utf8(out.stdout).unwrap();
     assert!(text.starts_with("5 articles into news-v"), "{text}");
     assert!(

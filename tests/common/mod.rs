@@ -17,6 +17,15 @@ use kiji::index::{Store, Writer};
 use kiji::ingest::{self, IngestReport, Quiet};
 
 /// The analyser (dictionary + gazetteer), built once per test binary.
+/// Fails the test with the command's standard error unless it succeeded.
+pub fn assert_success(out: &std::process::Output) {
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 pub fn analyzer() -> Arc<Analyzer> {
     static A: OnceLock<Arc<Analyzer>> = OnceLock::new();
     A.get_or_init(|| Analyzer::new(None).expect("the analyser loads"))
