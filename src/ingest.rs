@@ -515,14 +515,18 @@ pub fn ingest_files_noting(
             for outcome in writer.upsert_many(store, articles, Some(file))? {
                 report.count(outcome);
             }
-            if last_commit.elapsed() >= COMMIT_EVERY {
+            if last_commit.elapsed() >= COMMIT_EVERY && writer.has_changes() {
                 writer.commit(store)?;
                 last_commit = std::time::Instant::now();
             }
             Ok(())
         },
     )?;
-    writer.commit(store)?;
+    // An ingest that changed nothing leaves the index as it was (no new
+    // commit, no new commit time).
+    if writer.has_changes() {
+        writer.commit(store)?;
+    }
     Ok(())
 }
 

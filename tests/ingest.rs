@@ -276,11 +276,19 @@ fn the_index_records_its_entity_model_and_reanalyze_updates_it() {
     assert!(whole(&model), "{model}");
     // An ingest with another analysis, without --reanalyze, warns, and the
     // index says it holds both until --reanalyze; every later ingest warns.
+    // (A new article each time: an ingest that writes nothing commits
+    // nothing, and the index then still holds one analysis.)
     let older = || last_commit()["entity_model_older"].clone();
     for run in 0..2 {
+        let file = dir.path().join(format!("new{run}.jsonl"));
+        std::fs::write(
+            &file,
+            format!("{{\"id\":\"n-{run}\",\"title\":\"題\",\"body\":\"米国の記事{run}。\"}}\n"),
+        )
+        .unwrap();
         let out = kiji(&index)
             .arg("ingest")
-            .arg(&corpus)
+            .arg(&file)
             .env("KIJI_ENTITY_MODEL", "off")
             .env("KIJI_LOG", "warn")
             .output()
@@ -872,6 +880,8 @@ fn files_that_would_be_lost_silently_are_named() {
     )
     .unwrap();
     let index = dir.path().join("index");
+    let meta = || std::fs::read_to_string(index.join("meta.json")).unwrap_or_default();
+    let mut first_meta = String::new();
     for run in 0..2 {
         // Articles of at most 1,000 bytes: the 40-article array (~2,500 bytes) goes in.
         let out = kiji(&index)
@@ -893,6 +903,12 @@ fn files_that_would_be_lost_silently_are_named() {
         assert_eq!(text.matches("read before it").count(), 1, "{run}: {text}");
         let expect = if run == 0 { "added 42" } else { "unchanged 42" };
         assert!(text.contains(expect), "{run}: {text}");
+        // A run that changes nothing commits nothing.
+        if run == 0 {
+            first_meta = meta();
+        } else {
+            assert_eq!(meta(), first_meta);
+        }
     }
     let out = kiji(&index)
         .env("KIJI_MAX_BODY_BYTES", "1000")

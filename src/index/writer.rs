@@ -342,6 +342,11 @@ impl Writer {
         crate::dedup::fix_groups(self, store, fixups, opstamp)
     }
 
+    /// Whether anything was written or deleted since the last commit.
+    pub fn has_changes(&self) -> bool {
+        !self.pending.is_empty() || self.reanalysed
+    }
+
     /// Notes that every article has been analysed again (`kiji ingest
     /// --reanalyze`): the next commit records one analysis.
     pub fn mark_reanalysed(&mut self) {
