@@ -279,13 +279,15 @@ fn the_index_records_its_entity_model_and_reanalyze_updates_it() {
     // (A new article each time: an ingest that writes nothing commits
     // nothing, and the index then still holds one analysis.)
     let older = || last_commit()["entity_model_older"].clone();
+    // A JSON Lines file of one new article.
+    let article = |id: &str, body: &str| {
+        let file = dir.path().join(format!("{id}.jsonl"));
+        let line = serde_json::json!({"id": id, "title": "題", "body": body});
+        std::fs::write(&file, format!("{line}\n")).unwrap();
+        file
+    };
     for run in 0..2 {
-        let file = dir.path().join(format!("new{run}.jsonl"));
-        std::fs::write(
-            &file,
-            format!("{{\"id\":\"n-{run}\",\"title\":\"題\",\"body\":\"米国の記事{run}。\"}}\n"),
-        )
-        .unwrap();
+        let file = article(&format!("n-{run}"), &format!("米国の記事{run}。"));
         let out = kiji(&index)
             .arg("ingest")
             .arg(&file)
@@ -317,12 +319,7 @@ fn the_index_records_its_entity_model_and_reanalyze_updates_it() {
         ("on", "ロシアの新しい記事。"),
         ("off", "中国の新しい記事。"),
     ] {
-        let file = dir.path().join(format!("{model}.jsonl"));
-        std::fs::write(
-            &file,
-            format!("{{\"id\":\"x-{model}\",\"title\":\"題\",\"body\":\"{body}\"}}\n"),
-        )
-        .unwrap();
+        let file = article(&format!("x-{model}"), body);
         let out = kiji(&index)
             .arg("ingest")
             .arg(&file)
