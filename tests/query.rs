@@ -245,6 +245,7 @@ fn phrases_and_one_kanji_verbs_match_what_they_say() {
         ("p6", "競馬", "2年連続2着に敗れた。"),
         ("p7", "服", "新しい服を着た。"),
         ("p8", "新種", "新種と見られる動物が見つかった。"),
+        ("p9", "津波", "津波の高さは3mで、前より高かった。"),
     ]);
     let e = t.engine();
     assert_eq!(found(&e, "\"日本の首相\"", &[("op", "or")]), ["p1"]);
@@ -288,4 +289,23 @@ fn phrases_and_one_kanji_verbs_match_what_they_say() {
         "{html:?}"
     );
     assert!(html.iter().all(|h| !h.contains("会<mark>")), "{html:?}");
+    // A stem IPADIC cuts out of a noun (高|さ) is not marked; the
+    // inflection next to it is.
+    let pairs = vec![("q".to_string(), "高い".to_string())];
+    let r = kiji::search::SearchRequest::from_pairs(&pairs, &[]).unwrap();
+    let html: Vec<String> = e
+        .search(&r)
+        .unwrap()
+        .hits
+        .into_iter()
+        .flat_map(|h| h.snippets.into_iter().map(|s| s.html))
+        .collect();
+    assert!(
+        html.iter().any(|h| h.contains("<mark>高かった</mark>")),
+        "{html:?}"
+    );
+    assert!(
+        html.iter().all(|h| !h.contains("<mark>高</mark>さ")),
+        "{html:?}"
+    );
 }

@@ -735,7 +735,7 @@ impl RemoteSearch {
         if !head.is_empty() && !sink(head) {
             return Ok(0);
         }
-        let highlighter = Highlighter::new(&self.analyzer, r, &plan).without_inflections();
+        let highlighter = Highlighter::new(&self.analyzer, r, &plan);
         let t = self.translator();
         let mut after: Option<String> = None;
         let mut n = 0;

@@ -85,7 +85,7 @@ impl super::Engine {
         if !head.is_empty() && !sink(head) {
             return Ok(0);
         }
-        let highlighter = self.highlighter(r).without_inflections();
+        let highlighter = self.highlighter(r);
         let mut n = 0;
         if r.dedup {
             // One article per duplicate group: its earliest matched one.

@@ -878,7 +878,7 @@ pub struct Highlighter {
     units: usize,
     /// The inflected units (number, dictionary form, scope): every
     /// inflection of theirs in a text is marked (見られる for 見た), found by
-    /// analysing the text ([`Highlighter::without_inflections`] leaves it).
+    /// analysing the text around them).
     inflected: Vec<(usize, String, Scope)>,
     analyzer: Arc<crate::analysis::Analyzer>,
 }
@@ -988,6 +988,19 @@ impl Highlighter {
         for (from, to) in merged {
             let ms = self.analyzer.morphemes(&text[from..to]);
             for (i, m) in ms.iter().enumerate() {
+                // A stem IPADIC cut out of a noun (高|さ, 着|順, 行き|先, 自|見)
+                // is no inflection to mark: a noun right after it, or a
+                // prefix right before it.
+                let joined = |n: Option<&crate::analysis::entities::Morpheme<'_>>, pos: &str| {
+                    n.is_some_and(|n| {
+                        (n.end == m.start || n.start == m.end) && n.details.get(0) == Some(pos)
+                    })
+                };
+                if joined(ms.get(i + 1), "名詞")
+                    || joined(i.checked_sub(1).and_then(|p| ms.get(p)), "接頭詞")
+                {
+                    continue;
+                }
                 for (unit, base, _) in inflected {
                     if crate::search::query::units::inflects(m, base) {
                         let end = crate::search::query::units::typed_end(&ms, i + 1);
@@ -1003,13 +1016,6 @@ impl Highlighter {
             }
         }
         marks
-    }
-
-    /// The same, marking inflected words only as typed and as their
-    /// dictionary form (no analysis of each text: `/export`'s rate).
-    pub fn without_inflections(mut self) -> Highlighter {
-        self.inflected.clear();
-        self
     }
 
     /// Highlight spans (merged byte ranges) for `text`.
