@@ -103,15 +103,29 @@ fn each_variant_pair_finds_the_same_articles() {
         assert_eq!(x, y, "{a} / {b}");
     }
     // The highlight is on the spelling the article uses.
-    let pairs = vec![("q".to_string(), "コンピュータ".to_string())];
-    let r = kiji::search::SearchRequest::from_pairs(&pairs, &[]).unwrap();
-    let res = t.engine().search(&r).unwrap();
+    let res = search(&t.engine(), "コンピュータ");
     let a1 = res.hits.iter().find(|h| h.id == "a1").unwrap();
     assert!(
         a1.title_html.contains("<mark>コンピューター</mark>"),
         "{}",
         a1.title_html
     );
+}
+
+/// The answer to `q` alone.
+fn search(engine: &kiji::search::Engine, q: &str) -> kiji::search::SearchResponse {
+    let pairs = vec![("q".to_string(), q.to_string())];
+    let r = kiji::search::SearchRequest::from_pairs(&pairs, &[]).unwrap();
+    engine.search(&r).unwrap()
+}
+
+/// The snippets' HTML of every hit of `q`.
+fn snippets_html(engine: &kiji::search::Engine, q: &str) -> Vec<String> {
+    search(engine, q)
+        .hits
+        .into_iter()
+        .flat_map(|h| h.snippets.into_iter().map(|s| s.html))
+        .collect()
 }
 
 /// Ids and total of `q` with extra parameters.
@@ -267,15 +281,7 @@ fn phrases_and_one_kanji_verbs_match_what_they_say() {
         .collect();
     assert_eq!(texts, ["見られる"]);
     // Every inflection that made an article match is marked, as written.
-    let pairs = vec![("q".to_string(), "見た".to_string())];
-    let r = kiji::search::SearchRequest::from_pairs(&pairs, &[]).unwrap();
-    let html: Vec<String> = e
-        .search(&r)
-        .unwrap()
-        .hits
-        .into_iter()
-        .flat_map(|h| h.snippets.into_iter().map(|s| s.html))
-        .collect();
+    let html = snippets_html(&e, "見た");
     assert!(
         html.iter().any(|h| h.contains("<mark>見た</mark>")),
         "{html:?}"
@@ -291,15 +297,7 @@ fn phrases_and_one_kanji_verbs_match_what_they_say() {
     assert!(html.iter().all(|h| !h.contains("会<mark>")), "{html:?}");
     // A stem IPADIC cuts out of a noun (高|さ) is not marked; the
     // inflection next to it is.
-    let pairs = vec![("q".to_string(), "高い".to_string())];
-    let r = kiji::search::SearchRequest::from_pairs(&pairs, &[]).unwrap();
-    let html: Vec<String> = e
-        .search(&r)
-        .unwrap()
-        .hits
-        .into_iter()
-        .flat_map(|h| h.snippets.into_iter().map(|s| s.html))
-        .collect();
+    let html = snippets_html(&e, "高い");
     assert!(
         html.iter().any(|h| h.contains("<mark>高かった</mark>")),
         "{html:?}"
