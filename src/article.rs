@@ -231,13 +231,7 @@ impl RawArticle {
             .filter(|s| !s.trim().is_empty())
             .map(|s| parse_date(s).ok_or_else(|| bad_date("updated", s)))
             .transpose()?;
-        let id = match self.id {
-            None | Some(serde_json::Value::Null) => None,
-            Some(serde_json::Value::String(s)) if s.trim().is_empty() => None,
-            Some(serde_json::Value::String(s)) => Some(s.trim().to_string()),
-            Some(serde_json::Value::Number(n)) => Some(n.to_string()),
-            Some(_) => return Err(ArticleError::BadField("id", "a string or a number")),
-        };
+        let id = given_id(self.id)?;
         let title = self
             .title
             .map(|t| t.trim().to_string())
@@ -279,6 +273,42 @@ fn first_line_title(body: &str) -> String {
 }
 
 /// `url-…` from the url when there is one, else `sha-…` from title and body.
+/// The id an article's `id` field gives: a string (trimmed) or a number;
+/// none when absent, null or blank.
+fn given_id(id: Option<serde_json::Value>) -> Result<Option<String>, ArticleError> {
+    Ok(match id {
+        None | Some(serde_json::Value::Null) => None,
+        Some(serde_json::Value::String(s)) if s.trim().is_empty() => None,
+        Some(serde_json::Value::String(s)) => Some(s.trim().to_string()),
+        Some(serde_json::Value::Number(n)) => Some(n.to_string()),
+        Some(_) => return Err(ArticleError::BadField("id", "a string or a number")),
+    })
+}
+
+/// The id of a JSON Lines line that gives one or a url, read without the
+/// rest of the article (its body is skipped, not copied): what the first
+/// pass over a file that finds repeated ids reads. None for a line that is
+/// no such object, or whose id comes from its content (two such lines of
+/// one id hold the same article).
+pub fn line_id(line: &[u8]) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Ids {
+        #[serde(default)]
+        id: Option<serde_json::Value>,
+        #[serde(default)]
+        url: Option<String>,
+    }
+    let line = line.strip_prefix(b"\xef\xbb\xbf").unwrap_or(line);
+    let ids: Ids = serde_json::from_slice(line).ok()?;
+    match given_id(ids.id).ok()? {
+        Some(id) => Some(id),
+        None => ids
+            .url
+            .filter(|u| !u.trim().is_empty())
+            .map(|u| derive_id(Some(&u), "", "")),
+    }
+}
+
 pub fn derive_id(url: Option<&str>, title: &str, body: &str) -> String {
     match url {
         Some(u) => format!("url-{}", &blake3::hash(u.trim().as_bytes()).to_hex()[..16]),

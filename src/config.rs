@@ -263,10 +263,6 @@ fn env_bool(name: &str, v: &str) -> Result<bool> {
     }
 }
 
-/// How many of [`ENV_VARS`] kiji itself reads (the rest are its tools').
-const OWN_ENV_VARS: usize = 34;
-const _: () = assert!(matches!(ENV_VARS[OWN_ENV_VARS].as_bytes(), b"KIJI_BIN"));
-
 /// Where each setting a check can refuse is set besides the configuration
 /// file: its variables and its flag.
 const ORIGINS: &[(&str, &str)] = &[
@@ -304,10 +300,10 @@ fn with_origin(message: String) -> String {
 }
 
 /// Every `KIJI_*` environment variable kiji reads (the configuration's,
-/// the log's, `KIJI_PROGRESS`), and those its build, tests and scripts read
-/// (`KIJI_IPADIC_DIR`, `KIJI_WIKINEWS`, `KIJI_BIN` …). Any other `KIJI_*`
-/// name is likely a typo (`KIJI_INDX`), which would silently leave a setting
-/// at its default: kiji warns about it at start, naming the nearest.
+/// the log's, `KIJI_PROGRESS`). Any other `KIJI_*` name but those of
+/// [`TOOL_ENV_VARS`] is likely a typo (`KIJI_INDX`), which would silently
+/// leave a setting at its default: kiji warns about it at start, naming the
+/// nearest of these.
 pub const ENV_VARS: &[&str] = &[
     "KIJI_ALLOWED_HOSTS",
     "KIJI_API_TOKEN",
@@ -343,8 +339,11 @@ pub const ENV_VARS: &[&str] = &[
     "KIJI_SEARCH_TITLE_WEIGHT",
     "KIJI_WATCH",
     "KIJI_WRITER_MEMORY_MB",
-    // The build, the tests, the benchmarks and the training scripts (from
-    // OWN_ENV_VARS on).
+];
+
+/// The `KIJI_*` variables of kiji's build, tests, benchmarks and training
+/// scripts (`KIJI_IPADIC_DIR`, `KIJI_WIKINEWS`, `KIJI_BIN` …): no typo.
+pub const TOOL_ENV_VARS: &[&str] = &[
     "KIJI_BIN",
     "KIJI_CWD",
     "KIJI_DICTIONARY_SOURCE",
@@ -368,17 +367,22 @@ impl Config {
     /// Loads the file (when `path` is given it must exist; `./config.toml` is
     /// used when present), then applies `KIJI_*` variables from `env`.
     /// The `KIJI_*` variables among `names` that kiji does not read
-    /// ([`ENV_VARS`]), each with the known name it is likely a typo of.
+    /// ([`ENV_VARS`], [`TOOL_ENV_VARS`]), each with the name kiji reads it
+    /// is likely a typo of.
     pub fn unknown_env_vars(
         names: impl Iterator<Item = String>,
     ) -> Vec<(String, Option<&'static str>)> {
         names
-            .filter(|n| n.starts_with("KIJI_") && !ENV_VARS.contains(&n.as_str()))
+            .filter(|n| {
+                n.starts_with("KIJI_")
+                    && !ENV_VARS.contains(&n.as_str())
+                    && !TOOL_ENV_VARS.contains(&n.as_str())
+            })
             .map(|n| {
                 // Compared in upper case (KIJI_entity_model is KIJI_ENTITY_MODEL),
                 // with the variables kiji itself reads (not its tools').
                 let upper = n.to_ascii_uppercase();
-                let near = ENV_VARS[..OWN_ENV_VARS]
+                let near = ENV_VARS
                     .iter()
                     .map(|k| (strsim::damerau_levenshtein(&upper, k), *k))
                     .filter(|(d, _)| *d <= 2)

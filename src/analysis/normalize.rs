@@ -119,7 +119,8 @@ impl Normalized {
     }
 }
 
-fn floor_char_boundary(text: &str, mut at: usize) -> usize {
+/// The char boundary at or before byte `at` of `text` (its end, past it).
+pub(crate) fn floor_char_boundary(text: &str, mut at: usize) -> usize {
     at = at.min(text.len());
     while !text.is_char_boundary(at) {
         at -= 1;

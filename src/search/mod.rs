@@ -31,7 +31,7 @@ use tantivy::{DocAddress, Executor, Order, Searcher, Term};
 use utoipa::ToSchema;
 
 use crate::analysis::gazetteer::EntityType;
-use crate::analysis::normalize::{Normalized, normalize};
+use crate::analysis::normalize::{Normalized, floor_char_boundary, normalize};
 use crate::analysis::{DictionaryInfo, entities::entity_key};
 use crate::article::{Article, tokyo};
 use crate::error::{Error, Result};
@@ -859,14 +859,6 @@ pub fn hit_of<E: EntityView>(
 const WINDOW_BEFORE: usize = 30;
 const WINDOW_AFTER: usize = 60;
 
-/// The char boundary at or before byte `at` of `text`.
-fn floor_char(text: &str, mut at: usize) -> usize {
-    while !text.is_char_boundary(at) {
-        at -= 1;
-    }
-    at
-}
-
 /// What a request highlights: the strings of its units (normalised, each
 /// with its unit's number) for the title and for the body, and the entity
 /// keys of its entity filters, whose mentions are highlighted too
@@ -971,8 +963,8 @@ impl Highlighter {
             };
             for (at, _) in text.match_indices(first) {
                 windows.push((
-                    floor_char(text, at.saturating_sub(WINDOW_BEFORE)),
-                    floor_char(text, (at + WINDOW_AFTER).min(text.len())),
+                    floor_char_boundary(text, at.saturating_sub(WINDOW_BEFORE)),
+                    floor_char_boundary(text, (at + WINDOW_AFTER).min(text.len())),
                 ));
             }
         }

@@ -20,7 +20,7 @@
 use serde::Serialize;
 use utoipa::ToSchema;
 
-use crate::analysis::normalize::Normalized;
+use crate::analysis::normalize::{Normalized, floor_char_boundary};
 use crate::analysis::sentences::sentences;
 use crate::analysis::tokenizer::{continues_word, same_word_class};
 
@@ -180,15 +180,6 @@ fn fragment(
         text: piece.to_string(),
         highlights,
     }
-}
-
-/// Moves `byte` back to the previous char boundary.
-fn floor_boundary(text: &str, mut byte: usize) -> usize {
-    byte = byte.min(text.len());
-    while !text.is_char_boundary(byte) {
-        byte -= 1;
-    }
-    byte
 }
 
 /// The byte `n` characters after `from` (or the end).
@@ -355,7 +346,7 @@ fn best_window(text: &str, s: usize, e: usize, marks: &[Mark], size: usize) -> (
     let match_chars = text[first.start..first.end.min(e)].chars().count();
     let lead = size.saturating_sub(match_chars) / 3;
     let from = retreat_chars(text, first.start, lead, s);
-    let to = floor_boundary(text, advance_chars(text, from, size).min(e));
+    let to = floor_char_boundary(text, advance_chars(text, from, size).min(e));
     whole_graphemes(text, s, e, from, to)
 }
 
@@ -371,7 +362,7 @@ fn whole_graphemes(text: &str, s: usize, e: usize, from: usize, to: usize) -> (u
     };
     let mut from = from;
     while from > s && inside(from) {
-        from = floor_boundary(text, from - 1);
+        from = floor_char_boundary(text, from - 1);
     }
     let mut to = to;
     while to < e && inside(to) {
