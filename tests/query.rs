@@ -260,6 +260,9 @@ fn phrases_and_one_kanji_verbs_match_what_they_say() {
         ("p7", "服", "新しい服を着た。"),
         ("p8", "新種", "新種と見られる動物が見つかった。"),
         ("p9", "津波", "津波の高さは3mで、前より高かった。"),
+        ("p10", "堤防", "堤防の高さを測る。"),
+        ("p11", "発表", "事件を受け政府は誤発注を発表した。"),
+        ("p12", "山", "山は高い。"),
     ]);
     let e = t.engine();
     assert_eq!(found(&e, "\"日本の首相\"", &[("op", "or")]), ["p1"]);
@@ -272,6 +275,14 @@ fn phrases_and_one_kanji_verbs_match_what_they_say() {
     assert_eq!(ids(&e, "出て"), ["p4"]);
     // 着 of 着た is no counter (2着).
     assert_eq!(ids(&e, "着た"), ["p7"]);
+    // A kanji stem IPADIC cuts out of a noun (高|さ, 誤|発注) is part of
+    // it, in the query and in the index: 高さ is not a form of 高い.
+    assert_eq!(ids(&e, "高さ"), ["p10", "p9"]);
+    assert_eq!(ids(&e, "高かった"), ["p12", "p9"]);
+    assert_eq!(ids(&e, "誤る"), Vec::<String>::new());
+    assert_eq!(ids(&e, "誤発注"), ["p11"]);
+    // A stem written with its ending is the verb, a noun after it or not.
+    assert_eq!(ids(&e, "受ける"), ["p11"]);
     // A verb with a suffix verb is highlighted as typed, never as its stem
     // inside another word (見 of 会見).
     let plan = QueryPlan::new(&analyzer(), &parse("見られる").unwrap()).unwrap();

@@ -238,14 +238,71 @@ impl<'a> Features<'a> {
 
     /// The dictionary form an inflected content word (a verb or adjective,
     /// `自立`) is also indexed under, when it differs from `surface`: a
-    /// query for 行う then finds 行った and 行われる.
-    pub fn base_form_token(&self, surface: &str) -> Option<&'a str> {
+    /// query for 行う then finds 行った and 行われる. Not for a stem that
+    /// stands inside a noun ([`stem_inside_noun`]; `place` says where the
+    /// morpheme and its neighbours are).
+    pub fn base_form_token(&self, surface: &str, place: Place<'_>) -> Option<&'a str> {
         if !matches!(self.get(0), Some("動詞" | "形容詞")) || self.get(1) != Some("自立") {
+            return None;
+        }
+        if stem_inside_noun(surface, place) {
             return None;
         }
         self.get(6)
             .filter(|b| *b != "*" && !b.is_empty() && *b != surface)
     }
+}
+
+/// Where a morpheme stands, as [`stem_inside_noun`] reads it: its byte
+/// range, and the end and first part of speech of the morpheme before it,
+/// the start and first part of speech of the one after it.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Place<'p> {
+    pub start: usize,
+    pub end: usize,
+    pub before: Option<(usize, Option<&'p str>)>,
+    pub after: Option<(usize, Option<&'p str>)>,
+}
+
+impl<'p> Place<'p> {
+    /// The place of item `i` of a run, each item giving its byte range and
+    /// first part of speech.
+    pub fn in_run<T>(
+        items: &'p [T],
+        i: usize,
+        of: impl Fn(&'p T) -> (usize, usize, Option<&'p str>),
+    ) -> Place<'p> {
+        let (start, end, _) = of(&items[i]);
+        Place {
+            start,
+            end,
+            before: i.checked_sub(1).map(|p| {
+                let (_, end, pos) = of(&items[p]);
+                (end, pos)
+            }),
+            after: items.get(i + 1).map(|n| {
+                let (start, _, pos) = of(n);
+                (start, pos)
+            }),
+        }
+    }
+}
+
+/// Whether a verb or adjective written as its stem alone, in kanji, is a
+/// piece of a noun IPADIC cut it out of: a noun right after it (高|さ,
+/// 深|さ, 誤|発注, 着|順) or a prefix right before it (自|見). Such a stem is
+/// part of that noun: it is not indexed, searched or marked as the word it
+/// could inflect (高さ is no form of 高い to a search for 高かった). A stem
+/// written with its ending (受け|政府: "on receiving it, the government")
+/// is the verb.
+pub fn stem_inside_noun(surface: &str, place: Place<'_>) -> bool {
+    let touches = |n: Option<(usize, Option<&str>)>, at: usize, pos: &str| {
+        n.is_some_and(|(edge, p)| edge == at && p == Some(pos))
+    };
+    !surface
+        .chars()
+        .any(|c| ('\u{3041}'..='\u{30ff}').contains(&c))
+        && (touches(place.after, place.end, "名詞") || touches(place.before, place.start, "接頭詞"))
 }
 
 /// Record `id` of a lindera words file: a u32 offset per id into `data`,

@@ -40,9 +40,12 @@ use tokenizer::{BigramTokenizer, MorphTokenizer, TokenMemo};
 /// another version does not open (its schema differs), and says to rebuild
 /// it with `kiji ingest --reanalyze`. Version 2: word symbols and
 /// position-less whitespace ([`tokenizer::MorphPositions`]). Version 3: `~`
-/// separates words as `〜` does (`2025~30年` holds `30年`).
-pub const MORPH: &str = "ja_v3";
-/// Name of the bigram tokenizer registered with tantivy (versioned as [`MORPH`]).
+/// separates words as `〜` does (`2025~30年` holds `30年`). Version 4: a
+/// kanji stem inside a noun has no dictionary form
+/// ([`dictionary::stem_inside_noun`]: 高さ is not indexed as 高い).
+pub const MORPH: &str = "ja_v4";
+/// Name of the bigram tokenizer registered with tantivy (versioned as
+/// [`MORPH`] is; unchanged since its version 3).
 pub const BIGRAM: &str = "ja_bigram_v3";
 
 /// Which dictionary answered: reported by `/stats`, `/search` and `kiji analyze`.
@@ -306,19 +309,23 @@ impl Analyzer {
         let Ok(tokens) = self.segment(&norm.text) else {
             return Vec::new();
         };
-        let features: Vec<dictionary::Features<'_>> = tokens
+        let features: Vec<(usize, usize, dictionary::Features<'_>)> = tokens
             .iter()
-            .map(|t| dictionary::Features::of(&self.segmenter, t.word_id))
+            .map(|t| {
+                let f = dictionary::Features::of(&self.segmenter, t.word_id);
+                (t.byte_start, t.byte_end, f)
+            })
             .collect();
         tokenizer::tokens_from_morphemes(
             norm,
-            tokens.iter().zip(&features).map(|(t, f)| {
+            tokens.iter().enumerate().map(|(i, t)| {
                 let surface = t.surface.as_ref();
+                let place = dictionary::Place::in_run(&features, i, |(s, e, f)| (*s, *e, f.get(0)));
                 (
                     surface,
                     t.byte_start,
                     t.byte_end,
-                    f.base_form_token(surface),
+                    features[i].2.base_form_token(surface, place),
                 )
             }),
         )
@@ -363,12 +370,13 @@ impl Analyzer {
         let ms = self.morphemes(&norm.text);
         let tokens = tokenizer::tokens_from_morphemes(
             &norm,
-            ms.iter().map(|m| {
+            ms.iter().enumerate().map(|(i, m)| {
                 (
                     m.surface,
                     m.start,
                     m.end,
-                    m.details.base_form_token(m.surface),
+                    m.details
+                        .base_form_token(m.surface, Morpheme::place(&ms, i)),
                 )
             }),
         );

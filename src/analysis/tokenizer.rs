@@ -25,7 +25,7 @@ use lindera_tantivy::tokenizer::LinderaTokenizer;
 use rustc_hash::{FxBuildHasher, FxHashMap};
 use tantivy::tokenizer::{Token, TokenStream, Tokenizer};
 
-use super::dictionary::Features;
+use super::dictionary::{Features, Place};
 use super::normalize::{Normalized, normalize, normalize_str};
 
 /// Tokens computed up front, handed to tantivy one by one.
@@ -359,9 +359,18 @@ impl TokenFilter for BaseForms {
 
     fn apply(&self, tokens: &mut Vec<lindera::token::Token<'_>>) -> lindera::LinderaResult<()> {
         let mut out = Vec::with_capacity(tokens.len() + tokens.len() / 8);
-        for t in tokens.drain(..) {
-            let base = Features::in_dictionaries(t.dictionary, t.user_dictionary, t.word_id)
-                .base_form_token(&t.surface)
+        let features: Vec<(usize, usize, Features<'_>)> = tokens
+            .iter()
+            .map(|t| {
+                let f = Features::in_dictionaries(t.dictionary, t.user_dictionary, t.word_id);
+                (t.byte_start, t.byte_end, f)
+            })
+            .collect();
+        for (i, t) in tokens.drain(..).enumerate() {
+            let place = Place::in_run(&features, i, |(s, e, f)| (*s, *e, f.get(0)));
+            let base = features[i]
+                .2
+                .base_form_token(&t.surface, place)
                 .map(str::to_string);
             let base = base.map(|b| {
                 let mut extra = lindera::token::Token::new(

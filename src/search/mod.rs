@@ -30,9 +30,10 @@ use tantivy::schema::IndexRecordOption;
 use tantivy::{DocAddress, Executor, Order, Searcher, Term};
 use utoipa::ToSchema;
 
+use crate::analysis::DictionaryInfo;
+use crate::analysis::entities::{Morpheme, entity_key};
 use crate::analysis::gazetteer::EntityType;
 use crate::analysis::normalize::{Normalized, floor_char_boundary, normalize};
-use crate::analysis::{DictionaryInfo, entities::entity_key};
 use crate::article::{Article, tokyo};
 use crate::error::{Error, Result};
 use crate::index::{CommitInfo, EntityView, HitSource, Store};
@@ -980,17 +981,9 @@ impl Highlighter {
         for (from, to) in merged {
             let ms = self.analyzer.morphemes(&text[from..to]);
             for (i, m) in ms.iter().enumerate() {
-                // A stem IPADIC cut out of a noun (高|さ, 着|順, 行き|先, 自|見)
-                // is no inflection to mark: a noun right after it, or a
-                // prefix right before it.
-                let joined = |n: Option<&crate::analysis::entities::Morpheme<'_>>, pos: &str| {
-                    n.is_some_and(|n| {
-                        (n.end == m.start || n.start == m.end) && n.details.get(0) == Some(pos)
-                    })
-                };
-                if joined(ms.get(i + 1), "名詞")
-                    || joined(i.checked_sub(1).and_then(|p| ms.get(p)), "接頭詞")
-                {
+                // A stem IPADIC cut out of a noun (高|さ, 着|順, 自|見) is no
+                // inflection to mark (nor indexed as one).
+                if Morpheme::stem_inside_noun(&ms, i) {
                     continue;
                 }
                 for (unit, base, _) in inflected {

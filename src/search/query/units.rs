@@ -108,7 +108,9 @@ fn indexed(norm: &Normalized, m: &Morpheme<'_>) -> bool {
     any
 }
 
-fn role(norm: &Normalized, m: &Morpheme<'_>) -> Role {
+/// The role of morpheme `i` of `ms` in a query's units.
+fn role(norm: &Normalized, ms: &[Morpheme<'_>], i: usize) -> Role {
+    let m = &ms[i];
     let pos = |i: usize| m.details.get(i).unwrap_or("*");
     if !is_indexable(m.surface) {
         // IPADIC calls unknown symbols nouns (`?` is 名詞,サ変接続). A
@@ -133,6 +135,8 @@ fn role(norm: &Normalized, m: &Morpheme<'_>) -> Role {
             "名詞接続" | "数接続" => Role::Prefix,
             _ => Role::Stop,
         },
+        // A stem IPADIC cut out of a noun is part of it (高|さ is 高さ).
+        "動詞" | "形容詞" if Morpheme::stem_inside_noun(ms, i) => Role::Noun,
         "動詞" | "形容詞" => {
             if pos(1) == "自立" && !LIGHT.contains(&base_form(m)) {
                 Role::Inflected
@@ -167,7 +171,7 @@ fn base_form<'a>(m: &Morpheme<'a>) -> &'a str {
 pub fn units(analyzer: &Analyzer, text: &str) -> Vec<Unit> {
     let norm = normalize(text);
     let ms = analyzer.morphemes(&norm.text);
-    let roles: Vec<Role> = ms.iter().map(|m| role(&norm, m)).collect();
+    let roles: Vec<Role> = (0..ms.len()).map(|i| role(&norm, &ms, i)).collect();
     let mut spans: Vec<(usize, usize, bool)> = Vec::new(); // [from, to) morphemes, inflected
     let mut k = 0;
     while k < ms.len() {
