@@ -31,7 +31,16 @@ pub struct Morpheme<'a> {
     pub unknown: bool,
 }
 
-impl Morpheme<'_> {
+impl<'a> Morpheme<'a> {
+    /// Where morpheme `i` of `ms` stands, beside its neighbours.
+    pub fn place<'p>(ms: &'p [Morpheme<'a>], i: usize) -> super::dictionary::Place<'p> {
+        super::dictionary::Place::in_run(ms, i, |m| (m.start, m.end, m.details.get(0)))
+    }
+    /// Whether morpheme `i` of `ms` is a verb or adjective stem inside a
+    /// noun ([`super::dictionary::stem_inside_noun`]).
+    pub fn stem_inside_noun(ms: &[Morpheme<'a>], i: usize) -> bool {
+        super::dictionary::stem_inside_noun(ms[i].surface, Self::place(ms, i))
+    }
     fn pos(&self, i: usize) -> &str {
         self.details.get(i).unwrap_or("*")
     }
@@ -262,13 +271,28 @@ pub fn extract_with(
             i = j;
             continue;
         }
-        if let Some((j, m)) = pos_match(text, ms, i) {
+        // (A katakana or Latin name IPADIC cut out of a longer word it does
+        // not know is none: タイ|ガー・ウッズ; nor is one of two characters,
+        // タイ|ムリー, nor a person's. Two longer places or organisations it
+        // knows side by side are two: アメリカ|ハワイ州.)
+        let unknown_near = |j: usize| {
+            ms[i.saturating_sub(1)..(j + 1).min(ms.len())]
+                .iter()
+                .any(|m| m.unknown)
+        };
+        if let Some((j, m)) = pos_match(text, ms, i)
+            && (on_run_edges(text, m.start, m.end)
+                || (m.kind != EntityType::Person
+                    && !unknown_near(j)
+                    && text[m.start..m.end].chars().count() > 2))
+        {
             out.push(m);
             i = j;
             continue;
         }
         i += 1;
     }
+    countries_before_titles(text, ms, &mut out, gazetteer);
     if abbreviation_rule {
         // IPADIC files some runs of abbreviations as one place (中印) or,
         // with Russia's ロ, an organisation (中印ロ): the rule reads them
@@ -285,6 +309,58 @@ pub fn extract_with(
     }
     out.sort_by_key(|m| (m.start, m.end));
     out
+}
+
+/// A country between a katakana name and its title is the title's
+/// (ヌルガリエフ・ロシア内相: the person is ヌルガリエフ, of Russia; the
+/// title, a kanji word, may be one the list lacks): cuts such persons found
+/// by part of speech, and adds the countries. What stands before the
+/// country is no person before 代表, a national team (サッカー・フランス代表),
+/// or when the dictionary knows it as another word.
+fn countries_before_titles(
+    text: &str,
+    ms: &[Morpheme<'_>],
+    out: &mut Vec<Mention>,
+    gazetteer: &Gazetteer,
+) {
+    let mut countries = Vec::new();
+    for m in out
+        .iter_mut()
+        .filter(|m| m.by_pos && m.kind == EntityType::Person)
+    {
+        let Some(dot) = text[m.start..m.end].rfind('・').map(|d| m.start + d) else {
+            continue;
+        };
+        let tail = dot + '・'.len_utf8();
+        let country = gazetteer
+            .lookup_normalized(&text[tail..m.end])
+            .filter(|e| ABBREVIATIONS.iter().any(|(_, name)| e.canonical == *name));
+        if let Some(country) = country
+            && dot > m.start
+            && text[m.end..].chars().next().is_some_and(is_kanji)
+        {
+            countries.push(Mention {
+                start: tail,
+                end: m.end,
+                canonical: country.canonical.clone(),
+                kind: EntityType::Place,
+                by_pos: false,
+            });
+            let word = ms
+                .iter()
+                .filter(|t| t.start >= m.start && t.end <= dot)
+                .any(|t| !t.unknown && t.pos(2) != "人名" && t.is_katakana_word());
+            // (Left empty, and dropped below, when it is no person.)
+            let end = if word || text[m.end..].starts_with("代表") {
+                m.start
+            } else {
+                dot
+            };
+            *m = mention(text, m.start, end, EntityType::Person);
+        }
+    }
+    out.retain(|m| m.start < m.end);
+    out.extend(countries);
 }
 
 /// The longest gazetteer name starting at morpheme `i`; returns the index after it.
@@ -342,6 +418,46 @@ fn on_run_edges(text: &str, start: usize, end: usize) -> bool {
     let after = text[end..].chars().next();
     !(matches!((before, first), (Some(b), Some(f)) if joined(b, f))
         || matches!((last, after), (Some(l), Some(a)) if joined(l, a)))
+}
+
+/// Whether a morpheme is a bracket, a quotation mark or punctuation only.
+fn is_punctuation(surface: &str) -> bool {
+    !surface.is_empty()
+        && surface.chars().all(|c| {
+            matches!(
+                c,
+                '(' | ')'
+                    | '['
+                    | ']'
+                    | '{'
+                    | '}'
+                    | '"'
+                    | '\''
+                    | '「'
+                    | '」'
+                    | '『'
+                    | '』'
+                    | '【'
+                    | '】'
+                    | '〈'
+                    | '〉'
+                    | '《'
+                    | '》'
+                    | '“'
+                    | '”'
+                    | '‘'
+                    | '’'
+                    | '。'
+                    | '、'
+                    | ','
+                    | '.'
+                    | '!'
+                    | '?'
+                    | ':'
+                    | ';'
+                    | '・'
+            )
+        })
 }
 
 fn mention(text: &str, start: usize, end: usize, kind: EntityType) -> Mention {
@@ -509,7 +625,10 @@ fn named_by_suffix(
     let mut best = None;
     for j in i + 1..(i + 6).min(ms.len()) {
         let n = &ms[j];
-        if n.start != ms[j - 1].end || !n.is_noun() || n.pos(1) == "数" {
+        // (IPADIC calls an unknown symbol a noun: a name never runs on
+        // over a bracket or a full stop, ドイツ社会民主党|(|SPD.)
+        if n.start != ms[j - 1].end || !n.is_noun() || n.pos(1) == "数" || is_punctuation(n.surface)
+        {
             break;
         }
         let span = &text[m.start..n.end];
@@ -723,14 +842,19 @@ const ABBREVIATIONS: &[(char, &str)] = &[
     ('比', "フィリピン"),
     ('越', "ベトナム"),
     ('蘭', "オランダ"),
+    ('ソ', "ソ連"),
 ];
 
 /// Pairs that are also ordinary words (日中 = daytime, 朝日, 台中 = Taichung …):
 /// they count only before a context word.
 const AMBIGUOUS_PAIRS: &[&str] = &[
-    "日中", "中日", "中米", "中欧", "台中", "朝日", "日比", "越中", "中加", "加中", "中台", "日台",
-    "朝露",
+    "日中", "中日", "中米", "中欧", "台中", "朝日", "日比", "越中", "中越", "中加", "加中", "中台",
+    "日台", "朝露",
 ];
+
+/// Ordinary words that start with an abbreviation or with a prefix and an
+/// abbreviation (印紙 "revenue stamp", 対比 "contrast"): never countries.
+const ORDINARY_WORDS: &[&str] = &["印紙", "対比", "比較", "加工", "加減", "英気", "仏教"];
 
 /// Words that show a run of abbreviations names countries (露朝**両国**, 日米**関係**).
 const CONTEXT: &[&str] = &[
@@ -783,6 +907,16 @@ const CONTEXT: &[&str] = &[
     "政策",
     "連合",
     "諸国",
+    "関税",
+    "輸出",
+    "輸入",
+    "制裁",
+    "投資",
+    "地位協定",
+    "冷戦",
+    "交流",
+    "親善",
+    "大使",
 ];
 
 /// Titles that make one abbreviation after a katakana name a country
@@ -904,11 +1038,13 @@ pub fn abbreviations(text: &str, gazetteer: &Gazetteer, taken: &[Mention]) -> Ve
         kind: EntityType::Place,
         by_pos: false,
     };
+    // A place or an organisation named right after one abbreviation
+    // (独ベルリン, 米アップル, 米民主党).
     let place_follows = |k: usize| {
         let b = end_of(k);
         taken
             .iter()
-            .any(|m| m.start == b && m.kind == EntityType::Place)
+            .any(|m| m.start == b && m.kind != EntityType::Person)
     };
 
     let mut out = Vec::new();
@@ -920,6 +1056,18 @@ pub fn abbreviations(text: &str, gazetteer: &Gazetteer, taken: &[Mention]) -> Ve
             continue;
         }
         let prev = i.checked_sub(1).map(|p| chars[p].1);
+        // 日 after a number counts days (10日朝 "on the morning of the
+        // 10th", 12日日中 "in the daytime of the 12th", 3日越し).
+        let day = c == '日' && prev.is_some_and(|p| p.is_ascii_digit());
+        let word_at = |k: usize| {
+            ORDINARY_WORDS
+                .iter()
+                .any(|w| text[chars[k].0..].starts_with(w))
+        };
+        if day || word_at(i) || (i > 0 && word_at(i - 1)) {
+            i += 1;
+            continue;
+        }
         // 在 is a prefix (在日, 在米) but 滞在中 / 在中 is "while staying".
         let prefixed = prev.is_some_and(|p| PREFIXES.contains(&p) && !(p == '在' && c == '中'));
         // A title after one abbreviation names a person's country right
@@ -956,7 +1104,10 @@ pub fn abbreviations(text: &str, gazetteer: &Gazetteer, taken: &[Mention]) -> Ve
                         .get('の'.len_utf8()..)
                         .is_some_and(|r| r.starts_with(w))
                 });
-            let after_nan = prev == Some('南') && starts_with_any(i + 1, CONTEXT);
+            // (南北戦争 is the American Civil War.)
+            let after_nan = prev == Some('南')
+                && starts_with_any(i + 1, CONTEXT)
+                && !starts_with_any(i + 1, &["戦争"]);
             if (after_no && prev.is_none_or(|p| !is_kanji(p)))
                 || prev.is_some_and(|p| p == '対' || p == '脱')
             {
@@ -992,11 +1143,27 @@ pub fn abbreviations(text: &str, gazetteer: &Gazetteer, taken: &[Mention]) -> Ve
                 break;
             }
         }
-        let next = chars.get(j).map(|c| c.1);
+        let mut next = chars.get(j).map(|c| c.1);
+        let mut free_after = next.is_none_or(|n| !is_kanji(n) && !is_katakana(n));
+        // After a visit or a stay, a last 中 is "during" (訪米中, 来日中,
+        // 訪中中): the run ends before it.
+        if prefixed
+            && matches!(prev, Some('訪' | '来' | '在' | '渡'))
+            && members.len() >= 2
+            && members
+                .last()
+                .is_some_and(|&k| chars[k].1 == '中' && k + 1 == j)
+            && free_after
+        {
+            members.pop();
+            j -= 1;
+            next = Some('中');
+        }
+        let during = next == Some('中') && j < chars.len() && chars[j].1 == '中' && free_after;
+        free_after = free_after || during;
         let context_follows = starts_with_any(j, CONTEXT);
         if members.len() >= 2 {
             let run: String = members.iter().map(|&k| chars[k].1).collect();
-            let free_after = next.is_none_or(|n| !is_kanji(n) && !is_katakana(n));
             let ok = if AMBIGUOUS_PAIRS.contains(&run.as_str()) {
                 context_follows
             } else {
@@ -1011,7 +1178,6 @@ pub fn abbreviations(text: &str, gazetteer: &Gazetteer, taken: &[Mention]) -> Ve
             }
         } else {
             let single_ok = !matches!(c, '日' | '中' | '朝') || prefixed;
-            let free_after = next.is_none_or(|n| !is_kanji(n) && !is_katakana(n));
             let institution = starts_with_any(i + 1, INSTITUTIONS);
             // 親ロ派, 反米感情, 親日的: a stance towards the country.
             let stance = prefixed && starts_with_any(i + 1, STANCE_WORDS);
@@ -1071,9 +1237,41 @@ mod tests {
         assert!(abbr("毎日新聞").is_empty());
         assert!(abbr("朝日新聞によると").is_empty());
         assert!(abbr("朝露に濡れた草").is_empty());
-        assert!(abbr("来日中の").is_empty() || abbr("来日中の").len() == 1);
         assert!(abbr("ロシア").is_empty());
         assert!(abbr("北海道の北の端").is_empty());
+        // 日 after a number counts days: 10日朝 is a morning, not 日朝.
+        for text in [
+            "10日朝、事故が起きた",
+            "12日日中は晴れる",
+            "3日越しの熱闘",
+            "2日日の12日",
+            "新潟県中越地方",
+            "中越地震の余震",
+            "印紙税を納める",
+            "なぜ対比できるか",
+            "南北戦争の時代",
+        ] {
+            assert!(abbr(text).is_empty(), "{text}: {:?}", abbr(text));
+        }
+    }
+
+    #[test]
+    fn a_visit_ends_before_its_during() {
+        assert_eq!(abbr("訪米中の首相"), vec![("米".into(), "アメリカ".into())]);
+        assert_eq!(abbr("来日中の大統領"), vec![("日".into(), "日本".into())]);
+        assert_eq!(abbr("訪中中に"), vec![("中".into(), "中国".into())]);
+        assert_eq!(abbr("対米中外交").len(), 2);
+    }
+
+    #[test]
+    fn trade_and_treaty_words_and_the_soviet_union_are_contexts() {
+        assert_eq!(abbr("対中関税を"), vec![("中".into(), "中国".into())]);
+        assert_eq!(abbr("対米輸出が").len(), 1);
+        assert_eq!(abbr("日米地位協定").len(), 2);
+        assert_eq!(abbr("駐日米大使").len(), 2);
+        assert_eq!(abbr("中ソ対立").len(), 2);
+        assert_eq!(abbr("米ソ冷戦")[1], ("ソ".into(), "ソ連".into()));
+        assert!(abbr("ソースを").is_empty());
     }
 
     #[test]
