@@ -42,6 +42,7 @@ pub enum ErrorCode {
     IndexLocked,
     Overloaded,
     BackendUnavailable,
+    DiskFull,
     Internal,
     InvalidConfig,
     DictionaryError,
@@ -54,7 +55,7 @@ pub enum ErrorCode {
 
 impl ErrorCode {
     /// Every code.
-    pub const ALL: [ErrorCode; 38] = [
+    pub const ALL: [ErrorCode; 39] = [
         ErrorCode::BadRequest,
         ErrorCode::InvalidQuery,
         ErrorCode::InvalidParameter,
@@ -85,6 +86,7 @@ impl ErrorCode {
         ErrorCode::IndexLocked,
         ErrorCode::Overloaded,
         ErrorCode::BackendUnavailable,
+        ErrorCode::DiskFull,
         ErrorCode::Internal,
         ErrorCode::InvalidConfig,
         ErrorCode::DictionaryError,
@@ -129,6 +131,7 @@ impl ErrorCode {
             ErrorCode::UnknownFormat => "unknown_format",
             ErrorCode::IndexLocked => "index_locked",
             ErrorCode::Overloaded => "overloaded",
+            ErrorCode::DiskFull => "disk_full",
             ErrorCode::Internal => "internal",
             ErrorCode::InvalidConfig => "invalid_config",
             ErrorCode::DictionaryError => "dictionary_error",
@@ -160,15 +163,18 @@ impl ErrorCode {
             HeadersTooLarge => 431,
             NotSupportedByBackend => 501,
             Overloaded | BackendUnavailable => 503,
+            DiskFull => 507,
             Internal | InvalidConfig | DictionaryError | IndexError | IndexFormat | IoError
             | CorruptData | BackendError => 500,
         }
     }
 
-    /// Whether an HTTP error body can carry this code (a 4xx, 501 or 503,
-    /// or `internal`); the other 5xx codes are only logged.
+    /// Whether an HTTP error body can carry this code (a 4xx, 501, 503 or
+    /// 507, or `internal`); the other 5xx codes are only logged.
     pub fn is_public(self) -> bool {
-        self == ErrorCode::Internal || self.status() < 500 || matches!(self.status(), 501 | 503)
+        self == ErrorCode::Internal
+            || self.status() < 500
+            || matches!(self.status(), 501 | 503 | 507)
     }
 
     /// The code an HTTP error body uses for a status with no more specific

@@ -69,19 +69,38 @@ pub enum Error {
     /// The index's one writer stayed busy (a long ingest of a watched file)
     /// for as long as a write may wait.
     #[error(
-        "the index's writer has been busy for {0} s (a watched file is being ingested); try again"
+        "the index's writer has been busy for {0} s (another write, or the watcher ingesting a file); try again"
     )]
     WriterBusy(u64),
+    /// The disk holding the index is full: what was being written is not.
+    #[error(
+        "the disk holding the index is full ({0}); nothing of this write was stored: free some space and try again"
+    )]
+    DiskFull(String),
+}
+
+/// Whether `io` is a full disk (`ENOSPC`).
+fn is_disk_full(io: &std::io::Error) -> bool {
+    io.kind() == std::io::ErrorKind::StorageFull || io.raw_os_error() == Some(28)
 }
 
 impl From<tantivy::TantivyError> for Error {
     fn from(e: tantivy::TantivyError) -> Error {
+        // (tantivy's I/O error names no source: its variant is read.)
+        if let tantivy::TantivyError::IoError(io) = &e
+            && is_disk_full(io)
+        {
+            return Error::DiskFull(e.to_string());
+        }
         Error::Index(e)
     }
 }
 
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Error {
+        if is_disk_full(&e) {
+            return Error::DiskFull(e.to_string());
+        }
         Error::Io(e)
     }
 }
@@ -107,6 +126,7 @@ impl Error {
             Error::BackendUnavailable(_) => ErrorCode::BackendUnavailable,
             Error::Backend(_) => ErrorCode::BackendError,
             Error::WriterBusy(_) => ErrorCode::Overloaded,
+            Error::DiskFull(_) => ErrorCode::DiskFull,
         }
     }
 
@@ -120,5 +140,26 @@ impl Error {
             name: name.to_string(),
             message: message.into(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_full_disk_is_its_own_error() {
+        let full = || std::io::Error::from_raw_os_error(28);
+        let e = Error::from(tantivy::TantivyError::IoError(std::sync::Arc::new(full())));
+        assert_eq!(e.code(), ErrorCode::DiskFull);
+        assert_eq!(e.code().status(), 507);
+        assert!(e.code().is_public());
+        assert!(
+            e.to_string().contains("nothing of this write was stored"),
+            "{e}"
+        );
+        assert_eq!(Error::from(full()).code(), ErrorCode::DiskFull);
+        let other = std::io::Error::from_raw_os_error(13);
+        assert_eq!(Error::from(other).code(), ErrorCode::IoError);
     }
 }

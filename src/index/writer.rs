@@ -329,7 +329,21 @@ impl Writer {
         let started = std::time::Instant::now();
         // Ids written or deleted since the last commit.
         let touched = self.pending.len();
-        let opstamp = self.commit_writes(store)?;
+        let opstamp = match self.commit_writes(store) {
+            Ok(opstamp) => opstamp,
+            Err(e) => {
+                // A failed commit (a full disk) leaves tantivy's writer
+                // without indexing threads: whatever came next was taken,
+                // reported as written, and never stored. Its writes are
+                // dropped (the caller reports them failed); the next ones go
+                // in again.
+                tracing::warn!(
+                    "a commit failed ({e}); the writes since the last commit are dropped"
+                );
+                self.rollback(store)?;
+                return Err(e);
+            }
+        };
         tracing::debug!(
             touched,
             took_ms = started.elapsed().as_millis(),
@@ -381,6 +395,11 @@ impl Writer {
     /// Drops uncommitted changes.
     pub fn rollback(&mut self, store: &Store) -> Result<()> {
         self.inner.rollback()?;
+        // (tantivy's rollback makes a new writer, with the default policy.)
+        self.inner
+            .set_merge_policy(Box::new(super::merge::BoundedMergePolicy::new(
+                store.max_merge_docs,
+            )));
         self.pending.clear();
         self.absent.clear();
         self.superseded = 0;
