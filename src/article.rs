@@ -10,7 +10,7 @@
 //! A bad article rejects only itself: parsing a file yields one result per
 //! article, each either an [`Article`] or a [`Rejection`] naming file and line.
 
-use chrono::{DateTime, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
+use chrono::{DateTime, Datelike, FixedOffset, NaiveDate, NaiveDateTime, TimeZone};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -83,7 +83,7 @@ pub enum ArticleError {
     #[error("the body is empty")]
     EmptyBody,
     #[error(
-        "unparsable date {value:?} in field `{field}` (expected e.g. 2024-10-31, 2024/10/31, 2024年10月31日 or RFC 3339)"
+        "unreadable date {value:?} in field `{field}` (expected e.g. 2024-10-31, 2024/10/31, 2024年10月31日 or RFC 3339, in the years 1000 to 2999)"
     )]
     BadDate { field: &'static str, value: String },
     #[error("malformed JSON: {0}")]
@@ -484,8 +484,18 @@ pub fn parse_json_line(raw_line: &[u8], line_no: usize) -> Option<Parsed> {
     Some(parsed.map_err(|e| (Some(line_no), e)))
 }
 
-/// Parses a date as news archives write it. Dates without a zone are Asia/Tokyo.
+/// The years a date may have: a placeholder (0000-01-01, 9999-12-31) or a
+/// typo is no date, and would stretch every timeline of the index over
+/// thousands of years.
+pub const YEARS: std::ops::RangeInclusive<i32> = 1000..=2999;
+
+/// Parses a date as news archives write it. Dates without a zone are
+/// Asia/Tokyo. Years outside [`YEARS`] are refused.
 pub fn parse_date(s: &str) -> Option<DateTime<FixedOffset>> {
+    read_date(s).filter(|d| YEARS.contains(&d.year()))
+}
+
+fn read_date(s: &str) -> Option<DateTime<FixedOffset>> {
     let s = s.trim();
     if let Ok(dt) = DateTime::parse_from_rfc3339(s) {
         return Some(dt);
@@ -732,6 +742,20 @@ mod tests {
                 .id,
             "e"
         );
+    }
+
+    #[test]
+    fn placeholder_and_impossible_years_are_no_dates() {
+        for s in [
+            "0000-01-01",
+            "-0044-03-15T00:00:00Z",
+            "9999-12-31",
+            "0999-12-31",
+        ] {
+            assert!(parse_date(s).is_none(), "{s}");
+        }
+        assert!(parse_date("1000-01-01").is_some());
+        assert!(parse_date("2999-12-31").is_some());
     }
 
     #[test]

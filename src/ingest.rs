@@ -564,6 +564,14 @@ pub struct BatchReport {
     pub updated: Vec<String>,
     pub unchanged: Vec<String>,
     pub rejected: Vec<BatchRejection>,
+    /// Articles a later one of the batch gives again (by id): only the
+    /// last version of an id is read, as `kiji ingest` reads a file.
+    #[serde(skip_serializing_if = "is_zero")]
+    pub superseded: usize,
+}
+
+fn is_zero(n: &usize) -> bool {
+    *n == 0
 }
 
 /// An article of a batch that was not taken.
@@ -632,6 +640,19 @@ pub fn ingest_batch(
     if articles.is_empty() {
         return Err(nothing_taken(&report.rejected, &codes));
     }
+    // An id given again: its last version is the article (each id is
+    // reported once).
+    let last: std::collections::HashMap<&str, usize> = articles
+        .iter()
+        .enumerate()
+        .map(|(k, a)| (a.id.as_str(), k))
+        .collect();
+    let keep: Vec<bool> = (0..articles.len())
+        .map(|k| last[articles[k].id.as_str()] == k)
+        .collect();
+    report.superseded = keep.iter().filter(|k| !**k).count();
+    let mut keep = keep.into_iter();
+    articles.retain(|_| keep.next().unwrap_or(true));
     let ids: Vec<String> = articles.iter().map(|a| a.id.clone()).collect();
     let outcomes = match writer.upsert_many(store, articles, None) {
         Ok(o) => o,

@@ -129,10 +129,16 @@ impl CharIndex {
 /// 小沢 are one facet value, as they are one `person=` filter.
 fn display_canonical(m: &Mention, original: &str) -> String {
     if m.by_pos {
-        variants::fold_spelling(original.nfkc().collect::<String>().trim())
+        display_name(original)
     } else {
         m.canonical.clone()
     }
+}
+
+/// How a name the gazetteer does not know is shown (and counted in facets):
+/// as written (NFKC, case kept), its spelling variants folded (小澤 → 小沢).
+pub fn display_name(written: &str) -> String {
+    variants::fold_spelling(written.nfkc().collect::<String>().trim())
 }
 
 /// Maps mentions found in `norm` back to byte offsets of `original`, with

@@ -121,7 +121,7 @@ impl super::Engine {
 
 impl EntityRef {
     /// The entity a `/cooccurrence` asks about: its gazetteer entry's name
-    /// (else the name as given) and the type asked for; with none asked,
+    /// (else the name as facets show it: 小澤 is 小沢) and the type asked for; with none asked,
     /// the one type its articles (`joint`) mention it under (none when they
     /// mention it under several, which the counts then all hold: 川崎 the
     /// team and the city), else its gazetteer entry's. Every backend builds
@@ -135,7 +135,7 @@ impl EntityRef {
         let entry = gazetteer.lookup(entity);
         let canonical = entry
             .map(|e| e.canonical.clone())
-            .unwrap_or_else(|| entity.trim().to_string());
+            .unwrap_or_else(|| crate::analysis::display_name(entity));
         let mentioned: Vec<EntityType> = EntityType::ALL
             .into_iter()
             .filter(|k| {

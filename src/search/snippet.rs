@@ -96,6 +96,13 @@ pub fn find_matches(norm: &Normalized, terms: &[(usize, String)]) -> Vec<Mark> {
             {
                 continue;
             }
+            // A word-final ー is folded away (サッカー is サッカ): where the
+            // word goes on (サッカークラブ) the text's ー is still its own.
+            let end = if ('\u{30A1}'..='\u{30FA}').contains(&last) {
+                end + text[end..].len() - text[end..].trim_start_matches('ー').len()
+            } else {
+                end
+            };
             let (start, end) = norm.original_range(at, end);
             out.push(Mark {
                 start,
@@ -484,6 +491,14 @@ mod tests {
     #[test]
     fn substring_is_highlighted() {
         assert_eq!(marked("北朝鮮が", &["北朝"]), vec!["<mark>北朝</mark>鮮が"]);
+    }
+
+    #[test]
+    fn a_long_vowel_folded_away_is_marked_where_the_word_goes_on() {
+        assert_eq!(
+            marked("県民サッカークラブとサッカー協会。", &["サッカー"]),
+            vec!["県民<mark>サッカー</mark>クラブと<mark>サッカー</mark>協会。"]
+        );
     }
 
     #[test]
