@@ -552,8 +552,26 @@ async fn writes_need_a_token_and_are_searchable_at_once() {
         .to_request();
     let body: Value = test::call_and_read_body_json(&app, req).await;
     assert_eq!(body["updated"], serde_json::json!(["n1"]));
+    assert!(body.get("superseded").is_none(), "{body}");
     let (_, body) = get(&app, &format!("/search?q={}", enc("来日"))).await;
     assert_eq!(body["total"], 1);
+
+    // An id given again in one batch: its last version, listed once.
+    let thrice = "{\"id\":\"n1\",\"title\":\"一\",\"body\":\"一番目の版で来日した。\"}\n\
+                  {\"id\":\"n1\",\"title\":\"二\",\"body\":\"二番目の版で来日した。\"}\n\
+                  {\"id\":\"n1\",\"title\":\"三\",\"body\":\"三番目の版で来日した。\"}\n";
+    let req = test::TestRequest::post()
+        .uri("/articles")
+        .insert_header(("Authorization", "Bearer s3cret"))
+        .insert_header(("Content-Type", "application/x-ndjson"))
+        .set_payload(thrice)
+        .to_request();
+    let body: Value = test::call_and_read_body_json(&app, req).await;
+    assert_eq!(body["updated"], serde_json::json!(["n1"]), "{body}");
+    assert_eq!(body["added"], serde_json::json!([]), "{body}");
+    assert_eq!(body["superseded"], 2, "{body}");
+    let (_, body) = get(&app, &format!("/search?q={}", enc("三番目"))).await;
+    assert_eq!(ids(&body), vec!["n1"]);
 
     let req = test::TestRequest::delete()
         .uri("/articles/n1")
