@@ -399,6 +399,14 @@ async fn articles_entities_analyze_stats_openapi() {
     );
     let (status, body) = get(&app, &format!("/entities/{}", enc("存在しない名前"))).await;
     assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    // It takes no parameter: one is a 400 that names it.
+    let (status, body) = get(&app, &format!("/entities/{}?foo=1", enc("CSIS"))).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_parameter");
+    assert!(
+        body["error"]["message"].as_str().unwrap().contains("foo"),
+        "{body}"
+    );
 
     let (_, body) = get(&app, &format!("/analyze?text={}", enc("露朝"))).await;
     assert_eq!(body["entities"].as_array().unwrap().len(), 2);

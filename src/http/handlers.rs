@@ -220,6 +220,7 @@ pub async fn entities(
 pub async fn entity(
     state: web::Data<AppState>,
     name: web::Path<String>,
+    _none: web::Query<NoParams>,
 ) -> ApiResult<web::Json<Answer<EntityDetail>>> {
     let backend = state.backend.clone();
     let name = name.into_inner();
@@ -227,6 +228,11 @@ pub async fn entity(
         web::block(move || backend.entity_detail(&name)).await??,
     ))
 }
+
+/// The parameters of an endpoint that takes none: any is a 400 naming it.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct NoParams {}
 
 #[derive(serde::Deserialize, utoipa::IntoParams)]
 #[into_params(parameter_in = Query)]
