@@ -273,7 +273,14 @@ pub fn apply_changes(
     let mut w = writer.lock().unwrap_or_else(|p| p.into_inner());
     if !changed.is_empty() {
         let mut seen: HashMap<String, Vec<(String, u64)>> = HashMap::new();
-        let held = &watched.ids_of;
+        // Every article version a file held when last read, whichever file
+        // (a file renamed, moved or copied holds the same lines).
+        let held: std::collections::HashSet<(u64, u64)> = watched
+            .ids_of
+            .values()
+            .flatten()
+            .map(|(id, v)| (id_hash(id), *v))
+            .collect();
         ingest::ingest_files_noting(
             store,
             &mut w,
@@ -288,11 +295,10 @@ pub fn apply_changes(
                     seen.entry(file.to_string())
                         .or_default()
                         .push((a.id.clone(), v));
-                    // As the file held it when last read: what the index has
-                    // (an API edit since) stays.
-                    let as_before = held
-                        .get(file)
-                        .is_some_and(|ids| ids.iter().any(|(id, h)| *id == a.id && *h == v));
+                    // As a file held it when last read (this one, or the one
+                    // it was renamed, moved or copied from): what the index
+                    // has (an API edit since) stays.
+                    let as_before = held.contains(&(id_hash(&a.id), v));
                     if as_before {
                         report.unchanged += 1;
                     }

@@ -728,8 +728,12 @@ fn the_watcher_deletes_only_what_no_file_holds() {
     assert_eq!(poll(&mut resumed), 0);
     assert_eq!(store.get("x5").unwrap().unwrap().article.title, "API版");
     assert!(live("x8"));
+    // Renamed and moved, the file still does not overwrite it.
+    std::fs::rename(corpus.join("e.jsonl"), corpus.join("archive/e2.jsonl")).unwrap();
+    assert_eq!(poll(&mut resumed), 0);
+    assert_eq!(store.get("x5").unwrap().unwrap().article.title, "API版");
     // what the file holds is still known: removing it deletes x5 and x8
-    std::fs::remove_file(corpus.join("e.jsonl")).unwrap();
+    std::fs::remove_file(corpus.join("archive/e2.jsonl")).unwrap();
     assert_eq!(poll(&mut resumed), 2);
     assert!(!live("x5"));
     // Two text files of one name: the second is rejected, as by `kiji ingest`.
