@@ -151,7 +151,7 @@ pub fn export_row(
     let kwic = opts.kwic.then(|| {
         let mut lines = Vec::new();
         for (field, text, in_title) in [("title", &a.title, true), ("body", &a.body, false)] {
-            let spans = highlighter.spans(text, in_title, &stored.entities);
+            let spans = highlighter.matches(text, in_title, &stored.entities);
             lines.extend(kwic_lines(field, text, &spans, opts.kwic_width));
         }
         lines

@@ -1012,6 +1012,18 @@ impl Highlighter {
     ) -> Vec<(usize, usize)> {
         spans_of(&self.marks(text, in_title, entities))
     }
+
+    /// The matches in `text`, one byte range each (only overlapping ones
+    /// merged): the lines of a KWIC export.
+    pub fn matches<E: EntityView>(
+        &self,
+        text: &str,
+        in_title: bool,
+        entities: &[E],
+    ) -> Vec<(usize, usize)> {
+        let marks = self.marks(text, in_title, entities);
+        snippet::merge_overlapping(marks.iter().map(|m| (m.start, m.end)).collect())
+    }
 }
 
 /// Counts the searches running on a store, and owns the threads that build

@@ -134,13 +134,23 @@ pub fn spans_of(marks: &[Mark]) -> Vec<(usize, usize)> {
 }
 
 /// Sorts spans and merges overlapping or touching ones.
-pub fn merge(mut spans: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
+pub fn merge(spans: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
+    merge_with(spans, true)
+}
+
+/// Sorts spans and merges overlapping ones only: two matches side by side
+/// (地震地震) stay two (one KWIC line each).
+pub fn merge_overlapping(spans: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
+    merge_with(spans, false)
+}
+
+fn merge_with(mut spans: Vec<(usize, usize)>, touching: bool) -> Vec<(usize, usize)> {
     spans.retain(|(s, e)| s < e);
     spans.sort();
     let mut out: Vec<(usize, usize)> = Vec::with_capacity(spans.len());
     for (s, e) in spans {
         match out.last_mut() {
-            Some(last) if s <= last.1 => last.1 = last.1.max(e),
+            Some(last) if s < last.1 || (touching && s == last.1) => last.1 = last.1.max(e),
             _ => out.push((s, e)),
         }
     }
@@ -491,6 +501,13 @@ mod tests {
     #[test]
     fn substring_is_highlighted() {
         assert_eq!(marked("北朝鮮が", &["北朝"]), vec!["<mark>北朝</mark>鮮が"]);
+    }
+
+    #[test]
+    fn matches_side_by_side_are_one_mark_but_two_matches() {
+        let spans = vec![(6, 12), (0, 6), (3, 4)];
+        assert_eq!(merge(spans.clone()), vec![(0, 12)]);
+        assert_eq!(merge_overlapping(spans), vec![(0, 6), (6, 12)]);
     }
 
     #[test]
