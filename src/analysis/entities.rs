@@ -427,6 +427,7 @@ fn is_punctuation(surface: &str) -> bool {
             matches!(
                 c,
                 '(' | ')'
+                    | '|'
                     | '['
                     | ']'
                     | '{'
