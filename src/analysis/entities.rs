@@ -1163,7 +1163,9 @@ pub fn abbreviations(text: &str, gazetteer: &Gazetteer, taken: &[Mention]) -> Ve
         let during = next == Some('中') && j < chars.len() && chars[j].1 == '中' && free_after;
         free_after = free_after || during;
         let context_follows = starts_with_any(j, CONTEXT);
-        if members.len() >= 2 {
+        // (Katakana alone, ソロ is a word: solo.)
+        let katakana_only = members.iter().all(|&k| is_katakana(chars[k].1));
+        if members.len() >= 2 && !katakana_only {
             let run: String = members.iter().map(|&k| chars[k].1).collect();
             let ok = if AMBIGUOUS_PAIRS.contains(&run.as_str()) {
                 context_follows
@@ -1273,6 +1275,7 @@ mod tests {
         assert_eq!(abbr("中ソ対立").len(), 2);
         assert_eq!(abbr("米ソ冷戦")[1], ("ソ".into(), "ソ連".into()));
         assert!(abbr("ソースを").is_empty());
+        assert!(abbr("引き続きソロで活動").is_empty());
     }
 
     #[test]
