@@ -642,17 +642,12 @@ pub fn ingest_batch(
     }
     // An id given again: its last version is the article (each id is
     // reported once).
-    let last: std::collections::HashMap<&str, usize> = articles
-        .iter()
-        .enumerate()
-        .map(|(k, a)| (a.id.as_str(), k))
-        .collect();
-    let keep: Vec<bool> = (0..articles.len())
-        .map(|k| last[articles[k].id.as_str()] == k)
-        .collect();
-    report.superseded = keep.iter().filter(|k| !**k).count();
-    let mut keep = keep.into_iter();
-    articles.retain(|_| keep.next().unwrap_or(true));
+    let given = articles.len();
+    let mut seen = std::collections::HashSet::new();
+    articles.reverse();
+    articles.retain(|a| seen.insert(a.id.clone()));
+    articles.reverse();
+    report.superseded = given - articles.len();
     let ids: Vec<String> = articles.iter().map(|a| a.id.clone()).collect();
     let outcomes = match writer.upsert_many(store, articles, None) {
         Ok(o) => o,

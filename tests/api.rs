@@ -525,12 +525,7 @@ async fn writes_need_a_token_and_are_searchable_at_once() {
     assert_eq!(body["error"]["code"], "payload_too_large");
 
     let ndjson = "{\"id\":\"n1\",\"title\":\"新着\",\"body\":\"ゼレンスキー大統領が来日した。\"}\nnot json\n{\"id\":\"n2\",\"title\":\"x\",\"body\":\"\"}\n{\"id\":\"n3\",\"title\":\"日付\",\"body\":\"本文\",\"published\":\"someday\"}\n";
-    let req = test::TestRequest::post()
-        .uri("/articles")
-        .insert_header(("Authorization", "Bearer s3cret"))
-        .insert_header(("Content-Type", "application/x-ndjson"))
-        .set_payload(ndjson)
-        .to_request();
+    let req = post_articles(ndjson, true).to_request();
     let body: Value = test::call_and_read_body_json(&app, req).await;
     assert_eq!(body["added"], serde_json::json!(["n1"]));
     let rejected = body["rejected"].as_array().unwrap();
@@ -544,20 +539,12 @@ async fn writes_need_a_token_and_are_searchable_at_once() {
 
     // same article again: unchanged; changed: updated
     let again = "{\"id\":\"n1\",\"title\":\"新着\",\"body\":\"ゼレンスキー大統領が来日した。\"}";
-    let req = test::TestRequest::post()
-        .uri("/articles")
-        .insert_header(("Authorization", "Bearer s3cret"))
-        .set_payload(again)
-        .to_request();
+    let req = post_articles(again, false).to_request();
     let body: Value = test::call_and_read_body_json(&app, req).await;
     assert_eq!(body["unchanged"], serde_json::json!(["n1"]));
     let changed =
         "[{\"id\":\"n1\",\"title\":\"新着\",\"body\":\"ゼレンスキー大統領が再び来日した。\"}]";
-    let req = test::TestRequest::post()
-        .uri("/articles")
-        .insert_header(("Authorization", "Bearer s3cret"))
-        .set_payload(changed)
-        .to_request();
+    let req = post_articles(changed, false).to_request();
     let body: Value = test::call_and_read_body_json(&app, req).await;
     assert_eq!(body["updated"], serde_json::json!(["n1"]));
     assert!(body.get("superseded").is_none(), "{body}");
@@ -568,12 +555,7 @@ async fn writes_need_a_token_and_are_searchable_at_once() {
     let thrice = "{\"id\":\"n1\",\"title\":\"一\",\"body\":\"一番目の版で来日した。\"}\n\
                   {\"id\":\"n1\",\"title\":\"二\",\"body\":\"二番目の版で来日した。\"}\n\
                   {\"id\":\"n1\",\"title\":\"三\",\"body\":\"三番目の版で来日した。\"}\n";
-    let req = test::TestRequest::post()
-        .uri("/articles")
-        .insert_header(("Authorization", "Bearer s3cret"))
-        .insert_header(("Content-Type", "application/x-ndjson"))
-        .set_payload(thrice)
-        .to_request();
+    let req = post_articles(thrice, true).to_request();
     let body: Value = test::call_and_read_body_json(&app, req).await;
     assert_eq!(body["updated"], serde_json::json!(["n1"]), "{body}");
     assert_eq!(body["added"], serde_json::json!([]), "{body}");
@@ -595,6 +577,19 @@ async fn writes_need_a_token_and_are_searchable_at_once() {
         .to_request();
     let resp = test::call_service(&app, req).await;
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
+}
+
+/// An authorised `POST /articles` of `payload` (JSON Lines when `ndjson`).
+fn post_articles(payload: &'static str, ndjson: bool) -> test::TestRequest {
+    let req = test::TestRequest::post()
+        .uri("/articles")
+        .insert_header(("Authorization", "Bearer s3cret"));
+    let req = if ndjson {
+        req.insert_header(("Content-Type", "application/x-ndjson"))
+    } else {
+        req
+    };
+    req.set_payload(payload)
 }
 
 async fn get_text(

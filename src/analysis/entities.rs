@@ -324,42 +324,39 @@ fn countries_before_titles(
     gazetteer: &Gazetteer,
 ) {
     let mut countries = Vec::new();
-    for m in out
-        .iter_mut()
-        .filter(|m| m.by_pos && m.kind == EntityType::Person)
-    {
+    out.retain_mut(|m| {
+        if !(m.by_pos && m.kind == EntityType::Person) {
+            return true;
+        }
         let Some(dot) = text[m.start..m.end].rfind('・').map(|d| m.start + d) else {
-            continue;
+            return true;
         };
         let tail = dot + '・'.len_utf8();
         let country = gazetteer
             .lookup_normalized(&text[tail..m.end])
             .filter(|e| ABBREVIATIONS.iter().any(|(_, name)| e.canonical == *name));
-        if let Some(country) = country
-            && dot > m.start
-            && text[m.end..].chars().next().is_some_and(is_kanji)
-        {
-            countries.push(Mention {
-                start: tail,
-                end: m.end,
-                canonical: country.canonical.clone(),
-                kind: EntityType::Place,
-                by_pos: false,
-            });
-            let word = ms
-                .iter()
-                .filter(|t| t.start >= m.start && t.end <= dot)
-                .any(|t| !t.unknown && t.pos(2) != "人名" && t.is_katakana_word());
-            // (Left empty, and dropped below, when it is no person.)
-            let end = if word || text[m.end..].starts_with("代表") {
-                m.start
-            } else {
-                dot
-            };
-            *m = mention(text, m.start, end, EntityType::Person);
+        let Some(country) =
+            country.filter(|_| dot > m.start && text[m.end..].chars().next().is_some_and(is_kanji))
+        else {
+            return true;
+        };
+        countries.push(Mention {
+            start: tail,
+            end: m.end,
+            canonical: country.canonical.clone(),
+            kind: EntityType::Place,
+            by_pos: false,
+        });
+        let word = ms
+            .iter()
+            .filter(|t| t.start >= m.start && t.end <= dot)
+            .any(|t| !t.unknown && t.pos(2) != "人名" && t.is_katakana_word());
+        if word || text[m.end..].starts_with("代表") {
+            return false;
         }
-    }
-    out.retain(|m| m.start < m.end);
+        *m = mention(text, m.start, dot, EntityType::Person);
+        true
+    });
     out.extend(countries);
 }
 

@@ -98,7 +98,7 @@ pub fn find_matches(norm: &Normalized, terms: &[(usize, String)]) -> Vec<Mark> {
             }
             // A word-final ー is folded away (サッカー is サッカ): where the
             // word goes on (サッカークラブ) the text's ー is still its own.
-            let end = if ('\u{30A1}'..='\u{30FA}').contains(&last) {
+            let end = if crate::analysis::variants::is_katakana_letter(last) {
                 end + text[end..].len() - text[end..].trim_start_matches('ー').len()
             } else {
                 end
