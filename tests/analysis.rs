@@ -245,6 +245,28 @@ fn titles_and_honorifics_are_stripped() {
 }
 
 #[test]
+fn a_given_name_ending_in_a_numeral_is_whole() {
+    // IPADIC cuts 仙一, 聡一, 晶三 into a given name and a number.
+    for (text, names) in [
+        ("星野仙一監督が会見した", vec!["星野仙一"]),
+        ("宇宙飛行士の野口聡一さんは", vec!["野口聡一"]),
+        ("佐々木晶三厩舎の2頭", vec!["佐々木晶三"]),
+        ("田中健一氏", vec!["田中健一"]),
+        // A counter after the number: one person and a count.
+        ("星野仙一人が", vec!["星野仙"]),
+    ] {
+        let a = analyzer().analyze(text);
+        let persons: Vec<&str> = a
+            .entities
+            .iter()
+            .filter(|e| serde_json::to_value(e.kind).unwrap() == "person")
+            .map(|e| e.text.as_str())
+            .collect();
+        assert_eq!(persons, names, "{text}");
+    }
+}
+
+#[test]
 fn katakana_full_names_are_one_person() {
     let a = analyzer().analyze("アレクサンダー・ガブエフ所長はこう語った。");
     assert_eq!(a.entities.len(), 1, "{:?}", a.entities);

@@ -661,8 +661,9 @@ fn pos_match(text: &str, ms: &[Morpheme<'_>], i: usize) -> Option<(usize, Mentio
         let mut chars = m.surface.chars().count();
         while let Some(n) = ms.get(j + 1) {
             let len = n.surface.chars().count();
-            let name_part =
-                n.pos(2) == "人名" || (n.is_kanji_word() && n.pos(1) == "一般" && len == 1);
+            let name_part = n.pos(2) == "人名"
+                || (n.is_kanji_word() && n.pos(1) == "一般" && len == 1)
+                || numeral_ends_given_name(ms, j + 1);
             if !adjacent(&ms[j], n) || is_title(n) || !name_part || chars + len > 5 {
                 break;
             }
@@ -672,7 +673,7 @@ fn pos_match(text: &str, ms: &[Morpheme<'_>], i: usize) -> Option<(usize, Mentio
         let titled = ms
             .get(j + 1)
             .is_some_and(|n| adjacent(&ms[j], n) && (is_title(n) || title_at(text, n.start)));
-        let all_names = ms[i..=j].iter().all(|t| t.pos(2) == "人名");
+        let all_names = (i..=j).all(|k| ms[k].pos(2) == "人名" || numeral_ends_given_name(ms, k));
         // One kanji is a name only before a title (桂容疑者, 岸投手, 亨さん).
         if titled || (chars >= 2 && j > i && all_names && m.pos(3) == "姓") {
             return Some((j + 1, mention(text, m.start, ms[j].end, EntityType::Person)));
@@ -725,6 +726,28 @@ fn pos_match(text: &str, ms: &[Morpheme<'_>], i: usize) -> Option<(usize, Mentio
         }
     }
     katakana_person(text, ms, i)
+}
+
+/// Whether `ms[k]` is a kanji numeral that ends the one-kanji given name
+/// before it (星野|仙|一 is 星野仙一; IPADIC knows 健一, 浩二, but not every
+/// such name): the name before it is a surname and that given name, and no
+/// counter or number follows (田中|仙|一|人 is no name of three kanji).
+fn numeral_ends_given_name(ms: &[Morpheme<'_>], k: usize) -> bool {
+    let given = |t: &Morpheme<'_>| t.pos(3) == "名" && t.surface.chars().count() == 1;
+    let counted = |t: &Morpheme<'_>| t.pos(1) == "数" || t.pos(1) == "接尾" && t.pos(2) != "人名";
+    k >= 2
+        && ms[k].pos(1) == "数"
+        && matches!(
+            ms[k].surface,
+            "一" | "二" | "三" | "四" | "五" | "六" | "七" | "八" | "九" | "十"
+        )
+        && given(&ms[k - 1])
+        && ms[k - 2].pos(3) == "姓"
+        && ms[k - 2].end == ms[k - 1].start
+        && ms[k - 1].end == ms[k].start
+        && !ms
+            .get(k + 1)
+            .is_some_and(|t| t.start == ms[k].end && counted(t))
 }
 
 /// Katakana names chained with `・` before a title: アレクサンダー・ガブエフ氏.

@@ -330,8 +330,8 @@ fn mention(
 
 /// What a model span may not hold (see [`mention`]).
 const NEVER_IN_A_NAME: [char; 22] = [
-    '(', ')', '（', '）', '「', '」', '『', '』', '【', '】', '[', ']', '〔', '〕', '"', '“', '”', '、',
-    '。', '\n', ':', '：',
+    '(', ')', '（', '）', '「', '」', '『', '』', '【', '】', '[', ']', '〔', '〕', '"', '“', '”',
+    '、', '。', '\n', ':', '：',
 ];
 
 /// `asahi.com`, `www.nikkei.co.jp`: Latin labels joined by dots, the last
@@ -381,7 +381,13 @@ mod tests {
             let norm = normalize(text);
             let ms = analyzer.morphemes(&norm.text);
             let labels: Vec<&str> = (0..ms.len())
-                .map(|i| if i == 0 { "B-organization" } else { "I-organization" })
+                .map(|i| {
+                    if i == 0 {
+                        "B-organization"
+                    } else {
+                        "I-organization"
+                    }
+                })
                 .collect();
             decode(&norm.text, &ms, &labels, gaz)
                 .iter()
