@@ -267,6 +267,25 @@ fn a_given_name_ending_in_a_numeral_is_whole() {
 }
 
 #[test]
+fn a_company_is_named_without_its_legal_form() {
+    let a = analyzer().analyze("ヤフー株式会社とマイクロソフト社、京セラ(株)、靖国神社");
+    let names: Vec<(&str, &str)> = a
+        .entities
+        .iter()
+        .map(|e| (e.text.as_str(), e.canonical.as_str()))
+        .collect();
+    assert_eq!(
+        names,
+        [
+            ("ヤフー株式会社", "ヤフー"),
+            ("マイクロソフト社", "マイクロソフト"),
+            ("京セラ", "京セラ"),
+            ("靖国神社", "靖国神社")
+        ]
+    );
+}
+
+#[test]
 fn katakana_full_names_are_one_person() {
     let a = analyzer().analyze("アレクサンダー・ガブエフ所長はこう語った。");
     assert_eq!(a.entities.len(), 1, "{:?}", a.entities);

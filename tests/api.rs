@@ -579,6 +579,28 @@ async fn writes_need_a_token_and_are_searchable_at_once() {
     assert_eq!(resp.status(), StatusCode::NOT_FOUND);
 }
 
+#[actix_web::test]
+async fn a_company_is_one_facet_value_whatever_its_legal_form() {
+    let (app, _dir) = app!(Some("s3cret"));
+    let ndjson = "{\"id\":\"c1\",\"title\":\"新サービス\",\"body\":\"京セラ株式会社が新製品を発表した。\"}\n{\"id\":\"c2\",\"title\":\"決算\",\"body\":\"京セラ(株)の決算が発表された。\"}\n";
+    let body: Value =
+        test::call_and_read_body_json(&app, post_articles(ndjson, true).to_request()).await;
+    assert_eq!(body["added"], json!(["c1", "c2"]), "{body}");
+    for name in ["京セラ", "京セラ株式会社", "株式会社京セラ"] {
+        let (_, body) = get(
+            &app,
+            &format!("/search?organization={}&facets=organization", enc(name)),
+        )
+        .await;
+        assert_eq!(body["total"], 2, "{name}: {body}");
+        assert_eq!(
+            body["facets"]["organization"][0],
+            json!({"value": "京セラ", "count": 2}),
+            "{name}"
+        );
+    }
+}
+
 /// An authorised `POST /articles` of `payload` (JSON Lines when `ndjson`).
 fn post_articles(payload: &'static str, ndjson: bool) -> test::TestRequest {
     let req = test::TestRequest::post()

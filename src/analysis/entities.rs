@@ -473,6 +473,53 @@ pub fn canonical_surface(s: &str) -> String {
     s.trim().to_string()
 }
 
+/// Legal forms written before or after a company's name.
+const LEGAL_FORMS: [&str; 5] = ["株式会社", "有限会社", "合同会社", "(株)", "(有)"];
+
+/// The name of an organisation without its legal form (ヤフー株式会社,
+/// 株式会社ミートホープ, 京セラ(株)) or the 社 ("the company") after a name
+/// in katakana or Latin letters (マイクロソフト社, AP社): one facet value for
+/// one company. `None` when there is nothing to take off. (社 after kanji
+/// stays: 東京新聞社 is a company, 中国新聞社 a news agency, 神社 a shrine;
+/// so does 社 after one or two kana, or one letter.)
+pub fn organization_core(name: &str) -> Option<&str> {
+    let long_enough = |rest: &str| rest.chars().count() >= 2;
+    for form in LEGAL_FORMS {
+        if let Some(rest) = name.strip_prefix(form).or_else(|| name.strip_suffix(form))
+            && long_enough(rest.trim())
+        {
+            return Some(rest.trim());
+        }
+    }
+    // ジー社 (for ジーコミュニケーション), A社 (a company left unnamed) stay.
+    name.strip_suffix('社').filter(|rest| {
+        let katakana = rest.chars().count() >= 3
+            && rest
+                .chars()
+                .all(|c| is_katakana(c) || c == 'ー' || c == '・');
+        let latin = long_enough(rest) && rest.bytes().all(|b| b.is_ascii_alphanumeric());
+        katakana || latin
+    })
+}
+
+/// An organisation named by its surface whose [`organization_core`] the
+/// gazetteer knows gets the gazetteer's name (ヤフー株式会社 → ヤフー). The
+/// others are shown without their legal form (`display_canonical`).
+pub fn canonical_organizations(mentions: &mut [Mention], gazetteer: &Gazetteer) {
+    for m in mentions
+        .iter_mut()
+        .filter(|m| m.by_pos && m.kind == EntityType::Organization)
+    {
+        if let Some(entry) = organization_core(&m.canonical)
+            .and_then(|core| gazetteer.lookup_normalized(core))
+            .filter(|entry| entry.kind == EntityType::Organization)
+        {
+            m.canonical = entry.canonical.clone();
+            m.by_pos = false;
+        }
+    }
+}
+
 /// Words that make a place name part of an event's name.
 const EVENT_WORDS: &[&str] = &[
     "オリンピック",
@@ -1232,6 +1279,29 @@ mod tests {
             .into_iter()
             .map(|m| (text[m.start..m.end].to_string(), m.canonical))
             .collect()
+    }
+
+    #[test]
+    fn legal_forms_and_the_company_are_not_part_of_the_name() {
+        for (name, core) in [
+            ("ヤフー株式会社", Some("ヤフー")),
+            ("株式会社ミートホープ", Some("ミートホープ")),
+            ("京セラ(株)", Some("京セラ")),
+            ("マイクロソフト社", Some("マイクロソフト")),
+            ("Apple社", Some("Apple")),
+            (
+                "ヒューレット・パッカード社",
+                Some("ヒューレット・パッカード"),
+            ),
+            ("東京新聞社", None),
+            ("靖国神社", None),
+            ("ジー社", None),
+            ("A社", None),
+            ("株式会社", None),
+            ("ソニー", None),
+        ] {
+            assert_eq!(organization_core(name), core, "{name}");
+        }
     }
 
     #[test]

@@ -126,12 +126,19 @@ impl CharIndex {
 /// Gazetteer names stay as written there; names found by part of speech are
 /// shown as the article wrote them (NFKC, case kept), not lower-cased, with
 /// their spelling variants folded ([`variants::fold_spelling`]): 小澤 and
-/// 小沢 are one facet value, as they are one `person=` filter.
+/// 小沢 are one facet value, as they are one `person=` filter; an
+/// organisation without its legal form ([`entities::organization_core`]).
 fn display_canonical(m: &Mention, original: &str) -> String {
-    if m.by_pos {
-        display_name(original)
-    } else {
-        m.canonical.clone()
+    if !m.by_pos {
+        return m.canonical.clone();
+    }
+    let name = display_name(original);
+    match m.kind {
+        // 京セラ(株), マイクロソフト社: one facet value per company.
+        EntityType::Organization => entities::organization_core(&name)
+            .map(str::to_string)
+            .unwrap_or(name),
+        _ => name,
     }
 }
 
@@ -260,7 +267,7 @@ impl Analyzer {
     /// rules, then the model on top of them ([`ner::merge`]).
     pub fn entities_of(&self, text: &str, ms: &[Morpheme<'_>]) -> Vec<Mention> {
         let rules = entities::extract(text, ms, &self.gazetteer);
-        match self.ner {
+        let mut mentions = match self.ner {
             Some(r) => {
                 let model = r.tag(text, ms, &rules, &self.gazetteer);
                 ner::merge::combine(
@@ -271,7 +278,9 @@ impl Analyzer {
                 )
             }
             None => rules,
-        }
+        };
+        entities::canonical_organizations(&mut mentions, &self.gazetteer);
+        mentions
     }
 
     /// Registers the `ja` and `ja_bigram` tokenizers with an index.

@@ -807,9 +807,18 @@ impl Engine {
 /// The normalised `entity` key a name given in a query stands for (its
 /// canonical name's when the gazetteer knows it).
 pub fn resolve_entity(analyzer: &crate::analysis::Analyzer, name: &str) -> String {
-    match analyzer.gazetteer().lookup(name) {
-        Some(e) => entity_key(&e.canonical),
-        None => entity_key(name),
+    let gazetteer = analyzer.gazetteer();
+    if let Some(e) = gazetteer.lookup(name) {
+        return entity_key(&e.canonical);
+    }
+    // ヤフー株式会社 is indexed as ヤフー (`canonical_organizations`).
+    let key = entity_key(name);
+    match crate::analysis::entities::organization_core(&key) {
+        Some(core) => match gazetteer.lookup_normalized(core) {
+            Some(e) => entity_key(&e.canonical),
+            None => core.to_string(),
+        },
+        None => key,
     }
 }
 
