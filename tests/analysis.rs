@@ -290,6 +290,14 @@ fn katakana_full_names_are_one_person() {
     let a = analyzer().analyze("アレクサンダー・ガブエフ所長はこう語った。");
     assert_eq!(a.entities.len(), 1, "{:?}", a.entities);
     assert_eq!(a.entities[0].text, "アレクサンダー・ガブエフ");
+    // Ordinary words joined with ・ name no one; a name among them does.
+    let a = analyzer().analyze("ワールド・ベースボール・クラシックのセカンド・アルバム");
+    assert!(a.entities.is_empty(), "{:?}", a.entities);
+    let a = analyzer().analyze("ジョージ・ホワイトが来た");
+    assert_eq!(
+        entities_of(&a, "person"),
+        BTreeSet::from(["ジョージ・ホワイト".to_string()])
+    );
 }
 
 #[test]

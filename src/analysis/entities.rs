@@ -829,7 +829,15 @@ fn katakana_person(text: &str, ms: &[Morpheme<'_>], i: usize) -> Option<(usize, 
             .any(|part| NOT_PERSON_ENDINGS.contains(&part))
             || (!t.unknown && matches!(t.pos(2), "地域" | "組織"))
     });
-    if titled || (full_name && !names_something_else) {
+    // Without a title, some part must read as a name: a word IPADIC does not
+    // know, or knows as a person's or a proper noun (ジョージ・ホワイト,
+    // ビナヤ・グルアチャリャ). Ordinary words joined (ワールド・ベースボール・
+    // クラシック, セカンド・アルバム) name no one. (A chain IPADIC does not
+    // know at all is one unknown word: スター・ウォーズ stays a person.)
+    let reads_as_a_name = ms[i..=j]
+        .iter()
+        .any(|t| t.unknown || t.pos(1) == "固有名詞" && matches!(t.pos(2), "人名" | "一般"));
+    if titled || (full_name && !names_something_else && reads_as_a_name) {
         return Some((j + 1, mention(text, m.start, ms[j].end, EntityType::Person)));
     }
     None
