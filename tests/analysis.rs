@@ -293,6 +293,15 @@ fn katakana_full_names_are_one_person() {
     // Ordinary words joined with ・ name no one; a name among them does.
     let a = analyzer().analyze("ワールド・ベースボール・クラシックのセカンド・アルバム");
     assert!(a.entities.is_empty(), "{:?}", a.entities);
+    // An ordinary word before a title is a compound; before an honorific,
+    // a name.
+    let a = analyzer().analyze("プロ選手とスター選手、ゴルフ選手");
+    assert!(a.entities.is_empty(), "{:?}", a.entities);
+    let a = analyzer().analyze("ホワイト氏とブッシュ大統領");
+    assert_eq!(
+        entities_of(&a, "person"),
+        BTreeSet::from(["ホワイト".to_string(), "ブッシュ".to_string()])
+    );
     let a = analyzer().analyze("ジョージ・ホワイトが来た");
     assert_eq!(
         entities_of(&a, "person"),

@@ -818,8 +818,16 @@ fn katakana_person(text: &str, ms: &[Morpheme<'_>], i: usize) -> Option<(usize, 
         .get(j + 1)
         .filter(|t| adjacent(&ms[j], t))
         .map(|t| t.surface);
+    // An ordinary word IPADIC knows, alone before a title, is more often a
+    // compound (サッカー選手, プロ選手, スター選手) than a name: it is one
+    // before an honorific only (ホワイト氏).
+    let ordinary = !full_name && !m.unknown && m.pos(1) != "固有名詞";
     let titled = title.is_some_and(|t| {
-        PERSON_TITLES.contains(&t) || (full_name && WEAK_PERSON_TITLES.contains(&t))
+        if ordinary {
+            HONORIFICS.contains(&t)
+        } else {
+            PERSON_TITLES.contains(&t) || (full_name && WEAK_PERSON_TITLES.contains(&t))
+        }
     });
     // A full name joined with ・ is a person even without a title, unless one
     // of its parts names a place or an organisation (…・ホテル, …・タイムズ).
@@ -880,6 +888,19 @@ const NOT_PERSON_ENDINGS: &[&str] = &[
     "レコード",
     "スタジアム",
     "アリーナ",
+];
+
+/// Titles that follow nothing but a person's name.
+const HONORIFICS: &[&str] = &[
+    "氏",
+    "さん",
+    "様",
+    "君",
+    "ちゃん",
+    "殿",
+    "容疑者",
+    "被告",
+    "夫人",
 ];
 
 /// Titles that also follow organisation names (ソニー社長): they make a
