@@ -283,6 +283,9 @@ fn a_company_is_named_without_its_legal_form() {
             ("靖国神社", "靖国神社")
         ]
     );
+    // The old spelling of a name the gazetteer knows.
+    let a = analyzer().analyze("讀賣新聞社によると");
+    assert_eq!(a.entities[0].canonical, "読売新聞", "{:?}", a.entities);
 }
 
 #[test]

@@ -43,10 +43,11 @@ use tokenizer::{BigramTokenizer, MorphTokenizer, TokenMemo};
 /// separates words as `〜` does (`2025~30年` holds `30年`). Version 4: a
 /// kanji stem inside a noun has no dictionary form
 /// ([`dictionary::stem_inside_noun`]: 高さ is not indexed as 高い).
-pub const MORPH: &str = "ja_v4";
+/// Version 5: 讀 and 賣 are read as 読 and 売 (讀賣新聞 = 読売新聞).
+pub const MORPH: &str = "ja_v5";
 /// Name of the bigram tokenizer registered with tantivy (versioned as
-/// [`MORPH`] is; unchanged since its version 3).
-pub const BIGRAM: &str = "ja_bigram_v3";
+/// [`MORPH`] is; version 4 with the kanji of `MORPH`'s version 5).
+pub const BIGRAM: &str = "ja_bigram_v4";
 
 /// Which dictionary answered: reported by `/stats`, `/search` and `kiji analyze`.
 #[derive(Debug, Clone, Serialize, ToSchema, PartialEq)]

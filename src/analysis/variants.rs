@@ -16,7 +16,7 @@
 //! other character end it). [`KANJI`] is the whole kanji table.
 
 /// Old and variant kanji (異体字) found in names, with the form news uses.
-pub const KANJI: [(char, char); 37] = [
+pub const KANJI: [(char, char); 39] = [
     ('髙', '高'),
     ('﨑', '崎'),
     ('嵜', '崎'),
@@ -54,6 +54,8 @@ pub const KANJI: [(char, char); 37] = [
     ('桒', '桑'),
     ('埜', '野'),
     ('舘', '館'),
+    ('讀', '読'),
+    ('賣', '売'),
 ];
 
 /// Small kana that news also writes large.
@@ -219,6 +221,7 @@ mod tests {
         for (written, shown) in [
             ("小澤征爾", "小沢征爾"),
             ("髙橋", "高橋"),
+            ("讀賣新聞", "読売新聞"),
             ("霞ヶ関", "霞ケ関"),
             ("ヴィクトリア", "ビクトリア"),
             ("ピーター・ドラッカー", "ピーター・ドラッカー"),
