@@ -819,7 +819,7 @@ fn katakana_person(text: &str, ms: &[Morpheme<'_>], i: usize) -> Option<(usize, 
         .filter(|t| adjacent(&ms[j], t))
         .map(|t| t.surface);
     // An ordinary word IPADIC knows, alone before a title, is more often a
-    // compound (サッカー選手, プロ選手, スター選手) than a name: it is one
+    // compound (プロ選手, スター選手, ゴルフ選手) than a name: it is one
     // before an honorific only (ホワイト氏).
     let ordinary = !full_name && !m.unknown && m.pos(1) != "固有名詞";
     let titled = title.is_some_and(|t| {
