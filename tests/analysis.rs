@@ -223,6 +223,17 @@ fn rice_and_morning_are_not_places() {
     assert!(a.entities.is_empty(), "{:?}", a.entities);
 }
 
+/// The persons found in `text`, as written there.
+fn persons_in(text: &str) -> Vec<String> {
+    analyzer()
+        .analyze(text)
+        .entities
+        .into_iter()
+        .filter(|e| serde_json::to_value(e.kind).unwrap() == "person")
+        .map(|e| e.text)
+        .collect()
+}
+
 #[test]
 fn titles_and_honorifics_are_stripped() {
     for (text, name) in [
@@ -231,14 +242,7 @@ fn titles_and_honorifics_are_stripped() {
         ("金正恩氏が語った", "金正恩"),
         ("金正恩総書記が視察した", "金正恩"),
     ] {
-        let a = analyzer().analyze(text);
-        let persons: Vec<&str> = a
-            .entities
-            .iter()
-            .filter(|e| serde_json::to_value(e.kind).unwrap() == "person")
-            .map(|e| e.text.as_str())
-            .collect();
-        assert_eq!(persons, vec![name], "{text}");
+        assert_eq!(persons_in(text), vec![name], "{text}");
     }
     let a = analyzer().analyze("大統領は会見で述べた");
     assert!(a.entities.is_empty(), "{:?}", a.entities);
@@ -255,14 +259,7 @@ fn a_given_name_ending_in_a_numeral_is_whole() {
         // A counter after the number: one person and a count.
         ("星野仙一人が", vec!["星野仙"]),
     ] {
-        let a = analyzer().analyze(text);
-        let persons: Vec<&str> = a
-            .entities
-            .iter()
-            .filter(|e| serde_json::to_value(e.kind).unwrap() == "person")
-            .map(|e| e.text.as_str())
-            .collect();
-        assert_eq!(persons, names, "{text}");
+        assert_eq!(persons_in(text), names, "{text}");
     }
 }
 

@@ -76,7 +76,8 @@ pub struct Mention {
     pub by_pos: bool,
 }
 
-/// Titles and honorifics that follow a name (never part of the mention).
+/// Titles and honorifics that follow a name (never part of the mention);
+/// the honorifics, which follow nothing else, first ([`HONORIFICS`]).
 const TITLES: &[&str] = &[
     "氏",
     "さん",
@@ -84,6 +85,9 @@ const TITLES: &[&str] = &[
     "君",
     "ちゃん",
     "殿",
+    "容疑者",
+    "被告",
+    "夫人",
     "大統領",
     "首相",
     "総理",
@@ -116,8 +120,6 @@ const TITLES: &[&str] = &[
     "皇太子",
     "法王",
     "教皇",
-    "容疑者",
-    "被告",
     "被告人",
     "受刑者",
     "選手",
@@ -150,7 +152,6 @@ const TITLES: &[&str] = &[
     "元大統領",
     "前大統領",
     "前首相",
-    "夫人",
     "容疑",
 ];
 
@@ -890,18 +891,8 @@ const NOT_PERSON_ENDINGS: &[&str] = &[
     "アリーナ",
 ];
 
-/// Titles that follow nothing but a person's name.
-const HONORIFICS: &[&str] = &[
-    "氏",
-    "さん",
-    "様",
-    "君",
-    "ちゃん",
-    "殿",
-    "容疑者",
-    "被告",
-    "夫人",
-];
+/// Titles that follow nothing but a person's name: the first of [`TITLES`].
+const HONORIFICS: &[&str] = TITLES.split_at(9).0;
 
 /// Titles that also follow organisation names (ソニー社長): they make a
 /// katakana name a person only when it is a full name joined with `・`.
