@@ -503,18 +503,26 @@ pub fn organization_core(name: &str) -> Option<&str> {
     })
 }
 
-/// An organisation named by its surface whose [`organization_core`] the
-/// gazetteer knows gets the gazetteer's name (ヤフー株式会社 → ヤフー). The
-/// others are shown without their legal form (`display_canonical`).
+/// The gazetteer's organisation that `name` (normalised) names once its
+/// legal form is off (ヤフー株式会社 → ヤフー).
+pub fn organization_entry<'g>(
+    name: &str,
+    gazetteer: &'g Gazetteer,
+) -> Option<&'g super::gazetteer::Entry> {
+    organization_core(name)
+        .and_then(|core| gazetteer.lookup_normalized(core))
+        .filter(|entry| entry.kind == EntityType::Organization)
+}
+
+/// An organisation named by its surface whose [`organization_entry`] the
+/// gazetteer has gets the gazetteer's name. The others are shown without
+/// their legal form (`display_canonical`).
 pub fn canonical_organizations(mentions: &mut [Mention], gazetteer: &Gazetteer) {
     for m in mentions
         .iter_mut()
         .filter(|m| m.by_pos && m.kind == EntityType::Organization)
     {
-        if let Some(entry) = organization_core(&m.canonical)
-            .and_then(|core| gazetteer.lookup_normalized(core))
-            .filter(|entry| entry.kind == EntityType::Organization)
-        {
+        if let Some(entry) = organization_entry(&m.canonical, gazetteer) {
             m.canonical = entry.canonical.clone();
             m.by_pos = false;
         }

@@ -31,7 +31,7 @@ use tantivy::{DocAddress, Executor, Order, Searcher, Term};
 use utoipa::ToSchema;
 
 use crate::analysis::DictionaryInfo;
-use crate::analysis::entities::{Morpheme, entity_key};
+use crate::analysis::entities::{Morpheme, entity_key, organization_core, organization_entry};
 use crate::analysis::gazetteer::EntityType;
 use crate::analysis::normalize::{Normalized, floor_char_boundary, normalize};
 use crate::article::{Article, tokyo};
@@ -811,14 +811,15 @@ pub fn resolve_entity(analyzer: &crate::analysis::Analyzer, name: &str) -> Strin
     if let Some(e) = gazetteer.lookup(name) {
         return entity_key(&e.canonical);
     }
-    // ヤフー株式会社 is indexed as ヤフー (`canonical_organizations`).
+    // ヤフー株式会社 is indexed as ヤフー, 京セラ(株) as 京セラ, as the
+    // analysis names them (`canonical_organizations`, `display_canonical`).
     let key = entity_key(name);
-    match crate::analysis::entities::organization_core(&key) {
-        Some(core) => match gazetteer.lookup_normalized(core) {
-            Some(e) => entity_key(&e.canonical),
-            None => core.to_string(),
+    match organization_entry(&key, gazetteer) {
+        Some(e) => entity_key(&e.canonical),
+        None => match organization_core(&key) {
+            Some(core) => core.to_string(),
+            None => key,
         },
-        None => key,
     }
 }
 
