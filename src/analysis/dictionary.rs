@@ -162,6 +162,13 @@ impl<'a> SystemWord<'a> {
         }
     }
 
+    /// The word's id in the system dictionary (below [`system_words`]):
+    /// its surface and every field are the same wherever it stands.
+    #[inline]
+    pub fn id(&self) -> u32 {
+        self.id
+    }
+
     fn new(id: u32, dictionary: &'a PrefixDictionary) -> SystemWord<'a> {
         let at = 2 * id as usize;
         let head = u16::from_le_bytes([tables::HEAD_IDS[at], tables::HEAD_IDS[at + 1]]);
@@ -182,6 +189,12 @@ impl<'a> SystemWord<'a> {
     pub fn packed(&self) -> u64 {
         (u64::from(self.head) << 32) | u64::from(self.base_ref())
     }
+}
+
+/// How many words the embedded system dictionary holds (their ids run from
+/// 0 to this).
+pub const fn system_words() -> usize {
+    tables::WORDS
 }
 
 impl<'a> Features<'a> {

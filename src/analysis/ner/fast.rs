@@ -13,9 +13,10 @@
 //! from one or two morphemes away) is summed once, when a thread first
 //! meets the word ([`Sums`]). The scores are the sums `crfs` computes, in
 //! another order (a word's rows first, then the pairs, then the neighbours'
-//! sums) and of weights kept as `f32` (added in `f64`): the memory the
-//! tagger walks is half, and the two sums differ by about a millionth of a
-//! weight. Viterbi (which breaks ties as `crfs` does) gives the same labels
+//! sums) and of weights kept as `f32` (a word's sums made in `f64`, a
+//! morpheme's score added up in `f32`, a quarter of the instructions of
+//! converting each row to `f64`): the memory the tagger walks is half, and
+//! the two sums differ by about a millionth of a weight. Viterbi (which breaks ties as `crfs` does) gives the same labels
 //! unless two paths score within that. The labels of [`Scoring::Exact`] are
 //! tested to be `crfs`'s in `super::tests` and `tests/ner.rs` (all 2,638
 //! sentences of the stockmark set, 300 Wikinews articles).
@@ -31,7 +32,7 @@ use crfs::Model;
 
 use super::features::{self, Template, TemplateSet};
 use super::parse_label;
-use crate::analysis::dictionary::Features;
+use crate::analysis::dictionary::{self, Features};
 use crate::analysis::entities::{Mention, Morpheme, is_title_word, may_start_title, title_at};
 use crate::analysis::gazetteer::{EntityType, Gazetteer};
 use crate::error::{Error, Result};
@@ -73,7 +74,16 @@ struct KeyTable<V = u32> {
     mask: usize,
 }
 
-/// `acc += w`, in `f64`.
+/// `acc += w`, in `f32` (a morpheme's score).
+#[inline(always)]
+fn add_f32(acc: &mut Weights, w: &Weights) {
+    #[allow(clippy::needless_range_loop)]
+    for k in 0..MAX_LABELS {
+        acc[k] += w[k];
+    }
+}
+
+/// `acc += w`, in `f64` (a word's sums, made once).
 #[inline(always)]
 fn add_weights(acc: &mut Row, w: &Weights) {
     // Indexed: compiles to straight vector adds (a zipped iterator cost
@@ -156,12 +166,24 @@ trait Rows {
     /// ([`Rows::around`], the tagger) rather than row by row, in the order
     /// of [`features::each`] (the attribute ids of the tests).
     const SUMS: bool;
-    fn word(&mut self, w: &Word);
+    /// The word scored, and the rows of its word-local features (empty
+    /// with [`Rows::SUMS`]).
+    fn word(&mut self, w: &Word, local: &[u32]);
     fn add(&mut self, row: u32);
     /// Attribute `aid`, whose row `w` is at hand ([`FastModel::pair`]).
     #[inline(always)]
     fn add_row(&mut self, aid: u32, _w: &Weights) {
         self.add(aid);
+    }
+    /// Rows whose sum (in their order) is at hand: a receiver of sums
+    /// takes the sum.
+    #[inline(always)]
+    fn add_all(&mut self, rows: &[u32], _sum: &Weights) {
+        for &row in rows {
+            if row != NO {
+                self.add(row);
+            }
+        }
     }
     /// The neighbours' sums ([`Sums`]), with [`Rows::SUMS`].
     fn around(&mut self, _a: &Word, _b: &Word, _c: &Word, _d: &Word) {}
@@ -183,26 +205,27 @@ const RULE_O: u8 = 0;
 /// of news text, and made most of its words again each time).
 const CACHE_WORDS: usize = 1 << 16;
 
-/// What a model holds for one word (surface and dictionary entry) wherever
-/// it stands: the hashes of its values, the attribute rows of the
-/// templates that read it from a neighbour, and the rows of its word-local
-/// features (the first features of a morpheme) with their sum.
+/// What the tagger needs of one word (surface and dictionary entry)
+/// wherever it stands: the hashes of its values, the sums of the rows of
+/// its word-local features and of the templates that read it from a
+/// neighbour ([`WordRows`]), and flags.
+///
+/// Laid out for the tagger, which reads a word at five places in turn (two
+/// before the morpheme scored, the morpheme, two after): each place reads
+/// one of the sums, and the values and flags, which share the third cache
+/// line with the last sums; the noun-run rows follow. 224 bytes in four
+/// lines, each 32-byte part within one; the rows one by one are not kept
+/// (with them, 320 bytes over five or six lines a word, and a cache of
+/// 65,536 words took 21 MB a thread).
 #[derive(Debug)]
+#[repr(C, align(32))]
 struct Word {
+    /// The state scores of [`WordRows`] summed by the place they read the
+    /// word from, and of its word-local features.
+    sums: Sums,
     word: u64,
     pos3: u64,
     class: u64,
-    /// `w[-2]`, `w[-1]`, (unused), `w[1]`, `w[2]` with this word as the value.
-    w: [u32; 5],
-    /// `p[-2]`, `p[-1]`, `p[1]`, `p[2]` (3 levels).
-    p: [u32; 4],
-    /// `c[-2]`, `c[-1]`, (unused), `c[1]`, `c[2]`.
-    c: [u32; 5],
-    /// `k64[-1]`, `k256[-1]`, `k64[1]`, `k256[1]` with this word's clusters.
-    k: [u32; 4],
-    /// The state scores of those rows summed by the place they read the
-    /// word from, and of its word-local features.
-    sums: Sums,
     /// Bit `2 p` (`2 p + 1`): the word's value is the first (second) value
     /// of some attribute of the pair template [`PAIRS`]`[p]`; a pair whose
     /// words lack the bits is no attribute of the model, and is not looked
@@ -211,16 +234,31 @@ struct Word {
     /// [`surely_outside`] a name, and a [`fragment`] of an unknown word.
     outside: bool,
     fragment: bool,
-    /// `rlast`, `rfirst`, `rnext`, `rprev` with this word as the value (the
-    /// noun-run features of the morphemes of a run it ends, starts or
-    /// stands beside).
-    run: [u32; 4],
-    /// The rows of the word-local features, in order ([`NO`] left out).
-    local: Vec<u32>,
     /// A title or honorific (氏, 大統領).
     title: bool,
     /// Some title starts with its first character.
     may_title: bool,
+    /// `rlast`, `rfirst`, `rnext`, `rprev` with this word as the value (the
+    /// noun-run features of the morphemes of a run it ends, starts or
+    /// stands beside).
+    run: [u32; 4],
+}
+
+/// The rows behind a [`Word`]'s sums, one by one: what only the attribute
+/// ids of the tests read ([`FastModel::attribute_ids`]), made again each
+/// time and never cached.
+#[derive(Debug)]
+struct WordRows {
+    /// `w[-2]`, `w[-1]`, (unused), `w[1]`, `w[2]` with this word as the value.
+    w: [u32; 5],
+    /// `p[-2]`, `p[-1]`, `p[1]`, `p[2]` (3 levels).
+    p: [u32; 4],
+    /// `c[-2]`, `c[-1]`, (unused), `c[1]`, `c[2]`.
+    c: [u32; 5],
+    /// `k64[-1]`, `k256[-1]`, `k64[1]`, `k256[1]` with this word's clusters.
+    k: [u32; 4],
+    /// The rows of the word-local features, in order ([`NO`] left out).
+    local: Vec<u32>,
 }
 
 /// What a word contributes to the state scores of a morpheme, by where it
@@ -296,6 +334,12 @@ impl Word {
 struct WordCache {
     owner: (u64, u64),
     words: Vec<Word>,
+    /// A word of the system dictionary by its id ([`NO`]: not made yet): one
+    /// read of a flat table, where hashing its surface and entry and
+    /// looking the hash up cost two or three cache misses a morpheme.
+    by_id: Vec<u32>,
+    /// Any other word (unknown, the user's) by a hash of its surface and
+    /// entry.
     index: rustc_hash::FxHashMap<u64, u32>,
 }
 
@@ -317,6 +361,10 @@ pub struct FastModel {
     rule_rows: [[u32; RULE_VALUES]; 5],
     /// `r[0]|r[1]`, `RULE_VALUES * a + b`.
     rule_pairs: Vec<u32>,
+    /// The rule rows of a morpheme with no rule span within two places
+    /// (`r[-2]` … `r[2]`, `r[0]|r[1]` all `O`; most morphemes), and their
+    /// sum: one addition instead of six.
+    rules_o: ([u32; 6], Weights),
     /// `rp` by place in the noun run (S, B, I, E) and `rlen` by length (0–6).
     run_places: [u32; 4],
     run_lens: [u32; 7],
@@ -469,6 +517,7 @@ impl FastModel {
             title_prev: NO,
             rule_rows: [[NO; RULE_VALUES]; 5],
             rule_pairs: vec![NO; RULE_VALUES * RULE_VALUES],
+            rules_o: ([NO; 6], [0.0; MAX_LABELS]),
             run_places: [NO; 4],
             run_lens: [NO; 7],
             extended: templates.0 & !TemplateSet::BASE.0 != 0,
@@ -504,6 +553,22 @@ impl FastModel {
                 fm.rule_pairs[a * RULE_VALUES + b] = fm.row(R0R1, ha, hb);
             }
         }
+        let o = RULE_O as usize;
+        let rows_o = [
+            fm.rule_rows[0][o],
+            fm.rule_rows[1][o],
+            fm.rule_rows[2][o],
+            fm.rule_rows[3][o],
+            fm.rule_rows[4][o],
+            fm.rule_pairs[o * RULE_VALUES + o],
+        ];
+        let mut sum = [0.0; MAX_LABELS];
+        for &row in &rows_o {
+            if let Some(w) = fm.rows.get(row as usize) {
+                add_weights(&mut sum, w);
+            }
+        }
+        fm.rules_o = (rows_o, sum.map(|x| x as f32));
         Ok(fm)
     }
 
@@ -529,8 +594,8 @@ impl FastModel {
         struct Ids(Vec<Vec<u32>>, Vec<u32>);
         impl Rows for Ids {
             const SUMS: bool = false;
-            fn word(&mut self, w: &Word) {
-                self.1.extend_from_slice(&w.local);
+            fn word(&mut self, _w: &Word, local: &[u32]) {
+                self.1.extend_from_slice(local);
             }
             fn add(&mut self, row: u32) {
                 self.1.push(row);
@@ -558,25 +623,29 @@ impl FastModel {
         /// rules', then its neighbours' sums.
         struct Sum<'m> {
             rows: &'m [Weights],
-            acc: Row,
+            acc: Weights,
             state: Vec<Row>,
             outside: Row,
         }
         impl Rows for Sum<'_> {
             const SUMS: bool = true;
             #[inline(always)]
-            fn word(&mut self, w: &Word) {
-                self.acc = w.sums.local.map(f64::from);
+            fn word(&mut self, w: &Word, _local: &[u32]) {
+                self.acc = w.sums.local;
             }
             #[inline(always)]
             fn add(&mut self, row: u32) {
                 if let Some(w) = self.rows.get(row as usize) {
-                    add_weights(&mut self.acc, w);
+                    add_f32(&mut self.acc, w);
                 }
             }
             #[inline(always)]
             fn add_row(&mut self, _aid: u32, w: &Weights) {
-                add_weights(&mut self.acc, w);
+                add_f32(&mut self.acc, w);
+            }
+            #[inline(always)]
+            fn add_all(&mut self, _rows: &[u32], sum: &Weights) {
+                add_f32(&mut self.acc, sum);
             }
             #[inline(always)]
             fn around(&mut self, a: &Word, b: &Word, c: &Word, d: &Word) {
@@ -586,12 +655,12 @@ impl FastModel {
                     &c.sums.after1,
                     &d.sums.after2,
                 ] {
-                    add_weights(&mut self.acc, row);
+                    add_f32(&mut self.acc, row);
                 }
             }
             #[inline(always)]
             fn end(&mut self) {
-                self.state.push(self.acc);
+                self.state.push(self.acc.map(f64::from));
                 self.acc = [0.0; MAX_LABELS];
             }
             #[inline(always)]
@@ -629,7 +698,13 @@ impl FastModel {
 
     /// What the model holds for a word wherever it stands (see [`Word`]).
     /// Its local features are those of [`features::each`], in its order.
-    fn word(&self, surface: &str, unknown: bool, m: &Morpheme<'_>, gazetteer: &Gazetteer) -> Word {
+    fn word(
+        &self,
+        surface: &str,
+        unknown: bool,
+        m: &Morpheme<'_>,
+        gazetteer: &Gazetteer,
+    ) -> (Word, WordRows) {
         use Template::*;
         let mut buf = String::with_capacity(40);
         let mut end3 = 0;
@@ -720,27 +795,33 @@ impl FastModel {
             None => [NO; 4],
         };
         local.retain(|&r| r != NO);
-        self.summed(Word {
-            word: wh,
-            pos3: p3,
-            class: ch,
+        let rows = WordRows {
             w: [W0m2, W0m1, W0, W0p1, W0p2].map(|t| self.row(t, wh, 0)),
             p: [Pm2, Pm1, Pp1, Pp2].map(|t| self.row(t, p3, 0)),
             c: [Cm2, Cm1, C0, Cp1, Cp2].map(|t| self.row(t, ch, 0)),
             k,
-            sums: Sums::default(),
-            pairs: 0,
-            run: Self::RUN_WORD.map(|t| self.row(t, wh, 0)),
-            outside: surely_outside(m),
-            fragment: fragment(m),
             local,
-            title,
-            may_title: may_start_title(surface),
-        })
+        };
+        let word = self.summed(
+            Word {
+                word: wh,
+                pos3: p3,
+                class: ch,
+                sums: Sums::default(),
+                pairs: 0,
+                run: Self::RUN_WORD.map(|t| self.row(t, wh, 0)),
+                outside: surely_outside(m),
+                fragment: fragment(m),
+                title,
+                may_title: may_start_title(surface),
+            },
+            &rows,
+        );
+        (word, rows)
     }
 
-    /// `w` with its [`Word::sums`] and [`Word::pairs`].
-    fn summed(&self, mut w: Word) -> Word {
+    /// `w` with its [`Word::sums`] (of `r`) and [`Word::pairs`].
+    fn summed(&self, mut w: Word, r: &WordRows) -> Word {
         let sum = |rows: &[u32]| {
             let mut acc = [0.0; MAX_LABELS];
             for &r in rows {
@@ -753,11 +834,11 @@ impl FastModel {
             acc.map(|x| x as f32)
         };
         w.sums = Sums {
-            local: sum(&w.local),
-            before2: sum(&[w.w[0], w.p[0], w.c[0]]),
-            before1: sum(&[w.w[1], w.p[1], w.c[1], w.k[0], w.k[1]]),
-            after1: sum(&[w.w[3], w.p[2], w.c[3], w.k[2], w.k[3]]),
-            after2: sum(&[w.w[4], w.p[3], w.c[4]]),
+            local: sum(&r.local),
+            before2: sum(&[r.w[0], r.p[0], r.c[0]]),
+            before1: sum(&[r.w[1], r.p[1], r.c[1], r.k[0], r.k[1]]),
+            after1: sum(&[r.w[3], r.p[2], r.c[3], r.k[2], r.k[3]]),
+            after2: sum(&[r.w[4], r.p[3], r.c[4]]),
         };
         w.pairs = 0;
         for (p, &(_, value)) in PAIRS.iter().enumerate() {
@@ -794,26 +875,32 @@ impl FastModel {
     ];
 
     /// A text boundary (`<s>` or `</s>`; part of speech and class `-`).
-    fn boundary(&self, word: &str) -> Word {
+    fn boundary(&self, word: &str) -> (Word, WordRows) {
         use Template::*;
         let (wh, dash) = (features::hash_str(word), features::hash_str("-"));
-        self.summed(Word {
-            word: wh,
-            pos3: dash,
-            class: dash,
+        let rows = WordRows {
             w: [W0m2, W0m1, W0, W0p1, W0p2].map(|t| self.row(t, wh, 0)),
             p: [Pm2, Pm1, Pp1, Pp2].map(|t| self.row(t, dash, 0)),
             c: [Cm2, Cm1, C0, Cp1, Cp2].map(|t| self.row(t, dash, 0)),
             k: [NO; 4],
-            sums: Sums::default(),
-            pairs: 0,
-            run: Self::RUN_WORD.map(|t| self.row(t, wh, 0)),
-            outside: false,
-            fragment: false,
             local: Vec::new(),
-            title: false,
-            may_title: false,
-        })
+        };
+        let word = self.summed(
+            Word {
+                word: wh,
+                pos3: dash,
+                class: dash,
+                sums: Sums::default(),
+                pairs: 0,
+                run: Self::RUN_WORD.map(|t| self.row(t, wh, 0)),
+                outside: false,
+                fragment: false,
+                title: false,
+                may_title: false,
+            },
+            &rows,
+        );
+        (word, rows)
     }
 
     /// Calls `f(i, row)` for the model attribute of every feature of every
@@ -843,13 +930,26 @@ impl FastModel {
                 cache.owner = owner;
                 cache.words.clear();
                 cache.index.clear();
-                cache.words.push(self.boundary("<s>"));
-                cache.words.push(self.boundary("</s>"));
+                cache.by_id.clear();
+                cache.by_id.resize(dictionary::system_words(), NO);
+                cache.words.push(self.boundary("<s>").0);
+                cache.words.push(self.boundary("</s>").0);
             }
             let mut at: Vec<u32> = Vec::with_capacity(n + 4);
             at.extend([0, 0]);
             let mut joined = Vec::new();
             for m in ms {
+                if let Features::System(word) = &m.details
+                    && let Some(slot) = cache.by_id.get_mut(word.id() as usize)
+                {
+                    if *slot == NO {
+                        *slot = cache.words.len() as u32;
+                        let word = self.word(m.surface, m.unknown, m, gazetteer).0;
+                        cache.words.push(word);
+                    }
+                    at.push(*slot);
+                    continue;
+                }
                 let details = match &m.details {
                     Features::System(word) => features::mix(word.packed()),
                     Features::Joined(record) => features::hash_bytes(record.as_bytes()),
@@ -878,7 +978,7 @@ impl FastModel {
                     Some(&w) => w,
                     None => {
                         let w = cache.words.len() as u32;
-                        let word = self.word(m.surface, m.unknown, m, gazetteer);
+                        let word = self.word(m.surface, m.unknown, m, gazetteer).0;
                         cache.words.push(word);
                         cache.index.insert(k, w);
                         w
@@ -888,6 +988,18 @@ impl FastModel {
             }
             at.extend([1, 1]);
             let words: Vec<&Word> = at.iter().map(|&w| &cache.words[w as usize]).collect();
+            // The rows one by one, for a receiver of them (made again).
+            let each: Vec<WordRows> = if R::SUMS {
+                Vec::new()
+            } else {
+                let mut each: Vec<WordRows> = (0..2).map(|_| self.boundary("<s>").1).collect();
+                each.extend(
+                    ms.iter()
+                        .map(|m| self.word(m.surface, m.unknown, m, gazetteer).1),
+                );
+                each.extend((0..2).map(|_| self.boundary("</s>").1));
+                each
+            };
             let runs = if self.templates.contains(RunPos) {
                 features::noun_runs(ms)
             } else {
@@ -930,9 +1042,10 @@ impl FastModel {
                     out.outside();
                     continue;
                 }
-                out.word(w);
                 // (A receiver of sums takes the neighbours' rows at the end.)
-                if !R::SUMS {
+                let one_by_one = if R::SUMS { None } else { each.get(i..i + 5) };
+                out.word(w, one_by_one.map_or(&[][..], |r| &r[2].local));
+                if let Some([a, b, _, c, d]) = one_by_one {
                     emit(out, a.w[0]);
                     emit(out, b.w[1]);
                     emit(out, c.w[3]);
@@ -940,7 +1053,7 @@ impl FastModel {
                 }
                 emit_pair(out, self.pair(Wm1W0, b, w));
                 emit_pair(out, self.pair(W0W1, w, c));
-                if !R::SUMS {
+                if let Some([a, b, _, c, d]) = one_by_one {
                     emit(out, a.p[0]);
                     emit(out, b.p[1]);
                     emit(out, c.p[2]);
@@ -948,22 +1061,26 @@ impl FastModel {
                 }
                 emit_pair(out, self.pair(Pm1P0, b, w));
                 emit_pair(out, self.pair(P0P1, w, c));
-                if !R::SUMS {
+                if let Some([_, b, _, c, _]) = one_by_one {
                     emit(out, b.c[1]);
                     emit(out, c.c[3]);
                 }
                 emit_pair(out, self.pair(C0C1, w, c));
                 emit_pair(out, self.pair(Cm1C0, b, w));
-                let rows = &self.rule_rows;
-                emit(out, rows[0][ra as usize]);
-                emit(out, rows[1][rb as usize]);
-                emit(out, rows[2][rw as usize]);
-                emit(out, rows[3][rc as usize]);
-                emit(out, rows[4][rd as usize]);
-                emit(
-                    out,
-                    self.rule_pairs[rw as usize * RULE_VALUES + rc as usize],
-                );
+                if [ra, rb, rw, rc, rd] == [RULE_O; 5] {
+                    out.add_all(&self.rules_o.0, &self.rules_o.1);
+                } else {
+                    let rows = &self.rule_rows;
+                    emit(out, rows[0][ra as usize]);
+                    emit(out, rows[1][rb as usize]);
+                    emit(out, rows[2][rw as usize]);
+                    emit(out, rows[3][rc as usize]);
+                    emit(out, rows[4][rd as usize]);
+                    emit(
+                        out,
+                        self.rule_pairs[rw as usize * RULE_VALUES + rc as usize],
+                    );
+                }
                 if c.may_title && i + 1 < n && title_at(text, ms[i + 1].start) {
                     emit(out, self.title_next);
                 }
@@ -975,7 +1092,7 @@ impl FastModel {
                     emit_pair(out, self.pair(W1W2, c, d));
                     emit_pair(out, self.pair(Pm2Pm1, a, b));
                     emit_pair(out, self.pair(P1P2, c, d));
-                    if !R::SUMS {
+                    if let Some([a, b, _, c, d]) = one_by_one {
                         emit(out, a.c[0]);
                         emit(out, d.c[4]);
                         emit(out, b.k[0]);
@@ -1236,6 +1353,18 @@ mod tests {
         let pairs = Template::ALL.iter().filter(|t| t.arity() == 2).count();
         // every two-value template but `r[0]|r[1]` (a table of its own)
         assert_eq!(pairs, PAIRS.len() + 1);
+    }
+
+    /// What [`Word`]'s documentation says of its layout.
+    #[test]
+    fn a_word_keeps_its_values_beside_its_last_sums() {
+        use std::mem::{align_of, offset_of, size_of};
+        assert_eq!(size_of::<Sums>(), 160);
+        assert_eq!(offset_of!(Word, sums), 0);
+        assert_eq!(offset_of!(Word, word), 160);
+        assert!(offset_of!(Word, may_title) < 192);
+        assert_eq!(offset_of!(Word, run), 192);
+        assert_eq!((size_of::<Word>(), align_of::<Word>()), (224, 32));
     }
 
     #[test]
