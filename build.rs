@@ -4,6 +4,14 @@
 //! embeds it. Nothing is downloaded. Cargo keeps `OUT_DIR` between builds,
 //! so the ~3 s build happens once per clean target directory.
 //!
+//! IPADIC is built as kiji reads text: every word whose surface the
+//! spelling-variant fold changes (`src/analysis/variants.rs`, included here
+//! as it is: `サッカー` ends a katakana word of three letters and more, so
+//! text holds it as `サッカ`; `ヴァイオリン` as `バイオリン`) is also entered
+//! under its folded surface, with the same part of speech, base form,
+//! reading and costs ([`write_folded_words`]). Without it such a word, as
+//! normalised text holds it, was unknown to the dictionary.
+//!
 //! Beside it go compact tables of the fields kiji's analysis reads of every
 //! system word (part of speech, conjugation, base form; see
 //! [`write_word_tables`]), so that analysing text does not page in the
@@ -15,11 +23,16 @@ use std::process::Command;
 use lindera_dictionary::builder::DictionaryBuilder;
 use lindera_dictionary::dictionary::metadata::Metadata;
 
+#[path = "src/analysis/variants.rs"]
+#[allow(dead_code)]
+mod variants;
+
 const DEFAULT_SOURCE: &str = "/usr/share/mecab/dic/ipadic";
 const REQUIRED: [&str; 4] = ["matrix.def", "char.def", "unk.def", "Noun.csv"];
 
 fn main() {
     println!("cargo:rerun-if-changed=build.rs");
+    println!("cargo:rerun-if-changed=src/analysis/variants.rs");
     println!("cargo:rerun-if-changed=dictionary/ipadic-metadata.json");
     println!("cargo:rerun-if-env-changed=KIJI_IPADIC_DIR");
 
@@ -57,8 +70,9 @@ fn main() {
     if output.exists() {
         std::fs::remove_dir_all(&output).expect("can clear the previous dictionary build");
     }
+    let staged = stage_source(&source, &out_dir.join("ipadic-source"));
     DictionaryBuilder::new(metadata)
-        .build_dictionary(&source, &output)
+        .build_dictionary(&staged, &output)
         .unwrap_or_else(|e| panic!("building IPADIC from {} failed: {e:?}", source.display()));
 
     write_word_tables(&output, &out_dir.join("kiji-words"));
@@ -72,6 +86,67 @@ fn main() {
         "cargo:rustc-env=KIJI_DICTIONARY_VERSION={}",
         source_version(&source)
     );
+}
+
+/// A copy of the IPADIC source in `staged`, with the folded entries of
+/// [`write_folded_words`] beside its CSVs.
+fn stage_source(source: &Path, staged: &Path) -> PathBuf {
+    if staged.exists() {
+        std::fs::remove_dir_all(staged).expect("can clear the previous staged source");
+    }
+    std::fs::create_dir_all(staged).expect("can create the staged source folder");
+    let mut csvs = Vec::new();
+    for entry in std::fs::read_dir(source).expect("can list the IPADIC source") {
+        let path = entry.expect("can list the IPADIC source").path();
+        let Some(name) = path.file_name() else {
+            continue;
+        };
+        if path.is_file() {
+            std::fs::copy(&path, staged.join(name)).expect("can copy the IPADIC source");
+            if path.extension().is_some_and(|e| e == "csv") {
+                csvs.push(path);
+            }
+        }
+    }
+    csvs.sort();
+    write_folded_words(&csvs, &staged.join("kiji-folded.csv"));
+    staged.to_path_buf()
+}
+
+/// Every row of `csvs` (IPADIC, EUC-JP) whose surface `variants::fold`
+/// changes into one IPADIC has no word of, again under the folded surface,
+/// into `out` (EUC-JP). A folded surface IPADIC has already (國 → 国, ヵ月 →
+/// カ月, コンピューター → コンピュータ) is left as IPADIC has it; a surface in
+/// quotes (holding a comma) is left alone: none is katakana or a variant.
+fn write_folded_words(csvs: &[PathBuf], out: &Path) {
+    let euc = encoding_rs::EUC_JP;
+    let mut rows: Vec<(String, String)> = Vec::new();
+    for csv in csvs {
+        let bytes = std::fs::read(csv).expect("can read an IPADIC CSV");
+        let (text, _, bad) = euc.decode(&bytes);
+        assert!(!bad, "{} is not EUC-JP", csv.display());
+        for line in text.lines() {
+            if let Some((surface, rest)) = line.split_once(',')
+                && !surface.starts_with('"')
+            {
+                rows.push((surface.to_string(), rest.to_string()));
+            }
+        }
+    }
+    let known: std::collections::HashSet<&str> = rows.iter().map(|(s, _)| s.as_str()).collect();
+    let mut folded = String::new();
+    for (surface, rest) in &rows {
+        let fold = variants::fold(surface);
+        if fold != *surface && !fold.is_empty() && !known.contains(fold.as_str()) {
+            folded.push_str(&fold);
+            folded.push(',');
+            folded.push_str(rest);
+            folded.push('\n');
+        }
+    }
+    let (bytes, _, bad) = euc.encode(&folded);
+    assert!(!bad, "a folded IPADIC surface has no EUC-JP form");
+    std::fs::write(out, bytes).expect("can write the folded IPADIC words");
 }
 
 /// Fields of a word record that [`write_word_tables`] keeps: part of speech

@@ -44,7 +44,7 @@ use tokenizer::{BigramTokenizer, MorphTokenizer, TokenMemo};
 /// kanji stem inside a noun has no dictionary form
 /// ([`dictionary::stem_inside_noun`]: 高さ is not indexed as 高い).
 /// Version 5: 讀 and 賣 are read as 読 and 売 (讀賣新聞 = 読売新聞).
-pub const MORPH: &str = "ja_v5";
+pub const MORPH: &str = "ja_v6";
 /// Name of the bigram tokenizer registered with tantivy (versioned as
 /// [`MORPH`] is; version 4 with the kanji of `MORPH`'s version 5).
 pub const BIGRAM: &str = "ja_bigram_v4";
