@@ -307,6 +307,18 @@ fn katakana_full_names_are_one_person() {
         entities_of(&a, "person"),
         BTreeSet::from(["ジョージ・ホワイト".to_string()])
     );
+    // A word IPADIC knows only with its final ー (サッカー), which text
+    // holds folded (サッカ), is known all the same: an ordinary word, no
+    // foreign name before 選手.
+    for (text, word) in [
+        ("サッカー選手が来た", "サッカー"),
+        ("ラグビー選手とレンタカー", "レンタカー"),
+    ] {
+        let a = analyzer().analyze(text);
+        assert!(a.entities.is_empty(), "{text}: {:?}", a.entities);
+        let t = a.tokens.iter().find(|t| t.text == word).expect(word);
+        assert_eq!((t.pos[0].as_str(), t.base.as_str()), ("名詞", word));
+    }
 }
 
 #[test]
