@@ -464,7 +464,10 @@ mod tests {
             entities_seen += labels.iter().filter(|l| l.starts_with("B-")).count();
         }
         assert!(entities_seen > 10, "only {entities_seen} entities tagged");
-        assert!(changed <= 1, "{changed} texts labelled otherwise when pruned");
+        assert!(
+            changed <= 1,
+            "{changed} texts labelled otherwise when pruned"
+        );
     }
 
     #[test]
