@@ -796,6 +796,26 @@ impl FastModel {
             None => [NO; 4],
         };
         local.retain(|&r| r != NO);
+        let (mut word, rows) = self.assembled(wh, p3, ch, k, local);
+        word.outside = surely_outside(m);
+        word.fragment = fragment(m);
+        word.title = title;
+        word.may_title = may_start_title(surface);
+        (word, rows)
+    }
+
+    /// The word of values `wh`, `p3`, `ch` (its surface, part of speech and
+    /// class, hashed), cluster rows `k` and word-local rows `local`, its
+    /// flags unset, and its rows one by one.
+    fn assembled(
+        &self,
+        wh: u64,
+        p3: u64,
+        ch: u64,
+        k: [u32; 4],
+        local: Vec<u32>,
+    ) -> (Word, WordRows) {
+        use Template::*;
         let rows = WordRows {
             w: [W0m2, W0m1, W0, W0p1, W0p2].map(|t| self.row(t, wh, 0)),
             p: [Pm2, Pm1, Pp1, Pp2].map(|t| self.row(t, p3, 0)),
@@ -811,10 +831,10 @@ impl FastModel {
                 sums: Sums::default(),
                 pairs: 0,
                 run: Self::RUN_WORD.map(|t| self.row(t, wh, 0)),
-                outside: surely_outside(m),
-                fragment: fragment(m),
-                title,
-                may_title: may_start_title(surface),
+                outside: false,
+                fragment: false,
+                title: false,
+                may_title: false,
             },
             &rows,
         );
@@ -877,31 +897,8 @@ impl FastModel {
 
     /// A text boundary (`<s>` or `</s>`; part of speech and class `-`).
     fn boundary(&self, word: &str) -> (Word, WordRows) {
-        use Template::*;
         let (wh, dash) = (features::hash_str(word), features::hash_str("-"));
-        let rows = WordRows {
-            w: [W0m2, W0m1, W0, W0p1, W0p2].map(|t| self.row(t, wh, 0)),
-            p: [Pm2, Pm1, Pp1, Pp2].map(|t| self.row(t, dash, 0)),
-            c: [Cm2, Cm1, C0, Cp1, Cp2].map(|t| self.row(t, dash, 0)),
-            k: [NO; 4],
-            local: Vec::new(),
-        };
-        let word = self.summed(
-            Word {
-                word: wh,
-                pos3: dash,
-                class: dash,
-                sums: Sums::default(),
-                pairs: 0,
-                run: Self::RUN_WORD.map(|t| self.row(t, wh, 0)),
-                outside: false,
-                fragment: false,
-                title: false,
-                may_title: false,
-            },
-            &rows,
-        );
-        (word, rows)
+        self.assembled(wh, dash, dash, [NO; 4], Vec::new())
     }
 
     /// Calls `f(i, row)` for the model attribute of every feature of every
