@@ -243,6 +243,8 @@ struct Word {
     /// noun-run features of the morphemes of a run it ends, starts or
     /// stands beside).
     run: [u32; 4],
+    /// The word may stand in a run of nouns ([`features::noun_runs`]).
+    noun: bool,
 }
 
 /// The rows behind a [`Word`]'s sums, one by one: what only the attribute
@@ -386,9 +388,11 @@ pub struct FastModel {
     /// The templates the model has attributes of (the others are not
     /// looked up).
     templates: TemplateSet,
-    /// By [`PAIRS`]: the hashes of the first and of the second values of
-    /// its attributes (for [`Word::pairs`]).
-    pair_values: Vec<[rustc_hash::FxHashSet<u64>; 2]>,
+    /// By what a pair template reads ([`Value`]): the [`Word::pairs`] bits
+    /// of each value hash, a bit for every pair template of that value
+    /// and side of which some attribute has it (one look-up per value
+    /// where one per template and side took twenty).
+    pair_bits: [rustc_hash::FxHashMap<u64, u32>; 3],
     /// The state scores of a morpheme that must be `O`: 0 for `O`, −∞ for
     /// every other label.
     outside: Row,
@@ -474,8 +478,7 @@ impl FastModel {
         let mut outside = [f64::NEG_INFINITY; MAX_LABELS];
         outside[o] = 0.0;
         let mut templates = TemplateSet::EMPTY;
-        let mut pair_values: Vec<[rustc_hash::FxHashSet<u64>; 2]> =
-            PAIRS.iter().map(|_| Default::default()).collect();
+        let mut pair_bits: [rustc_hash::FxHashMap<u64, u32>; 3] = Default::default();
         // (key, attribute, of a pair template), then the two tables sized
         // by their counts.
         let mut keys: Vec<(u64, u32, bool)> = Vec::with_capacity(num_attrs);
@@ -491,8 +494,9 @@ impl FastModel {
             for (a, b) in values {
                 keys.push((features::key(t, a, b), aid, pair.is_some()));
                 if let Some(p) = pair {
-                    pair_values[p][0].insert(a);
-                    pair_values[p][1].insert(b);
+                    let bits = &mut pair_bits[PAIRS[p].1 as usize];
+                    *bits.entry(a).or_default() |= 1 << (2 * p);
+                    *bits.entry(b).or_default() |= 2 << (2 * p);
                 }
             }
         }
@@ -529,7 +533,7 @@ impl FastModel {
             num_labels,
             labels,
             templates,
-            pair_values,
+            pair_bits,
             outside,
             o,
         };
@@ -801,6 +805,7 @@ impl FastModel {
         word.fragment = fragment(m);
         word.title = title;
         word.may_title = may_start_title(surface);
+        word.noun = features::in_noun_run(m);
         (word, rows)
     }
 
@@ -835,6 +840,7 @@ impl FastModel {
                 fragment: false,
                 title: false,
                 may_title: false,
+                noun: false,
             },
             &rows,
         );
@@ -861,15 +867,10 @@ impl FastModel {
             after1: sum(&[r.w[3], r.p[2], r.c[3], r.k[2], r.k[3]]),
             after2: sum(&[r.w[4], r.p[3], r.c[4]]),
         };
-        w.pairs = 0;
-        for (p, &(_, value)) in PAIRS.iter().enumerate() {
-            let v = w.value(value);
-            for side in 0..2 {
-                if self.pair_values[p][side].contains(&v) {
-                    w.pairs |= 1 << (2 * p + side);
-                }
-            }
-        }
+        w.pairs = [Value::Word, Value::Pos, Value::Class]
+            .into_iter()
+            .filter_map(|v| self.pair_bits[v as usize].get(&w.value(v)))
+            .fold(0, |bits, b| bits | b);
         w
     }
 
@@ -999,7 +1000,7 @@ impl FastModel {
                 each
             };
             let runs = if self.templates.contains(RunPos) {
-                features::noun_runs(ms)
+                features::noun_runs_by(n, |i| words[i + 2].noun)
             } else {
                 Vec::new()
             };
@@ -1362,6 +1363,7 @@ mod tests {
         assert_eq!(offset_of!(Word, word), 160);
         assert!(offset_of!(Word, may_title) < 192);
         assert_eq!(offset_of!(Word, run), 192);
+        assert!(offset_of!(Word, noun) < 224);
         assert_eq!((size_of::<Word>(), align_of::<Word>()), (224, 32));
     }
 

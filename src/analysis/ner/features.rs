@@ -499,7 +499,7 @@ pub fn each<S: Sink>(
 
 /// Whether a morpheme continues a run of nouns: a noun (not a pronoun or a
 /// dependent noun), a prefix, or a joining symbol (`・`, `=`, `&`).
-fn in_noun_run(m: &Morpheme<'_>) -> bool {
+pub(crate) fn in_noun_run(m: &Morpheme<'_>) -> bool {
     match m.details.get(0) {
         Some("名詞") => !matches!(m.details.get(1), Some("非自立" | "代名詞")),
         Some("接頭詞") => true,
@@ -541,15 +541,22 @@ impl NounRun {
 
 /// The noun run of every morpheme (`None` outside one).
 pub(crate) fn noun_runs(ms: &[Morpheme<'_>]) -> Vec<Option<NounRun>> {
-    let mut out = vec![None; ms.len()];
+    noun_runs_by(ms.len(), |i| in_noun_run(&ms[i]))
+}
+
+/// [`noun_runs`] of `n` morphemes, of which `in_run(i)` says whether
+/// morpheme `i` may stand in a run ([`in_noun_run`]; the tagger reads it from
+/// its cached words).
+pub(crate) fn noun_runs_by(n: usize, in_run: impl Fn(usize) -> bool) -> Vec<Option<NounRun>> {
+    let mut out = vec![None; n];
     let mut i = 0;
-    while i < ms.len() {
-        if !in_noun_run(&ms[i]) {
+    while i < n {
+        if !in_run(i) {
             i += 1;
             continue;
         }
         let mut j = i;
-        while j + 1 < ms.len() && in_noun_run(&ms[j + 1]) {
+        while j + 1 < n && in_run(j + 1) {
             j += 1;
         }
         for (at, slot) in out.iter_mut().enumerate().take(j + 1).skip(i) {
