@@ -89,7 +89,8 @@ fn main() {
 }
 
 /// A copy of the IPADIC source in `staged`, with the folded entries of
-/// [`write_folded_words`] beside its CSVs.
+/// [`write_folded_words`] beside its CSVs; IPADIC's surnames in
+/// `surnames.txt` beside `staged` ([`write_surnames`]).
 fn stage_source(source: &Path, staged: &Path) -> PathBuf {
     if staged.exists() {
         std::fs::remove_dir_all(staged).expect("can clear the previous staged source");
@@ -109,16 +110,17 @@ fn stage_source(source: &Path, staged: &Path) -> PathBuf {
         }
     }
     csvs.sort();
-    write_folded_words(&csvs, &staged.join("kiji-folded.csv"));
+    let rows = read_rows(&csvs);
+    write_folded_words(&rows, &staged.join("kiji-folded.csv"));
+    let beside = staged.parent().expect("the staged source is in OUT_DIR");
+    write_surnames(&rows, &beside.join("surnames.txt"));
     staged.to_path_buf()
 }
 
-/// Every row of `csvs` (IPADIC, EUC-JP) whose surface `variants::fold`
-/// changes into one IPADIC has no word of, again under the folded surface,
-/// into `out` (EUC-JP). A folded surface IPADIC has already (國 → 国, ヵ月 →
-/// カ月, コンピューター → コンピュータ) is left as IPADIC has it; a surface in
-/// quotes (holding a comma) is left alone: none is katakana or a variant.
-fn write_folded_words(csvs: &[PathBuf], out: &Path) {
+/// The rows of `csvs` (IPADIC, EUC-JP) as (surface, the other fields); a
+/// surface in quotes (holding a comma) is left out: none is katakana, a
+/// variant or a surname.
+fn read_rows(csvs: &[PathBuf]) -> Vec<(String, String)> {
     let euc = encoding_rs::EUC_JP;
     let mut rows: Vec<(String, String)> = Vec::new();
     for csv in csvs {
@@ -133,9 +135,18 @@ fn write_folded_words(csvs: &[PathBuf], out: &Path) {
             }
         }
     }
+    rows
+}
+
+/// Every row of `rows` whose surface `variants::fold` changes into one
+/// IPADIC has no word of, again under the folded surface, into `out`
+/// (EUC-JP). A folded surface IPADIC has already (國 → 国, ヵ月 → カ月,
+/// コンピューター → コンピュータ) is left as IPADIC has it.
+fn write_folded_words(rows: &[(String, String)], out: &Path) {
+    let euc = encoding_rs::EUC_JP;
     let known: std::collections::HashSet<&str> = rows.iter().map(|(s, _)| s.as_str()).collect();
     let mut folded = String::new();
-    for (surface, rest) in &rows {
+    for (surface, rest) in rows {
         let fold = variants::fold(surface);
         if fold != *surface && !fold.is_empty() && !known.contains(fold.as_str()) {
             folded.push_str(&fold);
@@ -147,6 +158,21 @@ fn write_folded_words(csvs: &[PathBuf], out: &Path) {
     let (bytes, _, bad) = euc.encode(&folded);
     assert!(!bad, "a folded IPADIC surface has no EUC-JP form");
     std::fs::write(out, bytes).expect("can write the folded IPADIC words");
+}
+
+/// The surnames of IPADIC (`名詞,固有名詞,人名,姓`), one a line, sorted, into
+/// `out` (UTF-8): `entity=小泉` finds 小泉純一郎 by them
+/// (`kiji::index::entity_keys`).
+fn write_surnames(rows: &[(String, String)], out: &Path) {
+    // (each as written and folded, as names are kept: 髙橋 and 高橋)
+    let mut surnames: Vec<String> = rows
+        .iter()
+        .filter(|(_, rest)| rest.contains(",名詞,固有名詞,人名,姓,"))
+        .flat_map(|(surface, _)| [surface.clone(), variants::fold(surface)])
+        .collect();
+    surnames.sort_unstable();
+    surnames.dedup();
+    std::fs::write(out, surnames.join("\n") + "\n").expect("can write IPADIC's surnames");
 }
 
 /// Fields of a word record that [`write_word_tables`] keeps: part of speech

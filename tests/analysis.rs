@@ -248,6 +248,43 @@ fn titles_and_honorifics_are_stripped() {
     assert!(a.entities.is_empty(), "{:?}", a.entities);
 }
 
+/// The canonical names of the persons found in `text`, in order.
+fn person_canonicals(text: &str) -> Vec<String> {
+    analyzer()
+        .analyze(text)
+        .entities
+        .into_iter()
+        .filter(|e| serde_json::to_value(e.kind).unwrap() == "person")
+        .map(|e| e.canonical)
+        .collect()
+}
+
+#[test]
+fn a_surname_counts_as_the_full_name_of_the_same_text() {
+    assert_eq!(
+        person_canonicals("小泉純一郎首相は会見した。小泉首相は改革を訴えた。"),
+        ["小泉純一郎", "小泉純一郎"]
+    );
+    assert_eq!(
+        person_canonicals("マイケル・ジャクソン氏の公演。ジャクソン氏は歌った。"),
+        ["マイケル・ジャクソン", "マイケル・ジャクソン"]
+    );
+    // IPADIC knows 万里 as a common word ("ten thousand ri"), not a given
+    // name: no surname completed by it (a title in a span, such as 騎手,
+    // is a common word too)
+    let names = person_canonicals("海江田万里氏が語った。海江田氏は述べた。");
+    assert_eq!(names, ["海江田万里", "海江田"]);
+    // the other parts of a ・-joined name must be given names (initials
+    // aside): not a country a span took in
+    assert_eq!(
+        person_canonicals("ジョージ・W・ブッシュ大統領が来日した。ブッシュ氏は述べた。"),
+        ["ジョージ・W・ブッシュ", "ジョージ・W・ブッシュ"]
+    );
+    // two full names of one surname: the surname stays as written
+    let names = person_canonicals("小泉純一郎氏と小泉進次郎氏が並んだ。小泉氏は語った。");
+    assert_eq!(names, ["小泉純一郎", "小泉進次郎", "小泉"]);
+}
+
 #[test]
 fn a_given_name_ending_in_a_numeral_is_whole() {
     // IPADIC cuts 仙一, 聡一, 晶三 into a given name and a number.

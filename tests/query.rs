@@ -119,6 +119,42 @@ fn search(engine: &kiji::search::Engine, q: &str) -> kiji::search::SearchRespons
     engine.search(&r).unwrap()
 }
 
+#[test]
+fn an_article_counts_a_person_named_in_full_and_by_surname_once() {
+    let t = index_of(&[
+        (
+            "p1",
+            "小泉首相、改革を訴え",
+            "小泉純一郎首相は会見した。小泉首相は改革を訴えた。",
+        ),
+        (
+            "p2",
+            "ジャクソン氏の公演",
+            "マイケル・ジャクソン氏が歌った。",
+        ),
+    ]);
+    let pairs = vec![("facets".to_string(), "person".to_string())];
+    let r = kiji::search::SearchRequest::from_pairs(&pairs, &[]).unwrap();
+    let res = t.engine().search(&r).unwrap();
+    let persons: Vec<(String, u64)> = res.facets["person"]
+        .iter()
+        .map(|f| (f.value.clone(), f.count))
+        .collect();
+    assert_eq!(
+        persons,
+        [
+            ("マイケル・ジャクソン".to_string(), 1),
+            ("小泉純一郎".to_string(), 1)
+        ]
+    );
+    let by = |key, name| found(&t.engine(), "", &[(key, name)]);
+    assert_eq!(by("person", "小泉純一郎"), ["p1"]);
+    // the family name finds the person (as ジャクソン finds マイケル・ジャクソン)
+    assert_eq!(by("entity", "小泉"), ["p1"]);
+    assert_eq!(by("entity", "ジャクソン"), ["p2"]);
+    assert!(by("person", "小泉").is_empty());
+}
+
 /// The snippets' HTML of every hit of `q`.
 fn snippets_html(engine: &kiji::search::Engine, q: &str) -> Vec<String> {
     search(engine, q)

@@ -19,6 +19,17 @@ mod tables {
         include_bytes!(concat!(env!("OUT_DIR"), "/kiji-words/bases.bin"));
 }
 
+/// IPADIC's surnames (`名詞,固有名詞,人名,姓`), as written and folded, one
+/// a line: written by `build.rs` (`write_surnames`).
+static SURNAMES: &str = include_str!(concat!(env!("OUT_DIR"), "/surnames.txt"));
+
+/// Whether IPADIC knows `word` as a surname (folded spellings too).
+pub fn is_surname(word: &str) -> bool {
+    static SET: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+        std::sync::LazyLock::new(|| SURNAMES.lines().collect());
+    SET.contains(word)
+}
+
 use lindera::dictionary::{Dictionary, UserDictionary};
 use lindera::segmenter::Segmenter;
 use lindera_dictionary::dictionary::prefix_dictionary::PrefixDictionary;

@@ -1078,7 +1078,7 @@ const PREFIXES: &[char] = &[
     '対', '訪', '反', '親', '駐', '在', '来', '離', '脱', '渡', '知', '嫌',
 ];
 
-fn is_kanji(c: char) -> bool {
+pub(crate) fn is_kanji(c: char) -> bool {
     matches!(c, '\u{3400}'..='\u{4DBF}' | '\u{4E00}'..='\u{9FFF}' | '\u{F900}'..='\u{FAFF}' | '々')
 }
 

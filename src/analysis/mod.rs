@@ -15,6 +15,7 @@ pub mod gazetteer;
 pub mod ner;
 pub mod normalize;
 pub mod sentences;
+pub mod short_names;
 pub mod tokenizer;
 pub mod variants;
 
@@ -464,7 +465,8 @@ impl Analyzer {
         ms: &[Morpheme<'_>],
         idx: &CharIndex,
     ) -> Vec<EntityOut> {
-        self.entities_of(&norm.text, ms)
+        let mut out: Vec<EntityOut> = self
+            .entities_of(&norm.text, ms)
             .into_iter()
             .map(|m| {
                 let (s, e) = norm.original_range(m.start, m.end);
@@ -476,6 +478,40 @@ impl Analyzer {
                     end: idx.at(e),
                 }
             })
-            .collect()
+            .collect();
+        self.resolve_short_names(out.iter_mut().map(|e| (e.kind, &mut e.canonical)));
+        out
+    }
+
+    /// [`short_names::resolve`] over the mentions of one article (type and
+    /// canonical name of each): a person's surname or last name takes the
+    /// one full name of the article it stands for.
+    pub fn resolve_short_names<'a>(
+        &self,
+        names: impl IntoIterator<Item = (EntityType, &'a mut String)>,
+    ) {
+        short_names::resolve(names, |rest| self.may_be_given_name(rest))
+    }
+
+    /// Whether `part` (the kanji after a surname, a part of a `・`-joined
+    /// name) may be a given name: IPADIC reads some of it as a person's name
+    /// or does not know it, and neither IPADIC nor the gazetteer knows it
+    /// as a place or organisation (純一郎, 和博, 世彰, ヒラリー; not 騎手, 首相
+    /// or 万里, common words, nor ウルグアイ).
+    fn may_be_given_name(&self, part: &str) -> bool {
+        let norm = normalize(part);
+        if self
+            .gazetteer
+            .lookup_normalized(&norm.text)
+            .is_some_and(|e| e.kind != EntityType::Person)
+        {
+            return false;
+        }
+        let ms = self.morphemes(&norm.text);
+        ms.iter()
+            .any(|m| m.unknown || m.details.get(2) == Some("人名"))
+            && !ms
+                .iter()
+                .any(|m| matches!(m.details.get(2), Some("地域" | "組織")))
     }
 }

@@ -655,9 +655,15 @@ impl Store {
     /// already known (the writer compares it with the stored one first).
     pub fn analyse_hashed(&self, article: Article, hash: String) -> Analysed {
         let mut by_name: BTreeMap<(EntityType, String), ArticleEntity> = BTreeMap::new();
-        let (title_tokens, title_mentions) = self.analyzer.index_analysis(&article.title);
-        let (body_tokens, body_mentions, body_normalized) =
+        let (title_tokens, mut title_mentions) = self.analyzer.index_analysis(&article.title);
+        let (body_tokens, mut body_mentions, body_normalized) =
             self.analyzer.index_analysis_normalized(&article.body);
+        self.analyzer.resolve_short_names(
+            title_mentions
+                .iter_mut()
+                .chain(body_mentions.iter_mut())
+                .map(|m| (m.kind, &mut m.canonical)),
+        );
         for (in_title, mentions) in [(true, title_mentions), (false, body_mentions)] {
             for m in mentions {
                 let e = by_name
@@ -723,23 +729,65 @@ pub fn entity_terms(canonical: &str, kind: EntityType) -> Vec<String> {
 }
 
 /// The normalised keys under which an entity is found by `entity=`:
-/// the canonical name, and for `・`-joined person names also the last part
-/// (ガブエフ finds アレクサンダー・ガブエフ).
+/// the canonical name, and for person names also the family name: the
+/// last part of a `・`-joined name (ガブエフ finds アレクサンダー・ガブエフ),
+/// the surname of a kanji one ([`kanji_surname`]: 小泉 finds 小泉純一郎).
 pub fn entity_keys(canonical: &str, kind: EntityType) -> Vec<String> {
     let key = crate::analysis::entities::entity_key(canonical);
     let mut keys = vec![key.clone()];
-    if kind == EntityType::Person
-        && let Some((_, last)) = key.rsplit_once('・')
-        && last.chars().count() >= 2
-    {
-        keys.push(last.to_string());
+    if kind == EntityType::Person {
+        if let Some((_, last)) = key.rsplit_once('・') {
+            if last.chars().count() >= 2 {
+                keys.push(last.to_string());
+            }
+        } else if let Some(surname) = kanji_surname(&key) {
+            keys.push(surname.to_string());
+        }
     }
     keys
+}
+
+/// The surname of a kanji full name: its longest start that IPADIC knows
+/// as a surname, before one to three more kanji (小泉 of 小泉純一郎, 佐々木 of
+/// 佐々木晶三; none of a name of two kanji, mostly a surname alone: 小泉).
+fn kanji_surname(name: &str) -> Option<&str> {
+    use crate::analysis::{dictionary::is_surname, entities::is_kanji};
+    if name.chars().count() < 3 || !name.chars().all(is_kanji) {
+        return None;
+    }
+    let mut starts: Vec<usize> = name.char_indices().map(|(i, _)| i).skip(1).collect();
+    starts.reverse();
+    starts
+        .into_iter()
+        .take(3)
+        .map(|at| &name[..at])
+        .find(|surname| is_surname(surname))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_person_is_found_by_the_family_name_too() {
+        let person = |name| entity_keys(name, EntityType::Person);
+        assert_eq!(person("小泉純一郎"), ["小泉純一郎", "小泉"]);
+        assert_eq!(person("佐々木晶三"), ["佐々木晶三", "佐々木"]);
+        // (keys are folded as text is: アレクサンダー → アレクサンダ)
+        assert_eq!(
+            person("アレクサンダー・ガブエフ"),
+            ["アレクサンダ・ガブエフ", "ガブエフ"]
+        );
+        // a surname alone, a name IPADIC knows no surname of, kana
+        assert_eq!(person("小泉"), ["小泉"]);
+        assert_eq!(person("舛添要一"), ["舛添要一", "舛添"]);
+        assert_eq!(person("魑魅太郎"), ["魑魅太郎"]);
+        assert_eq!(person("酒井のりこ"), ["酒井のりこ"]);
+        assert_eq!(
+            entity_keys("小泉純一郎", EntityType::Organization),
+            ["小泉純一郎"]
+        );
+    }
 
     #[test]
     fn the_doc_store_cache_is_bounded_in_all() {
