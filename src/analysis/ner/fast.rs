@@ -206,6 +206,21 @@ const RULE_O: u8 = 0;
 /// its words again each time).
 const CACHE_WORDS: usize = 1 << 16;
 
+/// The templates whose one value is the word ([`Word::word`]), their rows
+/// kept together ([`FastModel::word_rows`]): `w[-2]` … `w[2]`, then those of
+/// [`Word::run`].
+const WORD_TEMPLATES: [Template; 9] = [
+    Template::W0m2,
+    Template::W0m1,
+    Template::W0,
+    Template::W0p1,
+    Template::W0p2,
+    Template::RunLast,
+    Template::RunFirst,
+    Template::RunNext,
+    Template::RunPrev,
+];
+
 /// What the tagger needs of one word (surface and dictionary entry)
 /// wherever it stands: the hashes of its values, the sums of the rows of
 /// its word-local features and of the templates that read it from a
@@ -373,8 +388,13 @@ pub struct FastModel {
     run_lens: [u32; 7],
     /// Whether the model has any template beyond [`TemplateSet::BASE`].
     extended: bool,
-    /// Keys of every template but the pair templates ([`PAIRS`]).
+    /// Keys of every template but the pair templates ([`PAIRS`]) and those
+    /// of [`WORD_TEMPLATES`].
     table: KeyTable,
+    /// By the hash of a word: the rows of the [`WORD_TEMPLATES`] with it as
+    /// the value, together (one look-up when a word is made, where one per
+    /// template missed the cache nine times: most words are rare).
+    word_rows: rustc_hash::FxHashMap<u64, [u32; WORD_TEMPLATES.len()]>,
     /// Keys of the pair templates, with their rows.
     pair_table: KeyTable<PairRow>,
     /// State weights of attribute `aid` (labels past the model's are 0).
@@ -482,6 +502,8 @@ impl FastModel {
         // (key, attribute, of a pair template), then the two tables sized
         // by their counts.
         let mut keys: Vec<(u64, u32, bool)> = Vec::with_capacity(num_attrs);
+        let mut word_rows: rustc_hash::FxHashMap<u64, [u32; WORD_TEMPLATES.len()]> =
+            Default::default();
         for aid in 0..num_attrs as u32 {
             let name = model
                 .to_attr(aid)
@@ -491,6 +513,18 @@ impl FastModel {
             };
             templates.insert(t);
             let pair = PAIRS.iter().position(|&(p, _)| p == t);
+            if let Some(at) = WORD_TEMPLATES.iter().position(|&w| w == t) {
+                for (a, _) in values {
+                    let slot = &mut word_rows.entry(a).or_insert([NO; WORD_TEMPLATES.len()])[at];
+                    if *slot != NO && *slot != aid {
+                        return Err(bad(format!(
+                            "attributes {slot} and {aid} ({name}) share a key"
+                        )));
+                    }
+                    *slot = aid;
+                }
+                continue;
+            }
             for (a, b) in values {
                 keys.push((features::key(t, a, b), aid, pair.is_some()));
                 if let Some(p) = pair {
@@ -527,6 +561,7 @@ impl FastModel {
             run_lens: [NO; 7],
             extended: templates.0 & !TemplateSet::BASE.0 != 0,
             table,
+            word_rows,
             pair_table,
             rows,
             trans_pad,
@@ -738,11 +773,8 @@ impl FastModel {
         let one = |t: Template, v: &str| self.row(t, h(v), 0);
         let len = surface.chars().count();
         let title = is_title_word(surface);
-        let mut local = vec![
-            self.row(Bias, 0, 0),
-            self.row(W0, wh, 0),
-            self.row(P0, p4, 0),
-        ];
+        let word_rows = self.word_rows_of(wh);
+        let mut local = vec![self.row(Bias, 0, 0), word_rows[2], self.row(P0, p4, 0)];
         if let Some(base) = m.details.get(6)
             && base != surface
             && base != "*"
@@ -800,7 +832,7 @@ impl FastModel {
             None => [NO; 4],
         };
         local.retain(|&r| r != NO);
-        let (mut word, rows) = self.assembled(wh, p3, ch, k, local);
+        let (mut word, rows) = self.assembled(word_rows, wh, p3, ch, k, local);
         word.outside = surely_outside(m);
         word.fragment = fragment(m);
         word.title = title;
@@ -809,11 +841,22 @@ impl FastModel {
         (word, rows)
     }
 
+    /// The rows of the [`WORD_TEMPLATES`] with the word hashed `wh` as the
+    /// value ([`NO`] where the model has none).
+    fn word_rows_of(&self, wh: u64) -> [u32; WORD_TEMPLATES.len()] {
+        self.word_rows
+            .get(&wh)
+            .copied()
+            .unwrap_or([NO; WORD_TEMPLATES.len()])
+    }
+
     /// The word of values `wh`, `p3`, `ch` (its surface, part of speech and
-    /// class, hashed), cluster rows `k` and word-local rows `local`, its
-    /// flags unset, and its rows one by one.
+    /// class, hashed), the rows `word_rows` of its [`WORD_TEMPLATES`],
+    /// cluster rows `k` and word-local rows `local`, its flags unset, and its
+    /// rows one by one.
     fn assembled(
         &self,
+        word_rows: [u32; WORD_TEMPLATES.len()],
         wh: u64,
         p3: u64,
         ch: u64,
@@ -822,7 +865,13 @@ impl FastModel {
     ) -> (Word, WordRows) {
         use Template::*;
         let rows = WordRows {
-            w: [W0m2, W0m1, W0, W0p1, W0p2].map(|t| self.row(t, wh, 0)),
+            w: [
+                word_rows[0],
+                word_rows[1],
+                word_rows[2],
+                word_rows[3],
+                word_rows[4],
+            ],
             p: [Pm2, Pm1, Pp1, Pp2].map(|t| self.row(t, p3, 0)),
             c: [Cm2, Cm1, C0, Cp1, Cp2].map(|t| self.row(t, ch, 0)),
             k,
@@ -835,7 +884,7 @@ impl FastModel {
                 class: ch,
                 sums: Sums::default(),
                 pairs: 0,
-                run: Self::RUN_WORD.map(|t| self.row(t, wh, 0)),
+                run: [word_rows[5], word_rows[6], word_rows[7], word_rows[8]],
                 outside: false,
                 fragment: false,
                 title: false,
@@ -888,18 +937,10 @@ impl FastModel {
             .get(features::key(t, x.value(value), y.value(value)))
     }
 
-    /// The templates of [`Word::run`], in its order.
-    const RUN_WORD: [Template; 4] = [
-        Template::RunLast,
-        Template::RunFirst,
-        Template::RunNext,
-        Template::RunPrev,
-    ];
-
     /// A text boundary (`<s>` or `</s>`; part of speech and class `-`).
     fn boundary(&self, word: &str) -> (Word, WordRows) {
         let (wh, dash) = (features::hash_str(word), features::hash_str("-"));
-        self.assembled(wh, dash, dash, [NO; 4], Vec::new())
+        self.assembled(self.word_rows_of(wh), wh, dash, dash, [NO; 4], Vec::new())
     }
 
     /// Calls `f(i, row)` for the model attribute of every feature of every
