@@ -301,6 +301,27 @@ fn a_given_name_ending_in_a_numeral_is_whole() {
 }
 
 #[test]
+fn a_company_name_before_a_municipal_suffix_names_the_town() {
+    let a = analyzer().analyze("日立市で火災があり、日立が発表した。");
+    let found: Vec<(String, String)> = a
+        .entities
+        .iter()
+        .map(|e| (e.text.clone(), e.canonical.clone()))
+        .collect();
+    assert_eq!(
+        found,
+        [
+            ("日立市".to_string(), "日立市".to_string()),
+            ("日立".to_string(), "日立製作所".to_string())
+        ]
+    );
+    assert_eq!(
+        entities_of(&a, "place"),
+        BTreeSet::from(["日立市".to_string()])
+    );
+}
+
+#[test]
 fn a_company_is_named_without_its_legal_form() {
     let a = analyzer().analyze("ヤフー株式会社とマイクロソフト社、京セラ(株)、靖国神社");
     let names: Vec<(&str, &str)> = a

@@ -233,6 +233,9 @@ const PLACE_SUFFIXES: &[&str] = &[
     "県", "府", "都", "道", "市", "町", "村", "区", "郡", "州", "省", "島",
 ];
 
+/// The suffixes of municipalities (市, 町, 村, 区, 郡), of [`PLACE_SUFFIXES`].
+const MUNICIPALITY_SUFFIXES: &[&str] = &["市", "町", "村", "区", "郡"];
+
 /// Extracts mentions from the morphemes of `text` (normalised).
 pub fn extract(text: &str, ms: &[Morpheme<'_>], gazetteer: &Gazetteer) -> Vec<Mention> {
     extract_with(text, ms, gazetteer, true)
@@ -260,12 +263,22 @@ pub fn extract_with(
             continue;
         }
         if let Some((j, m)) = named {
+            let next = ms.get(j).filter(|n| n.start == m.end);
             // A demonym (日本人, アメリカ人) or an event (東京マラソン,
             // ロンドンオリンピック) is not a place.
             let demonym = m.kind == EntityType::Place
-                && ms.get(j).is_some_and(|n| {
-                    n.start == m.end && (n.surface == "人" || EVENT_WORDS.contains(&n.surface))
-                });
+                && next.is_some_and(|n| n.surface == "人" || EVENT_WORDS.contains(&n.surface));
+            // An organisation's name before a municipality's suffix names the
+            // town (日立市, not 日立製作所).
+            if m.kind == EntityType::Organization
+                && let Some(n) = next
+                && n.pos(1) == "接尾"
+                && MUNICIPALITY_SUFFIXES.contains(&n.surface)
+            {
+                out.push(mention(text, m.start, n.end, EntityType::Place));
+                i = j + 1;
+                continue;
+            }
             if !demonym {
                 out.push(m);
             }
