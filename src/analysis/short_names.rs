@@ -1,22 +1,24 @@
-//! Short forms of a person's name within one article.
+//! Short forms of a name within one article.
 //!
 //! News names a person in full once (小泉純一郎, ジョージ・W・ブッシュ) and
-//! then by the surname or the last part (小泉首相, ブッシュ大統領). Found one
-//! by one, these are two canonical names, and the article counted the
-//! person twice in facets, timelines and co-occurrence (where 小泉 stood
-//! beside 小泉純一郎): in a quarter of the Wikinews articles. Here a short
-//! form takes the canonical name of the one fuller name of the same article
-//! it can stand for.
+//! then by the surname or the last part (小泉首相, ブッシュ大統領); a source
+//! as 読売新聞 and then 読売. Found one by one, these are two canonical
+//! names, and the article counted the person twice in facets, timelines
+//! and co-occurrence (where 小泉 stood beside 小泉純一郎): in a quarter of
+//! the Wikinews articles. Here a short form takes the canonical name of the
+//! one fuller name of the same article it can stand for.
 
 use super::entities::is_kanji;
 use super::gazetteer::EntityType;
 
-/// Gives each person named by a short form the canonical name of the one
-/// fuller name of the same article it stands for ([`stands_for`]); `names`
-/// are the type and canonical name of every mention of the article (title
-/// and body). A short form that could stand for two names of the article
+/// Gives each person or organisation named by a short form the canonical
+/// name of the one fuller name of the same article and type it stands for
+/// ([`person_stands_for`], [`organization_stands_for`]); `names` are the
+/// type and canonical name of every mention of the article (title and
+/// body). A short form that could stand for two names of the article
 /// (ブッシュ beside ジョージ・W・ブッシュ and ローラ・ブッシュ, 小泉 beside
-/// 小泉純一郎 and 小泉進次郎) is left as it is. `given_name(part)` says
+/// 小泉純一郎 and 小泉進次郎, 読売 beside 読売新聞 and 読売テレビ) is left as
+/// it is. `given_name(part)` says
 /// whether the kanji after a surname, or a part before the last of a
 /// `・`-joined name, may be a given name (純一郎, ヒラリー; not 騎手 or
 /// ウルグアイ, which a span took in by mistake: ウルグアイ・スアレス).
@@ -24,25 +26,56 @@ pub fn resolve<'a>(
     names: impl IntoIterator<Item = (EntityType, &'a mut String)>,
     given_name: impl Fn(&str) -> bool,
 ) {
-    let mut persons: Vec<&'a mut String> = names
+    let mut named: Vec<(EntityType, &'a mut String)> = names
         .into_iter()
-        .filter(|(kind, _)| *kind == EntityType::Person)
-        .map(|(_, name)| name)
+        .filter(|(kind, _)| *kind != EntityType::Place)
         .collect();
-    let mut distinct: Vec<String> = persons.iter().map(|n| n.to_string()).collect();
+    let mut distinct: Vec<(EntityType, String)> =
+        named.iter().map(|(k, n)| (*k, n.to_string())).collect();
     distinct.sort_unstable();
     distinct.dedup();
     if distinct.len() < 2 {
         return;
     }
-    for name in &mut persons {
+    for (kind, name) in &mut named {
+        let stands_for = |full: &str| match kind {
+            EntityType::Person => person_stands_for(name, full, &given_name),
+            _ => organization_stands_for(name, full),
+        };
         let mut fuller = distinct
             .iter()
-            .filter(|full| stands_for(name, full, &given_name));
+            .filter(|(k, full)| *k == *kind && stands_for(full))
+            .map(|(_, full)| full);
         if let (Some(full), None) = (fuller.next(), fuller.next()) {
             **name = full.clone();
         }
     }
+}
+
+/// What completes an organisation's short form into its name: 読売 →
+/// 読売新聞, 民主 → 民主党, 共同 → 共同通信, フジ → フジテレビ, J2 → J2リーグ,
+/// 新生 → 新生銀行, 三洋 → 三洋電機, 巨人 → 巨人軍. Not 社 (東京新聞 is the name
+/// of 東京新聞社's paper, counted as such everywhere), nor words that make
+/// another body of the same name (阪神 the team, 阪神電鉄 the railway; 朝日
+/// the paper, 朝日放送).
+const ORGANIZATION_COMPLETIONS: &[&str] = &[
+    "新聞",
+    "党",
+    "通信",
+    "テレビ",
+    "リーグ",
+    "銀行",
+    "電機",
+    "軍",
+];
+
+/// Whether `short` (two characters or more) may name the organisation
+/// `full`: `full` is `short` and one of [`ORGANIZATION_COMPLETIONS`].
+fn organization_stands_for(short: &str, full: &str) -> bool {
+    short.chars().count() >= 2
+        && full
+            .strip_prefix(short)
+            .is_some_and(|rest| ORGANIZATION_COMPLETIONS.contains(&rest))
 }
 
 /// Whether `short` may name the person `full`: the last part of a
@@ -50,7 +83,7 @@ pub fn resolve<'a>(
 /// other parts may be given names (or are initials: the W of ジョージ・W・
 /// ブッシュ), or a kanji surname followed in `full` by one to three kanji
 /// that may be a given name.
-fn stands_for(short: &str, full: &str, given_name: impl Fn(&str) -> bool) -> bool {
+fn person_stands_for(short: &str, full: &str, given_name: impl Fn(&str) -> bool) -> bool {
     if let Some((first, last)) = full.rsplit_once('・') {
         let initial = |part: &str| part.chars().count() == 1 && part.is_ascii();
         return last == short
@@ -129,6 +162,39 @@ mod tests {
         assert_eq!(
             resolved(&[(Person, "中"), (Organization, "中日新聞"), (Person, "田中")]),
             ["中", "中日新聞", "田中"]
+        );
+    }
+
+    #[test]
+    fn an_organisation_is_completed_by_what_names_it_alone() {
+        assert_eq!(
+            resolved(&[
+                (Organization, "読売"),
+                (Organization, "読売新聞"),
+                (Person, "読売")
+            ]),
+            ["読売新聞", "読売新聞", "読売"]
+        );
+        assert_eq!(
+            resolved(&[(Organization, "巨人"), (Organization, "巨人軍")]),
+            ["巨人軍", "巨人軍"]
+        );
+        // two fuller names, another body of the name, the company of a paper
+        assert_eq!(
+            resolved(&[
+                (Organization, "読売"),
+                (Organization, "読売新聞"),
+                (Organization, "読売テレビ"),
+            ]),
+            ["読売", "読売新聞", "読売テレビ"]
+        );
+        assert_eq!(
+            resolved(&[(Organization, "阪神"), (Organization, "阪神電鉄")]),
+            ["阪神", "阪神電鉄"]
+        );
+        assert_eq!(
+            resolved(&[(Organization, "東京新聞"), (Organization, "東京新聞社")]),
+            ["東京新聞", "東京新聞社"]
         );
     }
 
