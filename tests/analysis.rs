@@ -223,15 +223,18 @@ fn rice_and_morning_are_not_places() {
     assert!(a.entities.is_empty(), "{:?}", a.entities);
 }
 
-/// The persons found in `text`, as written there.
-fn persons_in(text: &str) -> Vec<String> {
+/// The persons found in `text`, in order.
+fn persons(text: &str) -> impl Iterator<Item = kiji::analysis::EntityOut> {
     analyzer()
         .analyze(text)
         .entities
         .into_iter()
         .filter(|e| serde_json::to_value(e.kind).unwrap() == "person")
-        .map(|e| e.text)
-        .collect()
+}
+
+/// The persons found in `text`, as written there.
+fn persons_in(text: &str) -> Vec<String> {
+    persons(text).map(|e| e.text).collect()
 }
 
 #[test]
@@ -250,13 +253,7 @@ fn titles_and_honorifics_are_stripped() {
 
 /// The canonical names of the persons found in `text`, in order.
 fn person_canonicals(text: &str) -> Vec<String> {
-    analyzer()
-        .analyze(text)
-        .entities
-        .into_iter()
-        .filter(|e| serde_json::to_value(e.kind).unwrap() == "person")
-        .map(|e| e.canonical)
-        .collect()
+    persons(text).map(|e| e.canonical).collect()
 }
 
 #[test]
