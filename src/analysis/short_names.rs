@@ -37,19 +37,46 @@ pub fn resolve<'a>(
     if distinct.len() < 2 {
         return;
     }
+    // Decided once per distinct name (a surname may stand a dozen times in
+    // an article, and `given_name` segments text), then given to each
+    // mention.
+    let fuller: Vec<Option<&String>> = distinct
+        .iter()
+        .map(|(kind, short)| {
+            let stands_for = |full: &str| match kind {
+                EntityType::Person => person_stands_for(short, full, &given_name),
+                _ => organization_stands_for(short, full),
+            };
+            let mut fuller = distinct
+                .iter()
+                .filter(|(k, full)| k == kind && stands_for(full))
+                .map(|(_, full)| full);
+            match (fuller.next(), fuller.next()) {
+                (Some(full), None) => Some(full),
+                _ => None,
+            }
+        })
+        .collect();
     for (kind, name) in &mut named {
-        let stands_for = |full: &str| match kind {
-            EntityType::Person => person_stands_for(name, full, &given_name),
-            _ => organization_stands_for(name, full),
-        };
-        let mut fuller = distinct
-            .iter()
-            .filter(|(k, full)| *k == *kind && stands_for(full))
-            .map(|(_, full)| full);
-        if let (Some(full), None) = (fuller.next(), fuller.next()) {
+        let at = distinct.binary_search_by(|(k, n)| (k, n.as_str()).cmp(&(&*kind, name.as_str())));
+        if let Ok(at) = at
+            && let Some(full) = fuller[at]
+        {
             **name = full.clone();
         }
     }
+}
+
+/// How many kanji a given name after a surname has (純 … 純一郎).
+pub(crate) const GIVEN_NAME_KANJI: std::ops::RangeInclusive<usize> = 1..=3;
+
+/// A `・`-joined name as its other parts and its last part, when the last
+/// part has two characters or more: what names the person alone and what
+/// `entity=` finds the name by (ガブエフ of アレクサンダー・ガブエフ; not the
+/// W of ジョージ・W).
+pub(crate) fn split_last_part(name: &str) -> Option<(&str, &str)> {
+    name.rsplit_once('・')
+        .filter(|(_, last)| last.chars().count() >= 2)
 }
 
 /// What completes an organisation's short form into its name: 読売 →
@@ -84,20 +111,21 @@ fn organization_stands_for(short: &str, full: &str) -> bool {
 /// ブッシュ), or a kanji surname followed in `full` by one to three kanji
 /// that may be a given name.
 fn person_stands_for(short: &str, full: &str, given_name: impl Fn(&str) -> bool) -> bool {
-    if let Some((first, last)) = full.rsplit_once('・') {
+    if full.contains('・') {
         let initial = |part: &str| part.chars().count() == 1 && part.is_ascii();
-        return last == short
-            && short.chars().count() >= 2
-            && first
-                .split('・')
-                .all(|part| initial(part) || given_name(part));
+        return split_last_part(full).is_some_and(|(first, last)| {
+            last == short
+                && first
+                    .split('・')
+                    .all(|part| initial(part) || given_name(part))
+        });
     }
     let Some(rest) = full.strip_prefix(short) else {
         return false;
     };
     !short.is_empty()
         && short.chars().all(is_kanji)
-        && (1..=3).contains(&rest.chars().count())
+        && GIVEN_NAME_KANJI.contains(&rest.chars().count())
         && rest.chars().all(is_kanji)
         && given_name(rest)
 }

@@ -736,8 +736,8 @@ pub fn entity_keys(canonical: &str, kind: EntityType) -> Vec<String> {
     let key = crate::analysis::entities::entity_key(canonical);
     let mut keys = vec![key.clone()];
     if kind == EntityType::Person {
-        if let Some((_, last)) = key.rsplit_once('・') {
-            if last.chars().count() >= 2 {
+        if key.contains('・') {
+            if let Some((_, last)) = crate::analysis::short_names::split_last_part(&key) {
                 keys.push(last.to_string());
             }
         } else if let Some(surname) = kanji_surname(&key) {
@@ -751,7 +751,9 @@ pub fn entity_keys(canonical: &str, kind: EntityType) -> Vec<String> {
 /// as a surname, before one to three more kanji (小泉 of 小泉純一郎, 佐々木 of
 /// 佐々木晶三; none of a name of two kanji, mostly a surname alone: 小泉).
 fn kanji_surname(name: &str) -> Option<&str> {
-    use crate::analysis::{dictionary::is_surname, entities::is_kanji};
+    use crate::analysis::{
+        dictionary::is_surname, entities::is_kanji, short_names::GIVEN_NAME_KANJI,
+    };
     if name.chars().count() < 3 || !name.chars().all(is_kanji) {
         return None;
     }
@@ -759,7 +761,7 @@ fn kanji_surname(name: &str) -> Option<&str> {
     starts.reverse();
     starts
         .into_iter()
-        .take(3)
+        .take(*GIVEN_NAME_KANJI.end())
         .map(|at| &name[..at])
         .find(|surname| is_surname(surname))
 }
