@@ -105,6 +105,63 @@ fn copies_join_the_group_of_the_earliest_and_deletes_keep_groups_right() {
     assert_eq!(group(&t, "a-copy").0, "other");
 }
 
+/// `/timeline?dedup=true`: a group whose earliest article does not match
+/// counts on the day of its first matching one, and that day's total counts
+/// it too (before, the total counted groups on their earliest day only, and
+/// the ratio came to 2.0 here).
+#[test]
+fn a_dedup_timeline_counts_a_group_in_the_total_of_every_bucket_it_has_an_article_in() {
+    let (one, two) = halves();
+    let mut t = empty_index();
+    let late = format!("{one}この件で、クニマスの名も挙がった。");
+    put(
+        &mut t,
+        vec![
+            article("a", 10, &one),
+            article("a-late", 12, &late),
+            article("other", 12, &format!("{two}クニマス。")),
+        ],
+    );
+    assert_eq!(
+        group(&t, "a-late"),
+        ("a".to_string(), vec!["a".to_string()])
+    );
+    let engine = t.engine();
+    let timeline = |q: &str| {
+        let mut pairs = vec![("dedup".to_string(), "true".to_string())];
+        if !q.is_empty() {
+            pairs.push(("q".to_string(), q.to_string()));
+        }
+        let r = SearchRequest::from_pairs(&pairs, &[]).unwrap();
+        engine
+            .timeline(&r, Interval::Day)
+            .unwrap()
+            .buckets
+            .into_iter()
+            .map(|b| (b.date, b.count, b.total, b.ratio))
+            .collect::<Vec<_>>()
+    };
+    let day = |d: u32| format!("2024-11-{d}");
+    assert_eq!(
+        timeline("クニマス"),
+        vec![(day(12), 2, 2, 1.0)],
+        "the group of a and a-late, and other"
+    );
+    // The whole index: each group on its earliest day; totals per bucket.
+    assert_eq!(
+        timeline(""),
+        vec![
+            (day(10), 1, 1, 1.0),
+            (day(11), 0, 0, 0.0),
+            (day(12), 1, 2, 0.5)
+        ]
+    );
+    // Without dedup, articles.
+    let r = SearchRequest::from_pairs(&[("q".into(), "クニマス".into())], &[]).unwrap();
+    let plain = engine.timeline(&r, Interval::Day).unwrap().buckets;
+    assert_eq!((plain[0].count, plain[0].total), (2, 2));
+}
+
 #[test]
 fn an_article_bridging_two_groups_merges_them_and_its_delete_splits_them() {
     let (one, two) = halves();

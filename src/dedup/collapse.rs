@@ -110,19 +110,60 @@ impl Collector for GroupCollector {
     }
 
     fn merge_fruits(&self, fruits: Vec<Self::Fruit>) -> tantivy::Result<Self::Fruit> {
-        let mut out: HashMap<String, Group> = HashMap::new();
-        for fruit in fruits {
-            for (k, g) in fruit {
-                match out.get_mut(&k) {
-                    Some(have) => have.absorb(g, self.rank),
+        Ok(merge_keyed(fruits, |have, g| have.absorb(g, self.rank)))
+    }
+}
+
+/// The groups of all segments, by key (`merge` joins what two segments hold
+/// of one group).
+fn merge_keyed<T>(
+    fruits: Vec<HashMap<String, T>>,
+    mut merge: impl FnMut(&mut T, T),
+) -> HashMap<String, T> {
+    let mut out: HashMap<String, T> = HashMap::new();
+    for fruit in fruits {
+        for (k, g) in fruit {
+            match out.get_mut(&k) {
+                Some(have) => merge(have, g),
+                None => {
+                    out.insert(k, g);
+                }
+            }
+        }
+    }
+    out
+}
+
+/// A segment's groups by key: those of its group column's ordinals under
+/// their canonical keys (the keys of one merged group come together,
+/// joined by `merge`), then each article without a key as a group of its own.
+fn keyed<T>(
+    segment: SegmentOrdinal,
+    column: Option<&StrColumn>,
+    aliases: &super::Aliases,
+    by_ord: HashMap<u64, T>,
+    loose: Vec<(DocId, T)>,
+    mut merge: impl FnMut(&mut T, T),
+) -> HashMap<String, T> {
+    let mut out: HashMap<String, T> = HashMap::with_capacity(by_ord.len() + loose.len());
+    if let Some(column) = column {
+        let mut key = String::new();
+        for (ord, g) in by_ord {
+            if column.ord_to_str(ord, &mut key).unwrap_or(false) {
+                let canonical = aliases.canonical(&key);
+                match out.get_mut(canonical) {
+                    Some(have) => merge(have, g),
                     None => {
-                        out.insert(k, g);
+                        out.insert(canonical.to_string(), g);
                     }
                 }
             }
         }
-        Ok(out)
     }
+    for (doc, g) in loose {
+        out.insert(format!("\u{0}{segment}:{doc}"), g);
+    }
+    out
 }
 
 impl SegmentCollector for GroupSegment {
@@ -149,27 +190,85 @@ impl SegmentCollector for GroupSegment {
     }
 
     fn harvest(self) -> Self::Fruit {
-        let mut out: HashMap<String, Group> =
-            HashMap::with_capacity(self.by_ord.len() + self.loose.len());
-        if let Some(column) = &self.groups {
-            let mut key = String::new();
-            for (ord, g) in self.by_ord {
-                if column.ord_to_str(ord, &mut key).unwrap_or(false) {
-                    // Keys of one merged group come together here.
-                    let canonical = self.aliases.canonical(&key);
-                    match out.get_mut(canonical) {
-                        Some(have) => have.absorb(g, self.rank),
-                        None => {
-                            out.insert(canonical.to_string(), g);
-                        }
-                    }
-                }
-            }
+        let rank = self.rank;
+        keyed(
+            self.segment,
+            self.groups.as_ref(),
+            &self.aliases,
+            self.by_ord,
+            self.loose,
+            |have, g| have.absorb(g, rank),
+        )
+    }
+}
+
+/// Collects the publication times of each matched group's dated articles
+/// (key → times, in no order; keys resolved as [`GroupCollector`]'s):
+/// `/timeline?dedup=true` counts in a bucket's total every group with an
+/// article in it.
+pub struct GroupTimesCollector {
+    pub aliases: Arc<super::Aliases>,
+}
+
+pub struct GroupTimesSegment {
+    aliases: Arc<super::Aliases>,
+    segment: SegmentOrdinal,
+    groups: Option<StrColumn>,
+    published: Column<i64>,
+    by_ord: HashMap<u64, Vec<i64>>,
+    loose: Vec<(DocId, Vec<i64>)>,
+}
+
+impl Collector for GroupTimesCollector {
+    type Fruit = HashMap<String, Vec<i64>>;
+    type Child = GroupTimesSegment;
+
+    fn for_segment(
+        &self,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<GroupTimesSegment> {
+        Ok(GroupTimesSegment {
+            aliases: self.aliases.clone(),
+            segment,
+            groups: reader.fast_fields().str("dedup_group")?,
+            published: reader.fast_fields().i64("published")?,
+            by_ord: HashMap::new(),
+            loose: Vec::new(),
+        })
+    }
+
+    fn requires_scoring(&self) -> bool {
+        false
+    }
+
+    fn merge_fruits(&self, fruits: Vec<Self::Fruit>) -> tantivy::Result<Self::Fruit> {
+        Ok(merge_keyed(fruits, |have, times| have.extend(times)))
+    }
+}
+
+impl SegmentCollector for GroupTimesSegment {
+    type Fruit = HashMap<String, Vec<i64>>;
+
+    fn collect(&mut self, doc: DocId, _: Score) {
+        let Some(published) = self.published.first(doc) else {
+            return;
+        };
+        match self.groups.as_ref().and_then(|c| c.term_ords(doc).next()) {
+            Some(ord) => self.by_ord.entry(ord).or_default().push(published),
+            None => self.loose.push((doc, vec![published])),
         }
-        for (doc, g) in self.loose {
-            out.insert(format!("\u{0}{}:{doc}", self.segment), g);
-        }
-        out
+    }
+
+    fn harvest(self) -> Self::Fruit {
+        keyed(
+            self.segment,
+            self.groups.as_ref(),
+            &self.aliases,
+            self.by_ord,
+            self.loose,
+            |have, times| have.extend(times),
+        )
     }
 }
 

@@ -93,7 +93,9 @@ pub struct Bucket {
     pub date: String,
     /// Matching articles.
     pub count: u64,
-    /// All articles of the bucket (same date range, no query or entity filter).
+    /// All articles of the bucket (same date range, no query or entity
+    /// filter); with `dedup`, the duplicate groups with an article in it
+    /// (so every group of `count` is one of them).
     pub total: u64,
     /// count / total (0 when total is 0).
     pub ratio: f64,
@@ -273,6 +275,40 @@ fn day_counts(
     Ok((days, undated))
 }
 
+/// The duplicate groups with a dated article in each bucket (one count per
+/// group and bucket): a group counted in a bucket's `count`, on the day of
+/// its earliest matched article, has an article there, so it is counted in
+/// the bucket's total as well, and the ratio never exceeds 1.
+fn groups_per_bucket(
+    searcher: &tantivy::Searcher,
+    executor: &Executor,
+    query: &dyn Query,
+    aliases: &std::sync::Arc<crate::dedup::Aliases>,
+    interval: Interval,
+) -> Result<BTreeMap<NaiveDate, u64>> {
+    let collector = crate::dedup::collapse::GroupTimesCollector {
+        aliases: aliases.clone(),
+    };
+    let groups = collect(searcher, executor, query, &collector)?;
+    let mut out = BTreeMap::new();
+    let mut buckets = Vec::new();
+    for times in groups.values() {
+        buckets.clear();
+        buckets.extend(
+            times
+                .iter()
+                .filter_map(|&ts| day_date(day_number(ts)))
+                .map(|d| interval.bucket(d)),
+        );
+        buckets.sort_unstable();
+        buckets.dedup();
+        for &b in &buckets {
+            *out.entry(b).or_default() += 1;
+        }
+    }
+    Ok(out)
+}
+
 impl super::Engine {
     /// Matched articles per day; the whole index's from the cache.
     fn days_matched(
@@ -290,6 +326,22 @@ impl super::Engine {
         Ok(std::sync::Arc::new(count()?))
     }
 
+    /// [`groups_per_bucket`]; the whole index's from the cache.
+    fn groups_per_bucket(
+        &self,
+        searcher: &tantivy::Searcher,
+        query: &dyn Query,
+        interval: Interval,
+    ) -> Result<std::sync::Arc<BTreeMap<NaiveDate, u64>>> {
+        let executor = self.searches.executor(searcher);
+        let aliases = self.aliases();
+        let count = || groups_per_bucket(searcher, &executor, query, &aliases, interval);
+        if query.is::<AllQuery>() {
+            return self.whole_index.group_buckets(searcher, interval, count);
+        }
+        Ok(std::sync::Arc::new(count()?))
+    }
+
     /// Matching articles per bucket, with all articles per bucket.
     pub fn timeline(&self, r: &SearchRequest, interval: Interval) -> Result<Timeline> {
         let _running = self.searches.enter();
@@ -303,10 +355,17 @@ impl super::Engine {
             ..SearchRequest::default()
         };
         let all_query = self.build_query(&dates_only)?;
-        let all = self.days_matched(&searcher, all_query.as_ref(), r.dedup)?;
+        let (all_days, all_groups);
+        let all = if r.dedup {
+            all_groups = self.groups_per_bucket(&searcher, all_query.as_ref(), interval)?;
+            &*all_groups
+        } else {
+            all_days = self.days_matched(&searcher, all_query.as_ref(), false)?;
+            &all_days.0
+        };
         Ok(Timeline {
             interval,
-            buckets: series(interval, r, &matched.0, &all.0)?,
+            buckets: series(interval, r, &matched.0, all)?,
             undated: matched.1,
             index: self.index_info(&searcher),
         })

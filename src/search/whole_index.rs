@@ -5,8 +5,8 @@
 //! becomes visible; counting them walks every document, which at a million
 //! articles cost more than the rest of the request.
 //!
-//! Bounded: one value per kind and `dedup` setting, for the newest
-//! generation only (a new generation replaces the old entries).
+//! Bounded: one value per kind and `dedup` setting (per interval for the
+//! groups of each timeline bucket), for the newest generation only (a new generation replaces the old entries).
 
 use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
@@ -15,6 +15,7 @@ use chrono::NaiveDate;
 use tantivy::Searcher;
 
 use super::facets::FacetCounts;
+use super::timeline::Interval;
 use crate::error::Result;
 
 /// Articles per Asia/Tokyo day, and undated articles.
@@ -22,12 +23,13 @@ pub type DayCounts = (BTreeMap<NaiveDate, u64>, u64);
 /// Articles, and the values of some facet fields over them.
 pub type EntityCounts = (usize, FacetCounts);
 
-/// One cached value per `dedup` setting, for one generation.
-struct Slot<T> {
-    entries: Mutex<Vec<(u64, bool, Arc<T>)>>,
+/// One cached value per key (the `dedup` setting, or a timeline's
+/// interval), for one generation.
+struct Slot<T, K = bool> {
+    entries: Mutex<Vec<(u64, K, Arc<T>)>>,
 }
 
-impl<T> Default for Slot<T> {
+impl<T, K> Default for Slot<T, K> {
     fn default() -> Self {
         Slot {
             entries: Mutex::new(Vec::new()),
@@ -35,27 +37,27 @@ impl<T> Default for Slot<T> {
     }
 }
 
-impl<T> Slot<T> {
-    /// The value for this searcher's generation and `dedup`, computed by
+impl<T, K: Copy + PartialEq> Slot<T, K> {
+    /// The value for this searcher's generation and `key`, computed by
     /// `count` if it is not there. Concurrent callers wait for one count.
     fn get(
         &self,
         searcher: &Searcher,
-        dedup: bool,
+        key: K,
         count: impl FnOnce() -> Result<T>,
     ) -> Result<Arc<T>> {
         let generation = searcher.generation().generation_id();
         let mut entries = self.entries.lock().unwrap_or_else(|e| e.into_inner());
         if let Some((_, _, v)) = entries
             .iter()
-            .find(|(g, d, _)| *g == generation && *d == dedup)
+            .find(|(g, k, _)| *g == generation && *k == key)
         {
             return Ok(v.clone());
         }
         let value = Arc::new(count()?);
         // Older generations are never asked for again (searchers only move forward).
         entries.retain(|(g, _, _)| *g >= generation);
-        entries.push((generation, dedup, value.clone()));
+        entries.push((generation, key, value.clone()));
         Ok(value)
     }
 }
@@ -64,6 +66,7 @@ impl<T> Slot<T> {
 #[derive(Default)]
 pub struct WholeIndex {
     days: Slot<DayCounts>,
+    group_buckets: Slot<BTreeMap<NaiveDate, u64>, Interval>,
     entities: Slot<EntityCounts>,
 }
 
@@ -76,6 +79,17 @@ impl WholeIndex {
         count: impl FnOnce() -> Result<DayCounts>,
     ) -> Result<Arc<DayCounts>> {
         self.days.get(searcher, dedup, count)
+    }
+
+    /// The duplicate groups with an article in each bucket of `interval`
+    /// (see [`Slot::get`]).
+    pub fn group_buckets(
+        &self,
+        searcher: &Searcher,
+        interval: Interval,
+        count: impl FnOnce() -> Result<BTreeMap<NaiveDate, u64>>,
+    ) -> Result<Arc<BTreeMap<NaiveDate, u64>>> {
+        self.group_buckets.get(searcher, interval, count)
     }
 
     /// All articles and their entity facet counts (see [`Slot::get`]).
