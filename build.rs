@@ -27,6 +27,9 @@ use lindera_dictionary::dictionary::metadata::Metadata;
 #[allow(dead_code)]
 mod variants;
 
+#[path = "src/analysis/ner/cluster_table.rs"]
+mod cluster_table;
+
 const DEFAULT_SOURCE: &str = "/usr/share/mecab/dic/ipadic";
 const REQUIRED: [&str; 4] = ["matrix.def", "char.def", "unk.def", "Noun.csv"];
 
@@ -35,6 +38,8 @@ fn main() {
     println!("cargo:rerun-if-changed=src/analysis/variants.rs");
     println!("cargo:rerun-if-changed=dictionary/ipadic-metadata.json");
     println!("cargo:rerun-if-env-changed=KIJI_IPADIC_DIR");
+
+    write_cluster_table();
 
     let source = std::env::var_os("KIJI_IPADIC_DIR")
         .map(PathBuf::from)
@@ -86,6 +91,19 @@ fn main() {
         "cargo:rustc-env=KIJI_DICTIONARY_VERSION={}",
         source_version(&source)
     );
+}
+
+/// The entity model's word-cluster table ([`cluster_table`]), from
+/// `data/word_clusters.tsv`, into `OUT_DIR/word_clusters.bin`.
+fn write_cluster_table() {
+    const SOURCE: &str = "data/word_clusters.tsv";
+    println!("cargo:rerun-if-changed={SOURCE}");
+    println!("cargo:rerun-if-changed=src/analysis/ner/cluster_table.rs");
+    let text = std::fs::read_to_string(SOURCE)
+        .unwrap_or_else(|e| panic!("{SOURCE} is part of the source tree: {e}"));
+    let out = PathBuf::from(std::env::var_os("OUT_DIR").expect("cargo sets OUT_DIR"));
+    std::fs::write(out.join("word_clusters.bin"), cluster_table::build(&text))
+        .expect("can write the word-cluster table");
 }
 
 /// A copy of the IPADIC source in `staged`, with the folded entries of

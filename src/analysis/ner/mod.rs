@@ -16,6 +16,7 @@
 //! The model is trained by `train/ner/train.sh` (kiji's features exported by
 //! `examples/train_ner.rs`, CRFsuite trains; see `train/ner/README.md`).
 
+mod cluster_table;
 pub mod clusters;
 pub mod fast;
 pub mod features;
