@@ -298,6 +298,32 @@ fn a_given_name_ending_in_a_numeral_is_whole() {
 }
 
 #[test]
+fn a_surname_ipadic_cuts_into_single_kanji_stays_with_the_given_name() {
+    for (text, names) in [
+        // 伊|調|馨 (Italy, a suffix, a given name); after a unit (キロ|級).
+        ("女子63キロ級伊調馨選手が3連覇", vec!["伊調馨"]),
+        ("元市長・志々田浩太郎氏であり", vec!["志々田浩太郎"]),
+        ("看護師の井ヶ田治さん(33)", vec!["井ヶ田治"]),
+        // A relative or a rank before a given name is not part of it.
+        ("妻恵子さんと", vec!["恵子"]),
+        ("秋篠宮妃紀子さまが", vec!["秋篠宮", "紀子"]),
+        // More of the name lies before what could be taken in: the given
+        // name stays alone.
+        ("元大関北天佑の二十山勝彦さん", vec!["勝彦"]),
+    ] {
+        assert_eq!(persons_in(text), names, "{text}");
+    }
+}
+
+#[test]
+fn a_company_named_by_a_deictic_prefix_is_no_name() {
+    for text in ["自社開発の新製品", "同社は自社のウェブサイトで"] {
+        let a = analyzer().analyze(text);
+        assert!(a.entities.is_empty(), "{text}: {:?}", a.entities);
+    }
+}
+
+#[test]
 fn a_company_name_before_a_municipal_suffix_names_the_town() {
     let a = analyzer().analyze("日立市で火災があり、日立が発表した。");
     let found: Vec<(String, String)> = a
@@ -357,6 +383,17 @@ fn katakana_full_names_are_one_person() {
         entities_of(&a, "person"),
         BTreeSet::from(["ホワイト".to_string(), "ブッシュ".to_string()])
     );
+    // A part that names a place (a volcano, a people's region) or an
+    // English function word (a title's) makes no person, also inside one
+    // unknown morpheme.
+    for text in [
+        "インドネシア・ムラピ山が噴火",
+        "アバ・チベット族チャン族自治州",
+        "ホーム・アンド・アウェー方式",
+    ] {
+        let a = analyzer().analyze(text);
+        assert!(persons_in(text).is_empty(), "{text}: {:?}", a.entities);
+    }
     let a = analyzer().analyze("ジョージ・ホワイトが来た");
     assert_eq!(
         entities_of(&a, "person"),

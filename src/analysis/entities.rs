@@ -294,12 +294,19 @@ pub fn extract_with(
                 .iter()
                 .any(|m| m.unknown)
         };
-        if let Some((j, m)) = pos_match(text, ms, i)
+        if let Some((j, mut m)) = pos_match(text, ms, i, gazetteer)
             && (on_run_edges(text, m.start, m.end)
                 || (m.kind != EntityType::Person
                     && !unknown_near(j)
                     && text[m.start..m.end].chars().count() > 2))
         {
+            if m.kind == EntityType::Person && m.start == ms[i].start {
+                let free = out.last().map_or(0, |l| l.end);
+                let start = ms[glued_surname(ms, i, free)].start;
+                if start < m.start {
+                    m = mention(text, start, m.end, EntityType::Person);
+                }
+            }
             out.push(m);
             i = j;
             continue;
@@ -415,6 +422,61 @@ fn gazetteer_match(
     }
     best
 }
+
+/// Where a name that starts with a given name at `ms[i]` (IPADIC's
+/// `人名,名`) really starts: IPADIC cuts a surname it does not know into
+/// single kanji of other kinds (伊|調|馨, 伊調 read as Italy and a suffix;
+/// 志|々|田|浩太郎, 井|ケ|田|治), and a given name alone would be a fragment. Up to three
+/// such kanji glued before it are taken in, none before byte `free` (the
+/// end of the last mention), nor a prefix, nor a word that stands before a
+/// given name without being part of it (妻|恵子さん, 妃|紀子さま), when a
+/// word starts where they start; else the given name stays alone
+/// (二|十|山|勝彦: more of the name lies before what could be taken in).
+fn glued_surname(ms: &[Morpheme<'_>], i: usize, free: usize) -> usize {
+    if !(ms[i].pos(2) == "人名" && ms[i].pos(3) == "名" && ms[i].is_kanji_word()) {
+        return i;
+    }
+    // A suffix glued to a word of another script ends that word (キロ|級).
+    let ends_a_word = |k: usize| {
+        ms[k].pos(1) == "接尾"
+            && k > 0
+            && ms[k - 1].end == ms[k].start
+            && !ms[k - 1].is_kanji_word()
+    };
+    // (ヶ, as in 井ヶ田, is ケ in normalised text.)
+    let kanji = |p: &Morpheme<'_>| p.is_kanji_word() || matches!(p.surface, "々" | "ケ" | "ヶ");
+    // Whether `ms[k]` runs on into `ms[k + 1]` as part of one word.
+    let joined = |k: usize| {
+        let p = &ms[k];
+        p.end == ms[k + 1].start && p.start >= free && kanji(p) && !ends_a_word(k)
+    };
+    let mut k = i;
+    while k > 0 && i - k < 3 && joined(k - 1) {
+        let p = &ms[k - 1];
+        let glue = p.surface.chars().count() == 1
+            && (!p.is_noun() || !matches!(p.pos(1), "数" | "代名詞" | "非自立" | "副詞可能"))
+            && p.pos(0) != "接頭詞"
+            && !BEFORE_GIVEN_NAMES.contains(&p.surface);
+        if !glue {
+            break;
+        }
+        k -= 1;
+    }
+    if k == i || (k > 0 && joined(k - 1)) {
+        return i;
+    }
+    k
+}
+
+/// Prefixes that point at something named elsewhere (自社, 同社, 当社).
+const DEICTIC_PREFIXES: &[&str] = &["自", "同", "当", "弊", "貴", "御", "他", "各", "両"];
+
+/// One-kanji words that stand before a given name without being part of
+/// it: kinship (妻|恵子さん) and rank (妃|紀子さま).
+const BEFORE_GIVEN_NAMES: &[&str] = &[
+    "父", "母", "兄", "姉", "弟", "妹", "妻", "夫", "娘", "子", "孫", "祖", "嫁", "婿", "甥", "姪",
+    "叔", "伯", "妃", "王", "帝", "公", "卿", "姫", "殿", "翁", "師",
+];
 
 /// A katakana or Latin name must not start or end inside a longer katakana
 /// or Latin word (タイ is not in タイムリー, `un` is not in `unione`).
@@ -716,12 +778,17 @@ fn named_by_suffix(
 }
 
 /// IPADIC part-of-speech rules (see the module docs).
-fn pos_match(text: &str, ms: &[Morpheme<'_>], i: usize) -> Option<(usize, Mention)> {
+fn pos_match(
+    text: &str,
+    ms: &[Morpheme<'_>],
+    i: usize,
+    gazetteer: &Gazetteer,
+) -> Option<(usize, Mention)> {
     let m = &ms[i];
     let next = ms.get(i + 1);
     let adjacent = |a: &Morpheme<'_>, b: &Morpheme<'_>| a.end == b.start;
     if m.unknown {
-        return katakana_person(text, ms, i);
+        return katakana_person(text, ms, i, gazetteer);
     }
     if m.pos(2) == "人名" && m.is_kanji_word() {
         // A kanji name: 人名 morphemes and single kanji glued to them (王+宏+仁,
@@ -770,6 +837,15 @@ fn pos_match(text: &str, ms: &[Morpheme<'_>], i: usize) -> Option<(usize, Mentio
                 if j == i + 1 && m.surface.chars().count() == 1 {
                     return None;
                 }
+                // A company named by a deictic prefix (自社 "our own
+                // company", IPADIC's organisation; 同社, 他社) is one named
+                // elsewhere, or none.
+                if j == i + 1
+                    && let Some(prefix) = m.surface.strip_suffix('社')
+                    && DEICTIC_PREFIXES.contains(&prefix)
+                {
+                    return None;
+                }
                 return Some((
                     j,
                     mention(text, m.start, ms[j - 1].end, EntityType::Organization),
@@ -794,7 +870,7 @@ fn pos_match(text: &str, ms: &[Morpheme<'_>], i: usize) -> Option<(usize, Mentio
             _ => {}
         }
     }
-    katakana_person(text, ms, i)
+    katakana_person(text, ms, i, gazetteer)
 }
 
 /// Whether `ms[k]` is a kanji numeral that ends the one-kanji given name
@@ -820,7 +896,12 @@ fn numeral_ends_given_name(ms: &[Morpheme<'_>], k: usize) -> bool {
 }
 
 /// Katakana names chained with `・` before a title: アレクサンダー・ガブエフ氏.
-fn katakana_person(text: &str, ms: &[Morpheme<'_>], i: usize) -> Option<(usize, Mention)> {
+fn katakana_person(
+    text: &str,
+    ms: &[Morpheme<'_>],
+    i: usize,
+    gazetteer: &Gazetteer,
+) -> Option<(usize, Mention)> {
     let m = &ms[i];
     let adjacent = |a: &Morpheme<'_>, b: &Morpheme<'_>| a.end == b.start;
     if !(m.is_katakana_word() && m.is_noun()) {
@@ -852,12 +933,19 @@ fn katakana_person(text: &str, ms: &[Morpheme<'_>], i: usize) -> Option<(usize, 
         }
     });
     // A full name joined with ・ is a person even without a title, unless one
-    // of its parts names a place or an organisation (…・ホテル, …・タイムズ).
+    // of its parts names a place or an organisation (…・ホテル, …・タイムズ;
+    // インドネシア・ムラピ, a volcano; アバ・チベット族, a people: a part the
+    // gazetteer knows as a place or organisation, also inside one unknown
+    // morpheme), or is an English function word, which titles and
+    // companies have and names do not (ホーム・アンド・アウェー, ザ・…).
     let names_something_else = ms[i..=j].iter().any(|t| {
-        t.surface
-            .split('・')
-            .any(|part| NOT_PERSON_ENDINGS.contains(&part))
-            || (!t.unknown && matches!(t.pos(2), "地域" | "組織"))
+        t.surface.split('・').any(|part| {
+            NOT_PERSON_ENDINGS.contains(&part)
+                || FUNCTION_WORDS.contains(&part)
+                || gazetteer
+                    .lookup_normalized(part)
+                    .is_some_and(|e| e.kind != EntityType::Person)
+        }) || (!t.unknown && matches!(t.pos(2), "地域" | "組織"))
     });
     // Without a title, some part must read as a name: a word IPADIC does not
     // know, or knows as a person's or a proper noun (ジョージ・ホワイト,
@@ -911,6 +999,10 @@ const NOT_PERSON_ENDINGS: &[&str] = &[
     "スタジアム",
     "アリーナ",
 ];
+
+/// English function words as written in katakana: a `・`-joined name with
+/// one is a title or a company's, never a person's.
+const FUNCTION_WORDS: &[&str] = &["アンド", "エンド", "オブ", "ザ"];
 
 /// Titles that follow nothing but a person's name: the first of [`TITLES`].
 const HONORIFICS: &[&str] = TITLES.split_at(9).0;
