@@ -129,7 +129,8 @@ fn stage_source(source: &Path, staged: &Path) -> PathBuf {
     }
     csvs.sort();
     let rows = read_rows(&csvs);
-    write_folded_words(&rows, &staged.join("kiji-folded.csv"));
+    let folded = write_folded_words(&rows, &staged.join("kiji-folded.csv"));
+    println!("cargo:rustc-env=KIJI_DICTIONARY_FOLDED={folded}");
     let beside = staged.parent().expect("the staged source is in OUT_DIR");
     write_surnames(&rows, &beside.join("surnames.txt"));
     staged.to_path_buf()
@@ -159,14 +160,17 @@ fn read_rows(csvs: &[PathBuf]) -> Vec<(String, String)> {
 /// Every row of `rows` whose surface `variants::fold` changes into one
 /// IPADIC has no word of, again under the folded surface, into `out`
 /// (EUC-JP). A folded surface IPADIC has already (國 → 国, ヵ月 → カ月,
-/// コンピューター → コンピュータ) is left as IPADIC has it.
-fn write_folded_words(rows: &[(String, String)], out: &Path) {
+/// コンピューター → コンピュータ) is left as IPADIC has it. Returns how many
+/// rows it wrote.
+fn write_folded_words(rows: &[(String, String)], out: &Path) -> usize {
     let euc = encoding_rs::EUC_JP;
     let known: std::collections::HashSet<&str> = rows.iter().map(|(s, _)| s.as_str()).collect();
     let mut folded = String::new();
+    let mut written = 0;
     for (surface, rest) in rows {
         let fold = variants::fold(surface);
         if fold != *surface && !fold.is_empty() && !known.contains(fold.as_str()) {
+            written += 1;
             folded.push_str(&fold);
             folded.push(',');
             folded.push_str(rest);
@@ -176,6 +180,7 @@ fn write_folded_words(rows: &[(String, String)], out: &Path) {
     let (bytes, _, bad) = euc.encode(&folded);
     assert!(!bad, "a folded IPADIC surface has no EUC-JP form");
     std::fs::write(out, bytes).expect("can write the folded IPADIC words");
+    written
 }
 
 /// The surnames of IPADIC (`名詞,固有名詞,人名,姓`), one a line, sorted, into

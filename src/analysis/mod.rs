@@ -59,6 +59,10 @@ pub struct DictionaryInfo {
     pub source: String,
     /// The builder that compiled it.
     pub builder: String,
+    /// IPADIC words entered again under the spelling kiji folds text to
+    /// (サッカー as サッカ, ヴァイオリン as バイオリン; `src/analysis/variants.rs`),
+    /// with their part of speech, base form and costs.
+    pub folded_entries: usize,
     /// Entries in the gazetteer (shipped + user file).
     pub gazetteer_entries: usize,
     /// A hash of the gazetteer, so an entity result can be reproduced.
@@ -237,6 +241,7 @@ impl Analyzer {
             name: "ipadic".into(),
             source: env!("KIJI_DICTIONARY_VERSION").into(),
             builder: "lindera-dictionary 5.3".into(),
+            folded_entries: env!("KIJI_DICTIONARY_FOLDED").parse().unwrap_or(0),
             gazetteer_entries: gazetteer.len(),
             gazetteer_hash: blake3::hash(csv.as_bytes()).to_hex()[..16].to_string(),
             entity_model: recognizer.map(|r| r.info().clone()),
