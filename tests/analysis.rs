@@ -316,6 +316,23 @@ fn a_surname_ipadic_cuts_into_single_kanji_stays_with_the_given_name() {
 }
 
 #[test]
+fn a_place_name_that_is_a_surname_before_a_given_name_is_a_person() {
+    for (text, names) in [
+        ("女優の山東昭子が", vec!["山東昭子"]),
+        ("千葉真一が出演", vec!["千葉真一"]),
+        ("香川真司選手", vec!["香川真司"]),
+    ] {
+        assert_eq!(persons_in(text), names, "{text}");
+    }
+    // Alone, the place.
+    let a = analyzer().analyze("千葉と香川で");
+    assert_eq!(
+        entities_of(&a, "place"),
+        BTreeSet::from(["千葉県".to_string(), "香川県".to_string()])
+    );
+}
+
+#[test]
 fn a_company_named_by_a_deictic_prefix_is_no_name() {
     for text in ["自社開発の新製品", "同社は自社のウェブサイトで"] {
         let a = analyzer().analyze(text);

@@ -252,7 +252,9 @@ pub fn extract_with(
     let mut out: Vec<Mention> = Vec::new();
     let mut i = 0;
     while i < ms.len() {
-        let named = gazetteer_match(text, ms, i, gazetteer);
+        let named = gazetteer_match(text, ms, i, gazetteer).filter(|(j, m)| {
+            !(m.kind != EntityType::Person && surname_before_given_name(ms, i, *j))
+        });
         // An organisation or place named by its suffix (西新井警察署, マレーシア
         // 航空, 田町駅) wins over a shorter gazetteer name inside it.
         if let Some((j, m)) = named_by_suffix(text, ms, i, gazetteer)
@@ -421,6 +423,19 @@ fn gazetteer_match(
         }
     }
     best
+}
+
+/// Whether the gazetteer's name `ms[i..j]` is one morpheme IPADIC also
+/// knows as a surname, glued to a given name: the surname of a person
+/// (山東|昭子, 佐渡|裕, 千葉|真一 are people; 山東, 佐渡, 千葉 alone are
+/// places), which the person rules then find.
+fn surname_before_given_name(ms: &[Morpheme<'_>], i: usize, j: usize) -> bool {
+    j == i + 1
+        && ms[i].pos(2) == "人名"
+        && ms[i].pos(3) == "姓"
+        && ms.get(j).is_some_and(|n| {
+            n.start == ms[i].end && n.pos(2) == "人名" && n.pos(3) == "名" && n.is_kanji_word()
+        })
 }
 
 /// Where a name that starts with a given name at `ms[i]` (IPADIC's
