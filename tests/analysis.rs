@@ -283,7 +283,7 @@ fn a_surname_counts_as_the_full_name_of_the_same_text() {
 }
 
 #[test]
-fn a_given_name_ending_in_a_numeral_is_whole() {
+fn a_given_name_ending_in_a_numeral_or_a_misread_kanji_is_whole() {
     // IPADIC cuts 仙一, 聡一, 晶三 into a given name and a number.
     for (text, names) in [
         ("星野仙一監督が会見した", vec!["星野仙一"]),
@@ -292,6 +292,14 @@ fn a_given_name_ending_in_a_numeral_is_whole() {
         ("田中健一氏", vec!["田中健一"]),
         // A counter after the number: one person and a count.
         ("星野仙一人が", vec!["星野仙"]),
+        // The second kanji of a given name IPADIC files as a place, an
+        // organisation or a suffix.
+        ("細川綱利時代には", vec!["細川綱利"]),
+        ("中村功平、高橋", vec!["中村功平"]),
+        ("樋口真嗣とは", vec!["樋口真嗣"]),
+        ("原作者の岸本斉史が", vec!["岸本斉史"]),
+        // Not a family's house, a role or a word-forming suffix.
+        ("細川綱家の", vec!["細川綱"]),
     ] {
         assert_eq!(persons_in(text), names, "{text}");
     }

@@ -483,6 +483,17 @@ fn glued_surname(ms: &[Morpheme<'_>], i: usize, free: usize) -> usize {
     k
 }
 
+/// One-kanji words that follow a name without being part of it: a family
+/// or clan (細川家, 成田氏), a side, a home, a work (岸田作), a role, a
+/// prize, a place or body named after someone, or a word-forming suffix
+/// (-性, -的).
+const AFTER_NAMES: &[&str] = &[
+    "家", "氏", "派", "側", "宅", "邸", "作", "著", "訳", "編", "画", "賞", "杯", "像", "流", "組",
+    "陣", "軍", "党", "朝", "町", "村", "市", "区", "県", "駅", "線", "橋", "寺", "城", "山", "川",
+    "院", "役", "性", "的", "地", "系", "論", "法", "学", "部", "校", "社", "館", "店", "号", "会",
+    "団", "隊", "戦",
+];
+
 /// Prefixes that point at something named elsewhere (自社, 同社, 当社).
 const DEICTIC_PREFIXES: &[&str] = &["自", "同", "当", "弊", "貴", "御", "他", "各", "両"];
 
@@ -819,6 +830,28 @@ fn pos_match(
                 break;
             }
             chars += len;
+            j += 1;
+        }
+        // A surname and a one-kanji given name, then one more kanji IPADIC
+        // files otherwise (細川|綱|利, 中村|功|平 as a place, 樋口|真|嗣 as an
+        // organisation, 岸本|斉|史 as a suffix) before another word or none:
+        // a two-kanji given name.
+        if m.pos(3) == "姓"
+            && j == i + 1
+            && ms[j].pos(3) == "名"
+            && ms[j].surface.chars().count() == 1
+            && let Some(n) = ms.get(j + 1)
+            && adjacent(&ms[j], n)
+            && n.is_kanji_word()
+            && n.surface.chars().count() == 1
+            && (n.pos(1) == "固有名詞" || (n.pos(1) == "接尾" && n.pos(2) != "人名"))
+            && !is_title(n)
+            && !AFTER_NAMES.contains(&n.surface)
+            && !ms.get(j + 2).is_some_and(|k| {
+                adjacent(n, k) && k.is_kanji_word() && k.surface.chars().count() == 1
+            })
+        {
+            chars += 1;
             j += 1;
         }
         let titled = ms
