@@ -468,9 +468,11 @@ fn glued_surname(ms: &[Morpheme<'_>], i: usize, free: usize) -> usize {
     let mut k = i;
     while k > 0 && i - k < 3 && joined(k - 1) {
         let p = &ms[k - 1];
+        // (A name's kanji may be any word's: 早|紀江, with 早 an adjective's
+        // stem; not a prefix's, a number's, a pronoun's or a dependent noun's.)
         let glue = p.surface.chars().count() == 1
-            && (!p.is_noun() || !matches!(p.pos(1), "数" | "代名詞" | "非自立" | "副詞可能"))
             && p.pos(0) != "接頭詞"
+            && !(p.is_noun() && matches!(p.pos(1), "数" | "代名詞" | "非自立" | "副詞可能"))
             && !BEFORE_GIVEN_NAMES.contains(&p.surface);
         if !glue {
             break;
