@@ -77,12 +77,75 @@ pub struct GroupCollector {
 
 pub struct GroupSegment {
     rank: Rank,
+    groups: KeyedSegment<Group>,
+}
+
+/// What a collector of groups keeps of one segment: a value per group
+/// ordinal of its group column (keys resolved once, at harvest) and per
+/// article without a key.
+struct KeyedSegment<T> {
     aliases: Arc<super::Aliases>,
     segment: SegmentOrdinal,
-    groups: Option<StrColumn>,
+    column: Option<StrColumn>,
     published: Column<i64>,
-    by_ord: HashMap<u64, Group>,
-    loose: Vec<(DocId, Group)>,
+    by_ord: HashMap<u64, T>,
+    loose: Vec<(DocId, T)>,
+}
+
+impl<T> KeyedSegment<T> {
+    fn open(
+        aliases: &Arc<super::Aliases>,
+        segment: SegmentOrdinal,
+        reader: &SegmentReader,
+    ) -> tantivy::Result<KeyedSegment<T>> {
+        Ok(KeyedSegment {
+            aliases: aliases.clone(),
+            segment,
+            column: reader.fast_fields().str("dedup_group")?,
+            published: reader.fast_fields().i64("published")?,
+            by_ord: HashMap::new(),
+            loose: Vec::new(),
+        })
+    }
+
+    /// The value of `doc`'s group in this segment (`new` makes it for the
+    /// group's first article; an article without a key has one of its own).
+    fn value(&mut self, doc: DocId, new: impl FnOnce() -> T) -> &mut T {
+        match self.column.as_ref().and_then(|c| c.term_ords(doc).next()) {
+            Some(ord) => self.by_ord.entry(ord).or_insert_with(new),
+            None => {
+                self.loose.push((doc, new()));
+                &mut self.loose.last_mut().expect("just pushed").1
+            }
+        }
+    }
+
+    /// The segment's groups by key: those of its group column's ordinals
+    /// under their canonical keys (the keys of one merged group come
+    /// together, joined by `merge`), then each article without a key as a
+    /// group of its own.
+    fn harvest(self, mut merge: impl FnMut(&mut T, T)) -> HashMap<String, T> {
+        let mut out: HashMap<String, T> =
+            HashMap::with_capacity(self.by_ord.len() + self.loose.len());
+        if let Some(column) = &self.column {
+            let mut key = String::new();
+            for (ord, g) in self.by_ord {
+                if column.ord_to_str(ord, &mut key).unwrap_or(false) {
+                    let canonical = self.aliases.canonical(&key);
+                    match out.get_mut(canonical) {
+                        Some(have) => merge(have, g),
+                        None => {
+                            out.insert(canonical.to_string(), g);
+                        }
+                    }
+                }
+            }
+        }
+        for (doc, g) in self.loose {
+            out.insert(format!("\u{0}{}:{doc}", self.segment), g);
+        }
+        out
+    }
 }
 
 impl Collector for GroupCollector {
@@ -96,12 +159,7 @@ impl Collector for GroupCollector {
     ) -> tantivy::Result<GroupSegment> {
         Ok(GroupSegment {
             rank: self.rank,
-            aliases: self.aliases.clone(),
-            segment,
-            groups: reader.fast_fields().str("dedup_group")?,
-            published: reader.fast_fields().i64("published")?,
-            by_ord: HashMap::new(),
-            loose: Vec::new(),
+            groups: KeyedSegment::open(&self.aliases, segment, reader)?,
         })
     }
 
@@ -134,71 +192,27 @@ fn merge_keyed<T>(
     out
 }
 
-/// A segment's groups by key: those of its group column's ordinals under
-/// their canonical keys (the keys of one merged group come together,
-/// joined by `merge`), then each article without a key as a group of its own.
-fn keyed<T>(
-    segment: SegmentOrdinal,
-    column: Option<&StrColumn>,
-    aliases: &super::Aliases,
-    by_ord: HashMap<u64, T>,
-    loose: Vec<(DocId, T)>,
-    mut merge: impl FnMut(&mut T, T),
-) -> HashMap<String, T> {
-    let mut out: HashMap<String, T> = HashMap::with_capacity(by_ord.len() + loose.len());
-    if let Some(column) = column {
-        let mut key = String::new();
-        for (ord, g) in by_ord {
-            if column.ord_to_str(ord, &mut key).unwrap_or(false) {
-                let canonical = aliases.canonical(&key);
-                match out.get_mut(canonical) {
-                    Some(have) => merge(have, g),
-                    None => {
-                        out.insert(canonical.to_string(), g);
-                    }
-                }
-            }
-        }
-    }
-    for (doc, g) in loose {
-        out.insert(format!("\u{0}{segment}:{doc}"), g);
-    }
-    out
-}
-
 impl SegmentCollector for GroupSegment {
     type Fruit = HashMap<String, Group>;
 
     fn collect(&mut self, doc: DocId, score: Score) {
-        let published = self.published.first(doc);
-        let g = Group {
-            best: DocAddress::new(self.segment, doc),
+        let published = self.groups.published.first(doc);
+        let mut g = Some(Group {
+            best: DocAddress::new(self.groups.segment, doc),
             score,
             published,
             earliest: published,
             matched: 1,
-        };
-        match self.groups.as_ref().and_then(|c| c.term_ords(doc).next()) {
-            Some(ord) => match self.by_ord.get_mut(&ord) {
-                Some(have) => have.absorb(g, self.rank),
-                None => {
-                    self.by_ord.insert(ord, g);
-                }
-            },
-            None => self.loose.push((doc, g)),
+        });
+        let have = self.groups.value(doc, || g.take().expect("taken once"));
+        if let Some(g) = g {
+            have.absorb(g, self.rank);
         }
     }
 
     fn harvest(self) -> Self::Fruit {
         let rank = self.rank;
-        keyed(
-            self.segment,
-            self.groups.as_ref(),
-            &self.aliases,
-            self.by_ord,
-            self.loose,
-            |have, g| have.absorb(g, rank),
-        )
+        self.groups.harvest(|have, g| have.absorb(g, rank))
     }
 }
 
@@ -210,14 +224,7 @@ pub struct GroupTimesCollector {
     pub aliases: Arc<super::Aliases>,
 }
 
-pub struct GroupTimesSegment {
-    aliases: Arc<super::Aliases>,
-    segment: SegmentOrdinal,
-    groups: Option<StrColumn>,
-    published: Column<i64>,
-    by_ord: HashMap<u64, Vec<i64>>,
-    loose: Vec<(DocId, Vec<i64>)>,
-}
+pub struct GroupTimesSegment(KeyedSegment<Vec<i64>>);
 
 impl Collector for GroupTimesCollector {
     type Fruit = HashMap<String, Vec<i64>>;
@@ -228,14 +235,11 @@ impl Collector for GroupTimesCollector {
         segment: SegmentOrdinal,
         reader: &SegmentReader,
     ) -> tantivy::Result<GroupTimesSegment> {
-        Ok(GroupTimesSegment {
-            aliases: self.aliases.clone(),
+        Ok(GroupTimesSegment(KeyedSegment::open(
+            &self.aliases,
             segment,
-            groups: reader.fast_fields().str("dedup_group")?,
-            published: reader.fast_fields().i64("published")?,
-            by_ord: HashMap::new(),
-            loose: Vec::new(),
-        })
+            reader,
+        )?))
     }
 
     fn requires_scoring(&self) -> bool {
@@ -251,24 +255,13 @@ impl SegmentCollector for GroupTimesSegment {
     type Fruit = HashMap<String, Vec<i64>>;
 
     fn collect(&mut self, doc: DocId, _: Score) {
-        let Some(published) = self.published.first(doc) else {
-            return;
-        };
-        match self.groups.as_ref().and_then(|c| c.term_ords(doc).next()) {
-            Some(ord) => self.by_ord.entry(ord).or_default().push(published),
-            None => self.loose.push((doc, vec![published])),
+        if let Some(published) = self.0.published.first(doc) {
+            self.0.value(doc, Vec::new).push(published);
         }
     }
 
     fn harvest(self) -> Self::Fruit {
-        keyed(
-            self.segment,
-            self.groups.as_ref(),
-            &self.aliases,
-            self.by_ord,
-            self.loose,
-            |have, times| have.extend(times),
-        )
+        self.0.harvest(|have, times| have.extend(times))
     }
 }
 
