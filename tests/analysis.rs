@@ -341,6 +341,79 @@ fn a_place_name_that_is_a_surname_before_a_given_name_is_a_person() {
 }
 
 #[test]
+fn a_place_name_that_is_a_surname_before_a_personal_title_is_a_person() {
+    for (text, names) in [
+        ("石川議員を逮捕", vec!["石川"]),
+        ("松本被告人の弁護団は", vec!["松本"]),
+        ("平野容疑者も認めた", vec!["平野"]),
+        ("弁護士の水戸氏によると", vec!["水戸"]),
+    ] {
+        assert_eq!(persons_in(text), names, "{text}");
+    }
+    // Not before a title that also follows a team named by its town (広島
+    // 監督), nor before a word that only starts with a title (議員宿舎).
+    for (text, place) in [("広島監督は語った", "広島県"), ("赤坂議員宿舎で", "赤坂")]
+    {
+        let a = analyzer().analyze(text);
+        assert!(persons_in(text).is_empty(), "{text}: {:?}", a.entities);
+        assert_eq!(
+            entities_of(&a, "place"),
+            BTreeSet::from([place.to_string()]),
+            "{text}"
+        );
+    }
+}
+
+#[test]
+fn a_person_suffix_alone_is_no_person() {
+    // IPADIC cuts 橋下 of 橋下氏市長 into two suffixes: 氏 before 市長 was a
+    // person of its own, and 前原氏菅氏 gave 氏菅.
+    assert!(persons_in("大阪維新の会圧勝-橋下氏市長当選").is_empty());
+    assert_eq!(persons_in("新代表に前原氏菅氏に2票差"), vec!["前原", "菅"]);
+}
+
+#[test]
+fn an_address_unit_of_one_kanji_and_a_suffix_is_a_place() {
+    let places = |text: &str| -> Vec<String> {
+        analyzer()
+            .analyze(text)
+            .entities
+            .into_iter()
+            .filter(|e| serde_json::to_value(e.kind).unwrap() == "place")
+            .map(|e| e.text)
+            .collect()
+    };
+    // 東京都|港|区 was 東京都港, a port, with 区 left over.
+    assert_eq!(places("東京都港区の病院で"), vec!["東京都", "港区"]);
+    assert_eq!(
+        places("大阪市北区と広島市中区で"),
+        vec!["大阪市", "北区", "広島市", "中区"]
+    );
+    // Not a kanji of a longer name (魚|崎|町) nor before a person's name (柳|町|光男).
+    assert_eq!(places("魚崎町横屋に"), vec!["横屋"]);
+    assert_eq!(persons_in("柳町光男監督の前作"), vec!["柳町光男"]);
+    assert!(places("柳町光男監督の前作").is_empty());
+    // A place that ends like a port stays one: 横浜港.
+    assert_eq!(places("横浜港に着いた"), vec!["横浜港"]);
+}
+
+#[test]
+fn japan_in_katakana_is_part_of_a_name() {
+    for text in [
+        "ジャパンカップダート以来",
+        "競泳ジャパンオープン2008",
+        "侍ジャパンは連覇した",
+    ] {
+        let a = analyzer().analyze(text);
+        assert!(
+            entities_of(&a, "place").is_empty(),
+            "{text}: {:?}",
+            a.entities
+        );
+    }
+}
+
+#[test]
 fn a_company_named_by_a_deictic_prefix_is_no_name() {
     for text in ["自社開発の新製品", "同社は自社のウェブサイトで"] {
         let a = analyzer().analyze(text);

@@ -252,6 +252,11 @@ pub fn extract_with(
     let mut out: Vec<Mention> = Vec::new();
     let mut i = 0;
     while i < ms.len() {
+        if surname_before_title(text, ms, i) {
+            out.push(mention(text, ms[i].start, ms[i].end, EntityType::Person));
+            i += 1;
+            continue;
+        }
         let named = gazetteer_match(text, ms, i, gazetteer).filter(|(j, m)| {
             !(m.kind != EntityType::Person && surname_before_given_name(ms, i, *j))
         });
@@ -436,6 +441,40 @@ fn surname_before_given_name(ms: &[Morpheme<'_>], i: usize, j: usize) -> bool {
         && ms.get(j).is_some_and(|n| {
             n.start == ms[i].end && n.pos(2) == "人名" && n.pos(3) == "名" && n.is_kanji_word()
         })
+}
+
+/// Titles that follow a person and nothing else (not 監督 or 選手, which
+/// follow a team named by its town too: 広島監督).
+const SURNAME_TITLES: &[&str] = &[
+    "氏",
+    "さん",
+    "容疑者",
+    "被告人",
+    "被告",
+    "議員",
+    "夫人",
+    "教授",
+];
+
+/// Whether `ms[i]` is a place (IPADIC's or the gazetteer's) of two kanji or
+/// more that IPADIC also knows as a surname, right before a title that
+/// follows people only: the person (石川議員, 千葉被告), where the place
+/// (石川県, 千葉県) was read before.
+fn surname_before_title(text: &str, ms: &[Morpheme<'_>], i: usize) -> bool {
+    let m = &ms[i];
+    m.pos(2) == "地域"
+        && m.is_kanji_word()
+        && m.surface.chars().count() >= 2
+        && ms.get(i + 1).is_some_and(|n| {
+            n.start == m.end
+                && SURNAME_TITLES.iter().any(|t| {
+                    // (The title ends a word: not 赤坂|議員宿舎, the dormitory.)
+                    text[n.start..]
+                        .strip_prefix(t)
+                        .is_some_and(|rest| !rest.chars().next().is_some_and(is_kanji))
+                })
+        })
+        && super::dictionary::is_surname(m.surface)
 }
 
 /// Where a name that starts with a given name at `ms[i]` (IPADIC's
@@ -789,7 +828,14 @@ fn named_by_suffix(
             break;
         }
         let span = &text[m.start..n.end];
-        let kind = if ends_with_any(places, span, n.surface.len()) {
+        // A word that starts a municipality's name with the suffix after it
+        // ends no place here: 東京都|港|区 is 東京都 and 港区, not a port.
+        let starts_municipality = ms.get(j + 1).is_some_and(|k| {
+            k.start == n.end && k.pos(1) == "接尾" && MUNICIPALITY_SUFFIXES.contains(&k.surface)
+        });
+        let kind = if starts_municipality {
+            None
+        } else if ends_with_any(places, span, n.surface.len()) {
             Some(EntityType::Place)
         } else if ends_with_any(orgs, span, n.surface.len())
             || (n.pos(1) == "固有名詞" && n.pos(2) == "組織" && starts_place)
@@ -818,7 +864,9 @@ fn pos_match(
     if m.unknown {
         return katakana_person(text, ms, i, gazetteer);
     }
-    if m.pos(2) == "人名" && m.is_kanji_word() {
+    // (A person suffix, 氏 of 橋|下|氏市長, is IPADIC's `接尾,人名`: it
+    // starts no name.)
+    if m.pos(1) == "固有名詞" && m.pos(2) == "人名" && m.is_kanji_word() {
         // A kanji name: 人名 morphemes and single kanji glued to them (王+宏+仁,
         // 菅沼+雲+龍), up to four characters, before a title or all 人名.
         let mut j = i;
@@ -903,7 +951,35 @@ fn pos_match(
             }
             // One-kanji country abbreviations (日, 米, 中 …) are left to the
             // context rule: IPADIC tags them as countries everywhere.
+            // (With a municipality's suffix it names the town, 港|区 and
+            // 北|区 after a place or none, unless the town's name runs on
+            // before it, 魚|崎|町, 楊|浦|区, or a person's after it,
+            // 柳|町|光男.)
+            "地域"
+                if m.surface.chars().count() == 1
+                    && next.is_some_and(|n| {
+                        adjacent(m, n)
+                            && n.pos(1) == "接尾"
+                            && MUNICIPALITY_SUFFIXES.contains(&n.surface)
+                            && !ms
+                                .get(i + 2)
+                                .is_some_and(|k| adjacent(n, k) && k.pos(2) == "人名")
+                    })
+                    && !i.checked_sub(1).map(|h| &ms[h]).is_some_and(|p| {
+                        adjacent(p, m)
+                            && p.surface.chars().last().is_some_and(is_kanji)
+                            && p.pos(2) != "地域"
+                            && !(p.pos(1) == "接尾" && PLACE_SUFFIXES.contains(&p.surface))
+                    }) =>
+            {
+                let end = next.map_or(m.end, |n| n.end);
+                return Some((i + 2, mention(text, m.start, end, EntityType::Place)));
+            }
             "地域" if m.surface.chars().count() == 1 => {}
+            // Japanese text names its own country 日本; ジャパン stands in
+            // names of events, companies and teams (ジャパンカップ,
+            // オートバイテル・ジャパン), not for the place.
+            "地域" if m.surface == "ジャパン" => return None,
             "地域" => {
                 let mut end = m.end;
                 let mut j = i + 1;
