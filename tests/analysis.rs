@@ -398,6 +398,39 @@ fn an_address_unit_of_one_kanji_and_a_suffix_is_a_place() {
 }
 
 #[test]
+fn a_newspaper_named_in_katakana_words_is_one_organisation() {
+    let orgs = |text: &str| -> Vec<String> {
+        analyzer()
+            .analyze(text)
+            .entities
+            .into_iter()
+            .filter(|e| serde_json::to_value(e.kind).unwrap() == "organization")
+            .map(|e| e.text)
+            .collect()
+    };
+    // Before, バリ (a place) and タイムズ (The Times); アサヒ and コム.
+    for (text, name) in [
+        ("バリ・タイムズ紙が報じた", "バリ・タイムズ"),
+        (
+            "ミドル・イースト・タイムズによれば",
+            "ミドル・イースト・タイムズ",
+        ),
+        ("ジャカルタ・ポストは伝えている", "ジャカルタ・ポスト"),
+        ("アサヒ・コム、2005年", "アサヒ・コム"),
+    ] {
+        let a = analyzer().analyze(text);
+        assert_eq!(orgs(text), vec![name], "{text}");
+        assert!(
+            entities_of(&a, "place").is_empty(),
+            "{text}: {:?}",
+            a.entities
+        );
+    }
+    // コム with no name before it is none.
+    assert!(orgs("くまにちコムの記事").is_empty());
+}
+
+#[test]
 fn japan_in_katakana_is_part_of_a_name() {
     for text in [
         "ジャパンカップダート以来",

@@ -320,6 +320,7 @@ pub fn extract_with(
         }
         i += 1;
     }
+    media_names(text, ms, &mut out);
     countries_before_titles(text, ms, &mut out, gazetteer);
     if abbreviation_rule {
         // IPADIC files some runs of abbreviations as one place (中印) or,
@@ -441,6 +442,58 @@ fn surname_before_given_name(ms: &[Morpheme<'_>], i: usize, j: usize) -> bool {
         && ms.get(j).is_some_and(|n| {
             n.start == ms[i].end && n.pos(2) == "人名" && n.pos(3) == "名" && n.is_kanji_word()
         })
+}
+
+/// The last words of the names of newspapers and news sites written in
+/// katakana (バリ・タイムズ, ミドル・イースト・タイムズ, アサヒ・コム for
+/// asahi.com): IPADIC knows each as an organisation of its own (The Times).
+const MEDIA_HEADS: &[&str] = &[
+    "タイムズ",
+    "ポスト",
+    "ジャーナル",
+    "トリビューン",
+    "ヘラルド",
+    "ガゼット",
+    "クロニクル",
+    "テレグラフ",
+    "コム",
+];
+
+/// A newspaper or news site named by katakana words joined with `・` before
+/// one of [`MEDIA_HEADS`] is one organisation, whatever its words were read
+/// as (バリ, a place); コム with no name before it (くまにちコム, the rest
+/// in kana) is none.
+fn media_names(text: &str, ms: &[Morpheme<'_>], out: &mut Vec<Mention>) {
+    for (k, head) in ms.iter().enumerate() {
+        if !MEDIA_HEADS.contains(&head.surface) {
+            continue;
+        }
+        // Walk back over `word・` while the word is katakana.
+        let mut start = head.start;
+        let mut at = k;
+        while at >= 2
+            && ms[at - 1].surface == "・"
+            && ms[at - 1].end == ms[at].start
+            && ms[at - 2].end == ms[at - 1].start
+            && ms[at - 2].is_katakana_word()
+        {
+            start = ms[at - 2].start;
+            at -= 2;
+        }
+        if start == head.start {
+            if head.surface == "コム" {
+                out.retain(|m| !(m.start == head.start && m.end == head.end));
+            }
+            continue;
+        }
+        // (A name the gazetteer knows whole keeps its canonical name.)
+        if out.iter().any(|m| m.start == start && m.end == head.end) {
+            continue;
+        }
+        out.retain(|m| m.end <= start || m.start >= head.end);
+        out.push(mention(text, start, head.end, EntityType::Organization));
+    }
+    out.sort_by_key(|m| m.start);
 }
 
 /// Titles that follow a person and nothing else (not 監督 or 選手, which
