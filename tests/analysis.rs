@@ -365,6 +365,47 @@ fn a_place_name_that_is_a_surname_before_a_personal_title_is_a_person() {
 }
 
 #[test]
+fn before_governor_a_place_that_names_no_prefecture_is_the_governor() {
+    // 橋下 is a place to IPADIC, and no prefecture: the governor's name.
+    for text in ["また、橋下知事は述べた", "大阪府・橋下知事反発"] {
+        assert_eq!(persons_in(text), vec!["橋下"], "{text}");
+    }
+    // 千葉 names 千葉県: its governor, not a person.
+    let a = analyzer().analyze("千葉知事は述べた");
+    assert!(
+        persons_in("千葉知事は述べた").is_empty(),
+        "{:?}",
+        a.entities
+    );
+    assert_eq!(
+        entities_of(&a, "place"),
+        BTreeSet::from(["千葉県".to_string()])
+    );
+}
+
+#[test]
+fn a_name_does_not_run_on_over_inside_or_a_pronoun() {
+    let a = analyzer().analyze("心不全のため東京都内病院で死去した");
+    assert!(
+        entities_of(&a, "organization").is_empty(),
+        "{:?}",
+        a.entities
+    );
+    assert_eq!(
+        entities_of(&a, "place"),
+        BTreeSet::from(["東京都".to_string()])
+    );
+    let a = analyzer().analyze("F1最終戦ブラジルGPその他国際自動車連盟");
+    assert!(
+        !entities_of(&a, "organization")
+            .iter()
+            .any(|o| o.contains("その他")),
+        "{:?}",
+        a.entities
+    );
+}
+
+#[test]
 fn a_person_suffix_alone_is_no_person() {
     // IPADIC cuts 橋下 of 橋下氏市長 into two suffixes: 氏 before 市長 was a
     // person of its own, and 前原氏菅氏 gave 氏菅.

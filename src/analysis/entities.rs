@@ -233,6 +233,11 @@ const PLACE_SUFFIXES: &[&str] = &[
     "県", "府", "都", "道", "市", "町", "村", "区", "郡", "州", "省", "島",
 ];
 
+/// "Inside" a place (東京都|内, 大阪|市内): a name never runs on over it.
+const AREA_INSIDE: &[&str] = &[
+    "内", "都内", "道内", "府内", "県内", "市内", "区内", "町内", "村内", "国内", "州内", "省内",
+];
+
 /// The suffixes of municipalities (市, 町, 村, 区, 郡), of [`PLACE_SUFFIXES`].
 const MUNICIPALITY_SUFFIXES: &[&str] = &["市", "町", "村", "区", "郡"];
 
@@ -252,7 +257,7 @@ pub fn extract_with(
     let mut out: Vec<Mention> = Vec::new();
     let mut i = 0;
     while i < ms.len() {
-        if surname_before_title(text, ms, i) {
+        if surname_before_title(text, ms, i, gazetteer) {
             out.push(mention(text, ms[i].start, ms[i].end, EntityType::Person));
             i += 1;
             continue;
@@ -513,21 +518,44 @@ const SURNAME_TITLES: &[&str] = &[
 /// more that IPADIC also knows as a surname, right before a title that
 /// follows people only: the person (石川議員, 千葉被告), where the place
 /// (石川県, 千葉県) was read before.
-fn surname_before_title(text: &str, ms: &[Morpheme<'_>], i: usize) -> bool {
+///
+/// Before 知事 (a prefecture's governor), a place that names no prefecture
+/// the gazetteer knows, neither as it is nor with 県, 都, 府 or 道, is the
+/// governor's surname (橋下知事, 橋下 a place to IPADIC), where 石川知事
+/// stays the governor of 石川県.
+fn surname_before_title(text: &str, ms: &[Morpheme<'_>], i: usize, gazetteer: &Gazetteer) -> bool {
     let m = &ms[i];
-    m.pos(2) == "地域"
-        && m.is_kanji_word()
-        && m.surface.chars().count() >= 2
-        && ms.get(i + 1).is_some_and(|n| {
-            n.start == m.end
-                && SURNAME_TITLES.iter().any(|t| {
-                    // (The title ends a word: not 赤坂|議員宿舎, the dormitory.)
-                    text[n.start..]
-                        .strip_prefix(t)
-                        .is_some_and(|rest| !rest.chars().next().is_some_and(is_kanji))
-                })
+    let Some(n) = ms.get(i + 1).filter(|n| n.start == m.end) else {
+        return false;
+    };
+    // (A title ends a word, or stands before a headline's verbal noun
+    // (橋下知事|反発): not 赤坂|議員宿舎, the dormitory.)
+    let before = |t: &str| {
+        text[n.start..].strip_prefix(t).is_some_and(|rest| {
+            let end = text.len() - rest.len();
+            !rest.chars().next().is_some_and(is_kanji)
+                || ms
+                    .iter()
+                    .skip(i + 1)
+                    .find(|k| k.start == end)
+                    .is_some_and(|k| k.pos(1) == "サ変接続")
         })
-        && super::dictionary::is_surname(m.surface)
+    };
+    if !(m.pos(2) == "地域" && m.is_kanji_word() && m.surface.chars().count() >= 2) {
+        return false;
+    }
+    if before("知事") {
+        let is_place = |name: &str| {
+            gazetteer
+                .lookup_normalized(name)
+                .is_some_and(|e| e.kind == EntityType::Place)
+        };
+        return !is_place(m.surface)
+            && !["県", "都", "府", "道"]
+                .iter()
+                .any(|suffix| is_place(&format!("{}{suffix}", m.surface)));
+    }
+    SURNAME_TITLES.iter().any(|t| before(t)) && super::dictionary::is_surname(m.surface)
 }
 
 /// Where a name that starts with a given name at `ms[i]` (IPADIC's
@@ -876,7 +904,14 @@ fn named_by_suffix(
         let n = &ms[j];
         // (IPADIC calls an unknown symbol a noun: a name never runs on
         // over a bracket or a full stop, ドイツ社会民主党|(|SPD.)
-        if n.start != ms[j - 1].end || !n.is_noun() || n.pos(1) == "数" || is_punctuation(n.surface)
+        // Nor over 内 (東京都|内|病院 is a hospital in 東京都) or a pronoun
+        // (ブラジル|GP|その他|国際|自動車|連盟, two names of a headline).
+        if n.start != ms[j - 1].end
+            || !n.is_noun()
+            || n.pos(1) == "数"
+            || n.pos(1) == "代名詞"
+            || is_punctuation(n.surface)
+            || AREA_INSIDE.contains(&n.surface)
         {
             break;
         }
