@@ -347,6 +347,8 @@ fn a_place_name_that_is_a_surname_before_a_personal_title_is_a_person() {
         ("松本被告人の弁護団は", vec!["松本"]),
         ("平野容疑者も認めた", vec!["平野"]),
         ("弁護士の水戸氏によると", vec!["水戸"]),
+        // A surname and a kanji of the given name, a town to IPADIC.
+        ("また武豊騎手はこのレースで", vec!["武豊"]),
     ] {
         assert_eq!(persons_in(text), names, "{text}");
     }

@@ -507,6 +507,7 @@ const SURNAME_TITLES: &[&str] = &[
     "氏",
     "さん",
     "容疑者",
+    "騎手",
     "被告人",
     "被告",
     "議員",
@@ -555,7 +556,16 @@ fn surname_before_title(text: &str, ms: &[Morpheme<'_>], i: usize, gazetteer: &G
                 .iter()
                 .any(|suffix| is_place(&format!("{}{suffix}", m.surface)));
     }
-    SURNAME_TITLES.iter().any(|t| before(t)) && super::dictionary::is_surname(m.surface)
+    // A surname, or a surname and one or two kanji of a given name (武|豊騎手,
+    // 武豊 a town to IPADIC), not a town's name (横|浜市).
+    let surname_first = |name: &str| {
+        name.char_indices().skip(1).any(|(at, _)| {
+            name[at..].chars().count() <= 2 && super::dictionary::is_surname(&name[..at])
+        })
+    };
+    SURNAME_TITLES.iter().any(|t| before(t))
+        && (super::dictionary::is_surname(m.surface)
+            || (!PLACE_SUFFIXES.iter().any(|s| m.surface.ends_with(s)) && surname_first(m.surface)))
 }
 
 /// Where a name that starts with a given name at `ms[i]` (IPADIC's
