@@ -237,6 +237,24 @@ fn persons_in(text: &str) -> Vec<String> {
     persons(text).map(|e| e.text).collect()
 }
 
+/// The mentions of type `kind` found in `text`, as written there, in order.
+fn mentions_in(text: &str, kind: &str) -> Vec<String> {
+    analyzer()
+        .analyze(text)
+        .entities
+        .into_iter()
+        .filter(|e| serde_json::to_value(e.kind).unwrap() == kind)
+        .map(|e| e.text)
+        .collect()
+}
+
+/// Asserts the persons found in each text, as written there.
+fn assert_persons<const N: usize>(cases: [(&str, Vec<&str>); N]) {
+    for (text, names) in cases {
+        assert_eq!(persons_in(text), names, "{text}");
+    }
+}
+
 #[test]
 fn titles_and_honorifics_are_stripped() {
     for (text, name) in [
@@ -285,7 +303,7 @@ fn a_surname_counts_as_the_full_name_of_the_same_text() {
 #[test]
 fn a_given_name_ending_in_a_numeral_or_a_misread_kanji_is_whole() {
     // IPADIC cuts 仙一, 聡一, 晶三 into a given name and a number.
-    for (text, names) in [
+    assert_persons([
         ("星野仙一監督が会見した", vec!["星野仙一"]),
         ("宇宙飛行士の野口聡一さんは", vec!["野口聡一"]),
         ("佐々木晶三厩舎の2頭", vec!["佐々木晶三"]),
@@ -300,14 +318,12 @@ fn a_given_name_ending_in_a_numeral_or_a_misread_kanji_is_whole() {
         ("原作者の岸本斉史が", vec!["岸本斉史"]),
         // Not a family's house, a role or a word-forming suffix.
         ("細川綱家の", vec!["細川綱"]),
-    ] {
-        assert_eq!(persons_in(text), names, "{text}");
-    }
+    ]);
 }
 
 #[test]
 fn a_surname_ipadic_cuts_into_single_kanji_stays_with_the_given_name() {
-    for (text, names) in [
+    assert_persons([
         // 伊|調|馨 (Italy, a suffix, a given name); after a unit (キロ|級).
         ("女子63キロ級伊調馨選手が3連覇", vec!["伊調馨"]),
         ("元市長・志々田浩太郎氏であり", vec!["志々田浩太郎"]),
@@ -318,20 +334,16 @@ fn a_surname_ipadic_cuts_into_single_kanji_stays_with_the_given_name() {
         // More of the name lies before what could be taken in: the given
         // name stays alone.
         ("元大関北天佑の二十山勝彦さん", vec!["勝彦"]),
-    ] {
-        assert_eq!(persons_in(text), names, "{text}");
-    }
+    ]);
 }
 
 #[test]
 fn a_place_name_that_is_a_surname_before_a_given_name_is_a_person() {
-    for (text, names) in [
+    assert_persons([
         ("女優の山東昭子が", vec!["山東昭子"]),
         ("千葉真一が出演", vec!["千葉真一"]),
         ("香川真司選手", vec!["香川真司"]),
-    ] {
-        assert_eq!(persons_in(text), names, "{text}");
-    }
+    ]);
     // Alone, the place.
     let a = analyzer().analyze("千葉と香川で");
     assert_eq!(
@@ -342,16 +354,14 @@ fn a_place_name_that_is_a_surname_before_a_given_name_is_a_person() {
 
 #[test]
 fn a_place_name_that_is_a_surname_before_a_personal_title_is_a_person() {
-    for (text, names) in [
+    assert_persons([
         ("石川議員を逮捕", vec!["石川"]),
         ("松本被告人の弁護団は", vec!["松本"]),
         ("平野容疑者も認めた", vec!["平野"]),
         ("弁護士の水戸氏によると", vec!["水戸"]),
         // A surname and a kanji of the given name, a town to IPADIC.
         ("また武豊騎手はこのレースで", vec!["武豊"]),
-    ] {
-        assert_eq!(persons_in(text), names, "{text}");
-    }
+    ]);
     // Not before a title that also follows a team named by its town (広島
     // 監督), nor before a word that only starts with a title (議員宿舎).
     for (text, place) in [("広島監督は語った", "広島県"), ("赤坂議員宿舎で", "赤坂")]
@@ -417,15 +427,7 @@ fn a_person_suffix_alone_is_no_person() {
 
 #[test]
 fn an_address_unit_of_one_kanji_and_a_suffix_is_a_place() {
-    let places = |text: &str| -> Vec<String> {
-        analyzer()
-            .analyze(text)
-            .entities
-            .into_iter()
-            .filter(|e| serde_json::to_value(e.kind).unwrap() == "place")
-            .map(|e| e.text)
-            .collect()
-    };
+    let places = |text: &str| mentions_in(text, "place");
     // 東京都|港|区 was 東京都港, a port, with 区 left over.
     assert_eq!(places("東京都港区の病院で"), vec!["東京都", "港区"]);
     assert_eq!(
@@ -442,15 +444,7 @@ fn an_address_unit_of_one_kanji_and_a_suffix_is_a_place() {
 
 #[test]
 fn a_newspaper_named_in_katakana_words_is_one_organisation() {
-    let orgs = |text: &str| -> Vec<String> {
-        analyzer()
-            .analyze(text)
-            .entities
-            .into_iter()
-            .filter(|e| serde_json::to_value(e.kind).unwrap() == "organization")
-            .map(|e| e.text)
-            .collect()
-    };
+    let orgs = |text: &str| mentions_in(text, "organization");
     // Before, バリ (a place) and タイムズ (The Times); アサヒ and コム.
     for (text, name) in [
         ("バリ・タイムズ紙が報じた", "バリ・タイムズ"),
