@@ -515,10 +515,10 @@ const SURNAME_TITLES: &[&str] = &[
     "教授",
 ];
 
-/// Whether `ms[i]` is a place (IPADIC's or the gazetteer's) of two kanji or
-/// more that IPADIC also knows as a surname, right before a title that
-/// follows people only: the person (石川議員, 千葉被告), where the place
-/// (石川県, 千葉県) was read before.
+/// Whether `ms[i]`, a place to IPADIC of two kanji or more, is a person's
+/// name: a surname IPADIC also knows (or a surname and one or two kanji of
+/// a given name) right before a title that follows people only (石川議員,
+/// 千葉被告, 武豊騎手), where the place (石川県, 千葉県) was read before.
 ///
 /// Before 知事 (a prefecture's governor), a place that names no prefecture
 /// the gazetteer knows, neither as it is nor with 県, 都, 府 or 道, is the
