@@ -278,8 +278,7 @@ pub fn extract_with(
             let next = ms.get(j).filter(|n| n.start == m.end);
             // A demonym (日本人, アメリカ人) or an event (東京マラソン,
             // ロンドンオリンピック) is not a place.
-            let demonym = m.kind == EntityType::Place
-                && next.is_some_and(|n| n.surface == "人" || EVENT_WORDS.contains(&n.surface));
+            let demonym = is_demonym_or_event(&m, next);
             // An organisation's name before a municipality's suffix names the
             // town (日立市, not 日立製作所).
             if m.kind == EntityType::Organization
@@ -319,7 +318,10 @@ pub fn extract_with(
                     m = mention(text, start, m.end, EntityType::Person);
                 }
             }
-            out.push(m);
+            // (The same for a place IPADIC names: ユダヤ人.)
+            if !is_demonym_or_event(&m, ms.get(j).filter(|n| n.start == m.end)) {
+                out.push(m);
+            }
             i = j;
             continue;
         }
@@ -499,6 +501,13 @@ fn media_names(text: &str, ms: &[Morpheme<'_>], out: &mut Vec<Mention>) {
         out.push(mention(text, start, head.end, EntityType::Organization));
     }
     out.sort_by_key(|m| m.start);
+}
+
+/// Whether place `m`, with `next` right after it, is a demonym (日本人,
+/// アメリカ人) or the name of an event (東京マラソン, ロンドンオリンピック).
+fn is_demonym_or_event(m: &Mention, next: Option<&Morpheme<'_>>) -> bool {
+    m.kind == EntityType::Place
+        && next.is_some_and(|n| n.surface == "人" || EVENT_WORDS.contains(&n.surface))
 }
 
 /// Titles that follow a person and nothing else (not 監督 or 選手, which
