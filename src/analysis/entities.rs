@@ -471,6 +471,7 @@ const MEDIA_HEADS: &[&str] = &[
 /// as (バリ, a place); コム with no name before it (くまにちコム, the rest
 /// in kana) is none.
 fn media_names(text: &str, ms: &[Morpheme<'_>], out: &mut Vec<Mention>) {
+    let mut added = false;
     for (k, head) in ms.iter().enumerate() {
         if !MEDIA_HEADS.contains(&head.surface) {
             continue;
@@ -499,8 +500,11 @@ fn media_names(text: &str, ms: &[Morpheme<'_>], out: &mut Vec<Mention>) {
         }
         out.retain(|m| m.end <= start || m.start >= head.end);
         out.push(mention(text, start, head.end, EntityType::Organization));
+        added = true;
     }
-    out.sort_by_key(|m| m.start);
+    if added {
+        out.sort_by_key(|m| m.start);
+    }
 }
 
 /// Whether place `m`, with `next` right after it, is a demonym (日本人,
@@ -544,9 +548,9 @@ fn surname_before_title(text: &str, ms: &[Morpheme<'_>], i: usize, gazetteer: &G
         text[n.start..].strip_prefix(t).is_some_and(|rest| {
             let end = text.len() - rest.len();
             !rest.chars().next().is_some_and(is_kanji)
-                || ms
+                || ms[i + 1..]
                     .iter()
-                    .skip(i + 1)
+                    .take_while(|k| k.start <= end)
                     .find(|k| k.start == end)
                     .is_some_and(|k| k.pos(1) == "サ変接続")
         })
