@@ -276,9 +276,6 @@ pub fn extract_with(
         }
         if let Some((j, m)) = named {
             let next = ms.get(j).filter(|n| n.start == m.end);
-            // A demonym (日本人, アメリカ人) or an event (東京マラソン,
-            // ロンドンオリンピック) is not a place.
-            let demonym = is_demonym_or_event(&m, next);
             // An organisation's name before a municipality's suffix names the
             // town (日立市, not 日立製作所).
             if m.kind == EntityType::Organization
@@ -290,9 +287,7 @@ pub fn extract_with(
                 i = j + 1;
                 continue;
             }
-            if !demonym {
-                out.push(m);
-            }
+            out.push(m);
             i = j;
             continue;
         }
@@ -318,15 +313,21 @@ pub fn extract_with(
                     m = mention(text, start, m.end, EntityType::Person);
                 }
             }
-            // (The same for a place IPADIC names: ユダヤ人.)
-            if !is_demonym_or_event(&m, ms.get(j).filter(|n| n.start == m.end)) {
-                out.push(m);
-            }
+            out.push(m);
             i = j;
             continue;
         }
         i += 1;
     }
+    // A demonym (日本人, ユダヤ人) or an event (東京マラソン, ロンドン
+    // オリンピック) names no place, whoever found the place.
+    out.retain(|m| {
+        let next = ms
+            .binary_search_by_key(&m.end, |n| n.start)
+            .ok()
+            .map(|k| &ms[k]);
+        !is_demonym_or_event(m, next)
+    });
     media_names(text, ms, &mut out);
     countries_before_titles(text, ms, &mut out, gazetteer);
     if abbreviation_rule {
