@@ -1490,7 +1490,10 @@ pub fn abbreviations(text: &str, gazetteer: &Gazetteer, taken: &[Mention]) -> Ve
     let mut i = 0;
     while i < chars.len() {
         let c = chars[i].1;
-        if covered(chars[i].0) {
+        // Only 北 and the abbreviations start a mention (the checks below
+        // would cost every character of the text some fourteen string
+        // comparisons: 3 % of a Wikinews ingest's CPU time).
+        if covered(chars[i].0) || (c != '北' && abbreviation(c).is_none()) {
             i += 1;
             continue;
         }
