@@ -108,7 +108,8 @@ fn write_cluster_table() {
 
 /// A copy of the IPADIC source in `staged`, with the folded entries of
 /// [`write_folded_words`] beside its CSVs; IPADIC's surnames in
-/// `surnames.txt` beside `staged` ([`write_surnames`]).
+/// `surnames.txt` beside `staged` ([`write_surnames`]), its ordinary
+/// katakana nouns in `katakana_nouns.txt` ([`write_katakana_nouns`]).
 fn stage_source(source: &Path, staged: &Path) -> PathBuf {
     if staged.exists() {
         std::fs::remove_dir_all(staged).expect("can clear the previous staged source");
@@ -133,6 +134,7 @@ fn stage_source(source: &Path, staged: &Path) -> PathBuf {
     println!("cargo:rustc-env=KIJI_DICTIONARY_FOLDED={folded}");
     let beside = staged.parent().expect("the staged source is in OUT_DIR");
     write_surnames(&rows, &beside.join("surnames.txt"));
+    write_katakana_nouns(&rows, &beside.join("katakana_nouns.txt"));
     staged.to_path_buf()
 }
 
@@ -321,4 +323,35 @@ fn source_version(source: &Path) -> String {
         );
     }
     "unknown".to_string()
+}
+
+/// The katakana words IPADIC knows as ordinary nouns only (every entry
+/// `名詞,一般` or `名詞,サ変接続`: プランナー, マネジメント, not ブラウン, also a
+/// name, nor ボルト, also a counter), as written and folded, one a line,
+/// sorted, into `out` (UTF-8): the last part of a `・`-joined katakana name
+/// that is one of them names a thing (`kiji::analysis::entities`).
+fn write_katakana_nouns(rows: &[(String, String)], out: &Path) {
+    let katakana = |s: &str| {
+        s.chars().count() >= 2
+            && s.chars()
+                .all(|c| matches!(c, '\u{30A1}'..='\u{30FA}' | 'ー'))
+    };
+    let mut ordinary: std::collections::BTreeMap<&str, bool> = Default::default();
+    for (surface, rest) in rows {
+        if !katakana(surface) {
+            continue;
+        }
+        let mut fields = rest.split(',').skip(3);
+        let common =
+            fields.next() == Some("名詞") && matches!(fields.next(), Some("一般" | "サ変接続"));
+        *ordinary.entry(surface).or_insert(true) &= common;
+    }
+    let mut words: Vec<String> = ordinary
+        .into_iter()
+        .filter(|&(_, common)| common)
+        .flat_map(|(surface, _)| [surface.to_string(), variants::fold(surface)])
+        .collect();
+    words.sort_unstable();
+    words.dedup();
+    std::fs::write(out, words.join("\n") + "\n").expect("can write IPADIC's katakana nouns");
 }

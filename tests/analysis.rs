@@ -577,6 +577,19 @@ fn katakana_full_names_are_one_person() {
         let a = analyzer().analyze(text);
         assert!(persons_in(text).is_empty(), "{text}: {:?}", a.entities);
     }
+    // A chain whose last part IPADIC knows as an ordinary noun only names a
+    // thing, also inside one unknown morpheme, unless another part is a
+    // name; a last ジュニア is passed over.
+    assert_persons([
+        ("ファイナンシャル・プランナーの資格", vec![]),
+        ("エイベックス・マネジメントに所属", vec![]),
+        ("ウィンドウズ・ビスタを発売", vec![]),
+        ("ジョージ・ウェアが当選", vec!["ジョージ・ウェア"]),
+        (
+            "ロナルド・アクーニャ・ジュニアが打った",
+            vec!["ロナルド・アクーニャ・ジュニア"],
+        ),
+    ]);
     let a = analyzer().analyze("ジョージ・ホワイトが来た");
     assert_eq!(
         entities_of(&a, "person"),

@@ -30,6 +30,19 @@ pub fn is_surname(word: &str) -> bool {
     SET.contains(word)
 }
 
+/// IPADIC's katakana words that are ordinary nouns only (`名詞,一般` or
+/// `名詞,サ変接続` in every entry), as written and folded, one a line:
+/// written by `build.rs` (`write_katakana_nouns`).
+static KATAKANA_NOUNS: &str = include_str!(concat!(env!("OUT_DIR"), "/katakana_nouns.txt"));
+
+/// Whether IPADIC knows `word` (katakana) as an ordinary noun and as
+/// nothing else (プランナー, マネジメント; not ブラウン, also a name).
+pub fn is_katakana_noun(word: &str) -> bool {
+    static SET: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
+        std::sync::LazyLock::new(|| KATAKANA_NOUNS.lines().collect());
+    SET.contains(word)
+}
+
 use lindera::dictionary::{Dictionary, UserDictionary};
 use lindera::segmenter::Segmenter;
 use lindera_dictionary::dictionary::prefix_dictionary::PrefixDictionary;
