@@ -359,6 +359,8 @@ fn a_place_name_that_is_a_surname_before_a_personal_title_is_a_person() {
         ("松本被告人の弁護団は", vec!["松本"]),
         ("平野容疑者も認めた", vec!["平野"]),
         ("弁護士の水戸氏によると", vec!["水戸"]),
+        // An honorific ends a name wherever it stands (a headline).
+        ("弁護士・橋下氏全国最年少", vec!["橋下"]),
         // A surname and a kanji of the given name, a town to IPADIC.
         ("また武豊騎手はこのレースで", vec!["武豊"]),
     ]);
@@ -379,7 +381,13 @@ fn a_place_name_that_is_a_surname_before_a_personal_title_is_a_person() {
 #[test]
 fn before_governor_a_place_that_names_no_prefecture_is_the_governor() {
     // 橋下 is a place to IPADIC, and no prefecture: the governor's name.
-    for text in ["また、橋下知事は述べた", "大阪府・橋下知事反発"] {
+    // So is one before a prefecture and its governor's title.
+    for text in [
+        "また、橋下知事は述べた",
+        "大阪府・橋下知事反発",
+        "廃止も視野橋下大阪府知事",
+        "橋下・大阪府知事が会見",
+    ] {
         assert_eq!(persons_in(text), vec!["橋下"], "{text}");
     }
     // 千葉 names 千葉県: its governor, not a person.

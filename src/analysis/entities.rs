@@ -517,6 +517,10 @@ fn is_demonym_or_event(m: &Mention, next: Option<&Morpheme<'_>>) -> bool {
 
 /// Titles that follow a person and nothing else (not 監督 or 選手, which
 /// follow a team named by its town too: 広島監督).
+/// Honorifics that form no compound with the word after them: one that is
+/// a morpheme of its own ends a name's title wherever it stands.
+const HONORIFIC_SUFFIXES: &[&str] = &["氏", "さん"];
+
 const SURNAME_TITLES: &[&str] = &[
     "氏",
     "さん",
@@ -537,18 +541,22 @@ const SURNAME_TITLES: &[&str] = &[
 /// Before 知事 (a prefecture's governor), a place that names no prefecture
 /// the gazetteer knows, neither as it is nor with 県, 都, 府 or 道, is the
 /// governor's surname (橋下知事, 橋下 a place to IPADIC), where 石川知事
-/// stays the governor of 石川県.
+/// stays the governor of 石川県; so is one before a prefecture and 知事
+/// (橋下大阪府知事).
 fn surname_before_title(text: &str, ms: &[Morpheme<'_>], i: usize, gazetteer: &Gazetteer) -> bool {
     let m = &ms[i];
     let Some(n) = ms.get(i + 1).filter(|n| n.start == m.end) else {
         return false;
     };
     // (A title ends a word, or stands before a headline's verbal noun
-    // (橋下知事|反発): not 赤坂|議員宿舎, the dormitory.)
+    // (橋下知事|反発): not 赤坂|議員宿舎, the dormitory. An honorific that is
+    // a morpheme of its own ends a word wherever it stands (橋下|氏|全国最年少,
+    // a headline).)
     let before = |t: &str| {
         text[n.start..].strip_prefix(t).is_some_and(|rest| {
             let end = text.len() - rest.len();
             !rest.chars().next().is_some_and(is_kanji)
+                || (HONORIFIC_SUFFIXES.contains(&t) && n.end == end)
                 || ms[i + 1..]
                     .iter()
                     .take_while(|k| k.start <= end)
@@ -559,16 +567,30 @@ fn surname_before_title(text: &str, ms: &[Morpheme<'_>], i: usize, gazetteer: &G
     if !(m.pos(2) == "地域" && m.is_kanji_word() && m.surface.chars().count() >= 2) {
         return false;
     }
-    if before("知事") {
-        let is_place = |name: &str| {
-            gazetteer
-                .lookup_normalized(name)
-                .is_some_and(|e| e.kind == EntityType::Place)
-        };
-        return !is_place(m.surface)
+    let is_place = |name: &str| {
+        gazetteer
+            .lookup_normalized(name)
+            .is_some_and(|e| e.kind == EntityType::Place)
+    };
+    let names_no_prefecture = || {
+        !is_place(m.surface)
             && !["県", "都", "府", "道"]
                 .iter()
-                .any(|suffix| is_place(&format!("{}{suffix}", m.surface)));
+                .any(|suffix| is_place(&format!("{}{suffix}", m.surface)))
+    };
+    if before("知事") {
+        return names_no_prefecture();
+    }
+    // So is one before a prefecture and its governor's title (橋下大阪府知事,
+    // 橋下・大阪府知事).
+    let mut k = i + 1;
+    if n.surface == "・" {
+        k += 1;
+    }
+    if ms.get(k).is_some_and(|p| {
+        p.start == ms[k - 1].end && is_place(p.surface) && text[p.end..].starts_with("知事")
+    }) {
+        return names_no_prefecture();
     }
     // A surname, or a surname and one or two kanji of a given name (武|豊騎手,
     // 武豊 a town to IPADIC), not a town's name (横|浜市).
