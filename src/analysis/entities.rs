@@ -515,12 +515,12 @@ fn is_demonym_or_event(m: &Mention, next: Option<&Morpheme<'_>>) -> bool {
         && next.is_some_and(|n| n.surface == "人" || EVENT_WORDS.contains(&n.surface))
 }
 
-/// Titles that follow a person and nothing else (not 監督 or 選手, which
-/// follow a team named by its town too: 広島監督).
 /// Honorifics that form no compound with the word after them: one that is
 /// a morpheme of its own ends a name's title wherever it stands.
 const HONORIFIC_SUFFIXES: &[&str] = &["氏", "さん"];
 
+/// Titles that follow a person and nothing else (not 監督 or 選手, which
+/// follow a team named by its town too: 広島監督).
 const SURNAME_TITLES: &[&str] = &[
     "氏",
     "さん",
