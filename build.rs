@@ -189,15 +189,22 @@ fn write_folded_words(rows: &[(String, String)], out: &Path) -> usize {
 /// `out` (UTF-8): `entity=小泉` finds 小泉純一郎 by them
 /// (`kiji::index::entity_keys`).
 fn write_surnames(rows: &[(String, String)], out: &Path) {
-    // (each as written and folded, as names are kept: 髙橋 and 高橋)
-    let mut surnames: Vec<String> = rows
+    let surnames = rows
         .iter()
         .filter(|(_, rest)| rest.contains(",名詞,固有名詞,人名,姓,"))
-        .flat_map(|(surface, _)| [surface.clone(), variants::fold(surface)])
+        .map(|(surface, _)| surface.as_str());
+    write_word_list(surnames, out, "IPADIC's surnames");
+}
+
+/// `words`, each as written and folded (as the analysis keeps text: 髙橋 and
+/// 高橋), one a line, sorted, into `out` (UTF-8).
+fn write_word_list<'a>(words: impl Iterator<Item = &'a str>, out: &Path, what: &str) {
+    let mut list: Vec<String> = words
+        .flat_map(|word| [word.to_string(), variants::fold(word)])
         .collect();
-    surnames.sort_unstable();
-    surnames.dedup();
-    std::fs::write(out, surnames.join("\n") + "\n").expect("can write IPADIC's surnames");
+    list.sort_unstable();
+    list.dedup();
+    std::fs::write(out, list.join("\n") + "\n").unwrap_or_else(|e| panic!("can write {what}: {e}"));
 }
 
 /// Fields of a word record that [`write_word_tables`] keeps: part of speech
@@ -328,8 +335,8 @@ fn source_version(source: &Path) -> String {
 /// The katakana words IPADIC knows as ordinary nouns only (every entry
 /// `名詞,一般` or `名詞,サ変接続`: プランナー, マネジメント, not ブラウン, also a
 /// name, nor ボルト, also a counter), as written and folded, one a line,
-/// sorted, into `out` (UTF-8): the last part of a `・`-joined katakana name
-/// that is one of them names a thing (`kiji::analysis::entities`).
+/// sorted, into `out` ([`write_word_list`]): the last part of a `・`-joined
+/// katakana name that is one of them names a thing (`kiji::analysis::entities`).
 fn write_katakana_nouns(rows: &[(String, String)], out: &Path) {
     let katakana = |s: &str| {
         s.chars().count() >= 2
@@ -346,12 +353,9 @@ fn write_katakana_nouns(rows: &[(String, String)], out: &Path) {
             fields.next() == Some("名詞") && matches!(fields.next(), Some("一般" | "サ変接続"));
         *ordinary.entry(surface).or_insert(true) &= common;
     }
-    let mut words: Vec<String> = ordinary
+    let nouns = ordinary
         .into_iter()
         .filter(|&(_, common)| common)
-        .flat_map(|(surface, _)| [surface.to_string(), variants::fold(surface)])
-        .collect();
-    words.sort_unstable();
-    words.dedup();
-    std::fs::write(out, words.join("\n") + "\n").expect("can write IPADIC's katakana nouns");
+        .map(|(surface, _)| surface);
+    write_word_list(nouns, out, "IPADIC's katakana nouns");
 }

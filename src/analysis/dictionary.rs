@@ -19,28 +19,47 @@ mod tables {
         include_bytes!(concat!(env!("OUT_DIR"), "/kiji-words/bases.bin"));
 }
 
-/// IPADIC's surnames (`名詞,固有名詞,人名,姓`), as written and folded, one
-/// a line: written by `build.rs` (`write_surnames`).
-static SURNAMES: &str = include_str!(concat!(env!("OUT_DIR"), "/surnames.txt"));
+/// A list of words that `build.rs` writes one a line (as written and
+/// folded), looked up as a set made at its first use.
+struct WordList {
+    text: &'static str,
+    set: std::sync::OnceLock<std::collections::HashSet<&'static str>>,
+}
+
+impl WordList {
+    const fn new(text: &'static str) -> WordList {
+        WordList {
+            text,
+            set: std::sync::OnceLock::new(),
+        }
+    }
+
+    fn contains(&self, word: &str) -> bool {
+        self.set
+            .get_or_init(|| self.text.lines().collect())
+            .contains(word)
+    }
+}
+
+/// IPADIC's surnames (`名詞,固有名詞,人名,姓`): `build.rs`'s `write_surnames`.
+static SURNAMES: WordList = WordList::new(include_str!(concat!(env!("OUT_DIR"), "/surnames.txt")));
 
 /// Whether IPADIC knows `word` as a surname (folded spellings too).
 pub fn is_surname(word: &str) -> bool {
-    static SET: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
-        std::sync::LazyLock::new(|| SURNAMES.lines().collect());
-    SET.contains(word)
+    SURNAMES.contains(word)
 }
 
 /// IPADIC's katakana words that are ordinary nouns only (`名詞,一般` or
-/// `名詞,サ変接続` in every entry), as written and folded, one a line:
-/// written by `build.rs` (`write_katakana_nouns`).
-static KATAKANA_NOUNS: &str = include_str!(concat!(env!("OUT_DIR"), "/katakana_nouns.txt"));
+/// `名詞,サ変接続` in every entry): `build.rs`'s `write_katakana_nouns`.
+static KATAKANA_NOUNS: WordList = WordList::new(include_str!(concat!(
+    env!("OUT_DIR"),
+    "/katakana_nouns.txt"
+)));
 
 /// Whether IPADIC knows `word` (katakana) as an ordinary noun and as
 /// nothing else (プランナー, マネジメント; not ブラウン, also a name).
 pub fn is_katakana_noun(word: &str) -> bool {
-    static SET: std::sync::LazyLock<std::collections::HashSet<&'static str>> =
-        std::sync::LazyLock::new(|| KATAKANA_NOUNS.lines().collect());
-    SET.contains(word)
+    KATAKANA_NOUNS.contains(word)
 }
 
 use lindera::dictionary::{Dictionary, UserDictionary};
