@@ -1219,15 +1219,17 @@ fn katakana_person(
     // ordinary noun only names a thing (ファイナンシャル・プランナー,
     // エイベックス・マネジメント, ウィンドウズ・ビスタ), unless another part
     // is a name (ジョージ・ウェア). (…・ジュニア: the part before it.)
-    let ends_in_a_noun = ms[i..=j]
-        .iter()
-        .flat_map(|t| t.surface.split('・'))
-        .rfind(|part| !part.is_empty() && *part != "ジュニア")
-        .is_some_and(super::dictionary::is_katakana_noun)
-        && !ms[i..=j]
+    let ends_in_a_noun = || {
+        ms[i..=j]
             .iter()
-            .any(|t| !t.unknown && t.pos(1) == "固有名詞" && t.pos(2) == "人名");
-    if titled || (full_name && !names_something_else && reads_as_a_name && !ends_in_a_noun) {
+            .flat_map(|t| t.surface.split('・'))
+            .rfind(|part| !part.is_empty() && *part != "ジュニア")
+            .is_some_and(super::dictionary::is_katakana_noun)
+            && !ms[i..=j]
+                .iter()
+                .any(|t| !t.unknown && t.pos(1) == "固有名詞" && t.pos(2) == "人名")
+    };
+    if titled || (full_name && !names_something_else && reads_as_a_name && !ends_in_a_noun()) {
         return Some((j + 1, mention(text, m.start, ms[j].end, EntityType::Person)));
     }
     None
