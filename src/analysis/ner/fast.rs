@@ -984,9 +984,14 @@ impl FastModel {
         }
         CACHE.with_borrow_mut(|cache| {
             let owner = (self.id, gazetteer.generation());
-            if cache.owner != owner || cache.words.len() > CACHE_WORDS {
+            // Started again before this text's words (at most one per
+            // morpheme) could take the table past its capacity: a `Vec` that
+            // grows doubles, and the cache held twice its words' memory.
+            if cache.owner != owner || cache.words.len() + n > CACHE_WORDS {
                 cache.owner = owner;
                 cache.words.clear();
+                cache.words.shrink_to(CACHE_WORDS);
+                cache.words.reserve_exact(CACHE_WORDS);
                 cache.index.clear();
                 cache.by_id.clear();
                 cache.by_id.resize(dictionary::system_words(), NO);
