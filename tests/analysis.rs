@@ -316,8 +316,14 @@ fn a_given_name_ending_in_a_numeral_or_a_misread_kanji_is_whole() {
         ("中村功平、高橋", vec!["中村功平"]),
         ("樋口真嗣とは", vec!["樋口真嗣"]),
         ("原作者の岸本斉史が", vec!["岸本斉史"]),
-        // Not a family's house, a role or a word-forming suffix.
+        // … as a verbal noun, a particle, or a prefix that prefixes nothing.
+        ("スタッフが井出有治のマシンから", vec!["井出有治"]),
+        ("オスロ=柳沢亨之『ノーベル平和賞", vec!["柳沢亨之"]),
+        ("はずの加藤宗現(かとう・そうげん)さん", vec!["加藤宗現"]),
+        // Not a family's house, a role or a word-forming suffix, nor a
+        // prefix of what follows.
         ("細川綱家の", vec!["細川綱"]),
+        ("茶谷亮他3名『広島", vec!["茶谷亮"]),
     ]);
 }
 
@@ -334,6 +340,13 @@ fn a_surname_ipadic_cuts_into_single_kanji_stays_with_the_given_name() {
         // More of the name lies before what could be taken in: the given
         // name stays alone.
         ("元大関北天佑の二十山勝彦さん", vec!["勝彦"]),
+        // A one-kanji surname IPADIC knows, after a kanji glued to it,
+        // before a given name or a title (鬼|武|健二, 督|永|忠子, 戸|丸|さん).
+        ("Jリーグの鬼武健二チェアマンは", vec!["鬼武健二"]),
+        ("在住の督永忠子さんらは", vec!["督永忠子"]),
+        ("産経によると、戸丸さんは", vec!["戸丸"]),
+        // Not a title or suffix before it.
+        ("前原氏菅氏", vec!["前原", "菅"]),
     ]);
 }
 
@@ -473,6 +486,17 @@ fn a_newspaper_named_in_katakana_words_is_one_organisation() {
     }
     // コム with no name before it is none.
     assert!(orgs("くまにちコムの記事").is_empty());
+}
+
+#[test]
+fn a_broadcaster_s_short_name_is_the_broadcaster() {
+    // IPADIC reads 関|テレ as a surname and a given name.
+    let a = analyzer().analyze("関テレによると");
+    assert_eq!(
+        entities_of(&a, "organization"),
+        BTreeSet::from(["関西テレビ".to_string()])
+    );
+    assert!(persons_in("関テレによると").is_empty());
 }
 
 #[test]

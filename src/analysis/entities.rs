@@ -613,10 +613,25 @@ fn surname_before_title(text: &str, ms: &[Morpheme<'_>], i: usize, gazetteer: &G
 /// given name without being part of it (妻|恵子さん, 妃|紀子さま), when a
 /// word starts where they start; else the given name stays alone
 /// (二|十|山|勝彦: more of the name lies before what could be taken in).
+///
+/// A surname of one kanji before a given name or a title (武|健二, 丸|さん)
+/// takes in one such kanji the same way: IPADIC cuts a two-kanji surname it
+/// does not know into a word and a surname it does (鬼|武|健二, 督|永|忠子,
+/// 戸|丸|さん).
 fn glued_surname(ms: &[Morpheme<'_>], i: usize, free: usize) -> usize {
-    if !(ms[i].pos(2) == "人名" && ms[i].pos(3) == "名" && ms[i].is_kanji_word()) {
+    let m = &ms[i];
+    let given = m.pos(2) == "人名" && m.pos(3) == "名" && m.is_kanji_word();
+    let short_surname = m.pos(2) == "人名"
+        && m.pos(3) == "姓"
+        && m.is_kanji_word()
+        && m.surface.chars().count() == 1
+        && ms.get(i + 1).is_some_and(|n| {
+            n.start == m.end && ((n.pos(2) == "人名" && n.pos(3) == "名") || is_title(n))
+        });
+    if !(given || short_surname) {
         return i;
     }
+    let most = if given { 3 } else { 1 };
     // A suffix glued to a word of another script ends that word (キロ|級).
     let ends_a_word = |k: usize| {
         ms[k].pos(1) == "接尾"
@@ -632,14 +647,16 @@ fn glued_surname(ms: &[Morpheme<'_>], i: usize, free: usize) -> usize {
         p.end == ms[k + 1].start && p.start >= free && kanji(p) && !ends_a_word(k)
     };
     let mut k = i;
-    while k > 0 && i - k < 3 && joined(k - 1) {
+    while k > 0 && i - k < most && joined(k - 1) {
         let p = &ms[k - 1];
         // (A name's kanji may be any word's: 早|紀江, with 早 an adjective's
         // stem; not a prefix's, a number's, a pronoun's or a dependent noun's.)
         let glue = p.surface.chars().count() == 1
             && p.pos(0) != "接頭詞"
             && !(p.is_noun() && matches!(p.pos(1), "数" | "代名詞" | "非自立" | "副詞可能"))
-            && !BEFORE_GIVEN_NAMES.contains(&p.surface);
+            && !BEFORE_GIVEN_NAMES.contains(&p.surface)
+            // (Nor a title or suffix before a surname: 前原氏|菅|氏.)
+            && !(short_surname && (p.pos(1) == "接尾" || is_title(p)));
         if !glue {
             break;
         }
@@ -1018,8 +1035,10 @@ fn pos_match(
         }
         // A surname and a one-kanji given name, then one more kanji IPADIC
         // files otherwise (細川|綱|利, 中村|功|平 as a place, 樋口|真|嗣 as an
-        // organisation, 岸本|斉|史 as a suffix) before another word or none:
-        // a two-kanji given name.
+        // organisation, 岸本|斉|史 as a suffix, 井出|有|治 as a verbal noun,
+        // 柳沢|亨|之 as a particle, 加藤|宗|現 as a prefix that prefixes
+        // nothing: no kanji word or number follows it, as 他 does in
+        // 茶谷亮|他|3名) before another word or none: a two-kanji given name.
         if m.pos(3) == "姓"
             && j == i + 1
             && ms[j].pos(3) == "名"
@@ -1028,7 +1047,14 @@ fn pos_match(
             && adjacent(&ms[j], n)
             && n.is_kanji_word()
             && n.surface.chars().count() == 1
-            && (n.pos(1) == "固有名詞" || (n.pos(1) == "接尾" && n.pos(2) != "人名"))
+            && (n.pos(1) == "固有名詞"
+                || (n.pos(1) == "接尾" && n.pos(2) != "人名")
+                || n.pos(1) == "サ変接続"
+                || n.surface == "之"
+                || (n.pos(0) == "接頭詞"
+                    && !ms.get(j + 2).is_some_and(|k| {
+                        adjacent(n, k) && (k.is_kanji_word() || k.pos(1) == "数")
+                    })))
             && !is_title(n)
             && !AFTER_NAMES.contains(&n.surface)
             && !ms.get(j + 2).is_some_and(|k| {
