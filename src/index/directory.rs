@@ -330,7 +330,9 @@ mod tests {
         std::fs::write(dir.path().join("a.store"), &text).unwrap();
         let directory = IndexDirectory::open(dir.path()).unwrap();
         let handle = directory.get_file_handle(Path::new("a.store")).unwrap();
-        let read = |h: &Arc<dyn FileHandle>| h.read_bytes(0..h.len()).unwrap().to_vec();
+        let read = |h: &Arc<dyn FileHandle>| {
+            std::hint::black_box(h.read_bytes(0..h.len()).unwrap().to_vec())
+        };
         assert_eq!(read(&handle), text.as_bytes());
         let path = dir.path().join("a.store");
         assert!(resident_kb(&path) > 1_000, "{}", resident_kb(&path));
@@ -354,7 +356,9 @@ mod tests {
         let directory = IndexDirectory::open(dir.path()).unwrap();
         let handle = directory.get_file_handle(Path::new("b.idx")).unwrap();
         // Reading the bytes (not only slicing them) maps their pages.
-        let touch = |h: &Arc<dyn FileHandle>| h.read_bytes(0..h.len()).unwrap().to_vec();
+        let touch = |h: &Arc<dyn FileHandle>| {
+            std::hint::black_box(h.read_bytes(0..h.len()).unwrap().to_vec())
+        };
         touch(&handle);
         assert!(resident_kb(&path) > 1_000);
         let ms = std::time::Duration::from_millis;
@@ -382,7 +386,7 @@ mod tests {
         let directory = IndexDirectory::open(dir.path()).unwrap();
         let touch = |name: &str| {
             let h = directory.get_file_handle(Path::new(name)).unwrap();
-            h.read_bytes(0..h.len()).unwrap().to_vec();
+            std::hint::black_box(h.read_bytes(0..h.len()).unwrap().to_vec());
             h
         };
         let (store, pos) = (touch("d.store"), touch("d.pos"));
@@ -417,7 +421,9 @@ mod tests {
         let handle = directory.get_file_handle(Path::new("c.store")).unwrap();
         directory.delete(Path::new("c.store")).unwrap();
         assert!(!path.exists());
-        let read = |h: &Arc<dyn FileHandle>| h.read_bytes(0..h.len()).unwrap().to_vec();
+        let read = |h: &Arc<dyn FileHandle>| {
+            std::hint::black_box(h.read_bytes(0..h.len()).unwrap().to_vec())
+        };
         assert_eq!(read(&handle), text.as_bytes());
         assert!(resident_kb(&path) > 1_000, "{}", resident_kb(&path));
         directory.mapped().release();
