@@ -356,6 +356,13 @@ fn a_place_name_that_is_a_surname_before_a_given_name_is_a_person() {
         ("女優の山東昭子が", vec!["山東昭子"]),
         ("千葉真一が出演", vec!["千葉真一"]),
         ("香川真司選手", vec!["香川真司"]),
+        // IPADIC tags the surname a place here: one it also knows as a
+        // surname, or one the gazetteer does not know before a given name
+        // of two kanji.
+        ("ノーベル物理学賞に赤崎勇・天野浩", vec!["赤崎勇", "天野浩"]),
+        ("66kg級の米満達弘の金メダル", vec!["米満達弘"]),
+        // Not a country of four kanji (大韓民国|忠清南道).
+        ("大韓民国忠清南道泰安郡沖の", vec![]),
     ]);
     // Alone, the place.
     let a = analyzer().analyze("千葉と香川で");
@@ -506,6 +513,9 @@ fn a_place_ipadic_names_is_no_place_in_a_demonym_or_an_event() {
         "ユダヤ人文書センターを設立した",
         "今回のリオデジャネイロオリンピックから",
         "日本人の死",
+        // A style, or a sumo stable named like one.
+        "時津風部屋で起きた",
+        "フランス風の料理",
     ]);
 }
 

@@ -442,14 +442,16 @@ fn gazetteer_match(
 /// Whether the gazetteer's name `ms[i..j]` is one morpheme IPADIC also
 /// knows as a surname, glued to a given name: the surname of a person
 /// (山東|昭子, 佐渡|裕, 千葉|真一 are people; 山東, 佐渡, 千葉 alone are
-/// places), which the person rules then find.
+/// places), which the person rules then find; whether IPADIC tags it a
+/// surname there or a place ([`place_read_before_given_name`]).
 fn surname_before_given_name(ms: &[Morpheme<'_>], i: usize, j: usize) -> bool {
     j == i + 1
-        && ms[i].pos(2) == "人名"
-        && ms[i].pos(3) == "姓"
-        && ms.get(j).is_some_and(|n| {
-            n.start == ms[i].end && n.pos(2) == "人名" && n.pos(3) == "名" && n.is_kanji_word()
-        })
+        && ((ms[i].pos(2) == "人名"
+            && ms[i].pos(3) == "姓"
+            && ms.get(j).is_some_and(|n| {
+                n.start == ms[i].end && n.pos(2) == "人名" && n.pos(3) == "名" && n.is_kanji_word()
+            }))
+            || place_read_before_given_name(ms, i, None))
 }
 
 /// The last words of the names of newspapers and news sites written in
@@ -509,10 +511,13 @@ fn media_names(text: &str, ms: &[Morpheme<'_>], out: &mut Vec<Mention>) {
 }
 
 /// Whether place `m`, with `next` right after it, is a demonym (日本人,
-/// アメリカ人) or the name of an event (東京マラソン, ロンドンオリンピック).
+/// アメリカ人), a style (フランス風, 関西風; the sumo stable 時津|風|部屋) or
+/// the name of an event (東京マラソン, ロンドンオリンピック).
 fn is_demonym_or_event(m: &Mention, next: Option<&Morpheme<'_>>) -> bool {
     m.kind == EntityType::Place
-        && next.is_some_and(|n| n.surface == "人" || EVENT_WORDS.contains(&n.surface))
+        && next.is_some_and(|n| {
+            n.surface == "人" || n.surface == "風" || EVENT_WORDS.contains(&n.surface)
+        })
 }
 
 /// Honorifics that form no compound with the word after them: one that is
@@ -1017,7 +1022,9 @@ fn pos_match(
     }
     // (A person suffix, 氏 of 橋|下|氏市長, is IPADIC's `接尾,人名`: it
     // starts no name.)
-    if m.pos(1) == "固有名詞" && m.pos(2) == "人名" && m.is_kanji_word() {
+    let place_surname = place_read_before_given_name(ms, i, Some(gazetteer));
+    if (m.pos(1) == "固有名詞" && m.pos(2) == "人名" && m.is_kanji_word()) || place_surname {
+        let surname = m.pos(3) == "姓" || place_surname;
         // A kanji name: 人名 morphemes and single kanji glued to them (王+宏+仁,
         // 菅沼+雲+龍), up to four characters, before a title or all 人名.
         let mut j = i;
@@ -1039,7 +1046,7 @@ fn pos_match(
         // 柳沢|亨|之 as a particle, 加藤|宗|現 as a prefix that prefixes
         // nothing: no kanji word or number follows it, as 他 does in
         // 茶谷亮|他|3名) before another word or none: a two-kanji given name.
-        if m.pos(3) == "姓"
+        if surname
             && j == i + 1
             && ms[j].pos(3) == "名"
             && ms[j].surface.chars().count() == 1
@@ -1067,14 +1074,16 @@ fn pos_match(
         let titled = ms
             .get(j + 1)
             .is_some_and(|n| adjacent(&ms[j], n) && (is_title(n) || title_at(text, n.start)));
-        let all_names = (i..=j).all(|k| ms[k].pos(2) == "人名" || numeral_ends_given_name(ms, k));
+        let all_names = (i..=j).all(|k| {
+            (k == i && place_surname) || ms[k].pos(2) == "人名" || numeral_ends_given_name(ms, k)
+        });
         // One kanji is a name only before a title (桂容疑者, 岸投手, 亨さん).
-        if titled || (chars >= 2 && j > i && all_names && m.pos(3) == "姓") {
+        if titled || (chars >= 2 && j > i && all_names && surname) {
             return Some((j + 1, mention(text, m.start, ms[j].end, EntityType::Person)));
         }
         // A surname and one or two more kanji of which one is a given name (青木+宣+親).
         let has_given = ms[i + 1..=j].iter().any(|t| t.pos(3) == "名");
-        if m.pos(3) == "姓" && j > i && has_given && (3..=4).contains(&chars) {
+        if surname && j > i && has_given && (3..=4).contains(&chars) {
             return Some((j + 1, mention(text, m.start, ms[j].end, EntityType::Person)));
         }
         if m.pos(3) == "一般" && chars >= 2 {
@@ -1157,6 +1166,38 @@ fn pos_match(
         }
     }
     katakana_person(text, ms, i, gazetteer)
+}
+
+/// Whether `ms[i]` is a place to IPADIC (two kanji or more) right before a
+/// kanji given name, and so the person's surname (丹羽|正道, 米満|達弘,
+/// 豊田|章男), as IPADIC reads 千葉|真一 where it tags 千葉 a surname:
+/// when IPADIC also knows the place as a surname, or (with `gazetteer`,
+/// which must not know the place) when the place has at most three kanji
+/// and the given name at least two (not 大韓民国|忠清, 京都|成章).
+fn place_read_before_given_name(
+    ms: &[Morpheme<'_>],
+    i: usize,
+    gazetteer: Option<&Gazetteer>,
+) -> bool {
+    let m = &ms[i];
+    let Some(n) = ms.get(i + 1) else {
+        return false;
+    };
+    let place_len = m.surface.chars().count();
+    m.pos(1) == "固有名詞"
+        && m.pos(2) == "地域"
+        && m.is_kanji_word()
+        && place_len >= 2
+        && n.start == m.end
+        && n.pos(2) == "人名"
+        && n.pos(3) == "名"
+        && n.is_kanji_word()
+        && (super::dictionary::is_surname(m.surface)
+            || gazetteer.is_some_and(|g| {
+                place_len <= 3
+                    && n.surface.chars().count() >= 2
+                    && g.lookup_normalized(m.surface).is_none()
+            }))
 }
 
 /// Whether `ms[k]` is a kanji numeral that ends the one-kanji given name
