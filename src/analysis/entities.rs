@@ -1169,8 +1169,8 @@ fn pos_match(
 }
 
 /// Whether `ms[i]` is a place to IPADIC (two kanji or more) right before a
-/// kanji given name, and so the person's surname (丹羽|正道, 米満|達弘,
-/// 豊田|章男), as IPADIC reads 千葉|真一 where it tags 千葉 a surname:
+/// kanji given name, and so the person's surname (赤崎|勇, 米満|達弘,
+/// 上本|孝一), as IPADIC reads 千葉|真一 where it tags 千葉 a surname:
 /// when IPADIC also knows the place as a surname, or (with `gazetteer`,
 /// which must not know the place) when the place has at most three kanji
 /// and the given name at least two (not 大韓民国|忠清, 京都|成章).
