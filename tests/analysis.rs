@@ -496,6 +496,24 @@ fn a_newspaper_named_in_katakana_words_is_one_organisation() {
 }
 
 #[test]
+fn a_katakana_word_ending_in_a_company_word_is_the_company() {
+    // One word IPADIC does not know, alone or after the name's other words.
+    for (text, name) in [
+        ("ツネイシホールディングスの社長", "ツネイシホールディングス"),
+        (
+            "ギブソン・ギター・コーポレーションの",
+            "ギブソン・ギター・コーポレーション",
+        ),
+        (
+            "三菱UFJフィナンシャルグループは",
+            "三菱UFJフィナンシャルグループ",
+        ),
+    ] {
+        assert_eq!(mentions_in(text, "organization"), vec![name], "{text}");
+    }
+}
+
+#[test]
 fn a_broadcaster_s_short_name_is_the_broadcaster() {
     // IPADIC reads 関|テレ as a surname and a given name.
     let a = analyzer().analyze("関テレによると");

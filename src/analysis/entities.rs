@@ -967,7 +967,14 @@ fn named_by_suffix(
             || gazetteer
                 .lookup_normalized(m.surface)
                 .is_some_and(|e| e.kind == EntityType::Place));
-    let mut best = None;
+    // One katakana word IPADIC does not know, ending in a company's word
+    // (ツネイシホールディングス, ギブソン・ギター・コーポレーション): the company.
+    let mut best = is_company_word(m).then(|| {
+        (
+            i + 1,
+            mention(text, m.start, m.end, EntityType::Organization),
+        )
+    });
     for j in i + 1..(i + 6).min(ms.len()) {
         let n = &ms[j];
         // (IPADIC calls an unknown symbol a noun: a name never runs on
@@ -995,6 +1002,7 @@ fn named_by_suffix(
             Some(EntityType::Place)
         } else if ends_with_any(orgs, span, n.surface.len())
             || (n.pos(1) == "固有名詞" && n.pos(2) == "組織" && starts_place)
+            || is_company_word(n)
         {
             Some(EntityType::Organization)
         } else {
@@ -1301,6 +1309,29 @@ fn katakana_person(
     }
     None
 }
+
+/// Whether `m` is one katakana word IPADIC does not know that ends in one of
+/// [`COMPANY_WORDS`] after a name of two characters or more that is no
+/// ordinary word (ツネイシホールディングス, but not ヒップホップグループ).
+fn is_company_word(m: &Morpheme<'_>) -> bool {
+    m.unknown
+        && m.is_katakana_word()
+        && COMPANY_WORDS.iter().any(|w| {
+            m.surface.strip_suffix(w).is_some_and(|name| {
+                let name = name.trim_end_matches('・');
+                name.chars().count() >= 2 && !super::dictionary::is_katakana_noun(name)
+            })
+        })
+}
+
+/// The words that end a company's name written as one katakana word
+/// ([`named_by_suffix`]).
+const COMPANY_WORDS: &[&str] = &[
+    "ホールディングス",
+    "コーポレーション",
+    "カンパニー",
+    "グループ",
+];
 
 /// Parts of `・`-joined katakana names that are not people (named storms
 /// included: ハリケーン・エプシロン).
