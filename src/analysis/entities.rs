@@ -446,12 +446,15 @@ fn gazetteer_match(
 /// surname there or a place ([`place_read_before_given_name`]).
 fn surname_before_given_name(ms: &[Morpheme<'_>], i: usize, j: usize) -> bool {
     j == i + 1
-        && ((ms[i].pos(2) == "人名"
-            && ms[i].pos(3) == "姓"
-            && ms.get(j).is_some_and(|n| {
-                n.start == ms[i].end && n.pos(2) == "人名" && n.pos(3) == "名" && n.is_kanji_word()
-            }))
+        && ((ms[i].pos(2) == "人名" && ms[i].pos(3) == "姓" && given_name_after(ms, i))
             || place_read_before_given_name(ms, i, None))
+}
+
+/// Whether a kanji given name (IPADIC's `人名,名`) is glued to `ms[i]`.
+fn given_name_after(ms: &[Morpheme<'_>], i: usize) -> bool {
+    ms.get(i + 1).is_some_and(|n| {
+        n.start == ms[i].end && n.pos(2) == "人名" && n.pos(3) == "名" && n.is_kanji_word()
+    })
 }
 
 /// The last words of the names of newspapers and news sites written in
@@ -1188,22 +1191,16 @@ fn place_read_before_given_name(
     gazetteer: Option<&Gazetteer>,
 ) -> bool {
     let m = &ms[i];
-    let Some(n) = ms.get(i + 1) else {
+    let place = m.pos(1) == "固有名詞" && m.pos(2) == "地域" && m.is_kanji_word();
+    if !(place && given_name_after(ms, i)) {
         return false;
-    };
+    }
     let place_len = m.surface.chars().count();
-    m.pos(1) == "固有名詞"
-        && m.pos(2) == "地域"
-        && m.is_kanji_word()
-        && place_len >= 2
-        && n.start == m.end
-        && n.pos(2) == "人名"
-        && n.pos(3) == "名"
-        && n.is_kanji_word()
+    place_len >= 2
         && (super::dictionary::is_surname(m.surface)
             || gazetteer.is_some_and(|g| {
                 place_len <= 3
-                    && n.surface.chars().count() >= 2
+                    && ms[i + 1].surface.chars().count() >= 2
                     && g.lookup_normalized(m.surface).is_none()
             }))
 }
