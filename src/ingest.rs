@@ -522,6 +522,9 @@ pub fn ingest_files_noting(
             Ok(())
         },
     )?;
+    // The articles are analysed: what the analysis threads keep from text
+    // to text goes before the commit, the ingest's peak of memory.
+    crate::analysis::release_pool_memory();
     // An ingest that changed nothing leaves the index as it was (no new
     // commit, no new commit time).
     if writer.has_changes() {

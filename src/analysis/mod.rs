@@ -36,6 +36,23 @@ use gazetteer::{EntityType, Gazetteer};
 use normalize::{Normalized, normalize};
 use tokenizer::{BigramTokenizer, MorphTokenizer, TokenMemo};
 
+thread_local! {
+    /// Each thread's Viterbi lattice, kept from text to text ([`Analyzer::segment`]).
+    static LATTICE: std::cell::RefCell<Lattice> = std::cell::RefCell::new(Lattice::default());
+}
+
+/// Frees what the threads of rayon's pool (where ingests analyse articles)
+/// keep from text to text: each one's lattice, sized for the longest text it
+/// segmented, and the entity model's word cache (up to ~15 MB a thread).
+/// The next text makes them again. `kiji ingest` calls it when its articles
+/// are analysed, before the commit that is its peak of memory.
+pub fn release_pool_memory() {
+    rayon::broadcast(|_| {
+        LATTICE.take();
+        ner::release_thread_cache();
+    });
+}
+
 /// Name of the morpheme tokenizer registered with tantivy. The names carry
 /// the version of what the tokenizers emit: an index whose fields name
 /// another version does not open (its schema differs), and says to rebuild
@@ -187,14 +204,16 @@ pub struct Analyzer {
 
 impl Analyzer {
     /// Loads the embedded IPADIC and compiles the gazetteer (shipped list plus
-    /// `user_file`) into a lindera user dictionary.
+    /// `user_file`) into a lindera user dictionary: the gazetteer and rules
+    /// alone, without the entity model (tests and benchmarks of the rules;
+    /// the commands build theirs with `Config::analyzer`, model on by
+    /// default).
     pub fn new(user_file: Option<&Path>) -> Result<Arc<Analyzer>> {
         Self::with_gazetteer(Gazetteer::load(user_file)?)
     }
 
     /// An analyser with exactly this gazetteer and the rules, without the
-    /// entity model (`entities.model = false`, the configuration's
-    /// default); see
+    /// entity model (as `entities.model = false`); see
     /// [`Analyzer::with_parts`] and `Config::analyzer` for the model.
     pub fn with_gazetteer(gazetteer: Gazetteer) -> Result<Arc<Analyzer>> {
         Self::with_parts(gazetteer, None, Default::default())
@@ -316,9 +335,6 @@ impl Analyzer {
         &'a self,
         norm: &'a str,
     ) -> lindera::LinderaResult<Vec<lindera::token::Token<'a>>> {
-        thread_local! {
-            static LATTICE: std::cell::RefCell<Lattice> = std::cell::RefCell::new(Lattice::default());
-        }
         LATTICE.with_borrow_mut(|lattice| {
             self.segmenter
                 .segment_with_lattice(Cow::Borrowed(norm), lattice)

@@ -383,6 +383,12 @@ thread_local! {
     static CACHE: std::cell::RefCell<WordCache> = std::cell::RefCell::default();
 }
 
+/// Frees this thread's word cache ([`WordCache`]); the next text tagged
+/// starts it again.
+pub fn release_thread_cache() {
+    CACHE.take();
+}
+
 /// A distinct id for every model converted in this process (the word
 /// caches know whose rows they hold).
 static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(1);
