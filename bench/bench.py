@@ -291,7 +291,7 @@ def kiji_env():
 # what one setting costs: name → environment.
 KIJI_VARIANTS = {
     "kiji-nodedup": {"KIJI_DEDUP": "off"},      # near-duplicate detection off
-    "kiji-model": {"KIJI_ENTITY_MODEL": "on"},  # the learned entity model on
+    "kiji-nomodel": {"KIJI_ENTITY_MODEL": "off"},  # the learned entity model off (rules alone)
 }
 
 
@@ -653,8 +653,8 @@ def main():
             res["ingest"] = {e: median_rec(runs[e]) for e in ENGINES}
             if "kiji-nodedup" in runs:
                 res["ingest_nodedup"] = median_rec(runs["kiji-nodedup"])
-            if "kiji-model" in runs:
-                res["ingest_model"] = median_rec(runs["kiji-model"])
+            if "kiji-nomodel" in runs:
+                res["ingest_nomodel"] = median_rec(runs["kiji-nomodel"])
             servers = {}
             try:
                 phase(f"serve-start-{k}x")

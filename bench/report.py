@@ -169,8 +169,8 @@ def main():
     # kiji's variants, ingested in the same interleaved runs: what each setting costs.
     for what, setting, note, key, variant_on in [
         ("near-duplicate detection", "KIJI_DEDUP=off", "", "ingest_nodedup", False),
-        ("the learned entity model", "KIJI_ENTITY_MODEL=on", "; the default above has it off",
-         "ingest_model", True),
+        ("the learned entity model", "KIJI_ENTITY_MODEL=off", "; the default above has it on",
+         "ingest_nomodel", False),
     ]:
         v = s1.get(key)
         if not v or "kiji" not in ing:

@@ -6,7 +6,7 @@
 //! ```
 //!
 //! Runs kiji's extractor with the entity model on (gazetteer, rules and the
-//! model, `entities.model = true`), the gazetteer and rules alone (the default)
+//! model, `entities.model = true`, the default), the gazetteer and rules alone
 //! and the IPADIC-part-of-speech-only baseline on every gold sentence and
 //! prints precision, recall and F1 per type, for exact and overlapping spans.
 //! `--errors` also lists kiji's misses and false alarms.

@@ -145,16 +145,26 @@ impl Default for LimitsConfig {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct EntitiesConfig {
     pub user_file: String,
     /// Run the shipped entity model on top of the gazetteer and rules
-    /// (default: off = the gazetteer and rules alone; see config.toml).
+    /// (default: on; off = the gazetteer and rules alone; see config.toml).
     pub model: bool,
     /// How the model reports an address it finds as one place (`parts`,
     /// the default: 東京都 | 世田谷区; `whole`: 東京都世田谷区).
     pub addresses: crate::analysis::ner::merge::Addresses,
+}
+
+impl Default for EntitiesConfig {
+    fn default() -> Self {
+        EntitiesConfig {
+            user_file: String::new(),
+            model: true,
+            addresses: Default::default(),
+        }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -831,6 +841,18 @@ mod tests {
                 ("KIJI_X".to_string(), None),
             ]
         );
+    }
+
+    #[test]
+    fn entity_model_is_on_unless_switched_off() {
+        assert!(Config::default().entities.model);
+        let partial: Config = toml::from_str("[entities]\nuser_file = \"\"\n").unwrap();
+        assert!(
+            partial.entities.model,
+            "a section without `model` keeps the default"
+        );
+        let off: Config = toml::from_str("[entities]\nmodel = false\n").unwrap();
+        assert!(!off.entities.model);
     }
 
     #[test]
