@@ -469,6 +469,7 @@ fn run_ingest(
             store.dedup = config.dedup();
             store.max_merge_docs = config.index.max_merge_docs;
             store.doc_store_cache_budget = kiji::index::WRITER_DOC_STORE_CACHE_BUDGET;
+            store.expect_long_reads();
             store
         }
         Err(kiji::Error::IndexFormat { path }) if reanalyze => {

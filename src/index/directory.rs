@@ -19,6 +19,7 @@ use std::fmt;
 use std::io;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, Weak};
 
 use tantivy::directory::error::{
@@ -34,6 +35,8 @@ use tantivy::directory::{
 #[derive(Default)]
 pub struct MappedFiles {
     maps: Mutex<Maps>,
+    /// Set by [`MappedFiles::expect_long_reads`].
+    long_reads: AtomicBool,
 }
 
 #[derive(Default)]
@@ -57,7 +60,29 @@ fn is_streamed(path: &Path) -> bool {
     path.extension().is_some_and(|e| e == "store")
 }
 
+/// Files a search reads a little of at a time, at scattered places: the
+/// term dictionaries (`.term`), postings (`.idx`), positions (`.pos`) and
+/// doc stores (`.store`). Their maps are read without readahead
+/// ([`MappedFiles::map`]). The fast fields (`.fast`), whose columns facets
+/// and timelines decode whole, and the field norms keep it.
+fn is_read_at_random(path: &Path) -> bool {
+    path.extension()
+        .is_some_and(|e| e == "term" || e == "idx" || e == "pos" || e == "store")
+}
+
 impl MappedFiles {
+    /// The process is about to read the index in long runs (an ingest: its
+    /// merges copy whole segments, `--reanalyze` reads every article): the
+    /// maps read at random so far, and those made from now on, get the
+    /// kernel's readahead back.
+    pub fn expect_long_reads(&self) {
+        self.long_reads.store(true, Ordering::Relaxed);
+        let maps = self.lock();
+        for map in maps.by_path.values().filter_map(Weak::upgrade) {
+            let _ = map.advise(memmap2::Advice::Normal);
+        }
+    }
+
     fn lock(&self) -> std::sync::MutexGuard<'_, Maps> {
         self.maps.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -115,6 +140,17 @@ impl MappedFiles {
         let Some(map) = map_file(path)? else {
             return Ok(None);
         };
+        // Without this, the first read of a page of a map that is not in the
+        // page cache reads the pages around it too, as many as the disk's
+        // readahead (`/sys/block/*/queue/read_ahead_kb`: 8 MB on this
+        // project's machines): a server starting on a million articles after
+        // a reboot read hundreds of megabytes of postings, positions and
+        // stores to open its segments and answer one search (0.9-1.8 s;
+        // 0.26-0.30 s since). Reading these maps in long runs from disk is
+        // slower without it, hence [`MappedFiles::expect_long_reads`].
+        if !self.long_reads.load(Ordering::Relaxed) && is_read_at_random(path) {
+            let _ = map.advise(memmap2::Advice::Random);
+        }
         let map = Arc::new(map);
         maps.by_path
             .insert(path.to_path_buf(), Arc::downgrade(&map));
@@ -301,25 +337,77 @@ impl Directory for IndexDirectory {
 mod tests {
     use super::*;
 
-    /// Resident KB of this process's maps of `path` (Linux).
+    /// The lines of /proc/self/smaps about this process's maps of `path`.
     #[cfg(target_os = "linux")]
-    fn resident_kb(path: &Path) -> u64 {
+    fn smaps_of(path: &Path) -> Vec<String> {
         let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
         let path = path.to_string_lossy();
         let mut in_file = false;
-        let mut kb = 0;
+        let mut lines = Vec::new();
         for line in smaps.lines() {
             let mut words = line.split_whitespace();
             let first = words.next().unwrap_or("");
-            if first == "Rss:" {
-                if in_file {
-                    kb += words.next().unwrap().parse::<u64>().unwrap();
-                }
-            } else if first.contains('-') && !first.ends_with(':') {
+            if first.contains('-') && !first.ends_with(':') {
                 in_file = words.nth(4) == Some(path.as_ref());
+            } else if in_file {
+                lines.push(line.to_string());
             }
         }
-        kb
+        lines
+    }
+
+    /// Resident KB of this process's maps of `path` (Linux).
+    #[cfg(target_os = "linux")]
+    fn resident_kb(path: &Path) -> u64 {
+        smaps_of(path)
+            .iter()
+            .filter_map(|l| l.strip_prefix("Rss:"))
+            .map(|kb| {
+                kb.split_whitespace()
+                    .next()
+                    .unwrap()
+                    .parse::<u64>()
+                    .unwrap()
+            })
+            .sum()
+    }
+
+    /// Whether this process's map of `path` is read without readahead
+    /// (`rr` among its VmFlags: madvise(MADV_RANDOM)).
+    #[cfg(target_os = "linux")]
+    fn read_at_random(path: &Path) -> bool {
+        let flags: Vec<String> = smaps_of(path)
+            .into_iter()
+            .filter(|l| l.starts_with("VmFlags:"))
+            .collect();
+        assert_eq!(flags.len(), 1, "one map of {}", path.display());
+        flags[0].split_whitespace().any(|f| f == "rr")
+    }
+
+    /// Postings, positions, term dictionaries and stores are mapped without
+    /// readahead, fast fields with it, and all with it once long reads are
+    /// expected (those mapped before and after).
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn scattered_reads_are_mapped_without_readahead_until_long_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let names = ["s.term", "s.idx", "s.pos", "s.store", "s.fast", "t.idx"];
+        for name in names {
+            std::fs::write(dir.path().join(name), "中ロ".repeat(10_000)).unwrap();
+        }
+        let directory = IndexDirectory::open(dir.path()).unwrap();
+        let open = |name: &str| directory.get_file_handle(Path::new(name)).unwrap();
+        let handles: Vec<_> = names[..5].iter().map(|n| open(n)).collect();
+        for name in &names[..4] {
+            assert!(read_at_random(&dir.path().join(name)), "{name}");
+        }
+        assert!(!read_at_random(&dir.path().join("s.fast")));
+        directory.mapped().expect_long_reads();
+        let later = open("t.idx");
+        for name in names {
+            assert!(!read_at_random(&dir.path().join(name)), "{name}");
+        }
+        drop((handles, later));
     }
 
     #[cfg(target_os = "linux")]

@@ -342,6 +342,14 @@ impl Store {
         &self.path
     }
 
+    /// The index is about to be read in long runs (an ingest's merges,
+    /// `--reanalyze`): its files get the kernel's readahead back (searches
+    /// read the term dictionaries, postings, positions and stores without
+    /// it; see [`directory`]).
+    pub fn expect_long_reads(&self) {
+        self.mapped.expect_long_reads();
+    }
+
     pub fn searcher(&self) -> Searcher {
         self.reader.searcher()
     }

@@ -43,6 +43,7 @@ pub fn rebuild(
     }
     let mut store = Store::open(&fresh_path, analyzer)?;
     store.dedup = dedup;
+    store.expect_long_reads();
     let mut writer = Writer::new(&store, writer_memory_mb)?;
     progress(Progress::Total(searcher.num_docs()));
     let mut n = 0;
