@@ -63,8 +63,8 @@ fn is_streamed(path: &Path) -> bool {
 /// Files a search reads a little of at a time, at scattered places: the
 /// term dictionaries (`.term`), postings (`.idx`) and positions (`.pos`).
 /// Their maps are read without readahead ([`MappedFiles::map`]). The doc
-/// stores keep it (`/export` streams articles from them: 40,000 a second
-/// with it, 13,700 without, at 1M articles), and so do the fast fields,
+/// stores keep it (`/export` streams articles from them: 35,000-39,000
+/// a second with it, 13,700 without, at 1M articles), and so do the fast fields,
 /// whose columns facets and timelines decode whole, and the field norms.
 fn is_read_at_random(path: &Path) -> bool {
     path.extension()
