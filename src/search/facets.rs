@@ -258,7 +258,7 @@ fn count_values(
         }
         return;
     }
-    let matched = DocSet::of(docs, max_doc);
+    let matched = DocSet::of(docs.iter().copied(), max_doc);
     let values = column.values.as_ref();
     match &column.index {
         ColumnIndex::Empty { .. } => {}
@@ -298,9 +298,9 @@ fn add(counts: &mut [u32], ord: u64) {
 struct DocSet(Vec<u64>);
 
 impl DocSet {
-    fn of(docs: &[DocId], max_doc: u32) -> DocSet {
+    fn of(docs: impl IntoIterator<Item = DocId>, max_doc: u32) -> DocSet {
         let mut bits = vec![0u64; (max_doc as usize).div_ceil(64)];
-        for &doc in docs {
+        for doc in docs {
             if let Some(word) = bits.get_mut(doc as usize / 64) {
                 *word |= 1 << (doc % 64);
             }
@@ -406,13 +406,7 @@ fn docs_with_values(
     if let Some((.., bits)) = cache().iter().find(|(s, f, _)| *s == segment && f == field) {
         return Some(bits.clone());
     }
-    let mut bits = vec![0u64; max_doc.div_ceil(64) as usize];
-    for doc in docs {
-        if let Some(word) = bits.get_mut(doc as usize / 64) {
-            *word |= 1 << (doc % 64);
-        }
-    }
-    let bits = Arc::new(bits);
+    let bits = Arc::new(DocSet::of(docs, max_doc).0);
     let mut cache = cache();
     cache.push((segment, field.to_string(), bits.clone()));
     let mut bytes: usize = cache.iter().map(|(.., b)| b.len() * 8).sum();
