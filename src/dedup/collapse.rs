@@ -345,7 +345,7 @@ pub fn count_and_facets(
 ) -> crate::error::Result<(usize, crate::search::facets::FacetCounts)> {
     use crate::search::collect;
     let Some(aliases) = dedup else {
-        let facets = crate::search::facets::FacetCollector { fields };
+        let facets = crate::search::facets::FacetCollector::all(fields);
         return Ok(collect(
             searcher,
             executor,

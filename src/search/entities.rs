@@ -99,14 +99,18 @@ impl super::Engine {
             Some(k) => vec![k],
             None => EntityType::ALL.to_vec(),
         };
-        let collector = FacetCollector {
-            fields: kinds.iter().map(|k| k.as_str().to_string()).collect(),
+        let fields = kinds.iter().map(|k| k.as_str().to_string()).collect();
+        let prefix = prefix.map(normalize_str).filter(|p| !p.is_empty());
+        // Without a prefix, the `limit` first overall are among each type's
+        // `limit` first.
+        let collector = match prefix {
+            Some(_) => FacetCollector::all(fields),
+            None => FacetCollector::top(fields, limit),
         };
         let _running = self.searches.enter();
         let searcher = self.searcher();
         let executor = self.searches.executor(&searcher);
         let counts = super::collect(&searcher, &executor, &AllQuery, &collector)?;
-        let prefix = prefix.map(normalize_str).filter(|p| !p.is_empty());
         let mut out = Vec::new();
         for k in kinds {
             for (name, &n) in counts.get(k.as_str()).into_iter().flatten() {

@@ -12,6 +12,27 @@ use tantivy::{DocId, Score, SegmentReader};
 /// Counts values of several string fast fields for every matched document.
 pub struct FacetCollector {
     pub fields: Vec<String>,
+    /// Keep only this many values a field, the most counted (ties: the
+    /// smaller value first, as facets list them); `None`: every value. A
+    /// large archive's facet has hundreds of thousands of values, and
+    /// turning each into a `String` only to show ten took tens of MB a
+    /// request.
+    pub top: Option<usize>,
+}
+
+impl FacetCollector {
+    /// Every value of `fields`, counted.
+    pub fn all(fields: Vec<String>) -> FacetCollector {
+        FacetCollector { fields, top: None }
+    }
+
+    /// The `n` most counted values of each of `fields`.
+    pub fn top(fields: Vec<String>, n: usize) -> FacetCollector {
+        FacetCollector {
+            fields,
+            top: Some(n),
+        }
+    }
 }
 
 /// value → count (FxHash: a facet of a large archive has tens of thousands
@@ -67,7 +88,11 @@ impl Collector for FacetCollector {
         Ok(by_field
             .into_iter()
             .map(|(field, lists)| {
-                let merged = merge_sorted(lists);
+                let mut merged = merge_sorted(lists);
+                if let Some(n) = self.top {
+                    merged.retain(|(bytes, _)| std::str::from_utf8(bytes).is_ok());
+                    keep_most_counted(&mut merged, n);
+                }
                 let mut values = ValueCounts::default();
                 values.reserve(merged.len());
                 for (bytes, n) in merged {
@@ -105,6 +130,19 @@ impl SortedCounts {
             .zip(&self.counts)
             .map(|((from, &to), &n)| (&self.bytes[from as usize..to as usize], n))
     }
+}
+
+/// Keeps the `n` most counted of `values` (ties: the smaller value), in no
+/// particular order.
+fn keep_most_counted(values: &mut Counted, n: usize) {
+    if values.len() <= n {
+        return;
+    }
+    let order = |a: &(&[u8], u64), b: &(&[u8], u64)| b.1.cmp(&a.1).then(a.0.cmp(b.0));
+    if n > 0 {
+        values.select_nth_unstable_by(n - 1, order);
+    }
+    values.truncate(n);
 }
 
 /// Values (their bytes) and counts, in order.
@@ -444,12 +482,7 @@ mod tests {
         writer.commit().unwrap();
         let searcher = index.reader().unwrap().searcher();
         let counts = searcher
-            .search(
-                &AllQuery,
-                &FacetCollector {
-                    fields: vec!["person".into()],
-                },
-            )
+            .search(&AllQuery, &FacetCollector::all(vec!["person".into()]))
             .unwrap();
         let person = &counts["person"];
         assert_eq!(person.len(), 5_000);
@@ -524,9 +557,9 @@ mod tests {
         docs.retain(|(_, values)| values[0][0] != "源4");
         let searcher = index.reader().unwrap().searcher();
         assert!(searcher.segment_readers().len() >= 2);
-        let collector = FacetCollector {
-            fields: vec!["full".into(), "some".into(), "many".into()],
-        };
+        let fields: Vec<String> = vec!["full".into(), "some".into(), "many".into()];
+        let collector = FacetCollector::all(fields.clone());
+        let tops = [1, 3, 25].map(|n| (n, FacetCollector::top(fields.clone(), n)));
         for t in ["all", "third", "rare"] {
             let query = TermQuery::new(
                 Term::from_field_text(tag, t),
@@ -544,6 +577,16 @@ mod tests {
                 }
                 let got: HashMap<String, u64> = counts[field].clone().into_iter().collect();
                 assert_eq!(got, expected, "{t} {field}");
+                // The most counted first, ties by value: what facets show.
+                let mut ranked: Vec<(String, u64)> = expected.into_iter().collect();
+                ranked.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                for (n, top) in &tops {
+                    let counts = searcher.search(&query, top).unwrap();
+                    let mut got: Vec<(String, u64)> = counts[field].clone().into_iter().collect();
+                    got.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+                    let want = &ranked[..ranked.len().min(*n)];
+                    assert_eq!(got, want, "{t} {field} top {n}");
+                }
             }
         }
     }

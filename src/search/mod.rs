@@ -609,9 +609,7 @@ impl Engine {
         let searcher = self.searcher();
         let plan = self.plan(r)?;
         let query = self.build_planned_query(r, &plan)?;
-        let facet_collector = FacetCollector {
-            fields: r.facets.clone(),
-        };
+        let facet_collector = FacetCollector::top(r.facets.clone(), r.facet_limit);
         if r.dedup {
             return self.search_groups(started, &searcher, r, &plan, query.as_ref());
         }
@@ -1236,9 +1234,7 @@ mod tests {
         let collector = (
             Count,
             TopDocs::with_limit(25).order_by_score(),
-            FacetCollector {
-                fields: vec!["tag".into()],
-            },
+            FacetCollector::all(vec!["tag".into()]),
         );
         let (n, top, facets) = collect(&searcher, &alone, &query, &collector).unwrap();
         let (n1, top1, facets1) = searcher.search(&query, &collector).unwrap();
