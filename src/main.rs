@@ -431,9 +431,9 @@ fn server_allocator() {
     no_huge_pages();
 }
 
-/// No transparent huge pages for this process's heap: a 2 MB page that a
-/// request touched part of counts whole in the RSS, and mimalloc returns
-/// memory to the system only in whole huge pages.
+/// No transparent huge pages for this process's heap: a 2 MB page touched
+/// in part counts whole in the RSS, and while they are allowed mimalloc
+/// purges freed memory only in pieces of 2 MB (its `minimal_purge_size`).
 fn no_huge_pages() {
     #[cfg(target_os = "linux")]
     // SAFETY: PR_SET_THP_DISABLE takes an integer flag and touches no memory.
