@@ -12,8 +12,8 @@ use tantivy::{DocId, Score, SegmentReader};
 /// Counts values of several string fast fields for every matched document.
 pub struct FacetCollector {
     pub fields: Vec<String>,
-    /// Keep only this many values a field, the most counted (ties: the
-    /// smaller value first, as facets list them); `None`: every value. A
+    /// Keep only this many values a field, the first in the order facets
+    /// list them ([`most_counted_first`]); `None`: every value. A
     /// large archive's facet has hundreds of thousands of values, and
     /// turning each into a `String` only to show ten took tens of MB a
     /// request.
@@ -132,13 +132,19 @@ impl SortedCounts {
     }
 }
 
-/// Keeps the `n` most counted of `values` (ties: the smaller value), in no
+/// The order facets list their values in: the most counted first, ties by
+/// value (a value's bytes order as its text does).
+pub fn most_counted_first<V: Ord + ?Sized>(a: (&V, u64), b: (&V, u64)) -> std::cmp::Ordering {
+    b.1.cmp(&a.1).then(a.0.cmp(b.0))
+}
+
+/// Keeps the first `n` of `values` in [`most_counted_first`] order, in no
 /// particular order.
 fn keep_most_counted(values: &mut Counted, n: usize) {
     if values.len() <= n {
         return;
     }
-    let order = |a: &(&[u8], u64), b: &(&[u8], u64)| b.1.cmp(&a.1).then(a.0.cmp(b.0));
+    let order = |a: &(&[u8], u64), b: &(&[u8], u64)| most_counted_first((a.0, a.1), (b.0, b.1));
     if n > 0 {
         values.select_nth_unstable_by(n - 1, order);
     }

@@ -726,7 +726,9 @@ impl Engine {
                         .collect()
                 })
                 .unwrap_or_default();
-            values.sort_by(|a, b| b.count.cmp(&a.count).then(a.value.cmp(&b.value)));
+            values.sort_by(|a, b| {
+                facets::most_counted_first((a.value.as_str(), a.count), (b.value.as_str(), b.count))
+            });
             values.truncate(r.facet_limit);
             facets.insert(name.clone(), values);
         }
