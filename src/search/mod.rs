@@ -598,6 +598,9 @@ impl Engine {
         }
         Ok(match must.len() {
             0 => Box::new(AllQuery),
+            // Alone, as it is (a `BooleanQuery` scores it the same but
+            // walks it a document at a time: see `query::window`).
+            1 => must.pop().expect("one clause").1,
             _ => Box::new(BooleanQuery::new(must)),
         })
     }

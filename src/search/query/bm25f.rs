@@ -35,15 +35,18 @@ pub const B: f32 = 0.75;
 pub struct Bm25fQuery {
     text: String,
     fields: Vec<(Field, f32)>,
+    /// Multiplies the score (as a `BoostQuery` around it would).
+    boost: Score,
 }
 
 impl fmt::Debug for Bm25fQuery {
     fn fmt(&self, f: &mut fmt::Formatter) -> fmt::Result {
         write!(
             f,
-            "Bm25f({:?} over {} fields)",
+            "Bm25f({:?} over {} fields, boost {})",
             self.text,
-            self.fields.len()
+            self.fields.len(),
+            self.boost
         )
     }
 }
@@ -54,7 +57,13 @@ impl Bm25fQuery {
         Bm25fQuery {
             text: text.into(),
             fields,
+            boost: 1.0,
         }
+    }
+
+    /// The same, its scores multiplied by `boost`.
+    pub fn boosted(self, boost: Score) -> Bm25fQuery {
+        Bm25fQuery { boost, ..self }
     }
 
     fn term(&self, field: Field) -> Term {
@@ -64,6 +73,21 @@ impl Bm25fQuery {
 
 impl Query for Bm25fQuery {
     fn weight(&self, enable_scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
+        Ok(Box::new(self.bm25f_weight(enable_scoring)?))
+    }
+
+    fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
+        // Terms are built per field on demand; nothing borrowable to report.
+        let _ = visitor;
+    }
+}
+
+impl Bm25fQuery {
+    /// [`Query::weight`], unboxed.
+    pub(super) fn bm25f_weight(
+        &self,
+        enable_scoring: EnableScoring<'_>,
+    ) -> tantivy::Result<Bm25fWeight> {
         let terms: Vec<(Term, f32)> = self
             .fields
             .iter()
@@ -100,30 +124,32 @@ impl Query for Bm25fQuery {
             }
             EnableScoring::Disabled { .. } => (1.0, 1.0),
         };
-        Ok(Box::new(Bm25fWeight {
+        Ok(Bm25fWeight {
             terms,
             term_infos,
             idf,
             avg_len,
-        }))
-    }
-
-    fn query_terms<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term, bool)) {
-        // Terms are built per field on demand; nothing borrowable to report.
-        let _ = visitor;
+            boost: self.boost,
+        })
     }
 }
 
-struct Bm25fWeight {
+#[derive(Clone)]
+pub(super) struct Bm25fWeight {
     terms: Vec<(Term, f32)>,
     /// Per segment, each term's dictionary entry (None: not in that segment).
     term_infos: Vec<(SegmentId, Vec<Option<TermInfo>>)>,
     idf: f32,
     avg_len: f32,
+    boost: Score,
 }
 
 impl Bm25fWeight {
-    fn bm25f_scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Bm25fScorer> {
+    pub(super) fn bm25f_scorer(
+        &self,
+        reader: &SegmentReader,
+        boost: Score,
+    ) -> tantivy::Result<Bm25fScorer> {
         let mut postings = Vec::with_capacity(self.terms.len());
         let mut norms = Vec::with_capacity(self.terms.len());
         let known = self
@@ -150,7 +176,7 @@ impl Bm25fWeight {
             postings,
             norms,
             doc: 0,
-            weight: self.idf * boost * (K1 + 1.0),
+            weight: self.idf * (boost * self.boost) * (K1 + 1.0),
             avg_len: self.avg_len,
         };
         scorer.doc = super::union_step(scorer.postings.iter_mut().map(|(p, _)| p), 0, Some(0));
@@ -171,14 +197,23 @@ impl Weight for Bm25fWeight {
 }
 
 /// The union of a term's postings in each field, scored by BM25F.
-struct Bm25fScorer {
-    postings: Vec<(SegmentPostings, f32)>,
+pub(super) struct Bm25fScorer {
+    pub(super) postings: Vec<(SegmentPostings, f32)>,
     /// Every field's lengths, with its weight (also fields without the term).
-    norms: Vec<(FieldNormReader, f32)>,
+    pub(super) norms: Vec<(FieldNormReader, f32)>,
     doc: DocId,
     /// `idf · boost · (k1 + 1)`.
     weight: f32,
     avg_len: f32,
+}
+
+impl Bm25fScorer {
+    /// The score of a document with weighted term frequency `tf` and
+    /// weighted length `len` (both summed in field order from 0).
+    #[inline]
+    pub(super) fn score_of(&self, tf: f32, len: f32) -> Score {
+        self.weight * tf / (tf + K1 * (1.0 - B + B * len / self.avg_len))
+    }
 }
 
 impl DocSet for Bm25fScorer {
@@ -221,6 +256,6 @@ impl Scorer for Bm25fScorer {
             .iter()
             .map(|(n, w)| w * n.fieldnorm(doc) as f32)
             .sum();
-        self.weight * tf / (tf + K1 * (1.0 - B + B * len / self.avg_len))
+        self.score_of(tf, len)
     }
 }

@@ -3,8 +3,7 @@
 
 use tantivy::Term;
 use tantivy::query::{
-    AllQuery, BooleanQuery, BoostQuery, Occur, PhraseQuery, Query, RegexPhraseQuery, RegexQuery,
-    TermQuery,
+    AllQuery, BooleanQuery, Occur, PhraseQuery, Query, RegexPhraseQuery, RegexQuery, TermQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption};
 
@@ -330,10 +329,9 @@ impl QueryBuilder<'_> {
                     }
                     bigrams.push((
                         Occur::Should,
-                        Box::new(BoostQuery::new(
-                            Box::new(Bm25fQuery::new(&t.text, bigram_fields.clone())),
-                            rank.bigram,
-                        )),
+                        Box::new(
+                            Bm25fQuery::new(&t.text, bigram_fields.clone()).boosted(rank.bigram),
+                        ),
                     ));
                     seen_bigrams.push((t.text, scope));
                 }

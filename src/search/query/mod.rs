@@ -16,6 +16,7 @@ pub mod ranked;
 pub mod syntax;
 pub mod units;
 pub mod unscored;
+mod window;
 
 pub use build::{Operator, PlannedClause, QueryBuilder, QueryPlan};
 pub use syntax::{Clause, ParsedQuery, Scope, parse};

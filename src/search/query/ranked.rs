@@ -22,6 +22,9 @@
 use tantivy::query::{EnableScoring, Explanation, Query, Scorer, Weight};
 use tantivy::{DocId, DocSet, Score, SegmentReader, TERMINATED, Term};
 
+use super::bm25f::Bm25fQuery;
+use super::window::Bm25fUnionWeight;
+
 /// Matches as `matching` does (`None`: as any of `ranking` does); scores by
 /// the sum of `ranking`.
 #[derive(Debug)]
@@ -47,7 +50,24 @@ impl Query for RankedMatch {
                 .iter()
                 .map(|q| q.weight(enable_scoring))
                 .collect::<tantivy::Result<Vec<_>>>()?;
-            return Ok(Box::new(UnionWeight(ranking)));
+            let union = UnionWeight::new(ranking);
+            // BM25F clauses alone (one word searched alone) are scored a
+            // window at a time.
+            let bm25f: Option<Vec<&Bm25fQuery>> = self
+                .ranking
+                .iter()
+                .map(|q| q.downcast_ref::<Bm25fQuery>())
+                .collect();
+            return Ok(match bm25f {
+                Some(clauses) => Box::new(Bm25fUnionWeight {
+                    union,
+                    clauses: clauses
+                        .into_iter()
+                        .map(|q| q.bm25f_weight(enable_scoring))
+                        .collect::<tantivy::Result<_>>()?,
+                }),
+                None => Box::new(union),
+            });
         };
         let matching = matching.weight(enable_scoring)?;
         let ranking = if enable_scoring.is_scoring_enabled() {
@@ -116,9 +136,13 @@ struct RankedScorer {
 
 /// The ranking clauses matching as their union ([`RankedMatch`] without
 /// `matching`).
-struct UnionWeight(Vec<Box<dyn Weight>>);
+pub(super) struct UnionWeight(Vec<Box<dyn Weight>>);
 
 impl UnionWeight {
+    pub(super) fn new(ranking: Vec<Box<dyn Weight>>) -> UnionWeight {
+        UnionWeight(ranking)
+    }
+
     fn union_scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<UnionScorer> {
         let ranking = self
             .0
