@@ -45,12 +45,6 @@ impl Clone for RankedMatch {
 impl Query for RankedMatch {
     fn weight(&self, enable_scoring: EnableScoring<'_>) -> tantivy::Result<Box<dyn Weight>> {
         let Some(matching) = &self.matching else {
-            let ranking = self
-                .ranking
-                .iter()
-                .map(|q| q.weight(enable_scoring))
-                .collect::<tantivy::Result<Vec<_>>>()?;
-            let union = UnionWeight::new(ranking);
             // BM25F clauses alone (one word searched alone) are scored a
             // window at a time.
             let bm25f: Option<Vec<&Bm25fQuery>> = self
@@ -58,16 +52,25 @@ impl Query for RankedMatch {
                 .iter()
                 .map(|q| q.downcast_ref::<Bm25fQuery>())
                 .collect();
-            return Ok(match bm25f {
-                Some(clauses) => Box::new(Bm25fUnionWeight {
-                    union,
-                    clauses: clauses
-                        .into_iter()
-                        .map(|q| q.bm25f_weight(enable_scoring))
-                        .collect::<tantivy::Result<_>>()?,
-                }),
-                None => Box::new(union),
-            });
+            if let Some(clauses) = bm25f {
+                let clauses = clauses
+                    .into_iter()
+                    .map(|q| q.bm25f_weight(enable_scoring))
+                    .collect::<tantivy::Result<Vec<_>>>()?;
+                let union = UnionWeight::new(
+                    clauses
+                        .iter()
+                        .map(|w| Box::new(w.clone()) as Box<dyn Weight>)
+                        .collect(),
+                );
+                return Ok(Box::new(Bm25fUnionWeight { union, clauses }));
+            }
+            let ranking = self
+                .ranking
+                .iter()
+                .map(|q| q.weight(enable_scoring))
+                .collect::<tantivy::Result<Vec<_>>>()?;
+            return Ok(Box::new(UnionWeight::new(ranking)));
         };
         let matching = matching.weight(enable_scoring)?;
         let ranking = if enable_scoring.is_scoring_enabled() {
