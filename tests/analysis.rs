@@ -446,6 +446,20 @@ fn a_name_does_not_run_on_over_inside_or_a_pronoun() {
 }
 
 #[test]
+fn a_place_before_inside_keeps_its_unit() {
+    let places = |text: &str| mentions_in(text, "place");
+    // IPADIC reads 大阪|市内: the place is 大阪市, as the news gold has it
+    // (it was 大阪).
+    assert_eq!(
+        places("大阪市内の病院と旭川市内の駅で"),
+        vec!["大阪市", "旭川市"]
+    );
+    assert_eq!(places("宮城県内で"), vec!["宮城県"]);
+    // 国内 has no unit: 日本|国内 is 日本.
+    assert_eq!(places("日本国内で"), vec!["日本"]);
+}
+
+#[test]
 fn a_person_suffix_alone_is_no_person() {
     // IPADIC cuts 橋下 of 橋下氏市長 into two suffixes: 氏 before 市長 was a
     // person of its own, and 前原氏菅氏 gave 氏菅.

@@ -238,6 +238,14 @@ const AREA_INSIDE: &[&str] = &[
     "内", "都内", "道内", "府内", "県内", "市内", "区内", "町内", "村内", "国内", "州内", "省内",
 ];
 
+/// The unit of an "inside" word that starts with one (市 of 市内, 県 of
+/// 県内; not 国 of 国内: 日本|国内 is 日本).
+fn unit_inside(word: &str) -> Option<char> {
+    let mut chars = word.chars();
+    let unit = chars.next()?;
+    (chars.as_str() == "内" && "都道府県市区町村州".contains(unit)).then_some(unit)
+}
+
 /// The suffixes of municipalities (市, 町, 村, 区, 郡), of [`PLACE_SUFFIXES`].
 const MUNICIPALITY_SUFFIXES: &[&str] = &["市", "町", "村", "区", "郡"];
 
@@ -330,6 +338,7 @@ pub fn extract_with(
     });
     media_names(text, ms, &mut out);
     countries_before_titles(text, ms, &mut out, gazetteer);
+    units_before_inside(text, ms, &mut out, gazetteer);
     if abbreviation_rule {
         // IPADIC files some runs of abbreviations as one place (中印) or,
         // with Russia's ロ, an organisation (中印ロ): the rule reads them
@@ -346,6 +355,33 @@ pub fn extract_with(
     }
     out.sort_by_key(|m| (m.start, m.end));
     out
+}
+
+/// A place right before an "inside" word that starts with a unit takes the
+/// unit: IPADIC reads 大阪|市内, 宮城|県内, and the place is 大阪市, 宮城県
+/// (what the news gold annotates; 大阪 alone is as likely the prefecture).
+fn units_before_inside(
+    text: &str,
+    ms: &[Morpheme<'_>],
+    out: &mut [Mention],
+    gazetteer: &Gazetteer,
+) {
+    for m in out.iter_mut().filter(|m| m.kind == EntityType::Place) {
+        let Some(unit) = ms
+            .binary_search_by_key(&m.end, |n| n.start)
+            .ok()
+            .and_then(|k| unit_inside(ms[k].surface))
+        else {
+            continue;
+        };
+        // (As sure a place as it was: the unit is read off the text.)
+        m.end += unit.len_utf8();
+        let surface = &text[m.start..m.end];
+        m.canonical = match gazetteer.lookup_normalized(surface) {
+            Some(entry) if entry.kind == EntityType::Place => entry.canonical.clone(),
+            _ => canonical_surface(surface),
+        };
+    }
 }
 
 /// A country between a katakana name and its title is the title's
@@ -1807,6 +1843,16 @@ mod tests {
         ] {
             assert_eq!(organization_core(name), core, "{name}");
         }
+    }
+
+    #[test]
+    fn inside_words_give_their_unit() {
+        assert_eq!(unit_inside("市内"), Some('市'));
+        assert_eq!(unit_inside("都内"), Some('都'));
+        assert_eq!(unit_inside("県内"), Some('県'));
+        assert_eq!(unit_inside("国内"), None);
+        assert_eq!(unit_inside("内"), None);
+        assert_eq!(unit_inside("市場"), None);
     }
 
     #[test]

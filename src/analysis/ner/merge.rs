@@ -308,7 +308,7 @@ fn unit_name(s: &str) -> bool {
 /// convention: 東京都 | 世田谷区). The parts are the precise rule places
 /// inside it and the pieces cut after a first-level unit; each must be a
 /// rule place or read as a unit ([`unit_name`]). A place that is anything
-/// else (ドイツ帝国, 四国地方, 東京都内) stays whole.
+/// else (ドイツ帝国, 四国地方) stays whole.
 fn split_addresses(text: &str, rules: &[Mention], mut out: Vec<Mention>) -> Vec<Mention> {
     let mut added = Vec::new();
     out.retain(|m| {
