@@ -238,12 +238,17 @@ const AREA_INSIDE: &[&str] = &[
     "内", "都内", "道内", "府内", "県内", "市内", "区内", "町内", "村内", "国内", "州内", "省内",
 ];
 
+/// The administrative units a place may end with before 内 ("inside"):
+/// 東京都内, 大阪市内, 宮城県内 (not 国: 日本|国内 is 日本).
+pub(crate) const UNITS_BEFORE_INSIDE: [char; 9] =
+    ['都', '道', '府', '県', '市', '区', '町', '村', '州'];
+
 /// The unit of an "inside" word that starts with one (市 of 市内, 県 of
-/// 県内; not 国 of 国内: 日本|国内 is 日本).
+/// 県内; none of 国内).
 fn unit_inside(word: &str) -> Option<char> {
     let mut chars = word.chars();
     let unit = chars.next()?;
-    (chars.as_str() == "内" && "都道府県市区町村州".contains(unit)).then_some(unit)
+    (chars.as_str() == "内" && UNITS_BEFORE_INSIDE.contains(&unit)).then_some(unit)
 }
 
 /// The suffixes of municipalities (市, 町, 村, 区, 郡), of [`PLACE_SUFFIXES`].

@@ -374,7 +374,7 @@ fn within_unit(place: &str) -> &str {
     match place.strip_suffix('内') {
         Some(unit)
             if unit.chars().nth(1).is_some()
-                && unit.ends_with(['都', '道', '府', '県', '市', '区', '町', '村', '州']) =>
+                && unit.ends_with(super::entities::UNITS_BEFORE_INSIDE) =>
         {
             unit
         }
@@ -425,27 +425,30 @@ mod tests {
         assert_eq!(parse_label("O"), None);
     }
 
-    #[test]
-    fn spans_over_brackets_clauses_quotes_or_lines_are_not_names() {
+    /// The spans (as written) and canonical names [`decode`] makes of
+    /// `text` when the model labels all of it one name of type `kind`.
+    fn decoded_whole(text: &str, kind: &str) -> Vec<(String, String)> {
         let analyzer =
             Analyzer::with_parts(Gazetteer::load(None).unwrap(), None, Default::default()).unwrap();
-        let gaz = analyzer.gazetteer();
+        let norm = normalize(text);
+        let ms = analyzer.morphemes(&norm.text);
+        let labels: Vec<String> = (0..ms.len())
+            .map(|i| format!("{}-{kind}", if i == 0 { "B" } else { "I" }))
+            .collect();
+        let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
+        decode(&norm.text, &ms, &labels, analyzer.gazetteer())
+            .iter()
+            .map(|m| (norm.text[m.start..m.end].to_string(), m.canonical.clone()))
+            .collect()
+    }
+
+    #[test]
+    fn spans_over_brackets_clauses_quotes_or_lines_are_not_names() {
         // The whole text labelled one organisation.
         let whole = |text: &str| {
-            let norm = normalize(text);
-            let ms = analyzer.morphemes(&norm.text);
-            let labels: Vec<&str> = (0..ms.len())
-                .map(|i| {
-                    if i == 0 {
-                        "B-organization"
-                    } else {
-                        "I-organization"
-                    }
-                })
-                .collect();
-            decode(&norm.text, &ms, &labels, gaz)
-                .iter()
-                .map(|m| norm.text[m.start..m.end].to_string())
+            decoded_whole(text, "organization")
+                .into_iter()
+                .map(|(span, _)| span)
                 .collect::<Vec<_>>()
         };
         for text in [
@@ -482,25 +485,11 @@ mod tests {
         }
         // Through the decoding of a model span (IPADIC reads 都内 as one
         // word), for places only.
-        let analyzer =
-            Analyzer::with_parts(Gazetteer::load(None).unwrap(), None, Default::default()).unwrap();
-        let spans = |text: &str, kind: &str| {
-            let norm = normalize(text);
-            let ms = analyzer.morphemes(&norm.text);
-            let labels: Vec<String> = (0..ms.len())
-                .map(|i| format!("{}-{kind}", if i == 0 { "B" } else { "I" }))
-                .collect();
-            let labels: Vec<&str> = labels.iter().map(String::as_str).collect();
-            decode(&norm.text, &ms, &labels, analyzer.gazetteer())
-                .iter()
-                .map(|m| (norm.text[m.start..m.end].to_string(), m.canonical.clone()))
-                .collect::<Vec<_>>()
-        };
         assert_eq!(
-            spans("東京都内", "place"),
+            decoded_whole("東京都内", "place"),
             [("東京都".to_string(), "東京都".to_string())]
         );
-        assert_eq!(spans("大阪市内", "organization")[0].0, "大阪市内");
+        assert_eq!(decoded_whole("大阪市内", "organization")[0].0, "大阪市内");
     }
 
     /// The fast tagger finds the attributes `crfs` finds by string and
