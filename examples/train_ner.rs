@@ -44,7 +44,8 @@ struct Options {
     /// experiment then needs no retraining.
     folds_dir: Option<PathBuf>,
     /// `--dump FILE`: every scored sentence with its gold, rule and model
-    /// spans (JSONL), for error analysis.
+    /// spans, the shipped policy's and the index's (addresses in units),
+    /// as JSONL, for error analysis.
     dump: Option<PathBuf>,
     /// `--features base|all`: the feature templates trained on.
     templates: features::TemplateSet,
@@ -298,9 +299,9 @@ fn facets(root: &Path, corpus: &Path) -> anyhow::Result<()> {
         let mut counts: HashMap<(EntityType, String), usize> = HashMap::new();
         for (title, body) in &articles {
             let names: BTreeSet<(EntityType, String)> = analyzer
-                .mentions(title)
+                .index_mentions(title)
                 .into_iter()
-                .chain(analyzer.mentions(body))
+                .chain(analyzer.index_mentions(body))
                 .map(|m| (m.kind, m.canonical))
                 .collect();
             for k in names {
@@ -484,6 +485,7 @@ fn dump_line(analyzer: &Analyzer, rec: &Recognizer, s: &Sentence, set: &str) -> 
         "rules": rules.iter().map(mention).collect::<Vec<_>>(),
         "model": model.iter().map(mention).collect::<Vec<_>>(),
         "shipped": combine(&norm.text, rules.clone(), model.clone(), Policy::Hybrid(Addresses::default())).iter().map(mention).collect::<Vec<_>>(),
+        "index": combine(&norm.text, rules.clone(), model.clone(), Policy::Hybrid(Addresses::Parts)).iter().map(mention).collect::<Vec<_>>(),
         "tokens": tokens,
     })
     .to_string()

@@ -152,8 +152,10 @@ pub struct EntitiesConfig {
     /// Run the shipped entity model on top of the gazetteer and rules
     /// (default: on; off = the gazetteer and rules alone; see config.toml).
     pub model: bool,
-    /// How the model reports an address it finds as one place (`parts`,
-    /// the default: 東京都 | 世田谷区; `whole`: 東京都世田谷区).
+    /// How the analysis (`kiji analyze`, `/analyze`, the evaluation
+    /// commands) reports an address the model finds as one place (`whole`,
+    /// the default: 東京都世田谷区; `parts`: 東京都 | 世田谷区). The index
+    /// counts its units either way.
     pub addresses: crate::analysis::ner::merge::Addresses,
 }
 

@@ -81,33 +81,51 @@ fn golden_entities_of_the_seed_with_the_model() {
     }
 }
 
-/// `entities.addresses`: with the model on, an address it reads as one
-/// place comes out in units (the default) or whole.
+/// `entities.addresses`: an address comes out of the analysis whole (the
+/// default, with the model or without it) or in units; the index counts
+/// its units either way.
 #[test]
-fn the_model_reports_addresses_in_units_or_whole() {
+fn addresses_are_reported_whole_or_in_units_and_indexed_in_units() {
     use kiji::analysis::ner::merge::Addresses;
     let text = "6日夕方、東京都港区にある自宅で倒れているのが見つかった。";
-    let places = |addresses: Addresses| -> Vec<String> {
+    let places = |model: bool, addresses: Addresses| -> (Vec<String>, Vec<String>) {
         let config = kiji::config::Config {
             entities: kiji::config::EntitiesConfig {
-                model: true,
+                model,
                 addresses,
                 ..Default::default()
             },
             ..Default::default()
         };
         let analyzer = config.analyzer().expect("the analyser loads");
-        assert_eq!(analyzer.info().entity_addresses, Some(addresses));
-        analyzer
+        assert_eq!(analyzer.info().entity_addresses, model.then_some(addresses));
+        let reported = analyzer
             .analyze(text)
             .entities
             .into_iter()
             .filter(|e| e.kind.as_str() == "place")
             .map(|e| e.text)
-            .collect()
+            .collect();
+        let (_, indexed) = analyzer.index_analysis(text);
+        let indexed = indexed
+            .into_iter()
+            .filter(|m| m.kind.as_str() == "place")
+            .map(|m| m.canonical)
+            .collect();
+        (reported, indexed)
     };
-    assert_eq!(places(Addresses::Parts), ["東京都", "港区"]);
-    assert_eq!(places(Addresses::Whole), ["東京都港区"]);
+    assert_eq!(
+        kiji::config::EntitiesConfig::default().addresses,
+        Addresses::Whole
+    );
+    for model in [true, false] {
+        let (whole, indexed) = places(model, Addresses::Whole);
+        assert_eq!(whole, ["東京都港区"], "model {model}");
+        assert_eq!(indexed, ["東京都", "港区"], "model {model}");
+        let (parts, indexed) = places(model, Addresses::Parts);
+        assert_eq!(parts, ["東京都", "港区"], "model {model}");
+        assert_eq!(indexed, ["東京都", "港区"], "model {model}");
+    }
 }
 
 #[test]
@@ -470,11 +488,26 @@ fn a_person_suffix_alone_is_no_person() {
 #[test]
 fn an_address_unit_of_one_kanji_and_a_suffix_is_a_place() {
     let places = |text: &str| mentions_in(text, "place");
+    // The units as the index counts them (the analysis reports the address
+    // whole).
+    let units = |text: &str| -> Vec<String> {
+        let (_, mentions) = analyzer().index_analysis(text);
+        mentions
+            .into_iter()
+            .filter(|m| m.kind.as_str() == "place")
+            .map(|m| text[m.start..m.end].to_string())
+            .collect()
+    };
     // 東京都|港|区 was 東京都港, a port, with 区 left over.
-    assert_eq!(places("東京都港区の病院で"), vec!["東京都", "港区"]);
+    assert_eq!(units("東京都港区の病院で"), vec!["東京都", "港区"]);
+    assert_eq!(places("東京都港区の病院で"), vec!["東京都港区"]);
+    assert_eq!(
+        units("大阪市北区と広島市中区で"),
+        vec!["大阪市", "北区", "広島市", "中区"]
+    );
     assert_eq!(
         places("大阪市北区と広島市中区で"),
-        vec!["大阪市", "北区", "広島市", "中区"]
+        vec!["大阪市北区", "広島市中区"]
     );
     // Not a kanji of a longer name (魚|崎|町) nor before a person's name (柳|町|光男).
     assert_eq!(places("魚崎町横屋に"), vec!["横屋"]);

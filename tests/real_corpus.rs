@@ -130,9 +130,9 @@ fn top_entities_with_the_model_hold_the_right_types() {
     let mut counts: HashMap<(EntityType, String), usize> = HashMap::new();
     for a in wikinews_articles(&path) {
         let names: BTreeSet<(EntityType, String)> = analyzer
-            .mentions(&a.title)
+            .index_mentions(&a.title)
             .into_iter()
-            .chain(analyzer.mentions(&a.body))
+            .chain(analyzer.index_mentions(&a.body))
             .map(|m| (m.kind, m.canonical))
             .collect();
         for n in names {

@@ -87,8 +87,9 @@ pub struct DictionaryInfo {
     /// The learned entity recogniser (absent: the gazetteer and rules alone).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_model: Option<ner::ModelInfo>,
-    /// How the recogniser reports an address (`entities.addresses`; absent
-    /// without a recogniser).
+    /// How the analysis reports an address the recogniser finds as one
+    /// place (`entities.addresses`; absent without a recogniser). The index
+    /// counts its units whatever this says.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub entity_addresses: Option<ner::merge::Addresses>,
 }
@@ -197,7 +198,7 @@ pub struct Analyzer {
     gazetteer: Gazetteer,
     /// The learned entity recogniser (`None`: the rules alone).
     ner: Option<&'static ner::Recognizer>,
-    /// How its addresses are reported.
+    /// How the analysis reports addresses (the index counts their units).
     addresses: ner::merge::Addresses,
     info: DictionaryInfo,
 }
@@ -289,21 +290,38 @@ impl Analyzer {
         self.ner
     }
 
-    /// Mentions in normalised `text` with morphemes `ms`: the gazetteer and
-    /// rules, then the model on top of them ([`ner::merge`]).
+    /// Mentions in normalised `text` with morphemes `ms`, as the analysis
+    /// reports them (`kiji analyze`, `/analyze`, the evaluation commands):
+    /// the gazetteer and rules, then the model on top of them
+    /// ([`ner::merge`]), addresses as `entities.addresses` says.
     pub fn entities_of(&self, text: &str, ms: &[Morpheme<'_>]) -> Vec<Mention> {
+        self.entities_with(text, ms, self.addresses)
+    }
+
+    /// Mentions as the index counts them: [`Analyzer::entities_of`] with
+    /// every address in its administrative units (東京都港区 → 東京都 | 港区),
+    /// so that facets and entity filters count an article about 港区 for
+    /// 東京都, whatever `entities.addresses` says.
+    pub fn index_entities_of(&self, text: &str, ms: &[Morpheme<'_>]) -> Vec<Mention> {
+        self.entities_with(text, ms, ner::merge::Addresses::Parts)
+    }
+
+    fn entities_with(
+        &self,
+        text: &str,
+        ms: &[Morpheme<'_>],
+        addresses: ner::merge::Addresses,
+    ) -> Vec<Mention> {
         let rules = entities::extract(text, ms, &self.gazetteer);
         let mut mentions = match self.ner {
             Some(r) => {
                 let model = r.tag(text, ms, &rules, &self.gazetteer);
-                ner::merge::combine(
-                    text,
-                    rules,
-                    model,
-                    ner::merge::Policy::Hybrid(self.addresses),
-                )
+                ner::merge::combine(text, rules, model, ner::merge::Policy::Hybrid(addresses))
             }
-            None => rules,
+            None => match addresses {
+                ner::merge::Addresses::Whole => ner::merge::join_addresses(text, rules),
+                ner::merge::Addresses::Parts => rules,
+            },
         };
         entities::canonical_organizations(&mut mentions, &self.gazetteer);
         mentions
@@ -418,7 +436,7 @@ impl Analyzer {
                 )
             }),
         );
-        let mentions = map_mentions(self.entities_of(&norm.text, &ms), &norm, text);
+        let mentions = map_mentions(self.index_entities_of(&norm.text, &ms), &norm, text);
         (tokens, mentions, norm.text)
     }
 
@@ -435,6 +453,15 @@ impl Analyzer {
     pub fn mentions(&self, text: &str) -> Vec<Mention> {
         let norm = normalize(text);
         self.mentions_normalized(text, &norm)
+    }
+
+    /// Entity mentions of `text` as the index counts them
+    /// ([`Analyzer::index_entities_of`]: addresses in units), byte offsets
+    /// into `text` itself.
+    pub fn index_mentions(&self, text: &str) -> Vec<Mention> {
+        let norm = normalize(text);
+        let ms = self.morphemes(&norm.text);
+        map_mentions(self.index_entities_of(&norm.text, &ms), &norm, text)
     }
 
     /// Entity mentions of `original` given its normalisation `norm`; byte

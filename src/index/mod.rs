@@ -142,12 +142,15 @@ pub struct StoredArticle {
 }
 
 /// How the commit metadata names an analyser's entity model
-/// (`name version hash addresses=parts|whole`; none: the gazetteer and rules alone).
+/// (`name version hash addresses=parts`; none: the gazetteer and rules
+/// alone). The index counts addresses in units whatever `entities.addresses`
+/// says (that setting is how the analysis reports them), so the stamp always
+/// ends `addresses=parts`; an index an older kiji wrote with
+/// `addresses=whole` differs from it and is due for `kiji ingest --reanalyze`.
 pub fn model_stamp(info: &crate::analysis::DictionaryInfo) -> Option<String> {
-    info.entity_model.as_ref().map(|m| {
-        let addresses = info.entity_addresses.unwrap_or_default().as_str();
-        format!("{} {} {} addresses={addresses}", m.name, m.version, m.hash)
-    })
+    info.entity_model
+        .as_ref()
+        .map(|m| format!("{} {} {} addresses=parts", m.name, m.version, m.hash))
 }
 
 /// A [`model_stamp`] as a name: none is the gazetteer and rules alone.
@@ -163,7 +166,7 @@ pub struct CommitInfo {
     /// tantivy's operation stamp of the last commit.
     pub opstamp: u64,
     /// The entity model that analysed the last commit's articles
-    /// (`name version hash addresses=parts|whole`; absent: the gazetteer and rules alone, or an
+    /// (`name version hash addresses=parts`; absent: the gazetteer and rules alone, or an
     /// index written before models). `kiji ingest --reanalyze` brings every
     /// article up to the running model and records it here.
     #[serde(default, skip_serializing_if = "Option::is_none")]

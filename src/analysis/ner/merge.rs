@@ -12,15 +12,17 @@ use utoipa::ToSchema;
 use super::super::entities::{Mention, title_at};
 use super::super::gazetteer::EntityType;
 
-/// How an address the model finds as one place is reported: in parts,
-/// each administrative unit a place (東京都 | 世田谷区: the convention of
-/// kiji's news gold, and what facets and entity filters count best), or
-/// whole (東京都世田谷区: the convention of the stockmark set).
+/// How an address the model finds as one place is reported: whole
+/// (東京都世田谷区: the convention of the stockmark and GSD sets, and of
+/// kiji's news gold since 2026-12-08; what `kiji analyze` reports by
+/// default), or in parts, each administrative unit a place (東京都 |
+/// 世田谷区: what the index counts, so that facets and entity filters
+/// count an article about 世田谷区 for 東京都).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize, Deserialize, ToSchema)]
 #[serde(rename_all = "lowercase")]
 pub enum Addresses {
-    #[default]
     Parts,
+    #[default]
     Whole,
 }
 
@@ -44,7 +46,8 @@ impl Addresses {
 /// A way of combining rule spans and model spans.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Policy {
-    /// The rules alone (kiji before the model).
+    /// The rules alone (kiji without the model), addresses reported whole
+    /// ([`join_addresses`]).
     RulesOnly,
     /// The model alone.
     ModelOnly,
@@ -156,6 +159,50 @@ pub fn combine(
         }
     };
     out.sort_by_key(|m| (m.start, m.end));
+    match policy {
+        Policy::RulesOnly | Policy::Hybrid(Addresses::Whole) => join_addresses(text, out),
+        _ => out,
+    }
+}
+
+/// Whether the place `outer`, written right before the place `inner`, is
+/// the unit `inner` lies in: a first-level unit before a municipality
+/// (東京都|渋谷区, 宮城県|涌谷町) or a city or district before a ward, town
+/// or village (札幌市|中央区, 足柄上郡|中井村). Two units of one level
+/// (大阪府|京都府) are none.
+fn encloses(outer: &str, inner: &str) -> bool {
+    if !unit_name(inner) || inner.ends_with(FIRST_LEVEL) {
+        return false;
+    }
+    (outer.chars().count() >= 3 && outer.ends_with(FIRST_LEVEL))
+        || (unit_name(outer)
+            && outer.ends_with(['市', '郡'])
+            && inner.ends_with(['区', '町', '村']))
+}
+
+/// Places written together that read as one address ([`encloses`]: how the
+/// rules find 東京都渋谷区, as 東京都|渋谷区) become one place, as the
+/// whole-address convention reports them ([`Addresses::Whole`]); a chain
+/// (北海道|札幌市|中央区) becomes one. Places apart (東京都・大阪市, 東京都と港区)
+/// stay as they are. `mentions` must be sorted by position.
+pub fn join_addresses(text: &str, mentions: Vec<Mention>) -> Vec<Mention> {
+    let mut out: Vec<Mention> = Vec::with_capacity(mentions.len());
+    for m in mentions {
+        if let Some(last) = out.last_mut()
+            && last.kind == EntityType::Place
+            && m.kind == EntityType::Place
+            && last.end == m.start
+            && let (Some(outer), Some(inner)) =
+                (text.get(last.start..last.end), text.get(m.start..m.end))
+            && encloses(outer, inner)
+        {
+            last.canonical = text[last.start..m.end].to_string();
+            last.end = m.end;
+            last.by_pos = last.by_pos || m.by_pos;
+            continue;
+        }
+        out.push(m);
+    }
     out
 }
 
@@ -416,6 +463,53 @@ mod tests {
 
     fn surfaces<'t>(text: &'t str, ms: &[Mention]) -> Vec<&'t str> {
         ms.iter().map(|m| &text[m.start..m.end]).collect()
+    }
+
+    #[test]
+    fn places_written_together_as_an_address_are_joined() {
+        use EntityType::*;
+        let text = "東京都渋谷区と大阪府京都府、東京都・大阪市。北海道札幌市中央区";
+        let mut rules: Vec<Mention> = [
+            "東京都",
+            "渋谷区",
+            "大阪府",
+            "京都府",
+            "東京都・",
+            "大阪市",
+            "北海道",
+            "札幌市",
+            "中央区",
+        ]
+        .iter()
+        .scan(0, |from, s| {
+            let s = s.trim_end_matches('・');
+            let start = *from + text[*from..].find(s).expect(s);
+            *from = start + s.len();
+            Some(m(start, start + s.len(), Place, false))
+        })
+        .collect();
+        rules.push(span(text, "と", Person, true)); // not a place: stays apart
+        rules.sort_by_key(|m| (m.start, m.end));
+        let joined = join_addresses(text, rules);
+        let places: Vec<&str> = joined
+            .iter()
+            .filter(|m| m.kind == Place)
+            .map(|m| &text[m.start..m.end])
+            .collect();
+        // A unit takes the units inside it written after it; two
+        // prefectures, and places apart, stay apart.
+        assert_eq!(
+            places,
+            [
+                "東京都渋谷区",
+                "大阪府",
+                "京都府",
+                "東京都",
+                "大阪市",
+                "北海道札幌市中央区"
+            ]
+        );
+        assert_eq!(joined[0].canonical, "東京都渋谷区");
     }
 
     #[test]
